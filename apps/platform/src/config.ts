@@ -1,0 +1,23 @@
+/** Settings of the all-in-one platform, read once from the environment. */
+export interface PlatformConfig {
+  port: number;
+  host: string;
+  logLevel: string;
+  /**
+   * Development seam until HelseID tokens select the tenant: the tenant every request
+   * acts for, and which is created at start as a test tenant.
+   */
+  devTenant: { id: string; name: string } | undefined;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a TCP port, got ${env.PORT}`);
+  const devTenantId = env.FPI_DEV_TENANT ?? '313231593';
+  return {
+    port,
+    host: env.HOST ?? '0.0.0.0',
+    logLevel: env.LOG_LEVEL ?? 'info',
+    devTenant: devTenantId === '' ? undefined : { id: devTenantId, name: env.FPI_DEV_TENANT_NAME ?? 'Test kommune' },
+  };
+}

@@ -1,0 +1,56 @@
+import pg from 'pg';
+import { join } from 'node:path';
+import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
+import { runMigrations } from './migrate.js';
+
+// BIGINT (int8) columns: global and stream positions stay far below 2^53, so numbers are safe.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface DatabaseOptions {
+  /** External server; when absent an embedded PostgreSQL is started in `dataDir`. */
+  url?: string;
+  dataDir?: string;
+  poolSize?: number;
+  migrate?: boolean;
+  log?: (line: string) => void;
+}
+
+/** A connection pool plus, for the embedded default, the server process it owns. */
+export class Database {
+  constructor(
+    readonly pool: pg.Pool,
+    readonly url: string,
+    readonly embedded: RunningPostgres | undefined,
+  ) {}
+
+  /** True once the migrations of this process have run. */
+  migrated = false;
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+    await this.embedded?.stop();
+  }
+}
+
+export async function openDatabase(options: DatabaseOptions = {}): Promise<Database> {
+  let embedded: RunningPostgres | undefined;
+  let url = options.url;
+  if (!url) {
+    const dataDir = options.dataDir ?? join(process.cwd(), 'data');
+    embedded = await startEmbeddedPostgres({ dataDir, onLog: options.log });
+    url = embedded.url;
+    options.log?.(`embedded PostgreSQL started in ${dataDir} on port ${embedded.port}`);
+  }
+  try {
+    const db = new Database(new pg.Pool({ connectionString: url, max: options.poolSize ?? 20 }), url, embedded);
+    db.pool.on('error', (e) => options.log?.(`idle database client error: ${e.message}`));
+    if (options.migrate !== false) {
+      await runMigrations(url);
+      db.migrated = true;
+    }
+    return db;
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}

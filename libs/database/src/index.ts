@@ -1,0 +1,5 @@
+export * from './database.js';
+export * from './database.module.js';
+export * from './embedded-postgres.js';
+export * from './migrate.js';
+export * from './package-root.js';

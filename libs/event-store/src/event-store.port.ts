@@ -1,0 +1,93 @@
+import type { Checkpoint } from './checkpoint.js';
+import type { TenantId } from './tenant.js';
+
+/**
+ * What the writer expects of the stream: a version number (the position of its last
+ * event; 0 means no stream), `no_stream`, `stream_exists`, or `any` (no check).
+ */
+export type ExpectedVersion = number | 'no_stream' | 'stream_exists' | 'any';
+
+export interface EventMetadata {
+  correlationId?: string;
+  causationId?: string;
+  /** The EPJ or other system the event came from. */
+  sourceSystem?: string;
+  /** The calling client (HelseID client id). */
+  clientId?: string;
+  [key: string]: unknown;
+}
+
+export interface NewEvent {
+  /** Sender-chosen UUID: the idempotency key, unique per tenant. */
+  eventId: string;
+  type: string;
+  /** Schema version of `data`; defaults to 1. */
+  schemaVersion?: number;
+  data: Record<string, unknown>;
+  metadata?: EventMetadata;
+}
+
+export interface RecordedEvent {
+  tenant: TenantId;
+  streamId: string;
+  streamPosition: number;
+  globalPosition: number;
+  checkpoint: Checkpoint;
+  eventId: string;
+  type: string;
+  /** After upcasting: the newest version a registered upcaster chain reaches. */
+  schemaVersion: number;
+  /** The version it was stored with. */
+  storedSchemaVersion: number;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+export interface AppendedPosition {
+  eventId: string;
+  streamPosition: number;
+  globalPosition: number;
+}
+
+export interface AppendResult {
+  /** `duplicate`: every event was already stored with the same payload; nothing was written. */
+  outcome: 'appended' | 'duplicate';
+  /** Stream version after this append (for a duplicate: the position of its last event). */
+  streamVersion: number;
+  positions: AppendedPosition[];
+  /** `$all` checkpoint of the append's last event. */
+  checkpoint: Checkpoint;
+}
+
+export interface ReadStreamOptions {
+  /** First stream position to return (default 1). */
+  fromPosition?: number;
+  limit?: number;
+}
+
+export interface ReadAllResult {
+  events: RecordedEvent[];
+  /** Resume from here: the checkpoint of the last event returned, or the one passed in. */
+  checkpoint: Checkpoint;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The event store (hendelseslager): append-only streams per tenant with idempotent
+ * appends, optimistic concurrency and a gap-free `$all` order per tenant.
+ */
+export interface EventStore {
+  append(tenant: TenantId, streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult>;
+  readStream(tenant: TenantId, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Events after `from` (exclusive) in `$all` order; only events no reader can miss any more. */
+  readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult>;
+  /** Resolves when new events may be readable for the tenant, or when the timeout passes. */
+  waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'>;
+}
+
+export const EVENT_STORE = Symbol('EVENT_STORE');

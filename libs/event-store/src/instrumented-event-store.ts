@@ -1,0 +1,46 @@
+import type { Checkpoint } from './checkpoint.js';
+import { EventStoreError } from './errors.js';
+import type {
+  AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, WaitOptions,
+} from './event-store.port.js';
+import type { TenantId } from './tenant.js';
+
+/** What the instrumentation needs of a metrics backend (prom-client in the app). */
+export interface AppendMetrics {
+  appends: { inc(labels: { outcome: string }): void };
+  appendedEvents: { inc(value: number): void };
+  appendSeconds: { observe(seconds: number): void };
+}
+
+/** Decorates any event-store adapter with append counts, latency and conflict metrics. */
+export class InstrumentedEventStore implements EventStore {
+  constructor(private readonly inner: EventStore, private readonly metrics: AppendMetrics) {}
+
+  async append(tenant: TenantId, streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    const started = process.hrtime.bigint();
+    try {
+      const result = await this.inner.append(tenant, streamId, events, expected);
+      this.metrics.appends.inc({ outcome: result.outcome });
+      if (result.outcome === 'appended') this.metrics.appendedEvents.inc(events.length);
+      return result;
+    } catch (error) {
+      const conflict = error instanceof EventStoreError && /conflict|expected_version/.test(error.code);
+      this.metrics.appends.inc({ outcome: conflict ? 'conflict' : 'error' });
+      throw error;
+    } finally {
+      this.metrics.appendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  readStream(tenant: TenantId, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return this.inner.readStream(tenant, streamId, options);
+  }
+
+  readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult> {
+    return this.inner.readAll(tenant, from, limit);
+  }
+
+  waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
+    return this.inner.waitForEvents(tenant, options);
+  }
+}

@@ -1,0 +1,43 @@
+import { Controller, Get, Inject, Module } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { DATABASE, Database, latestMigrationVersion } from '#libs/database';
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    @Inject(DATABASE) private readonly db: Database,
+  ) {}
+
+  /** The process is up. Never touches the database, so a database outage does not restart us. */
+  @Get('live')
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Ready to serve: the database answers and the schema is at the newest migration. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([
+      async () => {
+        const session = this.indicators.check('database');
+        try {
+          const expected = await latestMigrationVersion();
+          const { rows } = await this.db.pool.query<{ version: string | null }>(
+            'SELECT max(version)::text AS version FROM schema_migrations',
+          );
+          const version = Number(rows[0]?.version ?? 0);
+          if (version < expected) return session.down({ message: 'migrations pending', schemaVersion: version, expected });
+          return session.up({ schemaVersion: version, embedded: this.db.embedded !== undefined });
+        } catch (error) {
+          return session.down({ message: (error as Error).message });
+        }
+      },
+    ]);
+  }
+}
+
+@Module({ imports: [TerminusModule], controllers: [HealthController] })
+export class HealthModule {}
