@@ -21,6 +21,7 @@ export class PostgresEventNotifier {
   async wait(tenant: string, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
     if (options.signal?.aborted) return 'aborted';
     await this.ensureListening().catch(() => undefined); // falls back to the timeout
+    if (options.signal?.aborted) return 'aborted';
     return new Promise((resolve) => {
       let set = this.waiters.get(tenant);
       if (!set) this.waiters.set(tenant, (set = new Set()));

@@ -43,10 +43,11 @@ const READ_STREAM_SQL = `
    ORDER BY stream_position
    LIMIT $4`;
 
+// BIGINT columns arrive as strings unless the pool parses them; positions stay below 2^53.
 interface EventRow {
   stream_id: string;
-  stream_position: number;
-  global_position: number;
+  stream_position: number | string;
+  global_position: number | string;
   transaction_id: string;
   event_id: string;
   event_type: string;
@@ -59,8 +60,8 @@ interface EventRow {
 interface PositionRow {
   outcome?: string;
   event_id: string;
-  stream_position: number;
-  global_position: number;
+  stream_position: number | string;
+  global_position: number | string;
   transaction_id: string;
   same?: boolean;
 }
@@ -150,11 +151,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async streamVersion(tenant: TenantId, streamId: string): Promise<number | 'no_stream'> {
-    const { rows } = await this.pool.query<{ version: number }>(
+    const { rows } = await this.pool.query<{ version: string | number }>(
       'SELECT version FROM streams WHERE tenant_id = $1 AND stream_id = $2',
       [tenant, streamId],
     );
-    return rows[0]?.version ?? 'no_stream';
+    return rows[0] ? Number(rows[0].version) : 'no_stream';
   }
 
   private toRecorded(tenant: TenantId, r: EventRow): RecordedEvent {
@@ -164,9 +165,9 @@ export class PostgresEventStore implements EventStore {
     return {
       tenant,
       streamId: r.stream_id,
-      streamPosition: r.stream_position,
-      globalPosition: r.global_position,
-      checkpoint: { transactionId: BigInt(r.transaction_id), globalPosition: r.global_position },
+      streamPosition: Number(r.stream_position),
+      globalPosition: Number(r.global_position),
+      checkpoint: { transactionId: BigInt(r.transaction_id), globalPosition: Number(r.global_position) },
       eventId: r.event_id,
       type: r.event_type,
       schemaVersion,
@@ -182,9 +183,13 @@ function toAppendResult(outcome: 'appended' | 'duplicate', rows: PositionRow[]):
   const last = rows[rows.length - 1]!;
   return {
     outcome,
-    streamVersion: last.stream_position,
-    positions: rows.map((r) => ({ eventId: r.event_id, streamPosition: r.stream_position, globalPosition: r.global_position })),
-    checkpoint: { transactionId: BigInt(last.transaction_id), globalPosition: last.global_position },
+    streamVersion: Number(last.stream_position),
+    positions: rows.map((r) => ({
+      eventId: r.event_id,
+      streamPosition: Number(r.stream_position),
+      globalPosition: Number(r.global_position),
+    })),
+    checkpoint: { transactionId: BigInt(last.transaction_id), globalPosition: Number(last.global_position) },
   };
 }
 

@@ -1,0 +1,83 @@
+import { createTestDatabase } from '#libs/testing';
+import { eventStoreContract, event } from '../event-store.contract.js';
+import { PostgresEventStore } from './postgres-event-store.js';
+import { PostgresTenantRegistry } from './postgres-tenant-registry.js';
+import type { NewEvent } from '../event-store.port.js';
+import type { TenantId } from '../tenant.js';
+
+eventStoreContract('PostgreSQL', async () => {
+  const db = await createTestDatabase();
+  const store = new PostgresEventStore(db.pool);
+  const tenants = new PostgresTenantRegistry(db.pool);
+  const extra: PostgresEventStore[] = [];
+  return {
+    store,
+    addTenant: async (id) => void (await tenants.add({ id, name: 'Contract kommune', environment: 'test' })),
+    withUpcasters: (upcasters) => {
+      const s = new PostgresEventStore(db.pool, { upcasters });
+      extra.push(s);
+      return s;
+    },
+    holdAppend: (tenant: TenantId, streamId: string, events: NewEvent[]) => {
+      const client = db.connect();
+      const positioned = client.then(async (c) => {
+        await c.query('BEGIN');
+        await c.query('SELECT * FROM fpi_append($1, $2, $3, $4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[])', [
+          tenant, streamId, 'any',
+          events.map((e) => e.eventId), events.map((e) => e.type), events.map((e) => e.schemaVersion ?? 1),
+          events.map((e) => JSON.stringify(e.data)), events.map((e) => JSON.stringify(e.metadata ?? {})),
+        ]);
+      });
+      return {
+        positioned,
+        commit: async () => {
+          const c = await client;
+          await c.query('COMMIT');
+          await c.end();
+        },
+      };
+    },
+    teardown: async () => {
+      await store.close();
+      await Promise.all(extra.map((s) => s.close()));
+      await db.drop();
+    },
+  };
+});
+
+describe('PostgreSQL adapter specifics', () => {
+  it('keeps events append-only: UPDATE, DELETE and TRUNCATE are refused', async () => {
+    const db = await createTestDatabase();
+    try {
+      const tenant = '313231593' as TenantId;
+      await new PostgresTenantRegistry(db.pool).add({ id: tenant, name: 'Test kommune', environment: 'test' });
+      const store = new PostgresEventStore(db.pool);
+      await store.append(tenant, 's', [event()], 'no_stream');
+      await expect(db.pool.query(`UPDATE events SET data = '{}'`)).rejects.toThrow(/append-only/);
+      await expect(db.pool.query('DELETE FROM events')).rejects.toThrow(/append-only/);
+      await expect(db.pool.query('TRUNCATE events')).rejects.toThrow(/append-only/);
+      expect(await store.readStream(tenant, 's')).toHaveLength(1);
+      await store.close();
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('stores each tenant in its own partition', async () => {
+    const db = await createTestDatabase();
+    try {
+      const registry = new PostgresTenantRegistry(db.pool);
+      await registry.add({ id: '313231593' as TenantId, name: 'Test kommune', environment: 'test' });
+      const again = await registry.add({ id: '313231593' as TenantId, name: 'Renamed', environment: 'production' });
+      expect(again).toMatchObject({ name: 'Test kommune', environment: 'test' });
+      const { rows } = await db.pool.query(
+        `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+          WHERE p.relname IN ('events', 'streams') ORDER BY 1`,
+      );
+      expect(rows.map((r) => r.relname)).toEqual(['events_313231593', 'streams_313231593']);
+      expect(await registry.list()).toHaveLength(1);
+    } finally {
+      await db.drop();
+    }
+  });
+});

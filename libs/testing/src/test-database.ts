@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+/** Migrated once per run by the Jest global setup. */
+const TEMPLATE_DATABASE = 'fpi_template';
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  pool: pg.Pool;
+  /** A fresh connection of its own, for tests that hold transactions open. */
+  connect(): Promise<pg.Client>;
+  drop(): Promise<void>;
+}
+
+function adminUrl(): string {
+  const url = process.env.FPI_TEST_ADMIN_URL;
+  if (!url) throw new Error('FPI_TEST_ADMIN_URL is not set: run the tests through `npm test` (Jest global setup starts PostgreSQL)');
+  return url;
+}
+
+/** A new, migrated database on the test cluster, copied from the template. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    // Concurrent copies of one template can collide on its lock; retry briefly.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+        break;
+      } catch (error) {
+        if (attempt >= 20 || !/being accessed by other users/.test((error as Error).message)) throw error;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl());
+  url.pathname = '/' + name;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 40 });
+  return {
+    url: url.toString(),
+    name,
+    pool,
+    async connect() {
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      return client;
+    },
+    async drop() {
+      await pool.end();
+      const a = new pg.Client({ connectionString: adminUrl() });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
+    },
+  };
+}
