@@ -9,7 +9,20 @@ export interface TestDatabase {
   pool: pg.Pool;
   /** A fresh connection of its own, for tests that hold transactions open. */
   connect(): Promise<pg.Client>;
+  /** Simulates an outage of this database: refuses new connections and ends existing ones. */
+  cutConnections(): Promise<void>;
+  restoreConnections(): Promise<void>;
   drop(): Promise<void>;
+}
+
+async function asAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
 }
 
 function adminUrl(): string {
@@ -21,9 +34,7 @@ function adminUrl(): string {
 /** A new, migrated database on the test cluster, copied from the template. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
-  await admin.connect();
-  try {
+  await asAdmin(async (admin) => {
     // Concurrent copies of one template can collide on its lock; retry briefly.
     for (let attempt = 1; ; attempt++) {
       try {
@@ -34,12 +45,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         await new Promise((r) => setTimeout(r, 50 * attempt));
       }
     }
-  } finally {
-    await admin.end();
-  }
+  });
   const url = new URL(adminUrl());
   url.pathname = '/' + name;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 40 });
+  // Fault tests terminate backends; an idle client's error must not crash the worker.
+  pool.on('error', () => undefined);
   return {
     url: url.toString(),
     name,
@@ -49,11 +60,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await client.connect();
       return client;
     },
+    cutConnections: () =>
+      asAdmin(async (admin) => {
+        await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      }),
+    restoreConnections: () => asAdmin(async (admin) => void (await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`))),
     async drop() {
       await pool.end();
-      const a = new pg.Client({ connectionString: adminUrl() });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => a.end());
+      await asAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }

@@ -1,0 +1,67 @@
+import request from 'supertest';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createTestDatabase, type TestDatabase } from '#libs/testing';
+import { EVENT_STORE, tenantId, type EventStore } from '#libs/event-store';
+import { createPlatformApp } from '../../apps/platform/src/bootstrap.js';
+import { randomUUID } from 'node:crypto';
+
+describe('platform (all-in-one) over HTTP', () => {
+  let db: TestDatabase;
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    process.env.DATABASE_URL = db.url;
+    app = await createPlatformApp({ logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    delete process.env.DATABASE_URL;
+    await db?.drop();
+  });
+
+  it('GET /health/live answers 200 without touching the database', async () => {
+    const res = await request(app.getHttpServer()).get('/health/live').expect(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('GET /health/ready answers 200 with the schema version once migrations ran', async () => {
+    const res = await request(app.getHttpServer()).get('/health/ready').expect(200);
+    expect(res.body.status).toBe('ok');
+    expect(res.body.details.database).toMatchObject({ status: 'up', schemaVersion: 1, embedded: false });
+  });
+
+  it('creates the dev test tenant at start, so the event store accepts writes for it', async () => {
+    const { rows } = await db.pool.query('SELECT tenant_id, name, environment FROM tenants');
+    expect(rows).toEqual([{ tenant_id: '313231593', name: 'Test kommune', environment: 'test' }]);
+  });
+
+  it('GET /metrics exposes append counts, latency and conflicts in Prometheus format', async () => {
+    const store = app.get<EventStore>(EVENT_STORE);
+    const tenant = tenantId('313231593');
+    const e = { eventId: randomUUID(), type: 'T', data: {} };
+    await store.append(tenant, 'm', [e], 'no_stream');
+    await store.append(tenant, 'm', [e], 'no_stream');
+    await store.append(tenant, 'm', [{ ...e, eventId: randomUUID() }], 'no_stream').catch(() => undefined);
+    const res = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toMatch(/fpi_event_store_appends_total\{outcome="appended"\} 1/);
+    expect(res.text).toMatch(/fpi_event_store_appends_total\{outcome="duplicate"\} 1/);
+    expect(res.text).toMatch(/fpi_event_store_appends_total\{outcome="conflict"\} 1/);
+    expect(res.text).toMatch(/fpi_event_store_append_duration_seconds_count 3/);
+  });
+
+  it('answers 503 on /health/ready when the database is gone', async () => {
+    await db.cutConnections();
+    try {
+      const res = await request(app.getHttpServer()).get('/health/ready');
+      expect(res.status).toBe(503);
+      expect(res.body.status).toBe('error');
+      await request(app.getHttpServer()).get('/health/live').expect(200);
+    } finally {
+      await db.restoreConnections();
+    }
+  });
+});
