@@ -2,6 +2,8 @@ import pg from 'pg';
 import type { WaitOptions } from '../event-store.port.js';
 
 export const EVENTS_CHANNEL = 'fpi_events';
+/** Cross-process wake-ups are coalesced to one NOTIFY per tenant per interval. */
+export const NOTIFY_INTERVAL_MS = 10;
 
 type Waiter = (result: 'notified') => void;
 
@@ -15,8 +17,14 @@ export class PostgresEventNotifier {
   private connecting: Promise<void> | undefined;
   private readonly waiters = new Map<string, Set<Waiter>>();
   private closed = false;
+  /** Tenants with a NOTIFY in flight, and those that need one more after it. */
+  private readonly notifying = new Set<string>();
+  private readonly notifyAgain = new Set<string>();
 
-  constructor(private readonly pool: pg.Pool, private readonly connectionString?: string) {}
+  constructor(
+    private readonly pool: Pick<pg.Pool, 'query'>,
+    private readonly connection?: string | pg.ClientConfig,
+  ) {}
 
   async wait(tenant: string, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
     if (options.signal?.aborted) return 'aborted';
@@ -39,6 +47,39 @@ export class PostgresEventNotifier {
     });
   }
 
+  /**
+   * Tells waiters that the tenant has new committed events: this process's waiters at once,
+   * other processes through NOTIFY, at most one per tenant per `NOTIFY_INTERVAL_MS` (the
+   * first after a quiet spell goes out at once). NOTIFY is kept out of the append
+   * transaction because PostgreSQL serialises the commits of notifying transactions,
+   * which would cap concurrent append throughput.
+   */
+  announce(tenant: string): void {
+    this.wake(tenant);
+    this.notifyOtherProcesses(tenant);
+  }
+
+  private notifyOtherProcesses(tenant: string): void {
+    if (this.notifying.has(tenant)) {
+      this.notifyAgain.add(tenant);
+      return;
+    }
+    this.notifying.add(tenant);
+    this.pool
+      .query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, tenant])
+      .catch(() => undefined) // waiters elsewhere fall back to polling
+      .finally(() => {
+        setTimeout(() => {
+          this.notifying.delete(tenant);
+          if (this.notifyAgain.delete(tenant) && !this.closed) this.notifyOtherProcesses(tenant);
+        }, NOTIFY_INTERVAL_MS).unref();
+      });
+  }
+
+  private wake(tenant: string): void {
+    for (const waiter of [...(this.waiters.get(tenant) ?? [])]) waiter('notified');
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const client = this.client;
@@ -53,11 +94,10 @@ export class PostgresEventNotifier {
   }
 
   private async connect(): Promise<void> {
-    const options = this.pool.options as pg.ClientConfig;
-    const client = new pg.Client(this.connectionString ? { connectionString: this.connectionString } : options);
+    if (!this.connection) throw new Error('no connection settings to LISTEN with');
+    const client = new pg.Client(typeof this.connection === 'string' ? { connectionString: this.connection } : this.connection);
     client.on('notification', (msg) => {
-      if (msg.channel !== EVENTS_CHANNEL || !msg.payload) return;
-      for (const waiter of [...(this.waiters.get(msg.payload) ?? [])]) waiter('notified');
+      if (msg.channel === EVENTS_CHANNEL && msg.payload) this.wake(msg.payload);
     });
     const drop = () => {
       if (this.client === client) this.client = undefined;

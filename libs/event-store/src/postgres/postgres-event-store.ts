@@ -24,10 +24,49 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_EVENTS_PER_APPEND = 1000;
 const MAX_STREAM_ID_LENGTH = 200;
 
-const APPEND_SQL =
-  'SELECT * FROM fpi_append($1, $2, $3, $4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[])';
-const STORED_COPIES_SQL =
-  'SELECT * FROM fpi_stored_copies($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[])';
+/**
+ * One append = one autocommitted multi-row INSERT. The stream's version is the position of
+ * its last event; the primary key (tenant, stream, position) makes concurrent writers at
+ * the same version collide, and the unique event id makes retries collide. Either
+ * collision is a unique violation that aborts the whole statement, then classified below.
+ *   $3: the expected version, or NULL for `any` / `stream_exists` (then: the current one).
+ *   $9: whether the stream must already exist (`stream_exists`).
+ */
+const BASE_VERSION = `
+  SELECT CASE WHEN $3::bigint IS NOT NULL THEN $3::bigint
+              ELSE (SELECT coalesce(max(stream_position), 0) FROM events WHERE tenant_id = $1 AND stream_id = $2)
+         END AS version`;
+const VERSION_CHECK = `
+  CASE WHEN $3::bigint IS NULL THEN (NOT $9::boolean OR base.version > 0)
+       WHEN $3::bigint = 0 THEN true
+       ELSE EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.stream_id = $2 AND e.stream_position = $3::bigint)
+  END`;
+const INSERT_INTO = 'INSERT INTO events (tenant_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata)';
+const RETURNING = 'RETURNING event_id, stream_position, global_position, transaction_id';
+const APPEND_SQL = `WITH base AS (${BASE_VERSION})
+  ${INSERT_INTO}
+  SELECT $1, $2, base.version + i.ord, i.id, i.t, i.v, i.d, i.m
+    FROM base, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY AS i(id, t, v, d, m, ord)
+   WHERE ${VERSION_CHECK}
+  ${RETURNING}`;
+/**
+ * The hot path of the receive service: one event at a known version (a decider read the
+ * stream first). Same semantics as APPEND_SQL with a number in $3, without the array
+ * parameters and the CTE, which cost about a tenth of the throughput.
+ */
+const APPEND_ONE_AT_VERSION_SQL = `${INSERT_INTO}
+  SELECT $1, $2, $3::bigint + 1, $4::uuid, $5::text, $6::int, $7::jsonb, $8::jsonb
+   WHERE $3::bigint = 0
+      OR EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.stream_id = $2 AND e.stream_position = $3::bigint)
+  ${RETURNING}`;
+
+/** The stored events carrying any of the ids, and whether each is the very same event. */
+const STORED_COPIES_SQL = `
+  SELECT e.event_id, e.stream_position, e.global_position, e.transaction_id,
+         (e.stream_id = $2 AND e.event_type = i.t AND e.schema_version = i.v AND e.data = i.d) AS same
+    FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[]) AS i(id, t, v, d)
+    JOIN events e ON e.tenant_id = $1 AND e.event_id = i.id
+   ORDER BY e.stream_id, e.stream_position`;
 const EVENT_COLUMNS =
   'stream_id, stream_position, global_position, transaction_id, event_id, event_type, schema_version, data, metadata, recorded_at';
 const READ_ALL_SQL = `
@@ -58,7 +97,6 @@ interface EventRow {
 }
 
 interface PositionRow {
-  outcome?: string;
   event_id: string;
   stream_position: number | string;
   global_position: number | string;
@@ -66,10 +104,13 @@ interface PositionRow {
   same?: boolean;
 }
 
+/** A pool, or a single client (used to run an append inside a caller's transaction). */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
 export interface PostgresEventStoreOptions {
   upcasters?: UpcasterRegistry;
   /** Used for LISTEN; defaults to the pool's connection settings. */
-  listenConnectionString?: string;
+  listenConnectionString?: string | pg.ClientConfig;
 }
 
 /** Event store on PostgreSQL: see `libs/database/migrations` for the append function. */
@@ -77,9 +118,9 @@ export class PostgresEventStore implements EventStore {
   private readonly upcasters: UpcasterRegistry;
   private readonly notifier: PostgresEventNotifier;
 
-  constructor(private readonly pool: pg.Pool, options: PostgresEventStoreOptions = {}) {
+  constructor(private readonly pool: Queryable, options: PostgresEventStoreOptions = {}) {
     this.upcasters = options.upcasters ?? new UpcasterRegistry();
-    this.notifier = new PostgresEventNotifier(pool, options.listenConnectionString);
+    this.notifier = new PostgresEventNotifier(pool, options.listenConnectionString ?? (pool as Partial<pg.Pool>).options);
   }
 
   async append(tenant: TenantId, streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult> {
@@ -89,36 +130,52 @@ export class PostgresEventStore implements EventStore {
     const versions = events.map((e) => e.schemaVersion ?? 1);
     const data = events.map((e) => JSON.stringify(e.data));
     const metadata = events.map((e) => JSON.stringify(e.metadata ?? {}));
-    const expected = typeof expectedVersion === 'number' ? String(expectedVersion) : expectedVersion;
 
-    // `any` can lose a race to create the stream; it has no expectation, so it tries again.
+    const version = typeof expectedVersion === 'number' ? expectedVersion : expectedVersion === 'no_stream' ? 0 : null;
+    const mustExist = expectedVersion === 'stream_exists';
+
+    // `any` and `stream_exists` can lose a race for the next position; having no fixed
+    // expectation, they try again.
     for (let attempt = 1; ; attempt++) {
+      let violation = false;
       try {
-        const { rows } = await this.pool.query<PositionRow>({
-          name: 'fpi_append',
-          text: APPEND_SQL,
-          values: [tenant, streamId, expected, ids, types, versions, data, metadata],
-        });
-        return toAppendResult(rows[0]!.outcome === 'duplicate' ? 'duplicate' : 'appended', rows);
+        const { rows } = await this.pool.query<PositionRow>(
+          events.length === 1 && version !== null
+            ? {
+                name: 'fpi_append_one_at_version',
+                text: APPEND_ONE_AT_VERSION_SQL,
+                values: [tenant, streamId, version, ids[0], types[0], versions[0], data[0], metadata[0]],
+              }
+            : {
+                name: 'fpi_append',
+                text: APPEND_SQL,
+                values: [tenant, streamId, version, ids, types, versions, data, metadata, mustExist],
+              },
+        );
+        if (rows.length === events.length) {
+          this.notifier.announce(tenant);
+          return toAppendResult('appended', rows);
+        }
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === 'FPI03') throw new UnknownTenantError(tenant);
-        if (code === 'FPI01') throw new IdempotencyConflictError(ids);
-        if (code !== 'FPI02' && code !== '23505') throw error;
-        // Lost a race: the winner may be a concurrent retry of this very append.
-        const { rows } = await this.pool.query<PositionRow>({
-          name: 'fpi_stored_copies',
-          text: STORED_COPIES_SQL,
-          values: [tenant, streamId, ids, types, versions, data],
-        });
-        if (rows.length === ids.length && rows.every((r) => r.same)) return toAppendResult('duplicate', rows);
-        if (rows.length > 0) {
-          const clashing = rows.filter((r) => !r.same);
-          throw new IdempotencyConflictError((clashing.length > 0 ? clashing : rows).map((r) => r.event_id));
-        }
-        if (expectedVersion === 'any' && attempt < 5) continue;
-        throw new WrongExpectedVersionError(streamId, expectedVersion, await this.streamVersion(tenant, streamId));
+        if (code === '23514' && /no partition/.test((error as Error).message)) throw new UnknownTenantError(tenant);
+        if (code !== '23505') throw error;
+        violation = true;
       }
+      // Refused or lost a race: the events may be stored already (a retry, or a concurrent
+      // retry that won), in which case the original result is the answer.
+      const { rows } = await this.pool.query<PositionRow>({
+        name: 'fpi_stored_copies',
+        text: STORED_COPIES_SQL,
+        values: [tenant, streamId, ids, types, versions, data],
+      });
+      if (rows.length === ids.length && rows.every((r) => r.same)) return toAppendResult('duplicate', rows);
+      if (rows.length > 0) {
+        const clashing = rows.filter((r) => !r.same);
+        throw new IdempotencyConflictError((clashing.length > 0 ? clashing : rows).map((r) => r.event_id));
+      }
+      if (violation && version === null && attempt < 10) continue;
+      throw new WrongExpectedVersionError(streamId, expectedVersion, await this.streamVersion(tenant, streamId));
     }
   }
 
@@ -151,11 +208,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async streamVersion(tenant: TenantId, streamId: string): Promise<number | 'no_stream'> {
-    const { rows } = await this.pool.query<{ version: string | number }>(
-      'SELECT version FROM streams WHERE tenant_id = $1 AND stream_id = $2',
+    const { rows } = await this.pool.query<{ version: string | null }>(
+      'SELECT max(stream_position) AS version FROM events WHERE tenant_id = $1 AND stream_id = $2',
       [tenant, streamId],
     );
-    return rows[0] ? Number(rows[0].version) : 'no_stream';
+    return rows[0]?.version == null ? 'no_stream' : Number(rows[0].version);
   }
 
   private toRecorded(tenant: TenantId, r: EventRow): RecordedEvent {

@@ -1,0 +1,99 @@
+import { cpus, totalmem } from 'node:os';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
+
+export interface BenchServer {
+  url: string;
+  pool(max: number): pg.Pool;
+  server: RunningPostgres | undefined;
+  describe(): Promise<Record<string, string | number>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The PostgreSQL every benchmark of a run shares: BENCH_DATABASE_URL, or a fresh embedded
+ * cluster with durable settings (fsync and synchronous_commit on, as in production).
+ */
+export async function startBenchServer(): Promise<BenchServer> {
+  let server: RunningPostgres | undefined;
+  let url = process.env.BENCH_DATABASE_URL;
+  if (!url) {
+    server = await startEmbeddedPostgres({ dataDir: await mkdtemp(join(tmpdir(), 'fpi-bench-')) });
+    url = server.url;
+  }
+  await runMigrations(url);
+  const pools: pg.Pool[] = [];
+  return {
+    url,
+    server,
+    pool(max: number) {
+      const p = new pg.Pool({ connectionString: url, max });
+      p.on('error', () => undefined);
+      pools.push(p);
+      return p;
+    },
+    async describe() {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      const { rows } = await c.query(
+        `SELECT current_setting('server_version') AS pg, current_setting('synchronous_commit') AS sc,
+                current_setting('fsync') AS fsync, current_setting('shared_buffers') AS sb`,
+      );
+      await c.end();
+      return {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        postgres: rows[0].pg,
+        synchronous_commit: rows[0].sc,
+        fsync: rows[0].fsync,
+        shared_buffers: rows[0].sb,
+      };
+    },
+    async stop() {
+      await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+      await server?.stop();
+    },
+  };
+}
+
+/** Runs `workers` loops of `op` for `durationMs`; returns operations completed and their latencies. */
+export async function runConcurrent(workers: number, durationMs: number, op: (worker: number, i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  const deadline = performance.now() + durationMs;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        const t = performance.now();
+        await op(w, i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { ops: latencies.length, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+export function markdownTable(header: string[], rows: (string | number)[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export async function writeResult(name: string, result: unknown, markdown: string): Promise<string> {
+  const dir = join(packageRoot(), 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(join(dir, `${name}.md`), markdown + '\n');
+  return dir;
+}

@@ -1,0 +1,2 @@
+// `npm run bench`: every benchmark in bench/, one after another, each on its own embedded server.
+await import('./append/append.bench.js');
