@@ -14,7 +14,13 @@ const swc = {
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', swc],
+    // CommonJS packages that require() an ES module (fine in Node 20.19+, not in Jest's
+    // module runtime before Node 24.9): compile those ES modules to CommonJS.
+    'node_modules/content-disposition/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   moduleNameMapper: {
     '^#libs/([^/]+)$': '<rootDir>/libs/$1/src/index.ts',
     '^#libs/testing/(.*)$': '<rootDir>/libs/testing/src/$1',

@@ -1,25 +1,21 @@
 import request from 'supertest';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createTestDatabase, type TestDatabase } from '#libs/testing';
+import { startTestPlatform, type TestDatabase, type TestPlatform } from '#libs/testing';
+import { latestMigrationVersion } from '#libs/database';
 import { EVENT_STORE, tenantId, type EventStore } from '#libs/event-store';
-import { createPlatformApp } from '../../apps/platform/src/bootstrap.js';
 import { randomUUID } from 'node:crypto';
 
 describe('platform (all-in-one) over HTTP', () => {
+  let platform: TestPlatform;
   let db: TestDatabase;
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    process.env.DATABASE_URL = db.url;
-    app = await createPlatformApp({ logger: false });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    platform = await startTestPlatform();
+    ({ db, app } = platform);
   });
   afterAll(async () => {
-    await app?.close();
-    delete process.env.DATABASE_URL;
-    await db?.drop();
+    await platform?.close();
   });
 
   it('GET /health/live answers 200 without touching the database', async () => {
@@ -30,7 +26,7 @@ describe('platform (all-in-one) over HTTP', () => {
   it('GET /health/ready answers 200 with the schema version once migrations ran', async () => {
     const res = await request(app.getHttpServer()).get('/health/ready').expect(200);
     expect(res.body.status).toBe('ok');
-    expect(res.body.details.database).toMatchObject({ status: 'up', schemaVersion: 1, embedded: false });
+    expect(res.body.details.database).toMatchObject({ status: 'up', schemaVersion: await latestMigrationVersion(), embedded: false });
   });
 
   it('creates the dev test tenant at start, so the event store accepts writes for it', async () => {

@@ -1,17 +1,28 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { ProblemFilter } from '#libs/http';
+import { buildOpenApiDocument } from './openapi.js';
 import { PlatformModule } from './platform.module.js';
+
+/** The largest request body accepted (413 above). */
+export const BODY_LIMIT = 1024 * 1024;
 
 /** Builds the platform app (also used by the e2e tests, which listen on port 0). */
 export async function createPlatformApp(options: { logger?: boolean } = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     PlatformModule,
-    new FastifyAdapter({ bodyLimit: 1024 * 1024, trustProxy: true }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true }),
     { bufferLogs: true, abortOnError: false },
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));
   app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
+  const fastify = app.getHttpAdapter().getInstance();
+  // The APIs take JSON only: anything else is 415, not a string body.
+  fastify.removeContentTypeParser('text/plain');
+  app.useGlobalFilters(new ProblemFilter());
+  SwaggerModule.setup('api/docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'api/docs/openapi.json' });
   return app;
 }

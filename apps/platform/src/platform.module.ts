@@ -3,6 +3,8 @@ import { LoggerModule } from 'nestjs-pino';
 import { DatabaseModule } from '#libs/database';
 import { EventStoreModule } from '#libs/event-store';
 import { HealthModule, MetricsModule } from '#libs/observability';
+import { ReceiveModule } from '#libs/receive';
+import { SecurityModule } from '#libs/security';
 import { loadConfig } from './config.js';
 import { TenantBootstrap } from './tenant-bootstrap.js';
 
@@ -21,6 +23,8 @@ import { TenantBootstrap } from './tenant-bootstrap.js';
     MetricsModule,
     HealthModule,
     EventStoreModule,
+    SecurityModule,
+    ReceiveModule,
   ],
   providers: [TenantBootstrap],
 })

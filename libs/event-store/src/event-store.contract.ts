@@ -232,6 +232,20 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
       });
     });
 
+    describe('streams by patient', () => {
+      it('finds the streams whose events name the patient, within the tenant only', async () => {
+        const patient = { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' };
+        await store.append(tenant, 'Decision/a/1', [event('Granted', { patient })], 'no_stream');
+        await store.append(tenant, 'Decision/a/2', [event('Granted', { patient }), event('Changed', { patient })], 'no_stream');
+        await store.append(tenant, 'Decision/a/3', [event('Granted', { patient: { ...patient, value: '22750884907' } })], 'no_stream');
+        await store.append(tenant, 'Other', [event('X', { note: 'no patient' })], 'no_stream');
+        expect(await store.streamIdsForPatient(tenant, patient.value)).toEqual(['Decision/a/1', 'Decision/a/2']);
+        const other = freshTenant();
+        await h.addTenant(other);
+        expect(await store.streamIdsForPatient(other, patient.value)).toEqual([]);
+      });
+    });
+
     describe('tenancy', () => {
       it('keeps tenants apart: reads see only their own tenant, event ids are unique per tenant', async () => {
         const other = freshTenant();

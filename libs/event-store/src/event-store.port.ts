@@ -86,6 +86,8 @@ export interface EventStore {
   readStream(tenant: TenantId, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Events after `from` (exclusive) in `$all` order; only events no reader can miss any more. */
   readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult>;
+  /** Ids of the streams holding events whose `data.patient.value` is the given identifier. */
+  streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]>;
   /** Resolves when new events may be readable for the tenant, or when the timeout passes. */
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'>;
 }

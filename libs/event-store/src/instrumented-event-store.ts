@@ -40,6 +40,10 @@ export class InstrumentedEventStore implements EventStore {
     return this.inner.readAll(tenant, from, limit);
   }
 
+  streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
+    return this.inner.streamIdsForPatient(tenant, patientIdentifier);
+  }
+
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
     return this.inner.waitForEvents(tenant, options);
   }

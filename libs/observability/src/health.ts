@@ -1,8 +1,18 @@
-import { Controller, Get, Inject, Module } from '@nestjs/common';
+import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, HttpException, Inject, Module, UseFilters } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { DATABASE, Database, latestMigrationVersion } from '#libs/database';
 
+/** Health answers keep terminus' JSON shape (what probes and dashboards expect), also when down. */
+@Catch(HttpException)
+class HealthResponseFilter implements ExceptionFilter {
+  catch(exception: HttpException, host: ArgumentsHost): void {
+    host.switchToHttp().getResponse<FastifyReply>().status(exception.getStatus()).send(exception.getResponse());
+  }
+}
+
 @Controller('health')
+@UseFilters(HealthResponseFilter)
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

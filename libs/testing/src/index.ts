@@ -1,1 +1,3 @@
 export * from './test-database.js';
+export * from './decider-specification.js';
+export * from './test-platform.js';

@@ -199,6 +199,16 @@ export class PostgresEventStore implements EventStore {
     return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : from };
   }
 
+  async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ stream_id: string }>({
+      name: 'fpi_streams_for_patient',
+      text: `SELECT DISTINCT stream_id FROM events
+              WHERE tenant_id = $1 AND data ? 'patient' AND data #>> '{patient,value}' = $2 ORDER BY stream_id`,
+      values: [tenant, patientIdentifier],
+    });
+    return rows.map((r) => r.stream_id);
+  }
+
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
     return this.notifier.wait(tenant, options);
   }

@@ -1,0 +1,3 @@
+export * from './decision-events/v1.js';
+export * from './problem.js';
+export * from './validation.js';

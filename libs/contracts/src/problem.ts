@@ -1,0 +1,37 @@
+/**
+ * RFC 9457 problem details. Every error of the HTTP APIs is one of these, served as
+ * `application/problem+json`; `errors` names each bad field by JSON pointer and the rule.
+ */
+export interface FieldError {
+  /** JSON pointer (RFC 6901) into the request body; "" for the body as a whole. */
+  pointer: string;
+  /** The rule broken: a JSON Schema keyword (`required`, `format`, …) or a domain rule (`check-digits`, …). */
+  rule: string;
+  detail: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** Problem types are URNs: stable identifiers, documented in docs/problems.md, never fetched. */
+export const problemType = (code: string) => `urn:fpi:problem:${code}`;
+
+/** Thrown anywhere below the HTTP layer; the problem filter renders it. */
+export class ProblemError extends Error {
+  constructor(readonly problem: Problem, readonly headers: Record<string, string> = {}) {
+    super(problem.detail ?? problem.title);
+  }
+
+  static of(status: number, code: string, title: string, detail?: string, errors?: FieldError[]): ProblemError {
+    return new ProblemError({ type: problemType(code), title, status, ...(detail ? { detail } : {}), ...(errors ? { errors } : {}) });
+  }
+}

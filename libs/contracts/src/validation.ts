@@ -1,0 +1,59 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsImport from 'ajv-formats';
+import type { TSchema, Static } from '@sinclair/typebox';
+import type { FieldError } from './problem.js';
+
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
+type FormatsPlugin = typeof addFormatsImport.default;
+const addFormats: FormatsPlugin = (addFormatsImport as unknown as { default?: FormatsPlugin }).default ?? (addFormatsImport as unknown as FormatsPlugin);
+
+const ajv = new Ajv({ allErrors: true, discriminator: true, strict: false, coerceTypes: false, useDefaults: false });
+addFormats(ajv, ['date', 'date-time', 'uuid', 'email', 'uri']);
+
+export type Validator<T> = ((value: unknown) => { ok: true; value: T } | { ok: false; errors: FieldError[] }) & { schema: TSchema };
+
+/** Compiles a schema once; the validator reports every violation as a pointer and a rule. */
+export function compileValidator<S extends TSchema>(schema: S): Validator<Static<S>> {
+  const validate: ValidateFunction = ajv.compile(schema);
+  const fn = ((value: unknown) =>
+    validate(value) ? { ok: true as const, value: value as Static<S> } : { ok: false as const, errors: toFieldErrors(validate.errors ?? []) }) as Validator<Static<S>>;
+  fn.schema = schema;
+  return fn;
+}
+
+function toFieldErrors(errors: ErrorObject[]): FieldError[] {
+  const out: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    let pointer = e.instancePath;
+    let detail = e.message ?? 'is invalid';
+    const params = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+      case 'required':
+        pointer += '/' + escape(String(params.missingProperty));
+        detail = 'is required';
+        break;
+      case 'additionalProperties':
+        pointer += '/' + escape(String(params.additionalProperty));
+        detail = 'is not a field of this model';
+        break;
+      case 'enum':
+        detail = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+        break;
+      case 'discriminator':
+        pointer += '/' + escape(String(params.tag));
+        detail = params.error === 'mapping' ? 'is not a known event type' : 'must be a string naming the event type';
+        break;
+      case 'format':
+        detail = `must be a valid ${String(params.format)}` + (params.format === 'date' ? ' (YYYY-MM-DD, a real calendar date)' : '');
+        break;
+    }
+    const key = `${pointer}|${e.keyword}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ pointer, rule: e.keyword === 'discriminator' ? 'enum' : e.keyword, detail });
+  }
+  return out;
+}
+
+const escape = (s: string) => s.replaceAll('~', '~0').replaceAll('/', '~1');

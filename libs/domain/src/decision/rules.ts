@@ -1,0 +1,140 @@
+/**
+ * Stateless rules of a reported decision event, and its normalisation into the stored
+ * event: canonical 9151 code, weekly hours, default dates. Pointers refer to the request
+ * body of information model v1.
+ */
+import { validateOrganisationNumber } from '../identifiers/organisation-number.js';
+import { validatePersonIdentifier } from '../identifiers/person-identifier.js';
+import { canonicalServiceCode, lookupServiceCode, validatePerformerOrgnr } from '../service-codes/service-codes.js';
+import type { DecisionEvent, Performer, Period } from './decision-events.js';
+
+export type TenantEnvironment = 'test' | 'production';
+
+export interface Violation {
+  pointer: string;
+  rule: string;
+  detail: string;
+}
+
+/** A schema-valid report (information model v1), before the domain rules. */
+export interface DecisionReport {
+  type: DecisionEvent['type'];
+  eventId: string;
+  decisionId: string;
+  occurredAt: string;
+  sourceSystem?: string;
+  patient: { system: string; value: string };
+  service?: { code: string; system?: string };
+  period?: Period;
+  extent?: { value: number; unit: 'hours-per-week' | 'hours-per-month' };
+  stayType?: string;
+  performer?: Performer;
+  description?: string;
+  pausedFrom?: string;
+  resumedFrom?: string;
+  endDate?: string;
+  reason?: string;
+}
+
+export interface RuleContext {
+  tenantEnvironment: TenantEnvironment;
+  /** Used when the report names no source system (the calling client's). */
+  defaultSourceSystem: string;
+  /**
+   * The OKT prototype's snapshot carries no organisation numbers, so the rule that some
+   * services need one cannot apply to it.
+   */
+  performerOrgnrRequired?: boolean;
+}
+
+export const MAX_WEEKLY_HOURS = 168;
+
+/** Monthly extents are divided by 4, not 4.33 (IPLOS/KPR rule). */
+export function weeklyHours(extent: { value: number; unit: 'hours-per-week' | 'hours-per-month' }): number {
+  const hours = extent.unit === 'hours-per-month' ? extent.value / 4 : extent.value;
+  return Math.round(hours * 100) / 100;
+}
+
+/** The 9151 rule for the performing unit's organisation number, as a violation at `pointer`. */
+export function performerRuleViolation(serviceCode: string, performer: Performer | undefined, pointer: string, orgnrRequired = true): Violation | undefined {
+  if (!orgnrRequired && !performer?.orgnr) return undefined;
+  const check = validatePerformerOrgnr(serviceCode, performer?.orgnr);
+  if (check.ok || check.rule === 'unknown-service-code') return undefined;
+  return { pointer: `${pointer}/orgnr`, rule: check.rule, detail: check.message };
+}
+
+/** Applies the stateless rules and builds the event to record, or lists every violation. */
+export function normalizeDecisionReport(
+  report: DecisionReport,
+  ctx: RuleContext,
+): { ok: true; event: DecisionEvent; streamSourceSystem: string } | { ok: false; violations: Violation[] } {
+  const violations: Violation[] = [];
+  const patient = validatePersonIdentifier(report.patient.system, report.patient.value);
+  if (!patient.ok) {
+    violations.push({ pointer: '/patient/value', rule: patient.rule, detail: patient.message });
+  } else if (ctx.tenantEnvironment === 'test' && !patient.synthetic && patient.kind !== 'fhn') {
+    violations.push({ pointer: '/patient/value', rule: 'synthetic-required', detail: 'a test municipality accepts only synthetic identities (+65 or +80 on the month)' });
+  } else if (ctx.tenantEnvironment === 'production' && patient.synthetic) {
+    violations.push({ pointer: '/patient/value', rule: 'synthetic-refused', detail: 'a production municipality refuses synthetic identities' });
+  }
+
+  let serviceCode: string | undefined;
+  if (report.service) {
+    serviceCode = canonicalServiceCode(report.service.code);
+    if (!serviceCode || !lookupServiceCode(serviceCode)) {
+      violations.push({ pointer: '/service/code', rule: 'unknown-service-code', detail: `"${report.service.code}" is not an active Volven 9151 code` });
+      serviceCode = undefined;
+    }
+  }
+  if (report.period?.end && report.period.end < report.period.start) {
+    violations.push({ pointer: '/period/end', rule: 'period-order', detail: 'the end is before the start' });
+  }
+  let hours: number | undefined;
+  if (report.extent) {
+    hours = weeklyHours(report.extent);
+    if (hours > MAX_WEEKLY_HOURS) {
+      violations.push({ pointer: '/extent/value', rule: 'weekly-extent-range', detail: `${hours} hours per week is more than ${MAX_WEEKLY_HOURS}` });
+    }
+  }
+  if (report.type === 'ServiceDecisionGranted' && serviceCode) {
+    const v = performerRuleViolation(serviceCode, report.performer, '/performer', ctx.performerOrgnrRequired !== false);
+    if (v) violations.push(v);
+  } else if (report.performer?.orgnr) {
+    const check = validateOrganisationNumber(report.performer.orgnr);
+    if (!check.ok) violations.push({ pointer: '/performer/orgnr', rule: 'performer-orgnr-invalid', detail: check.message });
+  }
+  if (report.type === 'ServiceDecisionChanged' && [report.period, report.extent, report.stayType, report.performer, report.description].every((x) => x === undefined)) {
+    violations.push({ pointer: '', rule: 'change-required', detail: 'a change names at least one of period, extent, stayType, performer, description' });
+  }
+  if (violations.length > 0) return { ok: false, violations };
+
+  const sourceSystem = report.sourceSystem ?? ctx.defaultSourceSystem;
+  const base = { decisionId: report.decisionId, sourceSystem, patient: { system: report.patient.system, value: report.patient.value }, occurredAt: report.occurredAt };
+  const day = report.occurredAt.slice(0, 10);
+  const optional = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  let event: DecisionEvent;
+  switch (report.type) {
+    case 'ServiceDecisionGranted':
+      event = {
+        type: report.type,
+        data: optional({ ...base, serviceCode: serviceCode!, period: report.period!, weeklyHours: hours, stayType: report.stayType, performer: report.performer, description: report.description }),
+      };
+      break;
+    case 'ServiceDecisionChanged':
+      event = { type: report.type, data: optional({ ...base, period: report.period, weeklyHours: hours, stayType: report.stayType, performer: report.performer, description: report.description }) };
+      break;
+    case 'ServicePaused':
+      event = { type: report.type, data: optional({ ...base, pausedFrom: report.pausedFrom ?? day, reason: report.reason }) };
+      break;
+    case 'ServiceResumed':
+      event = { type: report.type, data: { ...base, resumedFrom: report.resumedFrom ?? day } };
+      break;
+    case 'ServiceEnded':
+      event = { type: report.type, data: optional({ ...base, endDate: report.endDate!, reason: report.reason }) };
+      break;
+    case 'DecisionEnteredInError':
+      event = { type: report.type, data: optional({ ...base, reason: report.reason }) };
+      break;
+  }
+  return { ok: true, event, streamSourceSystem: sourceSystem };
+}

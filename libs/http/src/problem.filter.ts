@@ -1,0 +1,69 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, type Problem } from '#libs/contracts';
+import { EventStoreError, IdempotencyConflictError, UnknownTenantError, WrongExpectedVersionError, InvalidCheckpointError } from '#libs/event-store';
+
+const logger = new Logger('Problem');
+
+/** Connection-level failures: the database is down or unreachable, the client may retry. */
+const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|the database system is (starting up|shutting down)|timeout exceeded when trying to connect|57P0[1-3]|terminating connection/;
+
+/** Maps any error to an RFC 9457 problem; unknown errors become a 500 without internals. */
+export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
+  if (error instanceof ProblemError) return { problem: error.problem, headers: error.headers };
+  if (error instanceof WrongExpectedVersionError) {
+    return { problem: { type: problemType('concurrency-conflict'), title: 'Concurrent change', status: 409, detail: error.message }, headers: {} };
+  }
+  if (error instanceof IdempotencyConflictError) {
+    return {
+      problem: { type: problemType('idempotency-conflict'), title: 'Event id already used', status: 409, detail: 'the eventId is already stored with a different payload', errors: [{ pointer: '/eventId', rule: 'idempotency', detail: 'already used for another event' }] },
+      headers: {},
+    };
+  }
+  if (error instanceof UnknownTenantError) return { problem: { type: problemType('unknown-tenant'), title: 'Unknown tenant', status: 403 }, headers: {} };
+  if (error instanceof InvalidCheckpointError) {
+    return { problem: { type: problemType('invalid-checkpoint'), title: 'Invalid checkpoint', status: 400, detail: error.message }, headers: {} };
+  }
+  if (error instanceof EventStoreError) return { problem: { type: problemType(error.code), title: error.message, status: 400 }, headers: {} };
+  // Nest hands Fastify's own failures (body limit, content type, JSON syntax) over as HTTP errors.
+  const e = error as { statusCode?: number; status?: number; code?: string; message?: string };
+  const status = error instanceof HttpException ? error.getStatus() : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const message = e?.message ?? 'Bad request';
+    const known: Record<number, Problem> = {
+      404: { type: problemType('not-found'), title: 'Not found', status, detail: message },
+      405: { type: problemType('method-not-allowed'), title: 'Method not allowed', status, detail: message },
+      413: { type: problemType('body-too-large'), title: 'Request body too large', status, detail: 'the body may be at most 1 MB' },
+      415: { type: problemType('unsupported-media-type'), title: 'Unsupported media type', status, detail: 'send application/json' },
+    };
+    if (known[status]) return { problem: known[status], headers: {} };
+    if (status === 400 && /JSON|body/i.test(message)) {
+      return { problem: { type: problemType('invalid-json'), title: 'Malformed JSON', status, detail: message, errors: [{ pointer: '', rule: 'json', detail: message }] }, headers: {} };
+    }
+    return { problem: { type: 'about:blank', title: message, status }, headers: {} };
+  }
+  if (error instanceof HttpException && error.getStatus() === 503) {
+    return { problem: { type: problemType('unavailable'), title: 'Service unavailable', status: 503 }, headers: { 'retry-after': '2' } };
+  }
+  if (UNAVAILABLE.test(`${e?.message ?? ''} ${e?.code ?? ''}`)) {
+    return {
+      problem: { type: problemType('unavailable'), title: 'Service unavailable', status: 503, detail: 'the event store cannot be reached; retry later' },
+      headers: { 'retry-after': '2' },
+    };
+  }
+  logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
+  return { problem: { type: problemType('internal'), title: 'Internal error', status: 500 }, headers: {} };
+}
+
+export function sendProblem(reply: FastifyReply, error: unknown): FastifyReply {
+  const { problem, headers } = toProblem(error);
+  return reply.status(problem.status).headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE }).send(problem);
+}
+
+/** Renders every error that reaches Nest as problem+json. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), exception);
+  }
+}

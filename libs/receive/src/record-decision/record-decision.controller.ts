@@ -1,0 +1,73 @@
+import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBody, ApiExtraModels, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { compileValidator, DecisionEventBatchSchema, ProblemError, type Problem, type DecisionEventReceipt } from '#libs/contracts';
+import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { toProblem } from '#libs/http';
+import { RecordDecisionCommand } from './record-decision.command.js';
+import { openApiRefs } from '../openapi.js';
+
+const validateBatch = compileValidator(DecisionEventBatchSchema);
+
+export interface BatchItemResult {
+  index: number;
+  eventId?: string;
+  status: 'accepted' | 'duplicate' | 'rejected';
+  receipt?: DecisionEventReceipt;
+  problem?: Problem;
+}
+
+@ApiTags('receive (mottakstjeneste)')
+@ApiExtraModels()
+@Controller('api/v1/decision-events')
+@UseGuards(CallerGuard)
+export class RecordDecisionController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Record one decision event',
+    description: '201 with the receipt when stored; the same eventId and payload again gives 200 with the same receipt and stores nothing; the same eventId with another payload gives 409.',
+  })
+  @ApiBody({ schema: openApiRefs.decisionEvent, examples: openApiRefs.decisionEventExamples })
+  @ApiResponse({ status: 201, description: 'Stored', schema: openApiRefs.receipt })
+  @ApiResponse({ status: 200, description: 'Already stored (retry): the original receipt', schema: openApiRefs.receipt })
+  @ApiResponse({ status: 400, description: 'Does not match the information model (problem+json)', schema: openApiRefs.problem })
+  @ApiResponse({ status: 409, description: 'Lifecycle or idempotency conflict (problem+json)', schema: openApiRefs.problem })
+  @ApiResponse({ status: 422, description: 'Breaks a domain rule (problem+json)', schema: openApiRefs.problem })
+  async record(@CurrentCaller() caller: Caller, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<DecisionEventReceipt> {
+    const result = await this.commands.execute(new RecordDecisionCommand(caller, body));
+    if (result.outcome === 'duplicate') reply.status(200).header('idempotent-replay', 'true');
+    return result.receipt;
+  }
+
+  @Post('batch')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Record up to 500 decision events',
+    description: 'Items are recorded in order, each on its own: valid items are stored even when others are rejected. One result per item.',
+  })
+  @ApiBody({ schema: openApiRefs.batch })
+  @ApiResponse({ status: 200, description: 'One result per item: accepted, duplicate or rejected with its problem' })
+  async recordBatch(@CurrentCaller() caller: Caller, @Body() body: unknown) {
+    const batch = validateBatch(body);
+    if (!batch.ok) throw ProblemError.of(400, 'invalid-batch', 'The batch is malformed', undefined, batch.errors);
+    const results: BatchItemResult[] = [];
+    for (const [index, item] of batch.value.events.entries()) {
+      const eventId = typeof (item as { eventId?: unknown })?.eventId === 'string' ? (item as { eventId: string }).eventId : undefined;
+      try {
+        const r = await this.commands.execute(new RecordDecisionCommand(caller, item));
+        results.push({ index, eventId: r.receipt.eventId, status: r.outcome, receipt: r.receipt });
+      } catch (error) {
+        const { problem } = toProblem(error);
+        if (problem.status >= 500) throw error; // the store is unavailable: the batch as a whole fails
+        const prefix = `/events/${index}`;
+        results.push({ index, eventId, status: 'rejected', problem: { ...problem, errors: problem.errors?.map((e) => ({ ...e, pointer: prefix + e.pointer })) } });
+      }
+    }
+    const count = (s: BatchItemResult['status']) => results.filter((r) => r.status === s).length;
+    return { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), results };
+  }
+}

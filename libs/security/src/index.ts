@@ -1,0 +1,3 @@
+export * from './caller.js';
+export * from './caller.guard.js';
+export * from './security.module.js';
