@@ -50,6 +50,8 @@ function toFieldErrors(errors: ErrorObject[]): FieldError[] {
     }
     const key = `${pointer}|${e.keyword}`;
     if (seen.has(key)) continue;
+    // A missing discriminator is already reported as `required`.
+    if (e.keyword === 'discriminator' && out.some((x) => x.pointer === pointer)) continue;
     seen.add(key);
     out.push({ pointer, rule: e.keyword === 'discriminator' ? 'enum' : e.keyword, detail });
   }

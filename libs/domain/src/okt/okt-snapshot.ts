@@ -3,6 +3,7 @@
  * sender. We keep events, so a snapshot is diffed against what that sender reported
  * before, and becomes the lifecycle events that explain the difference.
  */
+import { createHash } from 'node:crypto';
 import type { DecisionState } from '../decision/decision.js';
 import type { DecisionReport, Violation } from '../decision/rules.js';
 
@@ -42,11 +43,14 @@ export function parseWeeklyExtent(text: string): number | undefined | 'invalid' 
 }
 
 /**
- * The decision key of a snapshot service without a decisionId: the 9151 code and the start
- * date, `okt-<code>-<start>`. Extent, unit, stay type, end and pause may change under the
- * same key; a new start date is a new decision.
+ * The decision key of a snapshot service without a decisionId: the person, the 9151 code
+ * and the start date, `okt-<person>-<code>-<start>`, where <person> is 16 hex digits of a
+ * SHA-256 of the identifier (unique per person without spelling the number out in ids).
+ * Extent, unit, stay type, end and pause may change under the same key; a new start date
+ * is a new decision.
  */
-export const oktDecisionKey = (serviceCode: string, startDate: string) => `okt-${serviceCode}-${startDate}`;
+export const oktDecisionKey = (pid: string, serviceCode: string, startDate: string) =>
+  `okt-${createHash('sha256').update(pid).digest('hex').slice(0, 16)}-${serviceCode}-${startDate}`;
 
 /** FNR (first digit 0-3), DNR (4-7, day + 40) or FHN (8-9). */
 export function personIdentifierSystem(pid: string): string {

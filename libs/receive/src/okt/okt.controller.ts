@@ -51,36 +51,41 @@ export class OktController {
     const snapshot = parsed.value;
     const services = parseServices(snapshot);
     const sender = caller.clientId;
+    // A concurrent post for the same person can win a race; the snapshot is then diffed
+    // again against what is stored now (usually leaving nothing to do).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.apply(caller, snapshot.personIdentifier, services, sender);
+      } catch (error) {
+        if (attempt < 3 && error instanceof ProblemError && error.problem.status === 409) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async apply(caller: Caller, pid: string, services: OktService[], sender: string): Promise<OktResultMessage> {
     const prefix = decisionStreamId(sender, '');
     const known = await Promise.all(
-      (await this.store.streamIdsForPatient(caller.tenant, snapshot.personIdentifier))
+      (await this.store.streamIdsForPatient(caller.tenant, pid))
         .filter((id) => id.startsWith(prefix))
-        .map(async (id) => ({
-          decisionId: id.slice(prefix.length),
-          state: foldDecision((await this.store.readStream(caller.tenant, id)).map(toDecisionEvent)),
-        })),
+        .map(async (id) => ({ decisionId: id.slice(prefix.length), state: foldDecision((await this.store.readStream(caller.tenant, id)).map(toDecisionEvent)) })),
     );
-    const occurredAt = new Date().toISOString();
-    const diff = diffOktSnapshot(known, services, { pid: snapshot.personIdentifier, sourceSystem: sender, today: norwegianToday(), occurredAt });
+    const diff = diffOktSnapshot(known, services, { pid, sourceSystem: sender, today: norwegianToday(), occurredAt: new Date().toISOString() });
     if (!diff.ok) throw ProblemError.of(422, 'rule-violation', 'The snapshot breaks a rule', undefined, diff.violations);
 
     const results: OktResultMessage['events'] = [];
     let checkpoint: string | undefined;
-    for (const [i, report] of diff.reports.entries()) {
-      // Name-based ids: a concurrent post of the same snapshot derives the same events.
-      const eventId = uuidv5(`${caller.tenant}|${sender}|${report.decisionId}|${report.type}|${JSON.stringify(known.find((k) => k.decisionId === report.decisionId)?.state ?? null)}|${i}`, OKT_EVENT_NAMESPACE);
-      try {
-        const r = await this.recorder.record(caller, { ...report, eventId } as DecisionEventV1, {
-          tenantEnvironment: caller.tenantEnvironment,
-          defaultSourceSystem: sender,
-          performerOrgnrRequired: false,
+    for (const report of diff.reports) {
+      // Name-based ids over the decision's state: the same transition gets the same id.
+      const prior = JSON.stringify(known.find((k) => k.decisionId === report.decisionId)?.state ?? null);
+      const eventId = uuidv5(`${caller.tenant}|${sender}|${report.decisionId}|${report.type}|${prior}`, OKT_EVENT_NAMESPACE);
+      const r = await this.recorder
+        .record(caller, { ...report, eventId } as DecisionEventV1, { tenantEnvironment: caller.tenantEnvironment, defaultSourceSystem: sender, performerOrgnrRequired: false })
+        .catch((error: unknown) => {
+          throw error instanceof ProblemError ? withSnapshotPointers(error, services, report.decisionId) : error;
         });
-        results.push({ type: report.type, decisionId: report.decisionId, eventId, outcome: r.outcome });
-        checkpoint = r.receipt.checkpoint;
-      } catch (error) {
-        if (error instanceof ProblemError) throw withSnapshotPointers(error, services, report.decisionId);
-        throw error;
-      }
+      results.push({ type: report.type, decisionId: report.decisionId, eventId, outcome: r.outcome });
+      checkpoint = r.receipt.checkpoint;
     }
     return { result: 'accepted', eventsAppended: results.filter((r) => r.outcome === 'accepted').length, events: results, ...(checkpoint ? { checkpoint } : {}) };
   }
@@ -101,7 +106,7 @@ function parseServices(snapshot: OktEvent): OktService[] {
     if (!code) return;
     services.push({
       index,
-      decisionKey: m.decisionId ?? oktDecisionKey(code, m.startDate),
+      decisionKey: m.decisionId ?? oktDecisionKey(snapshot.personIdentifier, code, m.startDate),
       serviceCode: code,
       startDate: m.startDate,
       endDate: m.endDate || undefined,
@@ -116,10 +121,10 @@ function parseServices(snapshot: OktEvent): OktService[] {
   return services;
 }
 
-/** Rule violations of a derived event point back into the snapshot message it came from. */
+/** Rule violations of a derived event point back into the snapshot (person, or the message). */
 function withSnapshotPointers(error: ProblemError, services: OktService[], decisionId: string): ProblemError {
-  const service = services.find((s) => decisionId === s.decisionKey || decisionId.startsWith(`${s.decisionKey}~`));
   const problem = error.problem;
+  const service = services.find((s) => decisionId === s.decisionKey || decisionId.startsWith(`${s.decisionKey}~`));
   const map = (pointer: string) => {
     if (pointer.startsWith('/patient')) return '/personIdentifier';
     return service ? `/oktMessages/${service.index}` : '';

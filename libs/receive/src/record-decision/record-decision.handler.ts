@@ -12,7 +12,7 @@ import {
   type DecisionEvent,
   type RuleContext,
 } from '#libs/domain';
-import { EVENT_STORE, formatCheckpoint, WrongExpectedVersionError, type EventStore, type RecordedEvent } from '#libs/event-store';
+import { EVENT_STORE, formatCheckpoint, IdempotencyConflictError, WrongExpectedVersionError, type EventStore, type RecordedEvent } from '#libs/event-store';
 import type { Caller } from '#libs/security';
 import { toDecisionEvent } from '../decision-history.js';
 import { RecordDecisionCommand, type RecordDecisionResult } from './record-decision.command.js';
@@ -72,6 +72,7 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
           receipt: { eventId, decisionId: report.decisionId, streamPosition: result.positions[0]!.streamPosition, checkpoint: formatCheckpoint(result.checkpoint) },
         };
       } catch (error) {
+        if (error instanceof IdempotencyConflictError) throw idempotencyConflict();
         if (error instanceof WrongExpectedVersionError && attempt < MAX_CONCURRENCY_ATTEMPTS) continue;
         if (error instanceof WrongExpectedVersionError) {
           throw new ProblemError(
@@ -92,12 +93,13 @@ export function parseDecisionEvent(body: unknown): DecisionEventV1 {
   return result.value;
 }
 
+const idempotencyConflict = () =>
+  ProblemError.of(409, 'idempotency-conflict', 'Event id already used', 'the eventId is already stored with a different payload', [
+    { pointer: '/eventId', rule: 'idempotency', detail: 'already used for another event' },
+  ]);
+
 function duplicateOf(stored: RecordedEvent, event: DecisionEvent, decisionId: string): RecordDecisionResult {
-  if (stored.type !== event.type || !isDeepStrictEqual(stored.data, event.data)) {
-    throw ProblemError.of(409, 'idempotency-conflict', 'Event id already used', 'the eventId is already stored with a different payload', [
-      { pointer: '/eventId', rule: 'idempotency', detail: 'already used for another event' },
-    ]);
-  }
+  if (stored.type !== event.type || !isDeepStrictEqual(stored.data, event.data)) throw idempotencyConflict();
   return {
     outcome: 'duplicate',
     receipt: { eventId: stored.eventId, decisionId, streamPosition: stored.streamPosition, checkpoint: formatCheckpoint(stored.checkpoint) },
