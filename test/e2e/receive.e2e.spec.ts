@@ -259,6 +259,30 @@ describe('receive service (mottakstjeneste) over HTTP', () => {
       expect(await streamOf(b)).toHaveLength(0);
     });
 
+    it('falls back to item by item when the one multi-stream append conflicts', async () => {
+      const stored = grant();
+      await post(stored).expect(201);
+      const fresh = grant();
+      // Reuses a stored eventId on another decision: only the store's unique key sees it.
+      const reused = grant({ eventId: stored.eventId });
+      const res = await p.http().post('/api/v1/decision-events/batch').send({ events: [fresh, reused] }).expect(200);
+      expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected']);
+      expect(res.body.results[1].problem).toMatchObject({ status: 409, errors: [expect.objectContaining({ pointer: '/events/1/eventId', rule: 'idempotency' })] });
+      expect(await streamOf(fresh)).toHaveLength(1);
+      expect(await streamOf(reused)).toHaveLength(0);
+    });
+
+    it('stores a batch posted 8 times concurrently exactly once', async () => {
+      const events = Array.from({ length: 20 }, () => grant());
+      const responses = await Promise.all(Array.from({ length: 8 }, () => p.http().post('/api/v1/decision-events/batch').send({ events })));
+      for (const r of responses) {
+        expect(r.status).toBe(200);
+        expect(r.body.rejected).toBe(0);
+      }
+      expect(responses.reduce((n, r) => n + r.body.accepted, 0)).toBe(20);
+      for (const e of events) expect(await streamOf(e)).toHaveLength(1);
+    });
+
     it('refuses an empty batch, a batch over 500 items, and a malformed envelope', async () => {
       expectProblem(await p.http().post('/api/v1/decision-events/batch').send({ events: [] }), 400, '/events', 'minItems');
       expectProblem(await p.http().post('/api/v1/decision-events/batch').send({ events: Array.from({ length: 501 }, () => ({})) }), 400, '/events', 'maxItems');

@@ -36,3 +36,11 @@ export class InvalidAppendError extends EventStoreError {
     super(message);
   }
 }
+
+/** An `appendMany` met a conflict somewhere; nothing of it was written. */
+export class AppendManyConflictError extends EventStoreError {
+  readonly code = 'append_many_conflict';
+  constructor(readonly reason: 'version' | 'duplicate_id') {
+    super(`a multi-stream append conflicted (${reason}); nothing was written`);
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { compareCheckpoints, formatCheckpoint, START, type Checkpoint } from './checkpoint.js';
-import { IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError } from './errors.js';
+import { AppendManyConflictError, IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError } from './errors.js';
 import type { EventStore, NewEvent, RecordedEvent } from './event-store.port.js';
 import { tenantId, type TenantId } from './tenant.js';
 import type { UpcasterRegistry } from './upcasting.js';
@@ -156,6 +156,37 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
           expect((r as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
         }
         expect(await store.readStream(tenant, 's')).toHaveLength(2);
+      });
+    });
+
+    describe('appendMany', () => {
+      it('appends to several streams at once and reads them back together', async () => {
+        await store.append(tenant, 'b', [event()], 'no_stream');
+        const results = await store.appendMany(tenant, [
+          { streamId: 'a', events: [event('A1'), event('A2')], expectedVersion: 0 },
+          { streamId: 'b', events: [event('B2')], expectedVersion: 1 },
+        ]);
+        expect(results.map((r) => [r.outcome, r.streamVersion, r.positions.map((p) => p.streamPosition)])).toEqual([
+          ['appended', 2, [1, 2]],
+          ['appended', 2, [2]],
+        ]);
+        const streams = await store.readStreams(tenant, ['a', 'b', 'none']);
+        expect(streams.get('a')!.map((e) => e.type)).toEqual(['A1', 'A2']);
+        expect(streams.get('b')!.map((e) => e.streamPosition)).toEqual([1, 2]);
+        expect(streams.get('none')).toEqual([]);
+      });
+
+      it.each([
+        ['a wrong expected version', (stored: NewEvent) => [{ streamId: 's', events: [event()], expectedVersion: 5 }, { streamId: 'n', events: [stored], expectedVersion: 0 }], 'version'],
+        ['a taken position', () => [{ streamId: 'n', events: [event()], expectedVersion: 0 }, { streamId: 's', events: [event()], expectedVersion: 0 }], 'version'],
+        ['an event id stored already', (stored: NewEvent) => [{ streamId: 'n', events: [event()], expectedVersion: 0 }, { streamId: 'm', events: [stored], expectedVersion: 0 }], 'duplicate_id'],
+      ] as const)('writes nothing when one part has %s', async (_, parts, reason) => {
+        const stored = event();
+        await store.append(tenant, 's', [stored], 'no_stream');
+        const error = await store.appendMany(tenant, parts(stored) as never).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(AppendManyConflictError);
+        expect((error as AppendManyConflictError).reason).toBe(reason);
+        expect((await readAllEvents(store, tenant)).map((e) => e.eventId)).toEqual([stored.eventId]);
       });
     });
 

@@ -60,6 +60,13 @@ export interface AppendResult {
   checkpoint: Checkpoint;
 }
 
+/** One stream's part of an `appendMany`: a number only, since the caller read the streams. */
+export interface StreamAppend {
+  streamId: string;
+  events: NewEvent[];
+  expectedVersion: number;
+}
+
 export interface ReadStreamOptions {
   /** First stream position to return (default 1). */
   fromPosition?: number;
@@ -83,7 +90,15 @@ export interface WaitOptions {
  */
 export interface EventStore {
   append(tenant: TenantId, streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult>;
+  /**
+   * Appends to several streams in one transaction: all or nothing. Any conflict (version,
+   * or an event id stored already) throws `AppendManyConflictError` and writes nothing;
+   * callers then fall back to one `append` per stream to learn which part conflicts.
+   */
+  appendMany(tenant: TenantId, appends: StreamAppend[]): Promise<AppendResult[]>;
   readStream(tenant: TenantId, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Several whole streams in one read; streams without events map to []. */
+  readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
   /** Events after `from` (exclusive) in `$all` order; only events no reader can miss any more. */
   readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult>;
   /** Ids of the streams holding events whose `data.patient.value` is the given identifier. */

@@ -1,7 +1,7 @@
 import type { Checkpoint } from './checkpoint.js';
 import { EventStoreError } from './errors.js';
 import type {
-  AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, WaitOptions,
+  AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions,
 } from './event-store.port.js';
 import type { TenantId } from './tenant.js';
 
@@ -30,6 +30,25 @@ export class InstrumentedEventStore implements EventStore {
     } finally {
       this.metrics.appendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
+  }
+
+  async appendMany(tenant: TenantId, appends: StreamAppend[]): Promise<AppendResult[]> {
+    const started = process.hrtime.bigint();
+    try {
+      const results = await this.inner.appendMany(tenant, appends);
+      this.metrics.appends.inc({ outcome: 'appended' });
+      this.metrics.appendedEvents.inc(appends.reduce((n, a) => n + a.events.length, 0));
+      return results;
+    } catch (error) {
+      this.metrics.appends.inc({ outcome: error instanceof EventStoreError ? 'conflict' : 'error' });
+      throw error;
+    } finally {
+      this.metrics.appendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
+    return this.inner.readStreams(tenant, streamIds);
   }
 
   readStream(tenant: TenantId, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Checkpoint } from '../checkpoint.js';
 import {
+  AppendManyConflictError,
   IdempotencyConflictError,
   InvalidAppendError,
   UnknownTenantError,
@@ -14,6 +15,7 @@ import type {
   ReadAllResult,
   ReadStreamOptions,
   RecordedEvent,
+  StreamAppend,
   WaitOptions,
 } from '../event-store.port.js';
 import type { TenantId } from '../tenant.js';
@@ -60,6 +62,19 @@ const APPEND_ONE_AT_VERSION_SQL = `${INSERT_INTO}
       OR EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.stream_id = $2 AND e.stream_position = $3::bigint)
   ${RETURNING}`;
 
+/**
+ * Several streams in one statement, so all or nothing. A stream whose expected version does
+ * not hold gets a NULL position, which the NOT NULL constraint turns into an error that
+ * aborts the whole statement (23502); a taken position or event id aborts it too (23505).
+ */
+const APPEND_MANY_SQL = `${INSERT_INTO}
+  SELECT $1, x.s,
+         CASE WHEN x.v = 0 OR EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.stream_id = x.s AND e.stream_position = x.v)
+              THEN x.v + x.o END,
+         x.id, x.t, x.sv, x.d, x.m
+    FROM unnest($2::text[], $3::bigint[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::jsonb[]) AS x(s, v, o, id, t, sv, d, m)
+  RETURNING event_id, stream_id, stream_position, global_position, transaction_id`;
+
 /** The stored events carrying any of the ids, and whether each is the very same event. */
 const STORED_COPIES_SQL = `
   SELECT e.event_id, e.stream_position, e.global_position, e.transaction_id,
@@ -76,6 +91,10 @@ const READ_ALL_SQL = `
      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
    ORDER BY transaction_id, global_position
    LIMIT $4`;
+const READ_STREAMS_SQL = `
+  SELECT ${EVENT_COLUMNS} FROM events
+   WHERE tenant_id = $1 AND stream_id = ANY ($2::text[])
+   ORDER BY stream_id, stream_position`;
 const READ_STREAM_SQL = `
   SELECT ${EVENT_COLUMNS} FROM events
    WHERE tenant_id = $1 AND stream_id = $2 AND stream_position >= $3
@@ -177,6 +196,53 @@ export class PostgresEventStore implements EventStore {
       if (violation && version === null && attempt < 10) continue;
       throw new WrongExpectedVersionError(streamId, expectedVersion, await this.streamVersion(tenant, streamId));
     }
+  }
+
+  async appendMany(tenant: TenantId, appends: StreamAppend[]): Promise<AppendResult[]> {
+    if (appends.length === 0) return [];
+    const streams = new Set<string>();
+    const columns = { s: [] as string[], v: [] as number[], o: [] as number[], id: [] as string[], t: [] as string[], sv: [] as number[], d: [] as string[], m: [] as string[] };
+    for (const a of appends) {
+      validateAppend(a.streamId, a.events, a.expectedVersion);
+      if (streams.has(a.streamId)) throw new InvalidAppendError(`stream ${a.streamId} appears twice in one appendMany`);
+      streams.add(a.streamId);
+      a.events.forEach((e, i) => {
+        columns.s.push(a.streamId);
+        columns.v.push(a.expectedVersion);
+        columns.o.push(i + 1);
+        columns.id.push(e.eventId.toLowerCase());
+        columns.t.push(e.type);
+        columns.sv.push(e.schemaVersion ?? 1);
+        columns.d.push(JSON.stringify(e.data));
+        columns.m.push(JSON.stringify(e.metadata ?? {}));
+      });
+    }
+    let rows: (PositionRow & { stream_id: string })[];
+    try {
+      ({ rows } = await this.pool.query<PositionRow & { stream_id: string }>({
+        name: 'fpi_append_many',
+        text: APPEND_MANY_SQL,
+        values: [tenant, columns.s, columns.v, columns.o, columns.id, columns.t, columns.sv, columns.d, columns.m],
+      }));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === '23514' && /no partition/.test((error as Error).message)) throw new UnknownTenantError(tenant);
+      if (code === '23502') throw new AppendManyConflictError('version');
+      if (code === '23505') throw new AppendManyConflictError((error as { constraint?: string }).constraint?.includes('event_id') ? 'duplicate_id' : 'version');
+      throw error;
+    }
+    this.notifier.announce(tenant);
+    const byStream = new Map<string, PositionRow[]>();
+    for (const r of rows) byStream.set(r.stream_id, [...(byStream.get(r.stream_id) ?? []), r]);
+    return appends.map((a) => toAppendResult('appended', byStream.get(a.streamId)!.sort((x, y) => Number(x.stream_position) - Number(y.stream_position))));
+  }
+
+  async readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
+    const result = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
+    if (streamIds.length === 0) return result;
+    const { rows } = await this.pool.query<EventRow>({ name: 'fpi_read_streams', text: READ_STREAMS_SQL, values: [tenant, streamIds] });
+    for (const r of rows) result.get(r.stream_id)?.push(this.toRecorded(tenant, r));
+    return result;
   }
 
   async readStream(tenant: TenantId, streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

@@ -6,6 +6,7 @@ import { compileValidator, DecisionEventBatchSchema, ProblemError, type Problem,
 import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
 import { toProblem } from '#libs/http';
 import { RecordDecisionCommand } from './record-decision.command.js';
+import { RecordDecisionHandler } from './record-decision.handler.js';
 import { openApiRefs } from '../openapi.js';
 
 const validateBatch = compileValidator(DecisionEventBatchSchema);
@@ -23,7 +24,10 @@ export interface BatchItemResult {
 @Controller('api/v1/decision-events')
 @UseGuards(CallerGuard)
 export class RecordDecisionController {
-  constructor(private readonly commands: CommandBus) {}
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly recorder: RecordDecisionHandler,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -47,26 +51,29 @@ export class RecordDecisionController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Record up to 500 decision events',
-    description: 'Items are recorded in order, each on its own: valid items are stored even when others are rejected. One result per item.',
+    description:
+      'Items are recorded in order, each judged on its own: valid items are stored even when others are rejected. One result per item. ' +
+      'An item may build on an earlier item of the same batch (a grant, then a pause of it).',
   })
   @ApiBody({ schema: openApiRefs.batch })
   @ApiResponse({ status: 200, description: 'One result per item: accepted, duplicate or rejected with its problem' })
   async recordBatch(@CurrentCaller() caller: Caller, @Body() body: unknown) {
     const batch = validateBatch(body);
     if (!batch.ok) throw ProblemError.of(400, 'invalid-batch', 'The batch is malformed', undefined, batch.errors);
-    const results: BatchItemResult[] = [];
-    for (const [index, item] of batch.value.events.entries()) {
-      const eventId = typeof (item as { eventId?: unknown })?.eventId === 'string' ? (item as { eventId: string }).eventId : undefined;
-      try {
-        const r = await this.commands.execute(new RecordDecisionCommand(caller, item));
-        results.push({ index, eventId: r.receipt.eventId, status: r.outcome, receipt: r.receipt });
-      } catch (error) {
-        const { problem } = toProblem(error);
-        if (problem.status >= 500) throw error; // the store is unavailable: the batch as a whole fails
-        const prefix = `/events/${index}`;
-        results.push({ index, eventId, status: 'rejected', problem: { ...problem, errors: problem.errors?.map((e) => ({ ...e, pointer: prefix + e.pointer })) } });
-      }
-    }
+    const outcomes = await this.recorder.recordBatch(caller, batch.value.events);
+    const results: BatchItemResult[] = outcomes.map((o, index) => {
+      if (o.outcome !== 'rejected') return { index, eventId: o.receipt.eventId, status: o.outcome, receipt: o.receipt };
+      const { problem } = toProblem(o.error);
+      if (problem.status >= 500) throw o.error; // the store is unavailable: the batch as a whole fails
+      const item = batch.value.events[index] as { eventId?: unknown } | null;
+      const prefix = `/events/${index}`;
+      return {
+        index,
+        eventId: typeof item?.eventId === 'string' ? item.eventId : undefined,
+        status: 'rejected',
+        problem: { ...problem, errors: problem.errors?.map((e) => ({ ...e, pointer: prefix + e.pointer })) },
+      };
+    });
     const count = (s: BatchItemResult['status']) => results.filter((r) => r.status === s).length;
     return { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), results };
   }
