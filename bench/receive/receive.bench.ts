@@ -50,7 +50,7 @@ const META = JSON.stringify({ sourceSystem: 'epj-bench', clientId: 'dev-client' 
 
 async function startPlatform(databaseUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(packageRoot(), 'dist/apps/platform/src/main.js')], {
+  const child = spawn(process.execPath, [...(process.env.PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(packageRoot(), 'dist/apps/platform/src/main.js')], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
