@@ -5,3 +5,4 @@ export * from './identifiers/organisation-number.js';
 export * from './identifiers/person-identifier.js';
 export * from './service-codes/service-codes.js';
 export * from './okt/okt-snapshot.js';
+export * from './overview/service-overview.js';

@@ -1,0 +1,190 @@
+/**
+ * The service overview (tjenesteoversikt): per patient, the decisions every source system
+ * reported, folded from their events. `evolveOverview` is the pure projection; statuses
+ * that depend on today's date are derived at read time by `viewOverview`.
+ */
+import type { DecisionEvent, PatientRef, Performer, Period } from '../decision/decision-events.js';
+import { lookupServiceCode, SERVICE_CODE_TABLE_VERSION } from '../service-codes/service-codes.js';
+
+export type DecisionLifecycle = 'granted' | 'paused' | 'ended' | 'entered-in-error';
+
+export interface OverviewDecision {
+  decisionId: string;
+  sourceSystem: string;
+  serviceCode: string;
+  period: Period;
+  weeklyHours?: number;
+  stayType?: string;
+  performer?: Performer;
+  description?: string;
+  lifecycle: DecisionLifecycle;
+  pausedFrom?: string;
+  pauseReason?: string;
+  /** occurredAt of the day the end was reported, to tell a cancellation from an end. */
+  endReportedOn?: string;
+  /** When the last event of this decision happened in the EPJ / was recorded by us. */
+  lastOccurredAt: string;
+  lastRecordedAt: string;
+  /** Stream position of the last applied event: a redelivered event is ignored. */
+  position: number;
+}
+
+export interface SourceFreshness {
+  sourceSystem: string;
+  lastRecordedAt: string;
+  lastOccurredAt: string;
+}
+
+/** The stored document: one per patient and tenant. */
+export interface OverviewDocument {
+  patient: PatientRef;
+  decisions: Record<string, OverviewDecision>;
+  sources: Record<string, SourceFreshness>;
+}
+
+/** An event as the projection gets it: the decision event plus where it sits in its stream. */
+export interface OverviewEvent {
+  event: DecisionEvent;
+  streamPosition: number;
+  recordedAt: string;
+}
+
+export const emptyOverview = (patient: PatientRef): OverviewDocument => ({ patient, decisions: {}, sources: {} });
+
+const key = (sourceSystem: string, decisionId: string) => `${sourceSystem}/${decisionId}`;
+
+/** Applies one event; the same event delivered twice changes nothing. */
+export function evolveOverview(doc: OverviewDocument, { event, streamPosition, recordedAt }: OverviewEvent): OverviewDocument {
+  const d = event.data;
+  const k = key(d.sourceSystem, d.decisionId);
+  const current = doc.decisions[k];
+  if (current && streamPosition <= current.position) return doc;
+  if (!current && event.type !== 'ServiceDecisionGranted') return doc; // history starts with a grant
+  const sources = {
+    ...doc.sources,
+    [d.sourceSystem]: {
+      sourceSystem: d.sourceSystem,
+      lastRecordedAt: maxIso(doc.sources[d.sourceSystem]?.lastRecordedAt, recordedAt),
+      lastOccurredAt: maxIso(doc.sources[d.sourceSystem]?.lastOccurredAt, d.occurredAt),
+    },
+  };
+  const stamp = { lastOccurredAt: d.occurredAt, lastRecordedAt: recordedAt, position: streamPosition };
+  let next: OverviewDecision;
+  switch (event.type) {
+    case 'ServiceDecisionGranted': {
+      const g = event.data;
+      next = {
+        decisionId: g.decisionId, sourceSystem: g.sourceSystem, serviceCode: g.serviceCode, period: g.period,
+        ...(g.weeklyHours !== undefined ? { weeklyHours: g.weeklyHours } : {}),
+        ...(g.stayType ? { stayType: g.stayType } : {}),
+        ...(g.performer ? { performer: g.performer } : {}),
+        ...(g.description ? { description: g.description } : {}),
+        lifecycle: 'granted', ...stamp,
+      };
+      break;
+    }
+    case 'ServiceDecisionChanged': {
+      const c = event.data;
+      next = {
+        ...current!,
+        period: c.period ? { ...current!.period, ...c.period } : current!.period,
+        ...(c.weeklyHours !== undefined ? { weeklyHours: c.weeklyHours } : {}),
+        ...(c.stayType ? { stayType: c.stayType } : {}),
+        ...(c.performer ? { performer: c.performer } : {}),
+        ...(c.description ? { description: c.description } : {}),
+        ...stamp,
+      };
+      break;
+    }
+    case 'ServicePaused':
+      next = { ...current!, lifecycle: 'paused', pausedFrom: event.data.pausedFrom, ...(event.data.reason ? { pauseReason: event.data.reason } : {}), ...stamp };
+      break;
+    case 'ServiceResumed': {
+      const { pausedFrom: _f, pauseReason: _r, ...rest } = current!;
+      next = { ...rest, lifecycle: 'granted', ...stamp };
+      break;
+    }
+    case 'ServiceEnded':
+      next = { ...current!, lifecycle: 'ended', period: { ...current!.period, end: event.data.endDate }, endReportedOn: d.occurredAt.slice(0, 10), ...stamp };
+      break;
+    case 'DecisionEnteredInError':
+      next = { ...current!, lifecycle: 'entered-in-error', ...stamp };
+      break;
+  }
+  return { ...doc, decisions: { ...doc.decisions, [k]: next }, sources };
+}
+
+const maxIso = (a: string | undefined, b: string) => (a === undefined || a < b ? b : a);
+
+/** planned | active | paused | ended | cancelled; entered-in-error decisions are not shown. */
+export type ServiceStatus = 'planned' | 'active' | 'paused' | 'ended' | 'cancelled';
+
+export interface ServiceOverviewEntry {
+  decisionId: string;
+  sourceSystem: string;
+  status: ServiceStatus;
+  service: { code: string; system: string; display: string; group: string; codeTableVersion: string };
+  period: Period;
+  weeklyHours?: number;
+  stayType?: string;
+  performer?: Performer;
+  description?: string;
+  pausedFrom?: string;
+  pauseReason?: string;
+  lastChangedAt: string;
+  lastRecordedAt: string;
+}
+
+export interface ServiceOverview {
+  patient: PatientRef;
+  services: ServiceOverviewEntry[];
+  /** Which systems report for this patient and when each last sent an event. */
+  sources: SourceFreshness[];
+}
+
+/** The status of a decision on a given day (YYYY-MM-DD). */
+export function serviceStatus(d: OverviewDecision, today: string): ServiceStatus | undefined {
+  if (d.lifecycle === 'entered-in-error') return undefined;
+  if (d.lifecycle === 'ended') {
+    // Reported as ended before it ever started: withdrawn.
+    if (d.endReportedOn !== undefined && d.endReportedOn < d.period.start) return 'cancelled';
+    return d.period.end !== undefined && d.period.end < today ? 'ended' : d.period.start > today ? 'planned' : 'active';
+  }
+  if (d.period.end !== undefined && d.period.end < today) return 'ended';
+  if (d.lifecycle === 'paused') return 'paused';
+  return d.period.start > today ? 'planned' : 'active';
+}
+
+const ORDER: Record<ServiceStatus, number> = { active: 0, paused: 1, planned: 2, ended: 3, cancelled: 4 };
+
+/**
+ * The overview as readers see it on `today`: active and paused services first; ended and
+ * cancelled ones only when asked (optionally only those that ended on or after `since`).
+ */
+export function viewOverview(doc: OverviewDocument, options: { today: string; includeEnded?: boolean; since?: string }): ServiceOverview {
+  const services: ServiceOverviewEntry[] = [];
+  for (const d of Object.values(doc.decisions)) {
+    const status = serviceStatus(d, options.today);
+    if (!status) continue;
+    if ((status === 'ended' || status === 'cancelled') && (!options.includeEnded || (options.since && (d.period.end ?? '') < options.since))) continue;
+    const code = lookupServiceCode(d.serviceCode);
+    services.push({
+      decisionId: d.decisionId,
+      sourceSystem: d.sourceSystem,
+      status,
+      service: { code: d.serviceCode, system: 'urn:oid:2.16.578.1.12.4.1.1.9151', display: code?.display ?? d.serviceCode, group: code?.group ?? 'unknown', codeTableVersion: SERVICE_CODE_TABLE_VERSION },
+      period: d.period,
+      ...(d.weeklyHours !== undefined ? { weeklyHours: d.weeklyHours } : {}),
+      ...(d.stayType ? { stayType: d.stayType } : {}),
+      ...(d.performer ? { performer: d.performer } : {}),
+      ...(d.description ? { description: d.description } : {}),
+      ...(d.pausedFrom ? { pausedFrom: d.pausedFrom } : {}),
+      ...(d.pauseReason ? { pauseReason: d.pauseReason } : {}),
+      lastChangedAt: d.lastOccurredAt,
+      lastRecordedAt: d.lastRecordedAt,
+    });
+  }
+  services.sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.period.start.localeCompare(b.period.start) || a.decisionId.localeCompare(b.decisionId));
+  const sources = Object.values(doc.sources).sort((a, b) => a.sourceSystem.localeCompare(b.sourceSystem));
+  return { patient: doc.patient, services, sources };
+}
