@@ -1,7 +1,7 @@
 import { EVENT_STORE, tenantId, type EventStore } from '#libs/event-store';
 import { startTestPlatform, syntheticPid, type TestPlatform } from '#libs/testing';
 import { norwegianToday } from '#libs/receive';
-import { oktDecisionKey } from '#libs/domain';
+import { foldDecision, oktDecisionKey, type DecisionEvent } from '#libs/domain';
 
 const TENANT = tenantId('313231593');
 
@@ -77,6 +77,26 @@ describe('POST /okt-events (NHN OKT prototype compatibility)', () => {
     const pid = syntheticPid();
     await send(pid, [{ ...homeNursing, decisionId: 'GER-778' }]).expect(200);
     expect(await history(pid)).toEqual(['ServiceDecisionGranted GER-778']);
+  });
+
+  it('follows an end date that is set and removed again, a new start date and a new unit, then settles', async () => {
+    const pid = syntheticPid();
+    const msg = { ...homeNursing, decisionId: 'GER-900' };
+    await send(pid, [msg]).expect(200);
+    const steps = [
+      { ...msg, endDate: '2026-12-31' },
+      { ...msg, endDate: '' },
+      { ...msg, startDate: '2026-01-12' },
+      { ...msg, startDate: '2026-01-12', serviceLevel: 'Sone nord' },
+    ];
+    for (const step of steps) {
+      expect((await send(pid, [step]).expect(200)).body.events.map((e: { type: string }) => e.type)).toEqual(['ServiceDecisionChanged']);
+      expect((await send(pid, [step]).expect(200)).body.eventsAppended).toBe(0);
+    }
+    const stored = await store.readStream(TENANT, 'Decision/epj-okt/GER-900');
+    const state = foldDecision(stored.map((e) => ({ type: e.type, data: e.data }) as unknown as DecisionEvent));
+    expect(state).toMatchObject({ status: 'granted', decision: { period: { start: '2026-01-12' }, performer: { name: 'Sone nord' } } });
+    expect(stored[2]!.data.period).toEqual({ start: '2026-01-10' });
   });
 
   it('stores a concurrent double post of one snapshot once', async () => {

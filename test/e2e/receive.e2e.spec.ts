@@ -158,7 +158,8 @@ describe('receive service (mottakstjeneste) over HTTP', () => {
       ['an unknown nested field', { patient: { system: FNR, value: '13717404089', name: 'x' } }, '/patient/name', 'additionalProperties'],
       ['a missing field', { service: undefined }, '/service', 'required'],
       ['an unknown event type', { type: 'ServiceRenamed' }, '/type', 'enum'],
-      ['an eventId that is not a UUID', { eventId: '42' }, '/eventId', 'format'],
+      ['an eventId that is not a UUID', { eventId: '42' }, '/eventId', 'pattern'],
+      ['an eventId in urn:uuid form', { eventId: 'urn:uuid:6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b01' }, '/eventId', 'pattern'],
       ['an unknown identifier system', { patient: { system: 'urn:oid:1.2.3', value: '13717404089' } }, '/patient/system', 'enum'],
       ['a negative extent', { extent: { value: -1, unit: 'hours-per-week' } }, '/extent/value', 'minimum'],
     ])('400 for %s', async (_, overrides, pointer, rule) => {

@@ -74,7 +74,8 @@ export const PerformerSchema = Type.Object(
 );
 
 const envelope = {
-  eventId: Type.String({ format: 'uuid', description: 'Sender-chosen UUID: the idempotency key' }),
+  // A plain UUID (Ajv's `uuid` format would also take the `urn:uuid:` form).
+  eventId: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'Sender-chosen UUID: the idempotency key' }),
   decisionId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$', description: "The sender's stable id of the decision (vedtak)" }),
   occurredAt: Type.String({ format: 'date-time', description: 'When it happened in the EPJ (not when we recorded it)' }),
   sourceSystem: Type.Optional(

@@ -52,7 +52,12 @@ const invalid = (rule: string, pointer: string, detail: string): never => {
  * Decides whether the reported event may be recorded on a decision in `state`.
  * The EPJ reports facts, so an accepted report becomes exactly that event.
  */
-export function decide(state: DecisionState, event: DecisionEvent): DecisionEvent[] {
+export interface DecideOptions {
+  /** False for OKT snapshots, which carry no organisation numbers. */
+  performerOrgnrRequired?: boolean;
+}
+
+export function decide(state: DecisionState, event: DecisionEvent, options: DecideOptions = {}): DecisionEvent[] {
   if (event.type === 'ServiceDecisionGranted') {
     if (state.status !== 'none') conflict('decision-exists', `decision ${event.data.decisionId} is already recorded (${state.status})`);
     return [event];
@@ -71,10 +76,10 @@ export function decide(state: DecisionState, event: DecisionEvent): DecisionEven
 
   switch (event.type) {
     case 'ServiceDecisionChanged': {
-      const period = { ...d.period, ...event.data.period };
+      const period = event.data.period ?? d.period;
       if (period.end && period.end < period.start) invalid('period-order', '/period/end', 'the end is before the start');
       if (event.data.performer) {
-        const v = performerRuleViolation(d.serviceCode, event.data.performer, '/performer');
+        const v = performerRuleViolation(d.serviceCode, event.data.performer, '/performer', options.performerOrgnrRequired !== false);
         if (v) invalid(v.rule, v.pointer, v.detail);
       }
       return [event];
@@ -110,7 +115,8 @@ export function evolve(state: DecisionState, event: DecisionEvent): DecisionStat
         status: state.status,
         decision: {
           ...d,
-          period: period ? { ...d.period, ...period } : d.period,
+          // A changed period is given whole: leaving out `end` removes a decided end.
+          period: period ?? d.period,
           weeklyHours: weeklyHours ?? d.weeklyHours,
           stayType: stayType ?? d.stayType,
           performer: performer ?? d.performer,

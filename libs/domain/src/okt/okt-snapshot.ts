@@ -112,7 +112,7 @@ export function diffOktSnapshot(
     if (!live(state)) continue; // unreachable: ended keys got a new id above
     const d = state.decision;
     const change: Partial<OktReport> = {};
-    if ((d.period.end ?? '') !== (s.endDate ?? '')) change.period = period;
+    if (d.period.start !== s.startDate || (d.period.end ?? '') !== (s.endDate ?? '')) change.period = period;
     if (s.weeklyHours !== undefined && s.weeklyHours !== d.weeklyHours) change.extent = { value: s.weeklyHours, unit: 'hours-per-week' };
     if (s.stayType && s.stayType !== d.stayType) change.stayType = s.stayType;
     if (performer && performer.name !== d.performer?.name) change.performer = performer;

@@ -87,7 +87,7 @@ export function evolveOverview(doc: OverviewDocument, { event, streamPosition, r
       const c = event.data;
       next = {
         ...current!,
-        period: c.period ? { ...current!.period, ...c.period } : current!.period,
+        period: c.period ?? current!.period,
         ...(c.weeklyHours !== undefined ? { weeklyHours: c.weeklyHours } : {}),
         ...(c.stayType ? { stayType: c.stayType } : {}),
         ...(c.performer ? { performer: c.performer } : {}),

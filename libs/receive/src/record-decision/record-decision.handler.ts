@@ -36,6 +36,7 @@ export const MAX_CONCURRENCY_ATTEMPTS = 5;
 
 /** A report that passed the schema and the stateless rules: the event to record and where. */
 interface Prepared {
+  rules: RuleContext;
   decisionId: string;
   streamId: string;
   event: DecisionEvent;
@@ -77,7 +78,7 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
       const history = await this.store.readStream(caller.tenant, p.streamId);
       const stored = history.find((e) => e.eventId === p.newEvent.eventId);
       if (stored) return duplicateOf(stored, p);
-      decideOrThrow(foldDecision(history.map(toDecisionEvent)), p.event);
+      decideOrThrow(foldDecision(history.map(toDecisionEvent)), p.event, p.rules);
       try {
         return toResult(p, await this.store.append(caller.tenant, p.streamId, [p.newEvent], history.length));
       } catch (error) {
@@ -132,7 +133,7 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
           sameAs.set(item.index, earlier.index);
           continue;
         }
-        decideOrThrow(s.state, item.p.event);
+        decideOrThrow(s.state, item.p.event, item.p.rules);
         s.state = evolve(s.state, item.p.event);
         s.pending.push(item);
         pendingIds.set(id, item);
@@ -180,6 +181,7 @@ function prepare(caller: Caller, report: DecisionEventV1, rules: RuleContext): P
   }
   const eventId = report.eventId.toLowerCase();
   return {
+    rules,
     decisionId: report.decisionId,
     streamId: decisionStreamId(normalized.streamSourceSystem, report.decisionId),
     event: normalized.event,
@@ -193,9 +195,9 @@ function prepare(caller: Caller, report: DecisionEventV1, rules: RuleContext): P
   };
 }
 
-function decideOrThrow(state: DecisionState, event: DecisionEvent): void {
+function decideOrThrow(state: DecisionState, event: DecisionEvent, rules: RuleContext): void {
   try {
-    decide(state, event);
+    decide(state, event, { performerOrgnrRequired: rules.performerOrgnrRequired });
   } catch (error) {
     if (!(error instanceof DecisionRuleError)) throw error;
     const { status, rule, pointer, detail } = error.violation;
