@@ -1,0 +1,3 @@
+export * from './projection-engine.js';
+export * from './projection-runner.js';
+export * from './projection.js';

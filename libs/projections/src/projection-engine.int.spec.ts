@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { PostgresEventStore, PostgresTenantRegistry, tenantId, type RecordedEvent, type TenantId } from '#libs/event-store';
+import { createTestDatabase, type TestDatabase } from '#libs/testing';
+import { ProjectionEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './projection-engine.js';
+import type { Projection, ProjectionSession } from './projection.js';
+
+const TENANT = tenantId('313231593');
+const FAST: EngineOptions = { ...DEFAULT_ENGINE_OPTIONS, batchSize: 10, pollMs: 50, retryDelaysMs: [5, 10], lockRetryMs: 50, superviseMs: 50, dropRetiredAfterMs: 0 };
+
+/** Records every application of every event, so double or missing applications show. */
+class CountingProjection implements Projection {
+  readonly name: string;
+  failOn: (e: RecordedEvent) => boolean = () => false;
+  /** Runs inside the batch transaction after the writes, before the checkpoint commit. */
+  beforeCommit: (db: ProjectionSession, events: RecordedEvent[]) => Promise<void> = async () => undefined;
+  constructor(readonly version = 1, name = 'counting') {
+    this.name = name;
+  }
+  private get table() {
+    return `${this.name}_v${this.version}`;
+  }
+  handles = (type: string) => type !== 'Ignored';
+  async setup(db: ProjectionSession) {
+    await db.query(`CREATE TABLE IF NOT EXISTS ${this.table} (tenant_id text, event_id uuid, applied_at timestamptz DEFAULT clock_timestamp())`);
+  }
+  async apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]) {
+    for (const e of events) if (this.failOn(e)) throw new Error(`cannot apply ${e.type}`);
+    await db.query(`INSERT INTO ${this.table} (tenant_id, event_id) SELECT $1, unnest($2::uuid[])`, [tenant, events.map((e) => e.eventId)]);
+    await this.beforeCommit(db, events);
+  }
+  async drop(db: ProjectionSession) {
+    await db.query(`DROP TABLE IF EXISTS ${this.table}`);
+  }
+}
+
+const until = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('projection engine on PostgreSQL', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  const engines: ProjectionEngine[] = [];
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool);
+    await new PostgresTenantRegistry(db.pool).add({ id: TENANT, name: 'Test kommune', environment: 'test' });
+  });
+  afterEach(async () => {
+    await Promise.all(engines.splice(0).map((e) => e.stop()));
+    await store.close();
+    await db.drop();
+  });
+
+  const engine = (projections: Projection[], options = FAST) => {
+    const e = new ProjectionEngine(db.pool, store, new PostgresTenantRegistry(db.pool), projections, options);
+    engines.push(e);
+    return e;
+  };
+  const append = async (n: number, type = 'T', data: Record<string, unknown> = {}) => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      await store.append(TENANT, `s-${i % 7}`, [{ eventId: id, type, data }], 'any');
+    }
+    return ids;
+  };
+  const applied = async (table = 'counting_v1') =>
+    (await db.pool.query<{ event_id: string; n: string }>(`SELECT event_id, count(*) AS n FROM ${table} GROUP BY event_id`)).rows;
+  const checkpointRow = async (projection = 'counting_v1') =>
+    (await db.pool.query('SELECT * FROM projection_checkpoints WHERE projection = $1', [projection])).rows[0];
+
+  it('applies every event exactly once, skipping types it does not handle, and wakes on new events', async () => {
+    const ids = await append(25);
+    await append(3, 'Ignored');
+    const e = engine([new CountingProjection()]);
+    await e.start();
+    await until(async () => (await applied()).length === 25);
+    const later = await append(5);
+    const last = await store.readStream(TENANT, 's-0');
+    expect(await e.waitFor('counting_v1', TENANT, last.at(-1)!.checkpoint, 5000)).toBe(true);
+    await until(async () => (await applied()).length === 30);
+    const rows = await applied();
+    expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
+    expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set([...ids, ...later]));
+  });
+
+  it('after a crash between applying and committing, no event is applied twice or skipped', async () => {
+    const ids = await append(40);
+    const p = new CountingProjection();
+    let crashes = 0;
+    p.beforeCommit = async (session, events) => {
+      // Kill this very connection mid-transaction on the second batch, twice.
+      if (crashes < 2 && events.some((e) => e.eventId === ids[12])) {
+        crashes += 1;
+        await session.query('SELECT pg_terminate_backend(pg_backend_pid())');
+      }
+    };
+    const e = engine([p]);
+    await e.start();
+    await until(async () => (await applied()).length === 40);
+    expect(crashes).toBe(2);
+    const rows = await applied();
+    expect(rows.filter((r) => Number(r.n) !== 1)).toEqual([]);
+    expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(ids));
+  });
+
+  it('pauses at a poison event, dead-letters it, and resumes or skips only when told', async () => {
+    const before = await append(5);
+    const [poison] = await append(1, 'T', { poison: true });
+    const after = await append(5);
+    const p = new CountingProjection();
+    p.failOn = (ev) => ev.data.poison === true;
+    const e = engine([p]);
+    await e.start();
+    await until(async () => (await checkpointRow())?.status === 'paused');
+    const dead = (await db.pool.query('SELECT * FROM projection_dead_letters')).rows;
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ event_id: poison, projection: 'counting_v1', error: 'Error: cannot apply T', resolution: null, attempts: 3 });
+    expect((await applied()).map((r) => r.event_id).sort()).toEqual([...before].sort());
+    const [status] = await e.status();
+    expect(status).toMatchObject({ status: 'paused', openDeadLetters: 1, eventsBehind: 6 });
+    expect(status!.pausedReason).toContain(poison);
+
+    // Still failing: resuming retries it and pauses again.
+    await e.resume('counting_v1', TENANT);
+    await until(async () => (await db.pool.query('SELECT count(*)::int AS n FROM projection_dead_letters')).rows[0].n === 2);
+    await until(async () => (await checkpointRow())?.status === 'paused');
+    // Skipped explicitly: the record stays, the others are applied.
+    await e.skip('counting_v1', TENANT);
+    await until(async () => (await applied()).length === 10);
+    expect((await applied()).map((r) => r.event_id).sort()).toEqual([...before, ...after].sort());
+    expect((await db.pool.query('SELECT resolution FROM projection_dead_letters ORDER BY id')).rows.map((r) => r.resolution)).toEqual(['retried', 'skipped']);
+    await expect(e.skip('counting_v1', TENANT)).rejects.toThrow(/not paused/);
+  });
+
+  it('runs one active runner per projection and tenant across engines (processes)', async () => {
+    await append(30);
+    const a = engine([new CountingProjection()]);
+    const b = engine([new CountingProjection()]);
+    await Promise.all([a.start(), b.start()]);
+    await until(async () => (await applied()).length === 30);
+    await append(30);
+    await until(async () => (await applied()).length === 60);
+    expect((await applied()).every((r) => Number(r.n) === 1)).toBe(true);
+    const locks = await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`);
+    expect(locks.rows[0].n).toBe(1);
+    // The active one stops: the other takes over.
+    await a.stop();
+    await append(10);
+    await until(async () => (await applied()).length === 70);
+  });
+
+  it('builds a new version beside the live one and switches readers when it has caught up', async () => {
+    await append(30);
+    const v1 = engine([new CountingProjection(1)]);
+    await v1.start();
+    await until(async () => (await applied('counting_v1')).length === 30);
+    expect(await v1.liveVersion('counting')).toBe(1);
+
+    const slow = new CountingProjection(2);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    slow.beforeCommit = () => gate;
+    const v2 = engine([slow], { ...FAST, dropRetiredAfterMs: 300 });
+    await v2.start();
+    await new Promise((r) => setTimeout(r, 200));
+    // v2 is still building: readers stay on v1.
+    expect((await db.pool.query(`SELECT version, status FROM read_model_versions ORDER BY version`)).rows).toEqual([
+      { version: 1, status: 'live' },
+      { version: 2, status: 'building' },
+    ]);
+    release();
+    await until(async () => (await db.pool.query(`SELECT status FROM read_model_versions WHERE version = 2`)).rows[0].status === 'live');
+    expect((await applied('counting_v2')).length).toBe(30);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM read_model_versions WHERE status = 'live'`)).rows[0].n).toBe(1);
+    // v1 is dropped after the grace period, by the engine that knows its tables.
+    await until(async () => (await db.pool.query(`SELECT status FROM read_model_versions WHERE version = 1`)).rows[0].status === 'dropped');
+    expect((await db.pool.query(`SELECT to_regclass('counting_v1') AS t`)).rows[0].t).toBeNull();
+  });
+});

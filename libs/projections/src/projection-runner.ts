@@ -1,0 +1,222 @@
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import type { Checkpoint, EventStore, RecordedEvent, TenantId } from '#libs/event-store';
+import { projectionId, type Projection } from './projection.js';
+
+export interface RunnerOptions {
+  batchSize: number;
+  /** Longest wait for new events before polling (LISTEN/NOTIFY wakes earlier). */
+  pollMs: number;
+  /** Back-off between attempts at a failing batch or event; its length bounds the retries. */
+  retryDelaysMs: number[];
+  /** Wait before trying again to become the active runner, or to reconnect. */
+  lockRetryMs: number;
+}
+
+export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { batchSize: 1000, pollMs: 1000, retryDelaysMs: [50, 200, 800], lockRetryMs: 1000 };
+
+export interface RunnerHooks {
+  onCheckpoint?(checkpoint: Checkpoint): void;
+  onCaughtUp?(caughtUp: boolean): void;
+  onApplied?(events: number): void;
+  onDeadLetter?(event: RecordedEvent, error: unknown): void;
+  onError?(error: unknown): void;
+}
+
+class CheckpointMovedError extends Error {
+  constructor() {
+    super('the checkpoint moved under this runner');
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+/**
+ * Runs one projection version for one tenant. Only one runner per (projection, tenant) is
+ * active at a time across all processes: it holds a session-level advisory lock on the
+ * connection that also writes its batches, so the lock is released exactly when that
+ * connection (and any open batch) dies. A `heartbeat_at` in the checkpoint row shows the lease.
+ */
+export class ProjectionRunner {
+  readonly id: string;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private caughtUp = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly store: EventStore,
+    readonly projection: Projection,
+    readonly tenant: TenantId,
+    private readonly options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
+    private readonly hooks: RunnerHooks = {},
+  ) {
+    this.id = projectionId(projection);
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+
+  get isCaughtUp(): boolean {
+    return this.caughtUp;
+  }
+
+  private setCaughtUp(value: boolean) {
+    if (this.caughtUp !== value) {
+      this.caughtUp = value;
+      this.hooks.onCaughtUp?.(value);
+    }
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      let client: pg.PoolClient | undefined;
+      let broken: Error | undefined;
+      try {
+        client = await this.pool.connect();
+        client.on('error', (e) => (broken = e));
+        const lockKey = `fpi-projection:${this.id}:${this.tenant}`;
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [lockKey]);
+        if (!rows[0]!.locked) {
+          client.release();
+          client = undefined;
+          await sleep(this.options.lockRetryMs, signal); // another process runs it
+          continue;
+        }
+        try {
+          await client.query(
+            `INSERT INTO projection_checkpoints (projection, tenant_id, owner, heartbeat_at) VALUES ($1, $2, $3, now())
+             ON CONFLICT (projection, tenant_id) DO UPDATE SET owner = excluded.owner, heartbeat_at = now()`,
+            [this.id, this.tenant, `${hostname()}:${process.pid}`],
+          );
+          await this.process(client, signal);
+        } finally {
+          if (!broken) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch(() => undefined);
+        }
+      } catch (error) {
+        broken ??= error as Error;
+        this.setCaughtUp(false);
+        if (!signal.aborted) this.hooks.onError?.(error);
+        await sleep(this.options.lockRetryMs, signal);
+      } finally {
+        client?.release(broken);
+      }
+    }
+  }
+
+  private async process(client: pg.PoolClient, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const { rows } = await client.query<{ transaction_id: string; global_position: string; status: string }>(
+        'SELECT transaction_id, global_position, status FROM projection_checkpoints WHERE projection = $1 AND tenant_id = $2',
+        [this.id, this.tenant],
+      );
+      const row = rows[0]!;
+      if (row.status === 'paused') {
+        this.setCaughtUp(false);
+        await sleep(this.options.pollMs, signal);
+        continue;
+      }
+      const from: Checkpoint = { transactionId: BigInt(row.transaction_id), globalPosition: Number(row.global_position) };
+      const page = await this.store.readAll(this.tenant, from, this.options.batchSize);
+      if (page.events.length === 0) {
+        this.setCaughtUp(true);
+        await client.query('UPDATE projection_checkpoints SET heartbeat_at = now() WHERE projection = $1 AND tenant_id = $2', [this.id, this.tenant]);
+        await this.store.waitForEvents(this.tenant, { timeoutMs: this.options.pollMs, signal });
+        continue;
+      }
+      this.setCaughtUp(false);
+      await this.processBatch(client, from, page.events, signal);
+    }
+  }
+
+  private async processBatch(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal): Promise<void> {
+    const attempt = await this.withRetries(client, () => this.commit(client, from, events), signal);
+    if (attempt.ok || attempt.moved) return;
+    // The batch keeps failing: find the event that does, applying the others one by one.
+    let checkpoint = from;
+    for (const event of events) {
+      const one = await this.withRetries(client, () => this.commit(client, checkpoint, [event]), signal);
+      if (one.moved) return;
+      if (!one.ok) {
+        await this.deadLetter(client, event, one.error);
+        return;
+      }
+      checkpoint = event.checkpoint;
+    }
+  }
+
+  /** Bounded retries with back-off; a broken connection is not retried here but rethrown. */
+  private async withRetries(client: pg.PoolClient, work: () => Promise<void>, signal: AbortSignal): Promise<{ ok: true; moved?: false } | { ok: false; moved: boolean; error?: unknown }> {
+    let lastError: unknown;
+    for (let i = 0; i <= this.options.retryDelaysMs.length; i++) {
+      try {
+        await work();
+        return { ok: true };
+      } catch (error) {
+        if (error instanceof CheckpointMovedError) return { ok: false, moved: true };
+        await client.query('SELECT 1'); // throws when the connection itself is gone
+        lastError = error;
+        if (i < this.options.retryDelaysMs.length) await sleep(this.options.retryDelaysMs[i]!, signal);
+        if (signal.aborted) return { ok: false, moved: true };
+      }
+    }
+    return { ok: false, moved: false, error: lastError };
+  }
+
+  /** Applies events and moves the checkpoint from `from` to the last event, in one transaction. */
+  private async commit(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[]): Promise<void> {
+    const to = events[events.length - 1]!.checkpoint;
+    await client.query('BEGIN');
+    try {
+      const relevant = events.filter((e) => this.projection.handles(e.type));
+      if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant);
+      // Compare-and-set: a checkpoint that moved under us means another runner was active.
+      const result = await client.query(
+        `UPDATE projection_checkpoints SET transaction_id = $3, global_position = $4, updated_at = now(), heartbeat_at = now()
+          WHERE projection = $1 AND tenant_id = $2 AND transaction_id = $5 AND global_position = $6 AND status = 'running'`,
+        [this.id, this.tenant, to.transactionId.toString(), to.globalPosition, from.transactionId.toString(), from.globalPosition],
+      );
+      if (result.rowCount !== 1) throw new CheckpointMovedError();
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    this.hooks.onApplied?.(events.length);
+    this.hooks.onCheckpoint?.(to);
+  }
+
+  /** Pauses the projection at the poison event and records it; never skips silently. */
+  private async deadLetter(client: pg.PoolClient, event: RecordedEvent, error: unknown): Promise<void> {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    await client.query('BEGIN');
+    try {
+      await client.query(
+        `INSERT INTO projection_dead_letters (projection, tenant_id, event_id, event_type, stream_id, stream_position, transaction_id, global_position, error, attempts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [this.id, this.tenant, event.eventId, event.type, event.streamId, event.streamPosition, event.checkpoint.transactionId.toString(), event.globalPosition, message, this.options.retryDelaysMs.length + 1],
+      );
+      await client.query(
+        `UPDATE projection_checkpoints SET status = 'paused', paused_reason = $3, updated_at = now() WHERE projection = $1 AND tenant_id = $2`,
+        [this.id, this.tenant, `event ${event.eventId} (${event.type}) failed: ${message}`],
+      );
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    this.hooks.onDeadLetter?.(event, error);
+  }
+}
+

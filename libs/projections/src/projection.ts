@@ -1,0 +1,25 @@
+import type pg from 'pg';
+import type { RecordedEvent, TenantId } from '#libs/event-store';
+
+/** A database session the engine gives a projection: inside the batch's transaction. */
+export type ProjectionSession = Pick<pg.ClientBase, 'query'>;
+
+/**
+ * An async projection from a tenant's `$all` stream into a versioned read model
+ * (`<name>_v<version>`). The engine runs `apply` and the checkpoint update in one
+ * transaction, so a batch is applied exactly once or not at all.
+ */
+export interface Projection {
+  /** Read-model name shared by all versions, e.g. `service_overview`. */
+  readonly name: string;
+  readonly version: number;
+  handles(eventType: string): boolean;
+  /** Creates the read model's tables for this version (idempotent). */
+  setup(db: ProjectionSession): Promise<void>;
+  /** Applies a batch of events of one tenant, in `$all` order. Throwing rolls the batch back. */
+  apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void>;
+  /** Removes this version's tables once another version serves. */
+  drop(db: ProjectionSession): Promise<void>;
+}
+
+export const projectionId = (p: Pick<Projection, 'name' | 'version'>) => `${p.name}_v${p.version}`;
