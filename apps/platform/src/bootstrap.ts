@@ -15,7 +15,7 @@ export async function createPlatformApp(options: { logger?: boolean } = {}): Pro
   const app = await NestFactory.create<NestFastifyApplication>(
     PlatformModule,
     new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true }),
-    { bufferLogs: true, abortOnError: false },
+    { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));
   app.enableShutdownHooks(['SIGINT', 'SIGTERM']);

@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { DatabaseModule } from '#libs/database';
 import { EventStoreModule } from '#libs/event-store';
-import { HealthModule, MetricsModule } from '#libs/observability';
+import { HealthModule, MetricsModule, REDACTED_HEADERS, serializeRequest } from '#libs/observability';
+import { ContentModule } from '#libs/content';
 import { ReceiveModule } from '#libs/receive';
 import { SecurityModule } from '#libs/security';
 import { loadConfig } from './config.js';
@@ -15,7 +16,8 @@ import { TenantBootstrap } from './tenant-bootstrap.js';
       pinoHttp: {
         level: loadConfig().logLevel,
         // Credentials and patient identifiers never reach the logs.
-        redact: { paths: ['req.headers.authorization', 'req.headers.dpop', 'req.headers["person-id"]', 'req.headers.cookie'], remove: true },
+        redact: { paths: REDACTED_HEADERS, remove: true },
+        serializers: { req: serializeRequest },
         autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
       },
     }),
@@ -25,6 +27,7 @@ import { TenantBootstrap } from './tenant-bootstrap.js';
     EventStoreModule,
     SecurityModule,
     ReceiveModule,
+    ContentModule,
   ],
   providers: [TenantBootstrap],
 })

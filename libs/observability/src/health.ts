@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, HttpE
 import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { DATABASE, Database, latestMigrationVersion } from '#libs/database';
+import { ReadinessChecks, ReadinessModule } from './readiness.js';
 
 /** Health answers keep terminus' JSON shape (what probes and dashboards expect), also when down. */
 @Catch(HttpException)
@@ -18,6 +19,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(DATABASE) private readonly db: Database,
+    private readonly readiness: ReadinessChecks,
   ) {}
 
   /** The process is up. Never touches the database, so a database outage does not restart us. */
@@ -30,7 +32,17 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
+    const extra = [...this.readiness.checks.entries()].map(([name, check]) => async () => {
+      const session = this.indicators.check(name);
+      try {
+        const { status, ...detail } = await check();
+        return status === 'up' ? session.up(detail) : status === 'degraded' ? session.degraded(detail) : session.down(detail);
+      } catch (error) {
+        return session.down({ message: (error as Error).message });
+      }
+    });
     return this.health.check([
+      ...extra,
       async () => {
         const session = this.indicators.check('database');
         try {
@@ -49,5 +61,5 @@ export class HealthController {
   }
 }
 
-@Module({ imports: [TerminusModule], controllers: [HealthController] })
+@Module({ imports: [TerminusModule, ReadinessModule], controllers: [HealthController] })
 export class HealthModule {}

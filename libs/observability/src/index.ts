@@ -1,2 +1,4 @@
 export * from './health.js';
 export * from './metrics.js';
+export * from './readiness.js';
+export * from './log-redaction.js';

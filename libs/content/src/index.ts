@@ -1,0 +1,5 @@
+export * from './content.module.js';
+export * from './okt/okt-read.controller.js';
+export * from './overview/service-overview.controller.js';
+export * from './overview/service-overview.projection.js';
+export * from './overview/service-overview.reader.js';

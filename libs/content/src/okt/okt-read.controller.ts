@@ -1,0 +1,50 @@
+import { Controller, Get, Param, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ProblemError } from '#libs/contracts';
+import type { ServiceOverviewEntry } from '#libs/domain';
+import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
+
+/** NHN OKT prototype's read shape of one service. */
+function toOktMessage(s: ServiceOverviewEntry) {
+  return {
+    startDate: s.period.start,
+    endDate: s.period.end ?? '',
+    iplosCode: { iplosCodeValue: s.service.code.padStart(2, '0'), iplosCodeLevel: '1', iplosParentCode: '0', iplosCodeDescription: s.service.display },
+    needsCaption: false,
+    serviceDescription: s.description ?? s.service.display,
+    serviceLevel: s.performer?.name ?? '',
+    stayType: s.stayType ?? '',
+    temporaryCessation: s.status === 'paused',
+    weeklyExtent: s.weeklyHours !== undefined ? `${String(s.weeklyHours).replace('.', ',')} timer` : '',
+  };
+}
+
+/**
+ * Compatibility with NHN's OKT prototype for vendors already built against it. These put
+ * the person in the URL; prefer `GET /api/v1/service-overview` with the `person-id` header
+ * or `POST /api/v1/service-overview/_search`. Our access logs mask the number.
+ */
+@ApiTags('OKT prototype compatibility')
+@Controller()
+@UseGuards(CallerGuard)
+export class OktReadController {
+  constructor(private readonly reader: ServiceOverviewReader) {}
+
+  @Get('okt-events/:pid')
+  @ApiOperation({ summary: "The person's current services as an OktEvent (deprecated form: prefer the person-id header)", deprecated: true })
+  async events(@CurrentCaller() caller: Caller, @Param('pid') pid: string) {
+    const personId = ServiceOverviewReader.parsePersonId(pid, '/pid');
+    const overview = await this.reader.read(caller.tenant, { personId });
+    if (overview.services.length === 0) throw ProblemError.of(404, 'not-found', 'No services known for this person');
+    return { personIdentifier: personId, oktMessages: overview.services.map(toOktMessage) };
+  }
+
+  @Get('okt-status/:pid')
+  @ApiOperation({ summary: 'Number of active (not paused) services; 0 when unknown (deprecated form)', deprecated: true })
+  async status(@CurrentCaller() caller: Caller, @Param('pid') pid: string) {
+    const personId = ServiceOverviewReader.parsePersonId(pid, '/pid');
+    const overview = await this.reader.read(caller.tenant, { personId });
+    return { activeServices: overview.services.filter((s) => s.status === 'active').length };
+  }
+}

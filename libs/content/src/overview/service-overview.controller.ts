@@ -1,0 +1,80 @@
+import { Body, Controller, Get, Headers, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Type } from '@sinclair/typebox';
+import { compileValidator, ProblemError } from '#libs/contracts';
+import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { ServiceOverviewReader, type ServiceOverviewResponse } from './service-overview.reader.js';
+
+const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+const SearchSchema = Type.Object(
+  {
+    personId: Type.String({ description: 'Fødselsnummer, D-nummer or felles hjelpenummer (11 digits)' }),
+    include: Type.Optional(Type.Union([Type.Literal('ended')], { description: '"ended" adds ended and cancelled services' })),
+    since: Type.Optional(Type.String({ format: 'date', description: 'With include=ended: only those that ended on or after this day' })),
+    minCheckpoint: Type.Optional(Type.String({ description: 'Wait until the overview reflects this checkpoint (from the receive service)' })),
+  },
+  { additionalProperties: false },
+);
+const validateSearch = compileValidator(SearchSchema);
+
+function includeEnded(include: unknown): boolean {
+  if (include === undefined) return false;
+  if (include === 'ended') return true;
+  throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/include', rule: 'enum', detail: 'the only value is "ended"' }]);
+}
+
+function sinceDate(since: unknown): string | undefined {
+  if (since === undefined) return undefined;
+  if (typeof since === 'string' && new RegExp(DATE).test(since) && !Number.isNaN(Date.parse(since))) return since;
+  throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/since', rule: 'format', detail: 'must be a date YYYY-MM-DD' }]);
+}
+
+/**
+ * Content service (innholdstjeneste): "what services does this patient have right now?"
+ * The person identifier travels in a header or a body, never in the URL.
+ */
+@ApiTags('content (innholdstjenester)')
+@Controller('api/v1/service-overview')
+@UseGuards(CallerGuard)
+export class ServiceOverviewController {
+  constructor(private readonly reader: ServiceOverviewReader) {}
+
+  @Get()
+  @ApiOperation({ summary: "A patient's municipal services: active and paused first; ended ones with include=ended" })
+  @ApiHeader({ name: 'person-id', required: true, description: 'The patient (11 digits); never put it in the URL' })
+  @ApiHeader({ name: 'min-checkpoint', required: false, description: 'Read your write: wait (up to 2 s) until the overview reflects this checkpoint' })
+  @ApiQuery({ name: 'include', required: false, enum: ['ended'] })
+  @ApiQuery({ name: 'since', required: false, description: 'YYYY-MM-DD' })
+  async get(
+    @CurrentCaller() caller: Caller,
+    @Headers('person-id') personId: string | undefined,
+    @Headers('min-checkpoint') minCheckpointHeader: string | undefined,
+    @Query() query: Record<string, unknown>,
+  ): Promise<ServiceOverviewResponse> {
+    const unknown = Object.keys(query).filter((k) => !['include', 'since', 'min-checkpoint'].includes(k));
+    if (unknown.length > 0) {
+      throw ProblemError.of(400, 'invalid-parameter', 'Unknown query parameter', undefined, unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })));
+    }
+    return this.reader.read(caller.tenant, {
+      personId: ServiceOverviewReader.parsePersonId(personId, '/person-id'),
+      includeEnded: includeEnded(query.include),
+      since: sinceDate(query.since),
+      minCheckpoint: minCheckpointHeader ?? (query['min-checkpoint'] as string | undefined),
+    });
+  }
+
+  @Post('_search')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'The same lookup with the patient in the body' })
+  @ApiBody({ schema: JSON.parse(JSON.stringify(SearchSchema)) })
+  async search(@CurrentCaller() caller: Caller, @Body() body: unknown, @Headers('min-checkpoint') minCheckpointHeader: string | undefined): Promise<ServiceOverviewResponse> {
+    const parsed = validateSearch(body);
+    if (!parsed.ok) throw ProblemError.of(400, 'invalid-search', 'The search is malformed', undefined, parsed.errors);
+    return this.reader.read(caller.tenant, {
+      personId: ServiceOverviewReader.parsePersonId(parsed.value.personId, '/personId'),
+      includeEnded: parsed.value.include === 'ended',
+      since: parsed.value.since,
+      minCheckpoint: parsed.value.minCheckpoint ?? minCheckpointHeader,
+    });
+  }
+}
