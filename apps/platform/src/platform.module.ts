@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { DatabaseModule } from '#libs/database';
 import { EventStoreModule } from '#libs/event-store';
@@ -13,6 +13,8 @@ import { TenantBootstrap } from './tenant-bootstrap.js';
 @Module({
   imports: [
     LoggerModule.forRoot({
+      // nestjs-pino's default route pattern matches nothing under Nest 12 with Fastify.
+      forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
       pinoHttp: {
         level: loadConfig().logLevel,
         // Credentials and patient identifiers never reach the logs.

@@ -176,8 +176,27 @@ describe('projection engine on PostgreSQL', () => {
       { version: 1, status: 'live' },
       { version: 2, status: 'building' },
     ]);
+    // Readers during the switch: whatever version they are told is live is complete.
+    const seen: string[] = [];
+    let reading = true;
+    const reader = (async () => {
+      while (reading) {
+        const { rows } = await db.pool.query<{ version: number; n: number }>(
+          `SELECT v.version, (SELECT count(*)::int FROM counting_v1) AS n FROM read_model_versions v WHERE v.read_model = 'counting' AND v.status = 'live' AND v.version = 1
+           UNION ALL
+           SELECT v.version, (SELECT count(*)::int FROM counting_v2) FROM read_model_versions v WHERE v.read_model = 'counting' AND v.status = 'live' AND v.version = 2`,
+        ).catch(() => ({ rows: [] as { version: number; n: number }[] }));
+        for (const r of rows) seen.push(`${r.version}:${r.n}`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
     release();
     await until(async () => (await db.pool.query(`SELECT status FROM read_model_versions WHERE version = 2`)).rows[0].status === 'live');
+    await until(async () => seen.some((s) => s.startsWith('2:')));
+    reading = false;
+    await reader;
+    expect(seen.length).toBeGreaterThan(1);
+    expect(new Set(seen)).toEqual(new Set(['1:30', '2:30']));
     expect((await applied('counting_v2')).length).toBe(30);
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM read_model_versions WHERE status = 'live'`)).rows[0].n).toBe(1);
     // v1 is dropped after the grace period, by the engine that knows its tables.

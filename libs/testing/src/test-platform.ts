@@ -15,6 +15,7 @@ export interface TestPlatform {
 export async function startTestPlatform(): Promise<TestPlatform> {
   const db = await createTestDatabase();
   process.env.DATABASE_URL = db.url;
+  process.env.LOG_LEVEL ??= 'silent'; // request logs are tested on their own (access-log e2e)
   // Imported late so that the platform module reads the environment set above.
   const { createPlatformApp } = await import('../../../apps/platform/src/bootstrap.js');
   const app = await createPlatformApp({ logger: false });

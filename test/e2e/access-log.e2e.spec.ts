@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { freePort, packageRoot } from '#libs/database';
+import { createTestDatabase, syntheticPid, FNR, type TestDatabase } from '#libs/testing';
+
+/** The built platform as a process of its own, its JSON logs captured as an operator sees them. */
+describe('access logs never print a person identifier', () => {
+  let db: TestDatabase;
+  let child: ChildProcess;
+  let base: string;
+  let output = '';
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    child = spawn(process.execPath, [join(packageRoot(), 'dist/apps/platform/src/main.js')], {
+      env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!output.includes('listening')) {
+      if (Date.now() > deadline) throw new Error(`platform did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    }
+    await db?.drop();
+  });
+
+  it('masks pids in URLs, drops query strings and the person-id header, and keeps the request lines', async () => {
+    const pid = syntheticPid();
+    const post = await fetch(`${base}/api/v1/decision-events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'LOG-1', occurredAt: '2026-03-01T08:00:00Z',
+        patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
+      }),
+    });
+    expect(post.status).toBe(201);
+    expect((await fetch(`${base}/api/v1/service-overview`, { headers: { 'person-id': pid } })).status).toBe(200);
+    expect((await fetch(`${base}/okt-status/${pid}`)).status).toBe(200);
+    expect((await fetch(`${base}/okt-events/${pid}`)).status).toBeLessThan(500);
+    await fetch(`${base}/fhir/EpisodeOfCare?patient.identifier=${encodeURIComponent(`${FNR}|${pid}`)}`);
+    await fetch(`${base}/api/v1/service-overview?pid=${pid}`, { headers: { 'person-id': pid } });
+    await new Promise((r) => setTimeout(r, 300)); // let pino flush
+    const requestLines = output.split('\n').filter((l) => l.includes('"req"'));
+    expect(requestLines.length).toBeGreaterThanOrEqual(6);
+    expect(output).toContain('/okt-status/***********');
+    expect(output).not.toContain(pid);
+  });
+});
