@@ -28,10 +28,10 @@ export const OKT_STAY_TYPE_DISPLAYS: Readonly<Record<string, string>> = Object.f
 });
 
 /** Volven 9151 (IPLOS/KPR service type), the preferred HL7 Norway URI. */
-export const SERVICE_TYPE_SYSTEM: string = SERVICE_CODE_SYSTEM;
+export const SERVICE_TYPE_SYSTEM = SERVICE_CODE_SYSTEM;
 
 /** Organisasjonsnummer (Enhetsregisteret, ENH). */
-export const ORGANISATION_NUMBER_SYSTEM: string = ORGNR_SYSTEM;
+export const ORGANISATION_NUMBER_SYSTEM = ORGNR_SYSTEM;
 
 /** Person identifier systems accepted in searches: FNR, DNR and FHN (felles hjelpenummer). */
 export const PERSON_IDENTIFIER_SYSTEMS = Object.freeze([PERSON_ID_SYSTEMS.fnr, PERSON_ID_SYSTEMS.dnr, PERSON_ID_SYSTEMS.fhn] as const);
