@@ -8,7 +8,7 @@ import { OktReadController } from './okt/okt-read.controller.js';
 import { ServiceOverviewController } from './overview/service-overview.controller.js';
 import { ServiceOverviewProjection } from './overview/service-overview.projection.js';
 import { ServiceOverviewReader } from './overview/service-overview.reader.js';
-import { FhirModule } from './fhir/fhir.module.js';
+import { FhirController } from './fhir/fhir.controller.js';
 
 /** A projection this many seconds behind makes /health/ready report `degraded`. */
 const LAG_DEGRADED_SECONDS = 30;
@@ -63,8 +63,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
 
 /** Content services (innholdstjenester): projections and the lookups that read them. */
 @Module({
-  imports: [FhirModule],
-  controllers: [ServiceOverviewController, OktReadController],
+  controllers: [ServiceOverviewController, OktReadController, FhirController],
   providers: [
     {
       provide: ProjectionEngine,

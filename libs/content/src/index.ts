@@ -3,3 +3,4 @@ export * from './okt/okt-read.controller.js';
 export * from './overview/service-overview.controller.js';
 export * from './overview/service-overview.projection.js';
 export * from './overview/service-overview.reader.js';
+export * from './fhir/fhir.controller.js';

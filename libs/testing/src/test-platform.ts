@@ -4,6 +4,8 @@ import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export interface TestPlatform {
   app: NestFastifyApplication;
+  /** Set when started with `listen: true`: the base URL of a real loopback listener. */
+  url?: string;
   db: TestDatabase;
   http: () => ReturnType<typeof request>;
   /** Every stored event as text, in $all order: compared before and after bad input. */
@@ -12,7 +14,7 @@ export interface TestPlatform {
 }
 
 /** The all-in-one platform on a fresh test database, ready for supertest. */
-export async function startTestPlatform(): Promise<TestPlatform> {
+export async function startTestPlatform(options: { listen?: boolean } = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
   process.env.DATABASE_URL = db.url;
   process.env.LOG_LEVEL ??= 'silent'; // request logs are tested on their own (access-log e2e)
@@ -21,8 +23,14 @@ export async function startTestPlatform(): Promise<TestPlatform> {
   const app = await createPlatformApp({ logger: false });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  let url: string | undefined;
+  if (options.listen) {
+    await app.listen(0, '127.0.0.1');
+    url = await app.getUrl();
+  }
   return {
     app,
+    url,
     db,
     http: () => request(app.getHttpServer()),
     async storedEventsSnapshot() {

@@ -1,5 +1,5 @@
 import { DECISION_EVENT_TYPES } from '#libs/contracts';
-import { emptyOverview, evolveOverview, type DecisionEvent, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent, TenantId } from '#libs/event-store';
 import type { Projection, ProjectionSession } from '#libs/projections';
 
@@ -53,7 +53,7 @@ export class ServiceOverviewProjection implements Projection {
       const list = byPatient.get(id)!;
       let doc = docs.get(id) ?? emptyOverview(list[0]!.data.patient as PatientRef);
       for (const e of list) {
-        doc = evolveOverview(doc, { event: { type: e.type, data: e.data } as unknown as DecisionEvent, streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
+        doc = evolveOverview(doc, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
       }
       out.push(JSON.stringify(doc));
     }

@@ -77,3 +77,6 @@ export type DecisionEventType = DecisionEvent['type'];
 export const DECISION_EVENT_SCHEMA_VERSION = 1;
 
 export const decisionStreamId = (sourceSystem: string, decisionId: string) => `Decision/${sourceSystem}/${decisionId}`;
+
+/** A stored event (the store knows only type and data) as a decision event. */
+export const asDecisionEvent = (e: { type: string; data: Record<string, unknown> }): DecisionEvent => ({ type: e.type, data: e.data }) as unknown as DecisionEvent;

@@ -3,6 +3,7 @@ import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { v5 as uuidv5 } from 'uuid';
 import { compileValidator, ProblemError, STAY_TYPES, type DecisionEventV1 } from '#libs/contracts';
 import {
+  asDecisionEvent,
   canonicalServiceCode,
   decisionStreamId,
   diffOktSnapshot,
@@ -17,7 +18,6 @@ import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
 import { RecordDecisionHandler } from '../record-decision/record-decision.handler.js';
 import { openApiRefs } from '../openapi.js';
-import { toDecisionEvent } from '../decision-history.js';
 import { OktEventSchema, type OktEvent, type OktResultMessage } from './okt-contract.js';
 
 const validateOktEvent = compileValidator(OktEventSchema);
@@ -68,7 +68,7 @@ export class OktController {
     const known = await Promise.all(
       (await this.store.streamIdsForPatient(caller.tenant, pid))
         .filter((id) => id.startsWith(prefix))
-        .map(async (id) => ({ decisionId: id.slice(prefix.length), state: foldDecision((await this.store.readStream(caller.tenant, id)).map(toDecisionEvent)) })),
+        .map(async (id) => ({ decisionId: id.slice(prefix.length), state: foldDecision((await this.store.readStream(caller.tenant, id)).map(asDecisionEvent)) })),
     );
     const diff = diffOktSnapshot(known, services, { pid, sourceSystem: sender, today: norwegianToday(), occurredAt: new Date().toISOString() });
     if (!diff.ok) throw ProblemError.of(422, 'rule-violation', 'The snapshot breaks a rule', undefined, diff.violations);

@@ -3,6 +3,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { isDeepStrictEqual } from 'node:util';
 import { compileValidator, DecisionEventSchema, ProblemError, problemType, type DecisionEventV1, type DecisionEventReceipt } from '#libs/contracts';
 import {
+  asDecisionEvent,
   decide,
   decisionStreamId,
   DecisionRuleError,
@@ -26,7 +27,6 @@ import {
   type RecordedEvent,
 } from '#libs/event-store';
 import type { Caller } from '#libs/security';
-import { toDecisionEvent } from '../decision-history.js';
 import { RecordDecisionCommand, type RecordDecisionResult } from './record-decision.command.js';
 
 const validateDecisionEvent = compileValidator(DecisionEventSchema);
@@ -78,7 +78,7 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
       const history = await this.store.readStream(caller.tenant, p.streamId);
       const stored = history.find((e) => e.eventId === p.newEvent.eventId);
       if (stored) return duplicateOf(stored, p);
-      decideOrThrow(foldDecision(history.map(toDecisionEvent)), p.event, p.rules);
+      decideOrThrow(foldDecision(history.map(asDecisionEvent)), p.event, p.rules);
       try {
         return toResult(p, await this.store.append(caller.tenant, p.streamId, [p.newEvent], history.length));
       } catch (error) {
@@ -114,7 +114,7 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
     const histories = await this.store.readStreams(caller.tenant, [...new Set(prepared.map((x) => x.p.streamId))]);
     const streams = new Map<string, { state: DecisionState; version: number; stored: Map<string, RecordedEvent>; pending: { index: number; p: Prepared }[] }>();
     for (const [streamId, history] of histories) {
-      streams.set(streamId, { state: foldDecision(history.map(toDecisionEvent)), version: history.length, stored: new Map(history.map((e) => [e.eventId, e])), pending: [] });
+      streams.set(streamId, { state: foldDecision(history.map(asDecisionEvent)), version: history.length, stored: new Map(history.map((e) => [e.eventId, e])), pending: [] });
     }
     const pendingIds = new Map<string, { index: number; p: Prepared }>();
     const sameAs = new Map<number, number>(); // repeated item → the earlier pending item it repeats

@@ -1,0 +1,125 @@
+import { type ArgumentsHost, Body, Catch, Controller, type ExceptionFilter, Get, Header, HttpCode, HttpException, Inject, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProblemError } from '#libs/contracts';
+import { asDecisionEvent, decisionStreamId, foldDecision } from '#libs/domain';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import {
+  capabilityStatement,
+  countBundle,
+  episodeOfCareIdMatches,
+  operationOutcome,
+  operationOutcomeOf,
+  parseEpisodeOfCareId,
+  parseEpisodeOfCareSearch,
+  searchPage,
+  searchQueryString,
+  searchsetBundle,
+  toEpisodeOfCare,
+  type SearchParams,
+} from '#libs/fhir';
+import { toProblem } from '#libs/http';
+import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const VERSION_DATE = '2026-11-23';
+
+/** FHIR errors are OperationOutcomes, not problem+json. */
+@Catch()
+export class FhirExceptionFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof FhirError) {
+      reply.status(exception.status).header('content-type', FHIR_JSON).send(exception.outcome);
+      return;
+    }
+    const { problem, headers } = toProblem(exception instanceof HttpException || exception instanceof ProblemError ? exception : exception);
+    const code = problem.status === 404 ? 'not-found' : problem.status >= 500 ? 'transient' : problem.status === 403 ? 'security' : 'invalid';
+    const issues = problem.errors?.length
+      ? problem.errors.map((e) => ({ severity: 'error' as const, code: code as 'invalid', diagnostics: `${e.rule}: ${e.detail}`, expression: e.pointer ? [e.pointer.slice(1).replaceAll('/', '.')] : undefined }))
+      : [{ severity: problem.status >= 500 ? ('fatal' as const) : ('error' as const), code: code as 'invalid', diagnostics: problem.detail ?? problem.title }];
+    reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(operationOutcomeOf(issues));
+  }
+}
+
+class FhirError extends Error {
+  constructor(readonly status: number, readonly outcome: fhir4.OperationOutcome) {
+    super(outcome.issue[0]?.diagnostics ?? 'FHIR error');
+  }
+}
+
+/**
+ * FHIR R4 facade of the service overview: EpisodeOfCare per decision (HL7 Norway
+ * OKT-on-FHIR profile). Searches need the patient by identifier; prefer POST _search so
+ * the identifier stays out of URLs.
+ */
+@ApiExcludeController()
+@Controller('fhir')
+@UseGuards(CallerGuard)
+@UseFilters(FhirExceptionFilter)
+export class FhirController {
+  constructor(
+    private readonly reader: ServiceOverviewReader,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  @Get('metadata')
+  @Header('content-type', FHIR_JSON)
+  metadata(@Req() req: FastifyRequest) {
+    return capabilityStatement({ baseUrl: fhirBase(req), softwareVersion: process.env.npm_package_version ?? '0.1.0', date: VERSION_DATE });
+  }
+
+  @Get('EpisodeOfCare')
+  @Header('content-type', FHIR_JSON)
+  async searchGet(@CurrentCaller() caller: Caller, @Req() req: FastifyRequest, @Query() query: SearchParams) {
+    return this.search(caller, req, query);
+  }
+
+  @Post('EpisodeOfCare/_search')
+  @HttpCode(200)
+  @Header('content-type', FHIR_JSON)
+  async searchPost(@CurrentCaller() caller: Caller, @Req() req: FastifyRequest, @Query() query: SearchParams, @Body() body: unknown) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new FhirError(400, operationOutcome('error', 'invalid', 'POST _search takes an application/x-www-form-urlencoded body'));
+    }
+    return this.search(caller, req, { ...query, ...(body as SearchParams) });
+  }
+
+  @Get('EpisodeOfCare/:id')
+  @Header('content-type', FHIR_JSON)
+  async read(@CurrentCaller() caller: Caller, @Req() req: FastifyRequest, @Param('id') id: string) {
+    const ref = parseEpisodeOfCareId(id);
+    if (!ref) throw new FhirError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
+    const history = await this.store.readStream(caller.tenant, decisionStreamId(ref.sourceSystem, ref.decisionId));
+    const state = foldDecision(history.map(asDecisionEvent));
+    if (state.status === 'none') throw new FhirError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
+    if (state.status === 'entered-in-error') throw new FhirError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
+    const overview = await this.reader.read(caller.tenant, { personId: state.decision.patient.value, includeEnded: true, minCheckpoint: undefined });
+    const entry = overview.services.find((s) => episodeOfCareIdMatches(id, { sourceSystem: s.sourceSystem, decisionId: s.decisionId }));
+    if (!entry) throw new FhirError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not in the overview yet`));
+    void req;
+    return toEpisodeOfCare(entry, overview.patient, { tenant: caller.tenant });
+  }
+
+  private async search(caller: Caller, req: FastifyRequest, params: SearchParams) {
+    const parsed = parseEpisodeOfCareSearch(params);
+    if (!parsed.ok) throw new FhirError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
+    const q = parsed.query;
+    const overview = await this.reader.read(caller.tenant, { personId: q.patient.value, includeEnded: true });
+    const page = searchPage(overview.services, q);
+    const base = fhirBase(req);
+    if (q.summary === 'count') return countBundle(page.total, `${base}/EpisodeOfCare?${searchQueryString(q)}`);
+    return searchsetBundle({
+      entries: page.entries.map((e) => toEpisodeOfCare(e, { system: q.patient.system, value: q.patient.value }, { tenant: caller.tenant })),
+      total: page.total,
+      baseUrl: base,
+      selfUrl: `${base}/EpisodeOfCare?${searchQueryString(q)}`,
+      ...(page.nextCursor ? { nextUrl: `${base}/EpisodeOfCare?${searchQueryString(q, { cursor: page.nextCursor })}` } : {}),
+    });
+  }
+}
+
+function fhirBase(req: FastifyRequest): string {
+  return `${req.protocol}://${req.headers.host ?? 'localhost'}/fhir`;
+}
