@@ -3,7 +3,8 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
+import { spawn } from 'node:child_process';
+import { freePort, packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 
 export interface BenchServer {
   url: string;
@@ -97,3 +98,21 @@ export async function writeResult(name: string, result: unknown, markdown: strin
   await writeFile(join(dir, `${name}.md`), markdown + '\n');
   return dir;
 }
+
+/** The built platform in a child process of its own (so load generator and server do not share an event loop). */
+export async function startPlatform(databaseUrl: string, env: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...(process.env.PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(packageRoot(), 'dist/apps/platform/src/main.js')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('listening')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`platform exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
+  };
+}
+

@@ -5,13 +5,10 @@
  *   npm run bench:receive          (BENCH_SECONDS per case, default 6)
  */
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type pg from 'pg';
-import { packageRoot, freePort } from '#libs/database';
 import { syntheticFodselsnummer } from '#libs/domain';
-import { markdownTable, round, runConcurrent, startBenchServer, writeResult } from '../lib.js';
+import { markdownTable, round, runConcurrent, startBenchServer, startPlatform, writeResult } from '../lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = 16;
@@ -47,22 +44,6 @@ function storedRow(g: ReturnType<typeof grant>) {
   return { streamId: `Decision/${g.sourceSystem}/${g.decisionId}`, eventId: g.eventId, data: JSON.stringify({ ...rest, serviceCode: '15', weeklyHours: 6 }) };
 }
 const META = JSON.stringify({ sourceSystem: 'epj-bench', clientId: 'dev-client' });
-
-async function startPlatform(databaseUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(packageRoot(), 'dist/apps/platform/src/main.js')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('listening')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`platform exited with ${code}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
-  };
-}
 
 async function http(url: string, path: string, connections: number, seconds: number, body: () => unknown) {
   const result = await autocannon({

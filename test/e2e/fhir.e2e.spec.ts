@@ -40,7 +40,7 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
   };
 
   it('publishes a valid CapabilityStatement', async () => {
-    const cs = (await client.capabilityStatement()) as fhir4.CapabilityStatement;
+    const cs = (await client.capabilityStatement()) as unknown as fhir4.CapabilityStatement;
     expect(cs.resourceType).toBe('CapabilityStatement');
     expect(cs.fhirVersion).toBe('4.0.1');
     expect(cs.rest![0]!.resource!.map((r) => r.type)).toEqual(['EpisodeOfCare']);
@@ -48,7 +48,7 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
   });
 
   it('finds the patient\'s EpisodeOfCares by identifier, each valid R4 in the OKT profile', async () => {
-    const bundle = (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient.identifier': `${FNR}|${pid}` } })) as fhir4.Bundle;
+    const bundle = (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient.identifier': `${FNR}|${pid}` } })) as unknown as fhir4.Bundle;
     expectValid(bundle);
     expect(bundle.type).toBe('searchset');
     expect(bundle.total).toBe(4);
@@ -74,7 +74,7 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
 
   it('supports patient:identifier, status, type, date and _summary=count', async () => {
     const search = async (params: Record<string, string>) =>
-      (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient:identifier': `${FNR}|${pid}`, ...params } })) as fhir4.Bundle;
+      (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient:identifier': `${FNR}|${pid}`, ...params } })) as unknown as fhir4.Bundle;
     const codes = (b: fhir4.Bundle) => b.entry?.map((e) => (e.resource as fhir4.EpisodeOfCare).type![0]!.coding![0]!.code).sort() ?? [];
     expect(codes(await search({ status: 'active,onhold' }))).toEqual(['15', '6']);
     expect(codes(await search({ type: 'urn:oid:2.16.578.1.12.4.1.1.9151|018' }))).toEqual(['18']);
@@ -86,16 +86,16 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
   });
 
   it('pages with next links that fhir-kit-client follows, and reads one resource by id', async () => {
-    let bundle = (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient.identifier': `${FNR}|${pid}`, _count: '3' } })) as fhir4.Bundle | undefined;
+    let bundle = (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient.identifier': `${FNR}|${pid}`, _count: '3' } })) as unknown as fhir4.Bundle | undefined;
     const ids: string[] = [];
     while (bundle) {
       expectValid(bundle);
       ids.push(...(bundle.entry ?? []).map((e) => e.resource!.id!));
-      bundle = (await client.nextPage({ bundle })) as fhir4.Bundle | undefined;
+      bundle = (await client.nextPage({ bundle: bundle as unknown as Parameters<Client["nextPage"]>[0]["bundle"] })) as unknown as fhir4.Bundle | undefined;
     }
     expect(ids).toHaveLength(4);
     expect(new Set(ids).size).toBe(4);
-    const one = (await client.read({ resourceType: 'EpisodeOfCare', id: ids[0]! })) as fhir4.EpisodeOfCare;
+    const one = (await client.read({ resourceType: 'EpisodeOfCare', id: ids[0]! })) as unknown as fhir4.EpisodeOfCare;
     expectValid(one);
     expect(one.id).toBe(ids[0]);
   });
@@ -105,7 +105,7 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
     expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
     expect(res.body.total).toBe(1);
     expectValid(res.body);
-    const viaClient = (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient.identifier': `${FNR}|${pid}` }, options: { postSearch: true } })) as fhir4.Bundle;
+    const viaClient = (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient.identifier': `${FNR}|${pid}` }, options: { postSearch: true } })) as unknown as fhir4.Bundle;
     expect(viaClient.total).toBe(4);
   });
 
