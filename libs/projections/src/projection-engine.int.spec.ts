@@ -149,7 +149,9 @@ describe('projection engine on PostgreSQL', () => {
     await append(30);
     await until(async () => (await applied()).length === 60);
     expect((await applied()).every((r) => Number(r.n) === 1)).toBe(true);
-    const locks = await db.pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`);
+    const locks = await db.pool.query(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    );
     expect(locks.rows[0].n).toBe(1);
     // The active one stops: the other takes over.
     await a.stop();
