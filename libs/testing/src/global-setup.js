@@ -13,14 +13,24 @@ export const TEMPLATE_DATABASE = 'fpi_template';
  * FPI_TEST_DATABASE_URL). A migrated template database lets each test file get its own
  * database in a few milliseconds.
  */
-export default async function globalSetup() {
-  let adminUrl = process.env.FPI_TEST_DATABASE_URL;
-  if (!adminUrl) {
-    const dir = await mkdtemp(join(tmpdir(), 'fpi-test-'));
-    const server = await startEmbeddedPostgres({ dataDir: dir, durability: 'throwaway' });
-    globalThis.__fpiTestPostgres = server;
-    adminUrl = server.url;
+export default async function globalSetup(config) {
+  if (process.env.FPI_TEST_DATABASE_URL) {
+    await prepare(process.env.FPI_TEST_DATABASE_URL);
+    process.env.FPI_TEST_ADMIN_URL = process.env.FPI_TEST_DATABASE_URL;
+    return;
   }
+  // One cluster per Jest worker: the $all read guard waits for the oldest transaction of
+  // the whole cluster, so test files running side by side would slow each other's reads.
+  const workers = Math.max(1, Number(config?.maxWorkers ?? 2));
+  globalThis.__fpiTestPostgres = await Promise.all(
+    Array.from({ length: workers }, async () => startEmbeddedPostgres({ dataDir: await mkdtemp(join(tmpdir(), 'fpi-test-')), durability: 'throwaway' })),
+  );
+  await Promise.all(globalThis.__fpiTestPostgres.map((server) => prepare(server.url)));
+  globalThis.__fpiTestPostgres.forEach((server, i) => (process.env[`FPI_TEST_ADMIN_URL_${i + 1}`] = server.url));
+  process.env.FPI_TEST_ADMIN_URL = globalThis.__fpiTestPostgres[0].url;
+}
+
+async function prepare(adminUrl) {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -32,5 +42,4 @@ export default async function globalSetup() {
   const templateUrl = new URL(adminUrl);
   templateUrl.pathname = '/' + TEMPLATE_DATABASE;
   await runMigrations(templateUrl.toString());
-  process.env.FPI_TEST_ADMIN_URL = adminUrl;
 }

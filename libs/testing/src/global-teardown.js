@@ -1,3 +1,3 @@
 export default async function globalTeardown() {
-  await globalThis.__fpiTestPostgres?.stop();
+  await Promise.all((globalThis.__fpiTestPostgres ?? []).map((server) => server.stop()));
 }

@@ -25,8 +25,9 @@ async function asAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** This Jest worker's own cluster (see global-setup.js), or the shared one. */
 function adminUrl(): string {
-  const url = process.env.FPI_TEST_ADMIN_URL;
+  const url = process.env[`FPI_TEST_ADMIN_URL_${process.env.JEST_WORKER_ID ?? '1'}`] ?? process.env.FPI_TEST_ADMIN_URL;
   if (!url) throw new Error('FPI_TEST_ADMIN_URL is not set: run the tests through `npm test` (Jest global setup starts PostgreSQL)');
   return url;
 }
