@@ -3,3 +3,4 @@ export * from './database.module.js';
 export * from './embedded-postgres.js';
 export * from './migrate.js';
 export * from './package-root.js';
+export * from './transaction.js';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '#libs/database';
 import { compareCheckpoints, formatCheckpoint, type Checkpoint, type EventStore, type TenantId, type TenantRegistry } from '#libs/event-store';
 import { projectionId, type Projection } from './projection.js';
 import { DEFAULT_RUNNER_OPTIONS, ProjectionRunner, type RunnerOptions } from './projection-runner.js';
@@ -62,18 +63,10 @@ export class ProjectionEngine {
   /** Registers versions, creates their tables, and starts the runners. */
   async start(): Promise<void> {
     // Several processes may start together: DDL and registration happen one at a time.
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.pool, async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('fpi-projection-setup', 0))`);
       for (const p of this.projections) await this.register(client, p);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     await this.supervise();
     this.supervisor = setInterval(() => void this.supervise(), this.options.superviseMs);
     this.supervisor.unref();
@@ -206,20 +199,12 @@ export class ProjectionEngine {
       const runners = [...this.runners.entries()].filter(([k]) => k.startsWith(`${id}|`)).map(([, r]) => r);
       if (runners.length < tenantCount || !runners.every((r) => r.isCaughtUp)) continue;
       // One transaction: readers see either the old live version or the new one.
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
+      await withTransaction(this.pool, async (client) => {
         await client.query(`UPDATE read_model_versions SET status = 'retired', retired_at = now() WHERE read_model = $1 AND status = 'live'`, [p.name]);
         await client.query(`UPDATE read_model_versions SET status = 'live', live_at = now() WHERE read_model = $1 AND version = $2`, [p.name, p.version]);
-        await client.query('COMMIT');
-        this.live.set(p.name, { version: p.version, at: Date.now() });
-        this.log(`read model ${p.name}: version ${p.version} is live`);
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
+      this.live.set(p.name, { version: p.version, at: Date.now() });
+      this.log(`read model ${p.name}: version ${p.version} is live`);
     }
   }
 
@@ -290,9 +275,7 @@ export class ProjectionEngine {
   }
 
   private async resolvePaused(projection: string, tenant: TenantId, resolution: 'retried' | 'skipped'): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string; transaction_id: string; global_position: string }>(
         `SELECT id, transaction_id, global_position FROM projection_dead_letters
           WHERE projection = $1 AND tenant_id = $2 AND resolution IS NULL ORDER BY id FOR UPDATE`,
@@ -300,19 +283,14 @@ export class ProjectionEngine {
       );
       await client.query(`UPDATE projection_dead_letters SET resolution = $3, resolved_at = now() WHERE projection = $1 AND tenant_id = $2 AND resolution IS NULL`, [projection, tenant, resolution]);
       const last = rows[rows.length - 1];
+      const skip = resolution === 'skipped' && last !== undefined;
       const moved = await client.query(
         `UPDATE projection_checkpoints SET status = 'running', paused_reason = NULL, updated_at = now()
-           ${resolution === 'skipped' && last ? ', transaction_id = $3, global_position = $4' : ''}
+           ${skip ? ', transaction_id = $3, global_position = $4' : ''}
          WHERE projection = $1 AND tenant_id = $2 AND status = 'paused'`,
-        resolution === 'skipped' && last ? [projection, tenant, last.transaction_id, last.global_position] : [projection, tenant],
+        skip ? [projection, tenant, last.transaction_id, last.global_position] : [projection, tenant],
       );
       if (moved.rowCount !== 1) throw new Error(`projection ${projection} is not paused for tenant ${tenant}`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 }

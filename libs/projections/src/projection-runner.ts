@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import { inTransaction } from '#libs/database';
 import type { Checkpoint, EventStore, RecordedEvent, TenantId } from '#libs/event-store';
 import { projectionId, type Projection } from './projection.js';
 
@@ -183,8 +184,7 @@ export class ProjectionRunner {
   /** Applies events and moves the checkpoint from `from` to the last event, in one transaction. */
   private async commit(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[]): Promise<void> {
     const to = events[events.length - 1]!.checkpoint;
-    await client.query('BEGIN');
-    try {
+    await inTransaction(client, async () => {
       const relevant = events.filter((e) => this.projection.handles(e.type));
       if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant);
       // Compare-and-set: a checkpoint that moved under us means another runner was active.
@@ -194,11 +194,7 @@ export class ProjectionRunner {
         [this.id, this.tenant, to.transactionId.toString(), to.globalPosition, from.transactionId.toString(), from.globalPosition],
       );
       if (result.rowCount !== 1) throw new CheckpointMovedError();
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
     this.hooks.onApplied?.(events.length);
     this.hooks.onCheckpoint?.(to);
   }
@@ -206,8 +202,7 @@ export class ProjectionRunner {
   /** Pauses the projection at the poison event and records it; never skips silently. */
   private async deadLetter(client: pg.PoolClient, event: RecordedEvent, error: unknown): Promise<void> {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    await client.query('BEGIN');
-    try {
+    await inTransaction(client, async () => {
       await client.query(
         `INSERT INTO projection_dead_letters (projection, tenant_id, event_id, event_type, stream_id, stream_position, transaction_id, global_position, error, attempts)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -217,11 +212,7 @@ export class ProjectionRunner {
         `UPDATE projection_checkpoints SET status = 'paused', paused_reason = $3, updated_at = now() WHERE projection = $1 AND tenant_id = $2`,
         [this.id, this.tenant, `event ${event.eventId} (${event.type}) failed: ${message}`],
       );
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    });
     this.hooks.onDeadLetter?.(event, error);
   }
 }

@@ -1,15 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import {
-  DecisionEnteredInErrorSchema,
-  DecisionEventBatchSchema,
-  DecisionEventReceiptSchema,
-  ServiceDecisionChangedSchema,
-  ServiceDecisionGrantedSchema,
-  ServiceEndedSchema,
-  ServicePausedSchema,
-  ServiceResumedSchema,
-  DECISION_EVENT_TYPES,
-} from '#libs/contracts';
+import { DECISION_EVENT_TYPES, DECISION_EVENT_VARIANTS, DecisionEventBatchSchema, DecisionEventReceiptSchema } from '#libs/contracts';
 import { OktEventSchema, OktResultMessageSchema } from './okt/okt-contract.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -87,18 +77,10 @@ const ProblemSchema = {
 /** Adds the information-model schemas (the same ones the validators use) to the document. */
 export function addContractSchemas(document: OpenAPIObject): OpenAPIObject {
   const plain = (s: unknown) => JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
-  const variants = [
-    ServiceDecisionGrantedSchema,
-    ServiceDecisionChangedSchema,
-    ServicePausedSchema,
-    ServiceResumedSchema,
-    ServiceEndedSchema,
-    DecisionEnteredInErrorSchema,
-  ];
   document.components ??= {};
   document.components.schemas = {
     ...document.components.schemas,
-    ...Object.fromEntries(variants.map((v, i) => [DECISION_EVENT_TYPES[i]!, plain(v)])),
+    ...Object.fromEntries(DECISION_EVENT_VARIANTS.map((v, i) => [DECISION_EVENT_TYPES[i]!, plain(v)])),
     DecisionEvent: { oneOf: DECISION_EVENT_TYPES.map(ref), discriminator: { propertyName: 'type' }, description: 'A decision event, information model v1' },
     DecisionEventBatch: { ...plain(DecisionEventBatchSchema), properties: { events: { type: 'array', minItems: 1, maxItems: 500, items: ref('DecisionEvent') } } },
     DecisionEventReceipt: plain(DecisionEventReceiptSchema),

@@ -87,29 +87,24 @@ const envelope = {
 const variant = <T extends Record<string, TSchema>>(type: DecisionEventType, properties: T, description: string) =>
   Type.Object({ type: Type.Literal(type), ...envelope, ...properties }, { additionalProperties: false, description, title: type });
 
+/** What a decision includes besides its service and period; a change may name any of them. */
+const terms = {
+  extent: Type.Optional(ExtentSchema),
+  stayType: Type.Optional(StringEnum(STAY_TYPES)),
+  performer: Type.Optional(PerformerSchema),
+  description: Type.Optional(text(2000, 'Free-text description of what the decision includes')),
+};
+
 export const ServiceDecisionGrantedSchema = variant(
   'ServiceDecisionGranted',
-  {
-    service: ServiceTypeSchema,
-    period: PeriodSchema,
-    extent: Type.Optional(ExtentSchema),
-    stayType: Type.Optional(StringEnum(STAY_TYPES)),
-    performer: Type.Optional(PerformerSchema),
-    description: Type.Optional(text(2000, 'Free-text description of what the decision includes')),
-  },
+  { service: ServiceTypeSchema, period: PeriodSchema, ...terms },
   'A service was granted (vedtak fattet)',
 );
 
 export const ServiceDecisionChangedSchema = variant(
   'ServiceDecisionChanged',
-  {
-    period: Type.Optional(PeriodSchema),
-    extent: Type.Optional(ExtentSchema),
-    stayType: Type.Optional(StringEnum(STAY_TYPES)),
-    performer: Type.Optional(PerformerSchema),
-    description: Type.Optional(text(2000, 'Free-text description')),
-  },
-  'The decision changed: extent, period, performing unit, stay type or description (at least one)',
+  { period: Type.Optional(PeriodSchema), ...terms },
+  'The decision changed: extent, period (given whole), performing unit, stay type or description (at least one)',
 );
 
 export const ServicePausedSchema = variant(
@@ -139,7 +134,8 @@ export const DecisionEnteredInErrorSchema = variant(
   'The decision was posted by mistake: it leaves the overview, its history stays',
 );
 
-const variants = [
+/** The six variants, in the order of DECISION_EVENT_TYPES. */
+export const DECISION_EVENT_VARIANTS = [
   ServiceDecisionGrantedSchema,
   ServiceDecisionChangedSchema,
   ServicePausedSchema,
@@ -170,7 +166,7 @@ export const DecisionEventSchema = Type.Unsafe<DecisionEventV1>({
   required: ['type'],
   properties: { type: { type: 'string', enum: [...DECISION_EVENT_TYPES] } },
   discriminator: { propertyName: 'type' },
-  oneOf: variants,
+  oneOf: DECISION_EVENT_VARIANTS,
 });
 
 export const MAX_BATCH_SIZE = 500;

@@ -27,7 +27,8 @@ interface Base {
   occurredAt: string;
 }
 
-export interface ServiceDecisionGrantedData extends Base {
+/** What a decision includes: the terms a grant sets and a change may replace. */
+export interface DecisionTerms {
   /** Volven 9151 code, canonical (unpadded). */
   serviceCode: string;
   period: Period;
@@ -38,13 +39,9 @@ export interface ServiceDecisionGrantedData extends Base {
   description?: string;
 }
 
-export interface ServiceDecisionChangedData extends Base {
-  period?: Period;
-  weeklyHours?: number;
-  stayType?: string;
-  performer?: Performer;
-  description?: string;
-}
+export interface ServiceDecisionGrantedData extends Base, DecisionTerms {}
+
+export interface ServiceDecisionChangedData extends Base, Partial<Omit<DecisionTerms, 'serviceCode'>> {}
 
 export interface ServicePausedData extends Base {
   pausedFrom: string;

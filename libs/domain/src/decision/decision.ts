@@ -2,19 +2,13 @@
  * The decision decider: pure `decide` and `evolve` over a decision's events.
  * No framework code here.
  */
-import type { DecisionEvent, Performer, Period, PatientRef } from './decision-events.js';
+import type { DecisionEvent, DecisionTerms, PatientRef } from './decision-events.js';
 import { performerRuleViolation } from './rules.js';
 
-export interface DecisionSnapshot {
+export interface DecisionSnapshot extends DecisionTerms {
   decisionId: string;
   sourceSystem: string;
   patient: PatientRef;
-  serviceCode: string;
-  period: Period;
-  weeklyHours?: number;
-  stayType?: string;
-  performer?: Performer;
-  description?: string;
   pausedFrom?: string;
   pauseReason?: string;
   endReason?: string;

@@ -3,20 +3,14 @@
  * reported, folded from their events. `evolveOverview` is the pure projection; statuses
  * that depend on today's date are derived at read time by `viewOverview`.
  */
-import type { DecisionEvent, PatientRef, Performer, Period } from '../decision/decision-events.js';
+import type { DecisionEvent, DecisionTerms, PatientRef, Performer, Period } from '../decision/decision-events.js';
 import { lookupServiceCode, SERVICE_CODE_TABLE_VERSION } from '../service-codes/service-codes.js';
 
 export type DecisionLifecycle = 'granted' | 'paused' | 'ended' | 'entered-in-error';
 
-export interface OverviewDecision {
+export interface OverviewDecision extends DecisionTerms {
   decisionId: string;
   sourceSystem: string;
-  serviceCode: string;
-  period: Period;
-  weeklyHours?: number;
-  stayType?: string;
-  performer?: Performer;
-  description?: string;
   lifecycle: DecisionLifecycle;
   pausedFrom?: string;
   pauseReason?: string;
