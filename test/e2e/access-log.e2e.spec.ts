@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort, packageRoot } from '#libs/database';
-import { createTestDatabase, syntheticPid, FNR, type TestDatabase } from '#libs/testing';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { DevIssuer } from '#libs/security';
+import { createTestDatabase, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
 
 /** The built platform as a process of its own, its JSON logs captured as an operator sees them. */
 describe('access logs never print a person identifier', () => {
@@ -10,13 +13,17 @@ describe('access logs never print a person identifier', () => {
   let child: ChildProcess;
   let base: string;
   let output = '';
+  let dataDir: string;
+  let auth: Record<string, string>;
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    dataDir = await mkdtemp(join(tmpdir(), 'fpi-access-log-'));
+    auth = { authorization: `Bearer ${await (await DevIssuer.open(dataDir)).issue({ ...FULL_ACCESS })}` };
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, [join(packageRoot(), 'dist/apps/platform/src/main.js')], {
-      env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { ...process.env, DATABASE_URL: db.url, FPI_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
@@ -35,28 +42,31 @@ describe('access logs never print a person identifier', () => {
       });
     }
     await db?.drop();
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('masks pids in URLs, drops query strings and the person-id header, and keeps the request lines', async () => {
     const pid = syntheticPid();
     const post = await fetch(`${base}/api/v1/decision-events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({
         type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'LOG-1', occurredAt: '2026-03-01T08:00:00Z',
         patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
       }),
     });
     expect(post.status).toBe(201);
-    expect((await fetch(`${base}/api/v1/service-overview`, { headers: { 'person-id': pid } })).status).toBe(200);
-    expect((await fetch(`${base}/okt-status/${pid}`)).status).toBe(200);
-    expect((await fetch(`${base}/okt-events/${pid}`)).status).toBeLessThan(500);
-    await fetch(`${base}/fhir/EpisodeOfCare?patient.identifier=${encodeURIComponent(`${FNR}|${pid}`)}`);
-    await fetch(`${base}/api/v1/service-overview?pid=${pid}`, { headers: { 'person-id': pid } });
+    expect((await fetch(`${base}/api/v1/service-overview`, { headers: { 'person-id': pid, ...auth } })).status).toBe(200);
+    expect((await fetch(`${base}/okt-status/${pid}`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${base}/okt-events/${pid}`, { headers: auth })).status).toBeLessThan(500);
+    await fetch(`${base}/fhir/EpisodeOfCare?patient.identifier=${encodeURIComponent(`${FNR}|${pid}`)}`, { headers: auth });
+    await fetch(`${base}/api/v1/service-overview?pid=${pid}`, { headers: { 'person-id': pid, ...auth } });
     await new Promise((r) => setTimeout(r, 300)); // let pino flush
     const requestLines = output.split('\n').filter((l) => l.includes('"req"'));
     expect(requestLines.length).toBeGreaterThanOrEqual(6);
     expect(output).toContain('/okt-status/***********');
     expect(output).not.toContain(pid);
+    // Nor the token.
+    expect(output).not.toContain(auth.authorization!.slice(7, 60));
   });
 });

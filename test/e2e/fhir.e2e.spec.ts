@@ -14,7 +14,7 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
 
   beforeAll(async () => {
     p = await startTestPlatform({ listen: true });
-    client = new Client({ baseUrl: `${p.url}/fhir` });
+    client = new Client({ baseUrl: `${p.url}/fhir`, customHeaders: { authorization: `Bearer ${await p.token({ scopes: ['read'], purpose: 'ETREAT', clientId: 'legevakt-app' })}` } });
     const post = async (body: Record<string, unknown>) => (await p.http().post('/api/v1/decision-events').send(body).expect((r) => expect([200, 201]).toContain(r.status))).body as { checkpoint: string };
     const grant = (code: string, start: string, extra: Record<string, unknown> = {}) => {
       const decisionId = `F-${code}-${randomUUID().slice(0, 6)}`;

@@ -11,6 +11,7 @@ describe('POST /okt-events (NHN OKT prototype compatibility)', () => {
   beforeAll(async () => {
     p = await startTestPlatform();
     store = p.app.get<EventStore>(EVENT_STORE);
+    for (const client of ['epj-okt', 'epj-a', 'epj-b']) senders.set(client, await p.as({ clientId: client }));
   });
   afterAll(async () => p?.close());
 
@@ -18,8 +19,9 @@ describe('POST /okt-events (NHN OKT prototype compatibility)', () => {
   const practicalHelp = { startDate: '2026-02-01', iplosCode: { iplosCodeValue: '02' }, weeklyExtent: '90 minutter', temporaryCessation: false };
   const shortStay = { startDate: '2026-03-01', endDate: '2026-03-20', iplosCode: { iplosCodeValue: '18' }, stayType: 'korttidsopphold', serviceLevel: 'Ski sykehjem - Vintertunet' };
 
-  const send = (pid: string, oktMessages: object[], client = 'epj-okt') =>
-    p.http().post('/okt-events').set('x-fpi-client-id', client).send({ personIdentifier: pid, oktMessages });
+  /** One sender per client id: the snapshot diff is per sender. */
+  const senders = new Map<string, Awaited<ReturnType<TestPlatform['as']>>>();
+  const send = (pid: string, oktMessages: object[], client = 'epj-okt') => senders.get(client)!.post('/okt-events').send({ personIdentifier: pid, oktMessages });
   const history = async (pid: string) => {
     const ids = await store.streamIdsForPatient(TENANT, pid);
     const events = (await Promise.all(ids.map((id) => store.readStream(TENANT, id)))).flat();

@@ -79,7 +79,7 @@ describe('receive service (mottakstjeneste) over HTTP', () => {
     it('accepts D-numbers and 2032-rule numbers, and the calling client as default source system', async () => {
       const g = grant({ patient: { system: DNR, value: syntheticPid({ dNumber: true }) } });
       delete (g as Record<string, unknown>).sourceSystem;
-      await p.http().post('/api/v1/decision-events').set('x-fpi-client-id', 'epj-b').send(g).expect(201);
+      await (await p.as({ clientId: 'epj-b' })).post('/api/v1/decision-events').send(g).expect(201);
       expect(await store.readStream(TENANT, `Decision/epj-b/${g.decisionId}`)).toHaveLength(1);
       await post(grant({ patient: { system: FNR, value: syntheticPid({ rule: '2032' }) } })).expect(201);
     });
@@ -175,12 +175,8 @@ describe('receive service (mottakstjeneste) over HTTP', () => {
     it('refuses a production municipality synthetic identities', async () => {
       const registry = p.app.get<TenantRegistry>(TENANT_REGISTRY);
       await registry.add({ id: tenantId('974760673'), name: 'Produksjon kommune', environment: 'production' });
-      process.env.FPI_DEV_TENANT = '974760673';
-      try {
-        expectProblem(await post(grant()), 422, '/patient/value', 'synthetic-refused');
-      } finally {
-        delete process.env.FPI_DEV_TENANT;
-      }
+      const production = await p.as({ tenant: '974760673' });
+      expectProblem(await production.post('/api/v1/decision-events').send(grant()), 422, '/patient/value', 'synthetic-refused');
     });
 
     describe('lifecycle', () => {

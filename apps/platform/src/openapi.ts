@@ -10,6 +10,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Errors are RFC 9457 application/problem+json naming each bad field by JSON pointer and the rule broken.',
     )
     .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HelseID access token; in production as "DPoP <token>" with a DPoP proof (RFC 9449). Dev tokens: npx fpi token' }, 'helseid')
+    .addSecurityRequirements('helseid')
     .build();
   return addContractSchemas(SwaggerModule.createDocument(app, config));
 }

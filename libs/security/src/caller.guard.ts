@@ -1,14 +1,60 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { CALLER_RESOLVER, type Caller, type CallerResolver } from './caller.js';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ProblemError, problemType } from '#libs/contracts';
+import { AccessLog } from './access-log/access-log.js';
+import { CALLER_RESOLVER, type Caller, type CallerResolver, type IncomingRequest } from './caller.js';
+import { SCOPES, type ScopeName } from './claims.js';
 
-/** Resolves the caller before the handler runs; no route of the APIs runs without one. */
+const REQUIRED_SCOPE = 'fpi:required-scope';
+const PUBLIC = 'fpi:public';
+/** A route anyone may call without a token (FHIR metadata). */
+export const Public = () => SetMetadata(PUBLIC, true);
+/** The scope a route needs: `write` (receive), `read` (content, with a purpose of use), `audit`. */
+export const RequireScope = (scope: ScopeName) => SetMetadata(REQUIRED_SCOPE, scope);
+
+type Request = IncomingRequest & { caller?: Caller; params?: Record<string, string>; body?: unknown; query?: Record<string, unknown> };
+
+/** The person a read is about, as far as the request tells before the handler runs. */
+function patientOf(request: Request): string | undefined {
+  const fromHeader = request.headers['person-id'];
+  const candidates = [
+    typeof fromHeader === 'string' ? fromHeader : undefined,
+    request.params?.pid,
+    (request.body as { personId?: unknown } | undefined)?.personId,
+    String((request.query?.['patient.identifier'] ?? request.query?.['patient:identifier'] ?? (request.body as Record<string, unknown> | undefined)?.['patient.identifier']) ?? '').split('|')[1],
+  ];
+  return candidates.find((c): c is string => typeof c === 'string' && /^[0-9]{11}$/.test(c));
+}
+
+/**
+ * Authenticates every route of the APIs, then checks the route's scope and, for reads, the
+ * purpose of use. A refused read of a known tenant is written to the access log too.
+ */
 @Injectable()
 export class CallerGuard implements CanActivate {
-  constructor(@Inject(CALLER_RESOLVER) private readonly resolver: CallerResolver) {}
+  constructor(
+    @Inject(CALLER_RESOLVER) private readonly resolver: CallerResolver,
+    private readonly reflector: Reflector,
+    private readonly accessLog: AccessLog,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined>; caller?: Caller }>();
-    request.caller = await this.resolver.resolve(request);
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const request = context.switchToHttp().getRequest<Request>();
+    const caller = await this.resolver.resolve(request);
+    request.caller = caller;
+    const scope = this.reflector.getAllAndOverride<ScopeName | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]);
+    if (!scope) return true;
+    const refuse = async (code: string, detail: string, extra: Record<string, string> = {}) => {
+      if (scope !== 'write') await this.accessLog.record(caller, { action: `${context.getClass().name}.${context.getHandler().name}`, outcome: 'denied', patientId: patientOf(request), detail });
+      throw new ProblemError({ type: problemType(code), title: 'Forbidden', status: 403, detail }, extra);
+    };
+    if (!caller.scopes.includes(scope)) {
+      await refuse('insufficient-scope', `this route needs the scope ${SCOPES[scope]}`, { 'www-authenticate': `DPoP error="insufficient_scope", scope="${SCOPES[scope]}"` });
+    }
+    if (scope === 'read' && !caller.purpose) {
+      await refuse('purpose-required', 'reads need a purpose of use (TREAT, ETREAT, COC or BTG) in the trust-framework attestation');
+    }
     return true;
   }
 }

@@ -1,51 +1,144 @@
 import { createParamDecorator, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { TENANT_REGISTRY, tenantId, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/event-store';
-import { ProblemError } from '#libs/contracts';
+import { decodeProtectedHeader, type JWTPayload } from 'jose';
+import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/event-store';
+import { ProblemError, problemType } from '#libs/contracts';
+import { CLAIMS, PURPOSES_OF_USE, SCOPES, TRUST_FRAMEWORK_TYPE, type PurposeOfUse, type ScopeName, type TrustFrameworkAttestation } from './claims.js';
+import { verifyDpopProof, DpopError, type DpopReplayCache } from './dpop.js';
+import { TokenVerifier } from './token-verifier.js';
 
-/** Who is calling: the tenant they act for and the client (source system) they are. */
+/** Who is calling, from a verified access token: the tenant they act for and on what basis. */
 export interface Caller {
   tenant: TenantId;
   tenantEnvironment: TenantEnvironment;
-  /** The calling system; the source system of what it posts unless the body names one. */
+  /** The calling system (HelseID client id); the source system of what it posts unless the body names one. */
   clientId: string;
+  clientName?: string;
+  orgnrParent: string;
+  orgnrChild?: string;
+  hprNumber?: string;
+  scopes: ScopeName[];
+  purpose?: PurposeOfUse;
+  purposeDetails?: { code: string; system?: string };
+  tokenId?: string;
+  /** When the attestation was made (the token's iat): it lives only as long as the token. */
+  attestedAt?: string;
+  scheme: 'DPoP' | 'Bearer';
 }
 
-/** Resolves the caller of a request. The single seam where HelseID tokens will plug in. */
+export interface IncomingRequest {
+  method: string;
+  url: string;
+  protocol?: string;
+  hostname?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Resolves the caller of a request: the single seam where authentication happens. */
 export interface CallerResolver {
-  resolve(request: { headers: Record<string, string | string[] | undefined> }): Promise<Caller>;
+  resolve(request: IncomingRequest): Promise<Caller>;
 }
 
 export const CALLER_RESOLVER = Symbol('CALLER_RESOLVER');
+export const DPOP_REPLAY_CACHE = Symbol('DPOP_REPLAY_CACHE');
 
-const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/;
+export interface AuthSettings {
+  /** Bearer (no DPoP) is accepted only where this is true: the embedded default's dev tokens. */
+  allowBearer: boolean;
+}
+export const AUTH_SETTINGS = Symbol('AUTH_SETTINGS');
+
+const unauthorized = (code: string, detail: string, error = 'invalid_token') =>
+  new ProblemError({ type: problemType(code), title: 'Not authenticated', status: 401, detail }, { 'www-authenticate': `DPoP error="${error}", Bearer error="${error}"` });
+const forbidden = (code: string, title: string, detail: string) => new ProblemError({ type: problemType(code), title, status: 403, detail });
 
 /**
- * Development resolver, until "Security, tenancy and access log": every request acts for
- * the tenant in FPI_DEV_TENANT (default 313231593); the client names itself in the
- * `x-fpi-client-id` header (default `dev-client`).
+ * Verifies the access token (signature, issuer, audience, lifetime), its DPoP proof, and
+ * takes the tenant from the token's `orgnr_parent` only: nothing in a body or header can
+ * choose another. The tenant must be registered.
  */
 @Injectable()
-export class DevCallerResolver implements CallerResolver {
-  private readonly environments = new Map<string, TenantEnvironment>();
+export class TokenCallerResolver implements CallerResolver {
+  private readonly environments = new Map<string, { environment: TenantEnvironment; at: number }>();
 
-  constructor(@Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry) {}
+  constructor(
+    private readonly verifier: TokenVerifier,
+    @Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry,
+    @Inject(DPOP_REPLAY_CACHE) private readonly replay: DpopReplayCache,
+    @Inject(AUTH_SETTINGS) private readonly settings: AuthSettings,
+  ) {}
 
-  async resolve(request: { headers: Record<string, string | string[] | undefined> }): Promise<Caller> {
-    const tenant = tenantId(process.env.FPI_DEV_TENANT || '313231593');
-    let environment = this.environments.get(tenant);
-    if (!environment) {
-      const found = await this.tenants.get(tenant);
-      if (!found) throw ProblemError.of(403, 'unknown-tenant', 'Unknown tenant', `tenant ${tenant} is not registered on this platform`);
-      environment = found.environment;
-      this.environments.set(tenant, environment);
+  async resolve(request: IncomingRequest): Promise<Caller> {
+    const header = single(request.headers.authorization);
+    if (!header) throw unauthorized('unauthenticated', 'send an access token: Authorization: DPoP <token> with a DPoP proof', 'invalid_request');
+    const [scheme, token, ...rest] = header.trim().split(/\s+/);
+    if (!token || rest.length > 0 || !/^(DPoP|Bearer)$/i.test(scheme ?? '')) throw unauthorized('unauthenticated', 'the Authorization header must be "DPoP <token>" or "Bearer <token>"', 'invalid_request');
+    const dpop = scheme!.toLowerCase() === 'dpop';
+    let payload: JWTPayload;
+    try {
+      decodeProtectedHeader(token);
+      payload = await this.verifier.verify(token);
+    } catch (error) {
+      throw unauthorized('invalid-token', `the access token is not valid: ${(error as Error).message}`);
     }
-    const header = request.headers['x-fpi-client-id'];
-    const clientId = typeof header === 'string' && header !== '' ? header : 'dev-client';
-    if (!CLIENT_ID.test(clientId)) {
-      throw ProblemError.of(400, 'invalid-client-id', 'Invalid client id', 'x-fpi-client-id must be 1-50 letters, digits, ".", "_" or "-"');
+    const jkt = (payload.cnf as { jkt?: string } | undefined)?.jkt;
+    if (dpop) {
+      try {
+        await verifyDpopProof({ proof: single(request.headers.dpop), method: request.method, url: absoluteUrl(request), accessToken: token, expectedJkt: jkt, replay: this.replay });
+      } catch (error) {
+        if (error instanceof DpopError) throw unauthorized('invalid-dpop-proof', `${error.rule}: ${error.message}`, 'invalid_dpop_proof');
+        throw error;
+      }
+    } else if (jkt || !this.settings.allowBearer) {
+      throw unauthorized('dpop-required', jkt ? 'this token is DPoP-bound: send it as "Authorization: DPoP" with a proof' : 'this platform requires DPoP (RFC 9449)', 'invalid_request');
     }
-    return { tenant, tenantEnvironment: environment, clientId };
+
+    const orgnrParent = stringClaim(payload, CLAIMS.orgnrParent);
+    if (!orgnrParent || !/^[0-9]{9}$/.test(orgnrParent)) throw forbidden('unknown-tenant', 'No tenant', 'the token carries no orgnr_parent (the municipality)');
+    const tenant = orgnrParent as TenantId;
+    const environment = await this.environment(tenant);
+    if (!environment) throw forbidden('unknown-tenant', 'Unknown tenant', `organisation ${orgnrParent} is not a tenant of this platform`);
+
+    const granted = String(payload.scope ?? '').split(' ');
+    const scopes = (Object.keys(SCOPES) as ScopeName[]).filter((s) => granted.includes(SCOPES[s]));
+    const attestation = (Array.isArray(payload.authorization_details) ? payload.authorization_details : []).find(
+      (d: TrustFrameworkAttestation) => d?.type === TRUST_FRAMEWORK_TYPE,
+    ) as TrustFrameworkAttestation | undefined;
+    const purposeCode = attestation?.care_relationship?.purpose_of_use?.code;
+    const purpose = (PURPOSES_OF_USE as readonly string[]).includes(purposeCode ?? '') ? (purposeCode as PurposeOfUse) : undefined;
+    const details = attestation?.care_relationship?.purpose_of_use_details;
+    return {
+      tenant,
+      tenantEnvironment: environment,
+      clientId: typeof payload.client_id === 'string' ? payload.client_id : String(payload.sub ?? 'unknown'),
+      clientName: stringClaim(payload, CLAIMS.clientName),
+      orgnrParent,
+      orgnrChild: stringClaim(payload, CLAIMS.orgnrChild),
+      hprNumber: stringClaim(payload, CLAIMS.hprNumber),
+      scopes,
+      purpose,
+      purposeDetails: details?.code ? { code: details.code, system: details.system } : undefined,
+      tokenId: payload.jti,
+      attestedAt: payload.iat ? new Date(payload.iat * 1000).toISOString() : undefined,
+      scheme: dpop ? 'DPoP' : 'Bearer',
+    };
   }
+
+  private async environment(tenant: TenantId): Promise<TenantEnvironment | undefined> {
+    const cached = this.environments.get(tenant);
+    if (cached && Date.now() - cached.at < 10_000) return cached.environment;
+    const found = await this.tenants.get(tenant);
+    if (found) this.environments.set(tenant, { environment: found.environment, at: Date.now() });
+    return found?.environment;
+  }
+}
+
+const single = (v: string | string[] | undefined) => (Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : v);
+const stringClaim = (p: JWTPayload, name: string) => (typeof p[name] === 'string' ? (p[name] as string) : undefined);
+
+/** The request URL as the client addressed it (htu): behind a proxy, X-Forwarded-* via trustProxy. */
+function absoluteUrl(request: IncomingRequest): string {
+  const host = request.hostname ?? single(request.headers.host) ?? 'localhost';
+  return `${request.protocol ?? 'http'}://${host}${request.url}`;
 }
 
 /** Handler parameter: the resolved caller (set on the request by CallerGuard). */

@@ -1,13 +1,27 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
+import { DevIssuer, type DevTokenOptions } from '../../security/src/dev-issuer.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export type TokenOptions = Partial<DevTokenOptions>;
+
+/** What the default test caller may do: everything, in the dev test tenant, for treatment. */
+export const FULL_ACCESS: DevTokenOptions = { tenant: '313231593', scopes: ['write', 'read', 'audit'], purpose: 'TREAT', clientId: 'dev-client', hpr: '4128168' };
 
 export interface TestPlatform {
   app: NestFastifyApplication;
   /** Set when started with `listen: true`: the base URL of a real loopback listener. */
   url?: string;
   db: TestDatabase;
-  http: () => ReturnType<typeof request>;
+  /** supertest with a dev token that may write, read (purpose TREAT) and audit in tenant 313231593. */
+  http: () => ReturnType<typeof request.agent>;
+  /** supertest as another caller: other tenant, client, scopes or purpose. */
+  as: (options: TokenOptions) => Promise<ReturnType<typeof request.agent>>;
+  /** A dev token (Bearer) of the platform's dev issuer. */
+  token: (options?: TokenOptions) => Promise<string>;
   /** Every stored event as text, in $all order: compared before and after bad input. */
   storedEventsSnapshot(): Promise<string>;
   close(): Promise<void>;
@@ -16,7 +30,9 @@ export interface TestPlatform {
 /** The all-in-one platform on a fresh test database, ready for supertest. */
 export async function startTestPlatform(options: { listen?: boolean } = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), 'fpi-platform-'));
   process.env.DATABASE_URL = db.url;
+  process.env.FPI_DATA_DIR = dataDir;
   process.env.LOG_LEVEL ??= 'silent'; // request logs are tested on their own (access-log e2e)
   // Imported late so that the platform module reads the environment set above.
   const { createPlatformApp } = await import('../../../apps/platform/src/bootstrap.js');
@@ -28,11 +44,16 @@ export async function startTestPlatform(options: { listen?: boolean } = {}): Pro
     await app.listen(0, '127.0.0.1');
     url = await app.getUrl();
   }
+  const issuer = app.get(DevIssuer);
+  const token = (options: TokenOptions = {}) => issuer.issue({ ...FULL_ACCESS, ...options });
+  const fullAccess = await token();
   return {
     app,
     url,
     db,
-    http: () => request(app.getHttpServer()),
+    token,
+    http: () => request.agent(app.getHttpServer()).set('authorization', `Bearer ${fullAccess}`),
+    as: async (options) => request.agent(app.getHttpServer()).set('authorization', `Bearer ${await token(options)}`),
     async storedEventsSnapshot() {
       const { rows } = await db.pool.query<{ snapshot: string }>(
         `SELECT coalesce(string_agg(e::text, E'\\n' ORDER BY global_position), '') AS snapshot FROM events e`,
@@ -42,7 +63,9 @@ export async function startTestPlatform(options: { listen?: boolean } = {}): Pro
     async close() {
       await app.close();
       delete process.env.DATABASE_URL;
+      delete process.env.FPI_DATA_DIR;
       await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

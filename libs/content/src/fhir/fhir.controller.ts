@@ -19,7 +19,7 @@ import {
   type SearchParams,
 } from '#libs/fhir';
 import { toProblem } from '#libs/http';
-import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { CallerGuard, CurrentCaller, Public, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -58,6 +58,7 @@ class FhirError extends Error {
 @Controller('fhir')
 @UseGuards(CallerGuard)
 @UseFilters(FhirExceptionFilter)
+@RequireScope('read')
 export class FhirController {
   constructor(
     private readonly reader: ServiceOverviewReader,
@@ -65,6 +66,7 @@ export class FhirController {
   ) {}
 
   @Get('metadata')
+  @Public()
   @Header('content-type', FHIR_JSON)
   metadata(@Req() req: FastifyRequest) {
     return capabilityStatement({ baseUrl: fhirBase(req), softwareVersion: process.env.npm_package_version ?? '0.1.0', date: VERSION_DATE });
@@ -95,7 +97,9 @@ export class FhirController {
     const state = foldDecision(history.map(asDecisionEvent));
     if (state.status === 'none') throw new FhirError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
     if (state.status === 'entered-in-error') throw new FhirError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
-    const overview = await this.reader.read(caller.tenant, { personId: state.decision.patient.value, includeEnded: true, minCheckpoint: undefined });
+    const overview = await this.reader.readLogged(caller, { personId: state.decision.patient.value, includeEnded: true }, 'fhir.read', (o) => ({
+      decisionIds: o.services.filter((s) => episodeOfCareIdMatches(id, s)).map((s) => `${s.sourceSystem}/${s.decisionId}`),
+    }));
     const entry = overview.services.find((s) => episodeOfCareIdMatches(id, { sourceSystem: s.sourceSystem, decisionId: s.decisionId }));
     if (!entry) throw new FhirError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not in the overview yet`));
     void req;
@@ -106,8 +110,12 @@ export class FhirController {
     const parsed = parseEpisodeOfCareSearch(params);
     if (!parsed.ok) throw new FhirError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
     const q = parsed.query;
-    const overview = await this.reader.read(caller.tenant, { personId: q.patient.value, includeEnded: true });
-    const page = searchPage(overview.services, q);
+    let page: ReturnType<typeof searchPage> | undefined;
+    await this.reader.readLogged(caller, { personId: q.patient.value, includeEnded: true }, 'fhir.search', (o) => {
+      page = searchPage(o.services, q);
+      return q.summary === 'count' ? { count: page.total } : { decisionIds: page.entries.map((s) => `${s.sourceSystem}/${s.decisionId}`) };
+    });
+    if (!page) throw new Error('unreachable');
     const base = fhirBase(req);
     if (q.summary === 'count') return countBundle(page.total, `${base}/EpisodeOfCare?${searchQueryString(q)}`);
     return searchsetBundle({

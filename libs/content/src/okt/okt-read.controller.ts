@@ -2,7 +2,7 @@ import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '#libs/contracts';
 import type { ServiceOverviewEntry } from '#libs/domain';
-import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
 
 /** NHN OKT prototype's read shape of one service. */
@@ -28,6 +28,7 @@ function toOktMessage(s: ServiceOverviewEntry) {
 @ApiTags('OKT prototype compatibility')
 @Controller()
 @UseGuards(CallerGuard)
+@RequireScope('read')
 export class OktReadController {
   constructor(private readonly reader: ServiceOverviewReader) {}
 
@@ -35,7 +36,7 @@ export class OktReadController {
   @ApiOperation({ summary: "The person's current services as an OktEvent (deprecated form: prefer the person-id header)", deprecated: true })
   async events(@CurrentCaller() caller: Caller, @Param('pid') pid: string) {
     const personId = ServiceOverviewReader.parsePersonId(pid, '/pid');
-    const overview = await this.reader.read(caller.tenant, { personId });
+    const overview = await this.reader.readLogged(caller, { personId }, 'okt-events.read');
     if (overview.services.length === 0) throw ProblemError.of(404, 'not-found', 'No services known for this person');
     return { personIdentifier: personId, oktMessages: overview.services.map(toOktMessage) };
   }
@@ -44,7 +45,7 @@ export class OktReadController {
   @ApiOperation({ summary: 'Number of active (not paused) services; 0 when unknown (deprecated form)', deprecated: true })
   async status(@CurrentCaller() caller: Caller, @Param('pid') pid: string) {
     const personId = ServiceOverviewReader.parsePersonId(pid, '/pid');
-    const overview = await this.reader.read(caller.tenant, { personId });
+    const overview = await this.reader.readLogged(caller, { personId }, 'okt-status.read', (o) => ({ count: o.services.filter((s) => s.status === 'active').length }));
     return { activeServices: overview.services.filter((s) => s.status === 'active').length };
   }
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Post, Query, UseGuards } from
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Type } from '@sinclair/typebox';
 import { compileValidator, ProblemError } from '#libs/contracts';
-import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader, type ServiceOverviewResponse } from './service-overview.reader.js';
 
 const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
@@ -36,6 +36,7 @@ function sinceDate(since: unknown): string | undefined {
 @ApiTags('content (innholdstjenester)')
 @Controller('api/v1/service-overview')
 @UseGuards(CallerGuard)
+@RequireScope('read')
 export class ServiceOverviewController {
   constructor(private readonly reader: ServiceOverviewReader) {}
 
@@ -55,12 +56,12 @@ export class ServiceOverviewController {
     if (unknown.length > 0) {
       throw ProblemError.of(400, 'invalid-parameter', 'Unknown query parameter', undefined, unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })));
     }
-    return this.reader.read(caller.tenant, {
+    return this.reader.readLogged(caller, {
       personId: ServiceOverviewReader.parsePersonId(personId, '/person-id'),
       includeEnded: includeEnded(query.include),
       since: sinceDate(query.since),
       minCheckpoint: minCheckpointHeader ?? (query['min-checkpoint'] as string | undefined),
-    });
+    }, 'service-overview.read');
   }
 
   @Post('_search')
@@ -70,11 +71,11 @@ export class ServiceOverviewController {
   async search(@CurrentCaller() caller: Caller, @Body() body: unknown, @Headers('min-checkpoint') minCheckpointHeader: string | undefined): Promise<ServiceOverviewResponse> {
     const parsed = validateSearch(body);
     if (!parsed.ok) throw ProblemError.of(400, 'invalid-search', 'The search is malformed', undefined, parsed.errors);
-    return this.reader.read(caller.tenant, {
+    return this.reader.readLogged(caller, {
       personId: ServiceOverviewReader.parsePersonId(parsed.value.personId, '/personId'),
       includeEnded: parsed.value.include === 'ended',
       since: parsed.value.since,
       minCheckpoint: parsed.value.minCheckpoint ?? minCheckpointHeader,
-    });
+    }, 'service-overview.search');
   }
 }

@@ -4,7 +4,10 @@ import { DATABASE, type Database } from '#libs/database';
 import { personIdentifierSystem, validatePersonIdentifier, viewOverview, type OverviewDocument, type ServiceOverview } from '#libs/domain';
 import { formatCheckpoint, parseCheckpoint, type TenantId } from '#libs/event-store';
 import { ProjectionEngine } from '#libs/projections';
+import { AccessLog, type Caller, type Returned } from '#libs/security';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
+
+export const decisionsOf = (o: ServiceOverviewResponse): Returned => ({ decisionIds: o.services.map((s) => `${s.sourceSystem}/${s.decisionId}`) });
 
 /** The overview as served: the view plus what it reflects. */
 export interface ServiceOverviewResponse extends ServiceOverview {
@@ -33,6 +36,7 @@ export class ServiceOverviewReader {
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     private readonly engine: ProjectionEngine,
+    private readonly accessLog: AccessLog,
   ) {}
 
   /** Checks a person identifier given by a reader: 11 digits with valid check digits. */
@@ -42,6 +46,21 @@ export class ServiceOverviewReader {
     const check = validatePersonIdentifier(personIdentifierSystem(pid), pid);
     if (!check.ok) throw ProblemError.of(400, 'invalid-person-id', 'Invalid person identifier', check.message, [{ pointer, rule: check.rule, detail: check.message }]);
     return pid;
+  }
+
+  /**
+   * Reads the overview for a caller and writes the access-log record: one per read, with
+   * what was returned (the decisions shown, or a count) and the outcome.
+   */
+  async readLogged(caller: Caller, query: OverviewQuery, action: string, returned: (o: ServiceOverviewResponse) => Returned = decisionsOf): Promise<ServiceOverviewResponse> {
+    try {
+      const overview = await this.read(caller.tenant, query);
+      await this.accessLog.record(caller, { action, outcome: 'success', patientId: query.personId, returned: returned(overview) });
+      return overview;
+    } catch (error) {
+      await this.accessLog.record(caller, { action, outcome: 'error', patientId: query.personId, detail: (error as Error).message });
+      throw error;
+    }
   }
 
   async read(tenant: TenantId, query: OverviewQuery): Promise<ServiceOverviewResponse> {

@@ -15,7 +15,7 @@ import {
   type Violation,
 } from '#libs/domain';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
-import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { RecordDecisionHandler } from '../record-decision/record-decision.handler.js';
 import { openApiRefs } from '../openapi.js';
 import { OktEventSchema, type OktEvent, type OktResultMessage } from './okt-contract.js';
@@ -31,6 +31,7 @@ export const norwegianToday = (now = new Date()) => OSLO_DATE.format(now);
 @ApiTags('OKT prototype compatibility')
 @Controller('okt-events')
 @UseGuards(CallerGuard)
+@RequireScope('write')
 export class OktController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,

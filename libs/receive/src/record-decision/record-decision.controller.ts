@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiExtraModels, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { compileValidator, DecisionEventBatchSchema, ProblemError, type Problem, type DecisionEventReceipt } from '#libs/contracts';
-import { CallerGuard, CurrentCaller, type Caller } from '#libs/security';
+import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { toProblem } from '#libs/http';
 import { RecordDecisionCommand } from './record-decision.command.js';
 import { RecordDecisionHandler } from './record-decision.handler.js';
@@ -23,6 +23,7 @@ export interface BatchItemResult {
 @ApiExtraModels()
 @Controller('api/v1/decision-events')
 @UseGuards(CallerGuard)
+@RequireScope('write')
 export class RecordDecisionController {
   constructor(
     private readonly commands: CommandBus,

@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DATABASE, type Database } from '#libs/database';
+import type { TenantId } from '#libs/event-store';
+import type { Caller } from '../caller.js';
+
+/** What a read returned: the decisions shown, or how many. */
+export type Returned = { decisionIds: string[] } | { count: number };
+
+export interface AccessLogRecord {
+  id: number;
+  at: string;
+  action: string;
+  outcome: 'success' | 'denied' | 'error';
+  patientId: string | null;
+  clientId: string;
+  clientName: string | null;
+  orgnrParent: string;
+  orgnrChild: string | null;
+  hprNumber: string | null;
+  purposeOfUse: string | null;
+  purposeDetails: { code: string; system?: string } | null;
+  breakTheGlass: boolean;
+  returned: Returned | null;
+  detail: string | null;
+}
+
+/**
+ * The access log (logg over oppslag): one append-only record per read of a patient's data,
+ * in the tenant of the data, with who (client, organisation, HPR number), why (purpose of
+ * use; break-the-glass flagged), whom, what was returned and the outcome.
+ */
+@Injectable()
+export class AccessLog {
+  constructor(@Inject(DATABASE) private readonly db: Database) {}
+
+  async record(caller: Caller, entry: { action: string; outcome: AccessLogRecord['outcome']; patientId?: string; returned?: Returned; detail?: string }): Promise<void> {
+    await this.db.pool.query(
+      `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
+                               purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        caller.tenant, entry.action, entry.outcome, entry.patientId ?? null, caller.clientId, caller.clientName ?? null, caller.orgnrParent,
+        caller.orgnrChild ?? null, caller.hprNumber ?? null, caller.purpose ?? null, caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
+        caller.purpose === 'BTG', caller.tokenId ?? null, caller.attestedAt ?? null, entry.returned ? JSON.stringify(entry.returned) : null, entry.detail ?? null,
+      ],
+    );
+  }
+
+  /** The patient's log within the tenant (innsyn i logg), newest first. */
+  async forPatient(tenant: TenantId, patientId: string, limit = 1000): Promise<AccessLogRecord[]> {
+    const { rows } = await this.db.pool.query(
+      `SELECT id, at, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number, purpose_of_use,
+              purpose_details, break_the_glass, returned, detail
+         FROM access_log WHERE tenant_id = $1 AND patient_id = $2 ORDER BY at DESC, id DESC LIMIT $3`,
+      [tenant, patientId, limit],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id), at: (r.at as Date).toISOString(), action: r.action, outcome: r.outcome, patientId: r.patient_id, clientId: r.client_id,
+      clientName: r.client_name, orgnrParent: r.orgnr_parent, orgnrChild: r.orgnr_child, hprNumber: r.hpr_number, purposeOfUse: r.purpose_of_use,
+      purposeDetails: r.purpose_details, breakTheGlass: r.break_the_glass, returned: r.returned, detail: r.detail,
+    }));
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * HelseID access-token claims we use (domain.md §5.1, §5.5) and our API's scopes, named in
+ * NHN's style `nhn:<api>/<scope>` (§5.2).
+ */
+export const CLAIMS = {
+  orgnrParent: 'helseid://claims/client/claims/orgnr_parent',
+  orgnrChild: 'helseid://claims/client/claims/orgnr_child',
+  clientName: 'helseid://claims/client/client_name',
+  hprNumber: 'helseid://claims/hpr/hpr_number',
+} as const;
+
+export const API_AUDIENCE = 'nhn:fpi';
+
+export const SCOPES = {
+  /** Receive service: EPJ systems post decision events. */
+  write: 'nhn:fpi/decision-events.write',
+  /** Content services: end-user systems read overviews. */
+  read: 'nhn:fpi/service-overview.read',
+  /** The patient's access log (innsyn i logg), for those who answer such requests. */
+  audit: 'nhn:fpi/access-log.read',
+} as const;
+export type ScopeName = keyof typeof SCOPES;
+
+/** HL7 v3 PurposeOfUse codes the trust framework uses (ATT-38…41). */
+export const PURPOSES_OF_USE = ['TREAT', 'ETREAT', 'COC', 'BTG'] as const;
+export type PurposeOfUse = (typeof PURPOSES_OF_USE)[number];
+export const PURPOSE_OF_USE_SYSTEM = 'urn:oid:2.16.840.1.113883.1.11.20448';
+export const TRUST_FRAMEWORK_TYPE = 'nhn:tillitsrammeverk:parameters';
+
+/** The trust-framework attestation HelseID copies into the access token (`authorization_details`). */
+export interface TrustFrameworkAttestation {
+  type: typeof TRUST_FRAMEWORK_TYPE;
+  practitioner?: {
+    legal_entity?: { id: string; system?: string };
+    point_of_care?: { id: string; system?: string };
+  };
+  care_relationship?: {
+    purpose_of_use?: { code: string; system?: string };
+    purpose_of_use_details?: { code: string; system?: string };
+    decision_ref?: { id?: string; user_selected?: boolean };
+  };
+}

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { API_AUDIENCE, CLAIMS, PURPOSE_OF_USE_SYSTEM, SCOPES, TRUST_FRAMEWORK_TYPE, type PurposeOfUse, type ScopeName } from './claims.js';
+
+/** Issuer of development tokens: never a production issuer. */
+export const DEV_ISSUER = 'urn:fpi:dev-issuer';
+
+export interface DevTokenOptions {
+  tenant: string;
+  scopes: ScopeName[];
+  purpose?: PurposeOfUse;
+  /** purpose_of_use_details, a 9151 code (the municipal service the user works in). */
+  purposeDetails?: string;
+  hpr?: string;
+  orgChild?: string;
+  clientId?: string;
+  clientName?: string;
+  /** Lifetime in seconds (default 3600). */
+  ttlSeconds?: number;
+  /** Binds the token to a DPoP key (`cnf.jkt`). */
+  dpopJkt?: string;
+  /** For tests: another issuer or audience, or an expiry in the past. */
+  issuer?: string;
+  audience?: string;
+  expiresAt?: number;
+}
+
+/**
+ * The embedded default's token issuer: a key pair made on first start under the data
+ * directory, whose public half the platform serves as a JWKS. `npx fpi token` signs with it.
+ */
+export class DevIssuer {
+  private constructor(private readonly privateJwk: JWK, readonly publicJwk: JWK) {}
+
+  static async open(dataDir: string): Promise<DevIssuer> {
+    const dir = join(dataDir, 'dev-issuer');
+    const file = join(dir, 'signing-key.json');
+    if (existsSync(file)) {
+      const { privateJwk, publicJwk } = JSON.parse(await readFile(file, 'utf8')) as { privateJwk: JWK; publicJwk: JWK };
+      return new DevIssuer(privateJwk, publicJwk);
+    }
+    await mkdir(dir, { recursive: true });
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = randomUUID();
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+    // A second process may be creating it at the same moment: exclusive create, then re-read.
+    await writeFile(file, JSON.stringify({ privateJwk, publicJwk }, null, 2), { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    return DevIssuer.open(dataDir);
+  }
+
+  jwks(): { keys: JWK[] } {
+    return { keys: [this.publicJwk] };
+  }
+
+  async issue(o: DevTokenOptions): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const key = await importJWK(this.privateJwk, 'ES256');
+    const attestation = o.purpose
+      ? [{
+          type: TRUST_FRAMEWORK_TYPE,
+          practitioner: { legal_entity: { id: o.tenant, system: 'urn:oid:2.16.578.1.12.4.1.4.101' }, ...(o.orgChild ? { point_of_care: { id: o.orgChild, system: 'urn:oid:2.16.578.1.12.4.1.4.101' } } : {}) },
+          care_relationship: {
+            purpose_of_use: { code: o.purpose, system: PURPOSE_OF_USE_SYSTEM },
+            ...(o.purposeDetails ? { purpose_of_use_details: { code: o.purposeDetails, system: 'urn:oid:2.16.578.1.12.4.1.1.9151' } } : {}),
+          },
+        }]
+      : undefined;
+    return new SignJWT({
+      client_id: o.clientId ?? 'dev-client',
+      scope: o.scopes.map((s) => SCOPES[s]).join(' '),
+      [CLAIMS.orgnrParent]: o.tenant,
+      ...(o.orgChild ? { [CLAIMS.orgnrChild]: o.orgChild } : {}),
+      [CLAIMS.clientName]: o.clientName ?? o.clientId ?? 'Development client',
+      ...(o.hpr ? { [CLAIMS.hprNumber]: o.hpr } : {}),
+      ...(attestation ? { authorization_details: attestation } : {}),
+      ...(o.dpopJkt ? { cnf: { jkt: o.dpopJkt } } : {}),
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: this.publicJwk.kid, typ: 'at+jwt' })
+      .setIssuer(o.issuer ?? DEV_ISSUER)
+      .setAudience(o.audience ?? API_AUDIENCE)
+      .setIssuedAt(now)
+      .setJti(randomUUID())
+      .setExpirationTime(o.expiresAt ?? now + (o.ttlSeconds ?? 3600))
+      .sign(key);
+  }
+}
