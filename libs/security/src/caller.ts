@@ -29,7 +29,8 @@ export interface IncomingRequest {
   method: string;
   url: string;
   protocol?: string;
-  hostname?: string;
+  /** Host with port, as the client addressed it (Fastify honours X-Forwarded-Host with trustProxy). */
+  host?: string;
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -137,7 +138,7 @@ const stringClaim = (p: JWTPayload, name: string) => (typeof p[name] === 'string
 
 /** The request URL as the client addressed it (htu): behind a proxy, X-Forwarded-* via trustProxy. */
 function absoluteUrl(request: IncomingRequest): string {
-  const host = request.hostname ?? single(request.headers.host) ?? 'localhost';
+  const host = request.host ?? single(request.headers.host) ?? 'localhost';
   return `${request.protocol ?? 'http'}://${host}${request.url}`;
 }
 

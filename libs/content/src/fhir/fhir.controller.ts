@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Body, Catch, Controller, type ExceptionFilter, Get, Header, HttpCode, HttpException, Inject, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemError } from '#libs/contracts';
 import { asDecisionEvent, decisionStreamId, foldDecision } from '#libs/domain';
@@ -54,7 +54,7 @@ class FhirError extends Error {
  * OKT-on-FHIR profile). Searches need the patient by identifier; prefer POST _search so
  * the identifier stays out of URLs.
  */
-@ApiExcludeController()
+@ApiTags('FHIR R4 (EpisodeOfCare)')
 @Controller('fhir')
 @UseGuards(CallerGuard)
 @UseFilters(FhirExceptionFilter)

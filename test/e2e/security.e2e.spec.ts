@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, generateKeyPair } from 'jose';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { episodeOfCareId } from '#libs/fhir';
+import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+
+const A = '313231593';
+const B = '912159523';
+
+describe('security, tenancy and access log', () => {
+  let p: TestPlatform;
+  const pidB = syntheticPid();
+  const pidA = syntheticPid();
+  const decisionB = `SEC-${randomUUID().slice(0, 8)}`;
+
+  const grant = (pid: string, decisionId = `D-${randomUUID().slice(0, 8)}`) => ({
+    type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId, occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'epj-sec',
+    patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
+  });
+  const eventsOf = async (tenant: string) =>
+    (await p.db.pool.query<{ s: string }>(`SELECT coalesce(string_agg(e::text, E'\\n' ORDER BY global_position), '') AS s FROM events e WHERE tenant_id = $1`, [tenant])).rows[0]!.s;
+
+  beforeAll(async () => {
+    p = await startTestPlatform({ listen: true });
+    await p.app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenantId(B), name: 'Kommune B', environment: 'test' });
+    const asB = await p.as({ tenant: B });
+    const last = await asB.post('/api/v1/decision-events').send(grant(pidB, decisionB)).expect(201);
+    await asB.get('/api/v1/service-overview').set('person-id', pidB).set('min-checkpoint', last.body.checkpoint).expect(200);
+    const lastA = await p.http().post('/api/v1/decision-events').send(grant(pidA)).expect(201);
+    await p.http().get('/api/v1/service-overview').set('person-id', pidA).set('min-checkpoint', lastA.body.checkpoint).expect(200);
+  });
+  afterAll(async () => p?.close());
+
+  const expect401or403 = (res: { status: number; headers: Record<string, string>; body: any }, status: 401 | 403, type: string) => {
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.type).toBe(`urn:fpi:problem:${type}`);
+    expect(res.body.services).toBeUndefined();
+  };
+
+  describe('authentication', () => {
+    const read = (auth?: string, extra: Record<string, string> = {}) => {
+      const r = (p.app.getHttpServer() && p.http()).get('/api/v1/service-overview').set('person-id', pidA).set(extra);
+      return auth === undefined ? r.unset('authorization') : r.set('authorization', auth);
+    };
+
+    it.each([
+      ['no token', async () => undefined, 'unauthenticated'],
+      ['a malformed header', async () => 'Token abc', 'unauthenticated'],
+      ['an expired token', async () => `Bearer ${await p.token({ expiresAt: Math.floor(Date.now() / 1000) - 60 })}`, 'invalid-token'],
+      ['another issuer', async () => `Bearer ${await p.token({ issuer: 'https://helseid-sts.example' })}`, 'invalid-token'],
+      ['another audience', async () => `Bearer ${await p.token({ audience: 'nhn:other-api' })}`, 'invalid-token'],
+      ['a signature by another key', async () => {
+        const { privateKey } = await generateKeyPair('ES256');
+        const forged = await new SignJWT({ scope: 'nhn:fpi/service-overview.read', 'helseid://claims/client/claims/orgnr_parent': A })
+          .setProtectedHeader({ alg: 'ES256' }).setIssuer('urn:fpi:dev-issuer').setAudience('nhn:fpi').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+        return `Bearer ${forged}`;
+      }, 'invalid-token'],
+    ])('401 for %s, nothing returned', async (_, auth, type) => {
+      expect401or403(await read(await auth()), 401, type);
+    });
+
+    it('403 for a tenant that is not registered', async () => {
+      expect401or403(await read(`Bearer ${await p.token({ tenant: '974760673' })}`), 403, 'unknown-tenant');
+    });
+
+    it('403 for a read token writing and a write token reading; 403 for a read without purpose of use', async () => {
+      const before = await eventsOf(A);
+      const reader = await p.as({ scopes: ['read'] });
+      expect401or403(await reader.post('/api/v1/decision-events').send(grant(pidA)), 403, 'insufficient-scope');
+      const writer = await p.as({ scopes: ['write'], purpose: undefined });
+      expect401or403(await writer.get('/api/v1/service-overview').set('person-id', pidA), 403, 'insufficient-scope');
+      const noPurpose = await p.as({ scopes: ['read'], purpose: undefined });
+      expect401or403(await noPurpose.get('/api/v1/service-overview').set('person-id', pidA), 403, 'purpose-required');
+      expect(await eventsOf(A)).toBe(before);
+    });
+
+    describe('DPoP', () => {
+      const url = () => `${p.url}/api/v1/service-overview`;
+      it('accepts a DPoP-bound token with a fresh proof, and refuses the same proof again', async () => {
+        const key = await createDpopKey();
+        const token = await p.token({ dpopJkt: key.jkt });
+        const proof = await createDpopProof({ key, method: 'GET', url: url(), accessToken: token });
+        const ok = await fetch(url(), { headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': pidA } });
+        expect(ok.status).toBe(200);
+        const replay = await fetch(url(), { headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': pidA } });
+        expect(replay.status).toBe(401);
+        expect(((await replay.json()) as { detail: string }).detail).toMatch(/dpop-replay/);
+      });
+
+      it.each([
+        ['a proof for another URL', async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'GET', url: `${p.url}/api/v1/access-log`, accessToken: token }), 'dpop-htu'],
+        ['a proof for another method', async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'POST', url: url(), accessToken: token }), 'dpop-htm'],
+        ['a proof by another key', async (_: unknown, token: string) => createDpopProof({ key: await createDpopKey(), method: 'GET', url: url(), accessToken: token }), 'dpop-binding'],
+        ['a stale proof', async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'GET', url: url(), accessToken: token, iat: Math.floor(Date.now() / 1000) - 3600 }), 'dpop-iat'],
+        ['no proof', async () => undefined, 'dpop-missing'],
+      ])('401 for %s', async (_, makeProof, rule) => {
+        const key = await createDpopKey();
+        const token = await p.token({ dpopJkt: key.jkt });
+        const proof = await makeProof(key, token);
+        const res = await fetch(url(), { headers: { authorization: `DPoP ${token}`, 'person-id': pidA, ...(proof ? { dpop: proof } : {}) } });
+        expect(res.status).toBe(401);
+        const body = (await res.json()) as { type: string; detail: string; services?: unknown };
+        expect(body.type).toBe('urn:fpi:problem:invalid-dpop-proof');
+        expect(body.detail).toContain(rule);
+        expect(body.services).toBeUndefined();
+      });
+
+      it('refuses a DPoP-bound token sent as Bearer', async () => {
+        const key = await createDpopKey();
+        expect401or403(await read(`Bearer ${await p.token({ dpopJkt: key.jkt })}`), 401, 'dpop-required');
+      });
+    });
+  });
+
+  describe('tenancy: a token of tenant A never reaches tenant B, on any route', () => {
+    it('walks every operation of the OpenAPI document', async () => {
+      const doc = (await p.http().get('/api/docs/openapi.json').expect(200)).body as { paths: Record<string, Record<string, unknown>> };
+      const beforeB = await eventsOf(B);
+      const idB = episodeOfCareId('epj-sec', decisionB);
+      const changeB = { type: 'ServiceDecisionChanged', eventId: randomUUID(), decisionId: decisionB, occurredAt: '2026-03-02T08:00:00Z', sourceSystem: 'epj-sec', patient: { system: FNR, value: pidB }, description: 'x' };
+      const asA = p.http();
+      const checks: Record<string, () => Promise<void>> = {
+        'get /api/v1/service-overview': async () => expect((await asA.get('/api/v1/service-overview').set('person-id', pidB).expect(200)).body.services).toEqual([]),
+        'post /api/v1/service-overview/_search': async () => expect((await asA.post('/api/v1/service-overview/_search').send({ personId: pidB, include: 'ended' }).expect(200)).body.services).toEqual([]),
+        'get /okt-events/{pid}': async () => void (await asA.get(`/okt-events/${pidB}`).expect(404)),
+        'get /okt-status/{pid}': async () => expect((await asA.get(`/okt-status/${pidB}`).expect(200)).body).toEqual({ activeServices: 0 }),
+        'get /api/v1/access-log': async () => {
+          const entries = (await asA.get('/api/v1/access-log').set('person-id', pidB).expect(200)).body.entries as { orgnrParent: string }[];
+          expect(entries.every((e) => e.orgnrParent === A)).toBe(true);
+        },
+        'get /fhir/EpisodeOfCare': async () => expect((await asA.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidB}` }).expect(200)).body.total).toBe(0),
+        'post /fhir/EpisodeOfCare/_search': async () => expect((await asA.post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${pidB}`, _summary: 'count' }).expect(200)).body.total).toBe(0),
+        'get /fhir/EpisodeOfCare/{id}': async () => void (await asA.get(`/fhir/EpisodeOfCare/${idB}`).expect(404)),
+        'get /fhir/metadata': async () => void (await asA.get('/fhir/metadata').expect(200)),
+        // Operational endpoints: no patient data, nothing per tenant.
+        'get /metrics': async () => expect((await asA.get('/metrics').expect(200)).text).not.toContain(pidB),
+        'get /health/live': async () => void (await asA.get('/health/live').expect(200)),
+        'get /health/ready': async () => expect(JSON.stringify((await asA.get('/health/ready')).body)).not.toContain(pidB),
+        'post /api/v1/decision-events': async () => void (await asA.post('/api/v1/decision-events').send({ ...changeB, eventId: randomUUID() }).expect(409)),
+        'post /api/v1/decision-events/batch': async () => expect((await asA.post('/api/v1/decision-events/batch').send({ events: [{ ...changeB, eventId: randomUUID() }] }).expect(200)).body.rejected).toBe(1),
+        'post /okt-events': async () => void (await asA.post('/okt-events').send({ personIdentifier: pidB, oktMessages: [{ startDate: '2026-03-01', iplosCode: { iplosCodeValue: '6' } }] }).expect(200)),
+      };
+      const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+      expect(operations.filter((op) => !checks[op])).toEqual([]); // a new route must get a tenancy check here
+      // Reads first: the writes below create data in A (A's own), which later reads of A would see.
+      const writes = new Set(['post /api/v1/decision-events', 'post /api/v1/decision-events/batch', 'post /okt-events']);
+      for (const op of [...operations.filter((o) => !writes.has(o)), ...operations.filter((o) => writes.has(o))]) await checks[op]!();
+      expect(await eventsOf(B)).toBe(beforeB);
+      const overviewB = await (await p.as({ tenant: B })).get('/api/v1/service-overview').set('person-id', pidB).expect(200);
+      expect(overviewB.body.services.map((s: { decisionId: string }) => s.decisionId)).toEqual([decisionB]);
+    });
+  });
+
+  describe('access log (logg over oppslag)', () => {
+    it('writes exactly one record per read, with who, why, whom and what, and lists them for the patient', async () => {
+      const count = async () => (await p.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM access_log WHERE patient_id = $1', [pidA])).rows[0]!.n;
+      const legevakt = await p.as({ scopes: ['read'], purpose: 'ETREAT', clientId: 'legevakt-app', clientName: 'Legevaktsystem', hpr: '4128168', orgChild: '974760673', purposeDetails: '25' });
+      const before = await count();
+      const reads = [
+        () => legevakt.get('/api/v1/service-overview').set('person-id', pidA).expect(200),
+        () => legevakt.post('/api/v1/service-overview/_search').send({ personId: pidA }).expect(200),
+        () => legevakt.get(`/okt-status/${pidA}`).expect(200),
+        () => legevakt.get(`/okt-events/${pidA}`).expect(200),
+        () => legevakt.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidA}` }).expect(200),
+        () => legevakt.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidA}`, _summary: 'count' }).expect(200),
+      ];
+      for (const [i, r] of reads.entries()) {
+        await r();
+        expect(await count()).toBe(before + i + 1);
+      }
+      const auditor = await p.as({ scopes: ['audit'], clientId: 'innsyn-app' });
+      const log = (await auditor.get('/api/v1/access-log').set('person-id', pidA).expect(200)).body.entries as Record<string, unknown>[];
+      const mine = log.filter((e) => e.clientId === 'legevakt-app');
+      expect(mine.map((e) => e.action).reverse()).toEqual(['service-overview.read', 'service-overview.search', 'okt-status.read', 'okt-events.read', 'fhir.search', 'fhir.search']);
+      for (const e of mine) {
+        expect(e).toMatchObject({
+          outcome: 'success', patientId: pidA, clientName: 'Legevaktsystem', orgnrParent: A, orgnrChild: '974760673', hprNumber: '4128168',
+          purposeOfUse: 'ETREAT', purposeDetails: { code: '25' }, breakTheGlass: false,
+        });
+      }
+      expect(mine[5]!.returned).toEqual({ decisionIds: [expect.stringMatching(/^epj-sec\//)] });
+      expect(mine[0]!.returned).toEqual({ count: 1 });
+      expect(mine[3]!.returned).toEqual({ count: 1 });
+    });
+
+    it('flags break-the-glass and logs refused reads too', async () => {
+      const btg = await p.as({ scopes: ['read'], purpose: 'BTG', clientId: 'btg-app' });
+      await btg.get('/api/v1/service-overview').set('person-id', pidA).expect(200);
+      const noPurpose = await p.as({ scopes: ['read'], purpose: undefined, clientId: 'nopurpose-app' });
+      await noPurpose.get('/api/v1/service-overview').set('person-id', pidA).expect(403);
+      const { rows } = await p.db.pool.query('SELECT client_id, outcome, break_the_glass FROM access_log WHERE patient_id = $1 AND client_id IN ($2, $3) ORDER BY id', [pidA, 'btg-app', 'nopurpose-app']);
+      expect(rows).toEqual([
+        { client_id: 'btg-app', outcome: 'success', break_the_glass: true },
+        { client_id: 'nopurpose-app', outcome: 'denied', break_the_glass: false },
+      ]);
+      await expect(p.db.pool.query('DELETE FROM access_log')).rejects.toThrow(/append-only/);
+    });
+  });
+});
