@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from '@fastify/helmet';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { ProblemFilter } from '#libs/http';
+import { installRateLimit } from '#libs/security';
 import { buildOpenApiDocument } from './openapi.js';
 import { PlatformModule } from './platform.module.js';
 
@@ -19,7 +21,10 @@ export async function createPlatformApp(options: { logger?: boolean } = {}): Pro
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));
   app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
+  // Security headers (HSTS, nosniff, frame denial, …). CSP is left to the pages that need one.
+  await app.register(helmet, { contentSecurityPolicy: false });
   const fastify = app.getHttpAdapter().getInstance();
+  await installRateLimit(fastify);
   // The APIs take JSON only: anything else is 415, not a string body.
   fastify.removeContentTypeParser('text/plain');
   app.useGlobalFilters(new ProblemFilter());

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { readFile } from 'node:fs/promises';
+import { TENANT_REGISTRY, tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/event-store';
 import { loadConfig } from './config.js';
 
-/** Creates the development test tenant (synthetic organisation 313231593) at start. */
+/** Creates the development test tenant (synthetic organisation 313231593) and the tenants of FPI_TENANTS_FILE at start. */
 @Injectable()
 export class TenantBootstrap implements OnModuleInit {
   private readonly logger = new Logger(TenantBootstrap.name);
@@ -11,8 +12,18 @@ export class TenantBootstrap implements OnModuleInit {
   // OnModuleInit: before any OnApplicationBootstrap hook (the projection engine) runs.
   async onModuleInit(): Promise<void> {
     const dev = loadConfig().devTenant;
-    if (!dev) return;
-    const tenant = await this.tenants.add({ id: tenantId(dev.id), name: dev.name, environment: 'test' });
-    this.logger.log(`dev tenant ${tenant.id} (${tenant.name}, ${tenant.environment})`);
+    if (dev) {
+      const tenant = await this.tenants.add({ id: tenantId(dev.id), name: dev.name, environment: 'test' });
+      this.logger.log(`dev tenant ${tenant.id} (${tenant.name}, ${tenant.environment})`);
+    }
+    // Provisioning from a file: the same tenants on every start, however many instances.
+    const file = process.env.FPI_TENANTS_FILE;
+    if (file) {
+      const entries = JSON.parse(await readFile(file, 'utf8')) as { orgnr: string; name: string; environment?: TenantEnvironment }[];
+      for (const e of entries) {
+        const tenant = await this.tenants.add({ id: tenantId(e.orgnr), name: e.name, environment: e.environment ?? 'test' });
+        this.logger.log(`tenant ${tenant.id} (${tenant.name}, ${tenant.environment}) from ${file}`);
+      }
+    }
   }
 }

@@ -4,3 +4,4 @@ export * from './embedded-postgres.js';
 export * from './migrate.js';
 export * from './package-root.js';
 export * from './transaction.js';
+export * from './runtime-file.js';

@@ -35,6 +35,7 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
       405: { type: problemType('method-not-allowed'), title: 'Method not allowed', status, detail: message },
       413: { type: problemType('body-too-large'), title: 'Request body too large', status, detail: 'the body may be at most 1 MB' },
       415: { type: problemType('unsupported-media-type'), title: 'Unsupported media type', status, detail: 'send application/json' },
+      429: { type: problemType('rate-limited'), title: 'Too many requests', status, detail: 'this client sent too many requests; see Retry-After' },
     };
     if (known[status]) return { problem: known[status], headers: {} };
     if (status === 400 && /JSON|body/i.test(message)) {

@@ -6,3 +6,4 @@ export * from './dev-issuer.js';
 export * from './dpop.js';
 export * from './security.module.js';
 export * from './token-verifier.js';
+export * from './rate-limit.js';
