@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { spawn } from 'node:child_process';
+import { DevIssuer } from '#libs/security';
 import { freePort, packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 
 export interface BenchServer {
@@ -99,11 +100,18 @@ export async function writeResult(name: string, result: unknown, markdown: strin
   return dir;
 }
 
-/** The built platform in a child process of its own (so load generator and server do not share an event loop). */
-export async function startPlatform(databaseUrl: string, env: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * The built platform in a child process of its own (so load generator and server do not
+ * share an event loop), with its dev issuer in a temp dir and no rate limit. `authorization`
+ * carries a dev token that may write and read (purpose TREAT) in the test tenant.
+ */
+export async function startPlatform(databaseUrl: string, env: Record<string, string> = {}): Promise<{ url: string; authorization: string; stop(): Promise<void> }> {
   const port = await freePort();
+  const dataDir = await mkdtemp(join(tmpdir(), 'fpi-bench-platform-'));
+  const issuer = await DevIssuer.open(dataDir);
+  const token = await issuer.issue({ tenant: '313231593', scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'bench-client', ttlSeconds: 3600 });
   const child = spawn(process.execPath, [...(process.env.PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(packageRoot(), 'dist/apps/platform/src/main.js')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, DATABASE_URL: databaseUrl, FPI_DATA_DIR: dataDir, FPI_RATE_LIMIT_PER_MINUTE: '0', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -112,7 +120,7 @@ export async function startPlatform(databaseUrl: string, env: Record<string, str
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    authorization: `Bearer ${token}`,
     stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
   };
 }
-

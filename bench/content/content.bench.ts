@@ -119,7 +119,7 @@ async function main() {
   const platform = await startPlatform(bench.url);
   try {
     let n = 0;
-    const lookupRequests = Array.from({ length: 2000 }, (_, k) => ({ method: 'GET' as const, headers: { 'person-id': pidOf((k * 7919) % PATIENTS) } }));
+    const lookupRequests = Array.from({ length: 2000 }, (_, k) => ({ method: 'GET' as const, headers: { 'person-id': pidOf((k * 7919) % PATIENTS), authorization: platform.authorization } }));
     // Warm-up (JIT, pool connections, prepared statements), not measured.
     await autocannon({ url: `${platform.url}/api/v1/service-overview`, connections: CONNECTIONS, duration: 2, requests: lookupRequests });
     const lookups = await autocannon({
@@ -143,7 +143,7 @@ async function main() {
       const pid = '13717404089';
       const res = await fetch(`${platform.url}/api/v1/decision-events`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: platform.authorization },
         body: JSON.stringify({
           type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: `FRESH-${i}-${randomUUID().slice(0, 6)}`, occurredAt: '2026-03-01T08:00:00Z',
           sourceSystem: 'epj-bench', patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
@@ -151,7 +151,7 @@ async function main() {
       });
       const receipt = (await res.json()) as { checkpoint: string };
       t = performance.now();
-      const read = await fetch(`${platform.url}/api/v1/service-overview`, { headers: { 'person-id': pid, 'min-checkpoint': receipt.checkpoint } });
+      const read = await fetch(`${platform.url}/api/v1/service-overview`, { headers: { 'person-id': pid, 'min-checkpoint': receipt.checkpoint, authorization: platform.authorization } });
       if (read.status !== 200) throw new Error(`freshness read answered ${read.status}`);
       await read.arrayBuffer();
       freshness.push(performance.now() - t);

@@ -45,13 +45,13 @@ function storedRow(g: ReturnType<typeof grant>) {
 }
 const META = JSON.stringify({ sourceSystem: 'epj-bench', clientId: 'dev-client' });
 
-async function http(url: string, path: string, connections: number, seconds: number, body: () => unknown) {
+async function http(url: string, authorization: string, path: string, connections: number, seconds: number, body: () => unknown) {
   const result = await autocannon({
     url: url + path,
     connections,
     duration: seconds,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization },
     requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify(body()) }) }],
   });
   const ok = result['2xx'];
@@ -81,12 +81,12 @@ async function main() {
   console.log('machine', machine);
   try {
     // Warm-up: JIT, prepared statements, pool connections.
-    await http(platform.url, '/api/v1/decision-events', CONNECTIONS, 1, grant);
+    await http(platform.url, platform.authorization, '/api/v1/decision-events', CONNECTIONS, 1, grant);
     await raw(pool, CONNECTIONS, 1, 1);
 
-    const single = { http: await http(platform.url, '/api/v1/decision-events', CONNECTIONS, SECONDS, grant), raw: await raw(pool, CONNECTIONS, SECONDS, 1) };
+    const single = { http: await http(platform.url, platform.authorization, '/api/v1/decision-events', CONNECTIONS, SECONDS, grant), raw: await raw(pool, CONNECTIONS, SECONDS, 1) };
     const batch = {
-      http: await http(platform.url, '/api/v1/decision-events/batch', BATCH_CONNECTIONS, SECONDS, () => ({ events: Array.from({ length: BATCH }, grant) })),
+      http: await http(platform.url, platform.authorization, '/api/v1/decision-events/batch', BATCH_CONNECTIONS, SECONDS, () => ({ events: Array.from({ length: BATCH }, grant) })),
       raw: await raw(pool, BATCH_CONNECTIONS, SECONDS, BATCH),
     };
     if (single.http.errors || batch.http.errors) console.warn('non-2xx answers:', single.http.errors, batch.http.errors);
