@@ -1,4 +1,4 @@
-import { startTestPlatform, type TestPlatform } from '#libs/testing';
+import { createDpopKey, createDpopProof, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 /** A platform configured as in production: DPoP required, a tight rate limit. */
 describe('hardening: DPoP required, rate limits, security headers', () => {
@@ -39,5 +39,39 @@ describe('hardening: DPoP required, rate limits, security headers', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
     expect(res.headers['x-frame-options']).toBeDefined();
+  });
+});
+
+/** Production configuration: tokens from an external issuer's JWKS URL (here another platform's dev issuer). */
+describe('an external issuer (HelseID mode: JWKS URL, DPoP required)', () => {
+  let issuerPlatform: TestPlatform;
+  let api: TestPlatform;
+  beforeAll(async () => {
+    issuerPlatform = await startTestPlatform({ listen: true });
+    process.env.FPI_AUTH_JWKS_URL = `${issuerPlatform.url}/dev-issuer/jwks.json`;
+    process.env.FPI_AUTH_ISSUER = 'urn:fpi:dev-issuer';
+    try {
+      api = await startTestPlatform({ listen: true });
+    } finally {
+      delete process.env.FPI_AUTH_JWKS_URL;
+      delete process.env.FPI_AUTH_ISSUER;
+    }
+  });
+  afterAll(async () => {
+    await api?.close();
+    await issuerPlatform?.close();
+  });
+
+  it('verifies tokens against the remote JWKS and requires DPoP', async () => {
+    const url = `${api.url}/api/v1/service-overview`;
+    const key = await createDpopKey();
+    const token = await issuerPlatform.token({ scopes: ['read'], purpose: 'TREAT', dpopJkt: key.jkt });
+    const proof = await createDpopProof({ key, method: 'GET', url, accessToken: token });
+    const ok = await fetch(url, { headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': '13717404089' } });
+    expect(ok.status).toBe(200);
+    const bearer = await fetch(url, { headers: { authorization: `Bearer ${await issuerPlatform.token({ scopes: ['read'], purpose: 'TREAT' })}`, 'person-id': '13717404089' } });
+    expect(bearer.status).toBe(401);
+    expect(((await bearer.json()) as { type: string }).type).toBe('urn:fpi:problem:dpop-required');
+    await fetch(`${api.url}/dev-issuer/jwks.json`).then((r) => expect(r.status).toBe(404));
   });
 });

@@ -33,17 +33,45 @@ export interface AccessLogRecord {
 export class AccessLog {
   constructor(@Inject(DATABASE) private readonly db: Database) {}
 
-  async record(caller: Caller, entry: { action: string; outcome: AccessLogRecord['outcome']; patientId?: string; returned?: Returned; detail?: string }): Promise<void> {
-    await this.db.pool.query(
-      `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
-                               purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-      [
-        caller.tenant, entry.action, entry.outcome, entry.patientId ?? null, caller.clientId, caller.clientName ?? null, caller.orgnrParent,
-        caller.orgnrChild ?? null, caller.hprNumber ?? null, caller.purpose ?? null, caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
-        caller.purpose === 'BTG', caller.tokenId ?? null, caller.attestedAt ?? null, entry.returned ? JSON.stringify(entry.returned) : null, entry.detail ?? null,
-      ],
-    );
+  private pending: { row: unknown[]; done: (error?: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+
+  /**
+   * Writes the record durably before the read answers. Records of reads that arrive
+   * together share one INSERT and one commit (group commit): a read still waits for its own
+   * record to be stored, but the database commits once per batch instead of once per read.
+   */
+  record(caller: Caller, entry: { action: string; outcome: AccessLogRecord['outcome']; patientId?: string; returned?: Returned; detail?: string }): Promise<void> {
+    const row = [
+      caller.tenant, entry.action, entry.outcome, entry.patientId ?? null, caller.clientId, caller.clientName ?? null, caller.orgnrParent,
+      caller.orgnrChild ?? null, caller.hprNumber ?? null, caller.purpose ?? null, caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
+      caller.purpose === 'BTG', caller.tokenId ?? null, caller.attestedAt ?? null, entry.returned ? JSON.stringify(entry.returned) : null, entry.detail ?? null,
+    ];
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ row, done: (error) => (error ? reject(error) : resolve()) });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // let the reads of this turn join
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, 500);
+      const columns = Array.from({ length: 16 }, (_, c) => batch.map((b) => b.row[c]));
+      try {
+        await this.db.pool.query(
+          `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
+                                   purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                                $10::text[], $11::jsonb[], $12::boolean[], $13::text[], $14::timestamptz[], $15::jsonb[], $16::text[])`,
+          columns,
+        );
+        for (const b of batch) b.done();
+      } catch (error) {
+        for (const b of batch) b.done(error);
+      }
+    }
+    this.flushing = undefined;
   }
 
   /** The patient's log within the tenant (innsyn i logg), newest first. */
