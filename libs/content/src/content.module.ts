@@ -6,7 +6,7 @@ import { Metrics, ReadinessChecks } from '#libs/observability';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from '#libs/projections';
 import { OktReadController } from './okt/okt-read.controller.js';
 import { ServiceOverviewController } from './overview/service-overview.controller.js';
-import { ServiceOverviewProjection } from './overview/service-overview.projection.js';
+import { serviceOverviewDefinition } from './overview/service-overview.projection.js';
 import { ServiceOverviewReader } from './overview/service-overview.reader.js';
 import { FhirController } from './fhir/fhir.controller.js';
 
@@ -76,7 +76,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
           db.pool,
           store,
           tenants,
-          [new ServiceOverviewProjection(1)],
+          [serviceOverviewDefinition],
           { ...DEFAULT_ENGINE_OPTIONS, batchSize: Number(process.env.FPI_PROJECTION_BATCH_SIZE ?? DEFAULT_ENGINE_OPTIONS.batchSize) },
           { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
           (message) => logger.warn(message),

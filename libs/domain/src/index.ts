@@ -6,3 +6,4 @@ export * from './identifiers/person-identifier.js';
 export * from './service-codes/service-codes.js';
 export * from './okt/okt-snapshot.js';
 export * from './overview/service-overview.js';
+export * from './decision/upcasters.js';

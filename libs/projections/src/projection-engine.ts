@@ -37,6 +37,22 @@ export interface EngineMetrics {
 type Waiter = { tenant: string; checkpoint: Checkpoint; resolve: () => void };
 
 /**
+ * A read model the engine can run in any version: `create(version)` gives that version's
+ * projection (or undefined when this process cannot build it). New versions are requested
+ * in the registry (`requestVersion`, `npx fpi rebuild`) and every engine that can build
+ * them does.
+ */
+export interface ProjectionDefinition {
+  name: string;
+  /** Registered (and live, when the read model has no live version) at start. */
+  initialVersion: number;
+  create(version: number): Projection | undefined;
+}
+
+/** A single, fixed version as a definition. */
+export const fixedVersion = (p: Projection): ProjectionDefinition => ({ name: p.name, initialVersion: p.version, create: (v) => (v === p.version ? p : undefined) });
+
+/**
  * Runs every registered projection version for every tenant, switches readers to a new
  * version once it has caught up (blue/green), drops retired versions, and answers
  * "has the live version reached this checkpoint?" for read-your-writes.
@@ -46,6 +62,9 @@ export class ProjectionEngine {
   private readonly reached = new Map<string, Checkpoint>(); // `${projection}|${tenant}` → checkpoint
   private readonly waiters = new Map<string, Set<Waiter>>(); // projection → waiters
   private readonly live = new Map<string, { version: number; at: number }>();
+  private readonly definitions: ProjectionDefinition[];
+  /** Projection instances by id (`<name>_v<version>`), tables set up. */
+  private readonly instances = new Map<string, Projection>();
   private supervisor: NodeJS.Timeout | undefined;
   private supervising: Promise<void> | undefined;
   private stopped = false;
@@ -54,18 +73,37 @@ export class ProjectionEngine {
     private readonly pool: pg.Pool,
     private readonly store: EventStore,
     private readonly tenants: TenantRegistry,
-    readonly projections: Projection[],
+    projections: (Projection | ProjectionDefinition)[],
     private readonly options: EngineOptions = DEFAULT_ENGINE_OPTIONS,
     private readonly metrics: EngineMetrics = {},
     private readonly log: (message: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.definitions = projections.map((p) => ('create' in p ? p : fixedVersion(p)));
+  }
+
+  /** Asks for a new version of a read model (default: one above the newest); it builds beside the live one. */
+  async requestVersion(name: string, version?: number): Promise<number> {
+    return withTransaction(this.pool, async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('fpi-projection-setup', 0))`);
+      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM read_model_versions WHERE read_model = $1', [name]);
+      const next = version ?? (rows[0]?.v ?? 0) + 1;
+      const definition = this.definitions.find((d) => d.name === name);
+      const projection = definition?.create(next);
+      if (!projection) throw new Error(`no projection ${name} version ${next}`);
+      await this.register(client, projection);
+      return next;
+    });
+  }
 
   /** Registers versions, creates their tables, and starts the runners. */
   async start(): Promise<void> {
     // Several processes may start together: DDL and registration happen one at a time.
     await withTransaction(this.pool, async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('fpi-projection-setup', 0))`);
-      for (const p of this.projections) await this.register(client, p);
+      for (const d of this.definitions) {
+        const p = d.create(d.initialVersion);
+        if (p) await this.register(client, p);
+      }
     });
     await this.supervise();
     this.supervisor = setInterval(() => void this.supervise(), this.options.superviseMs);
@@ -151,10 +189,10 @@ export class ProjectionEngine {
       try {
         const tenants = await this.tenants.list();
         const versions = await this.versions();
-        for (const p of this.projections) {
-          const state = versions.get(projectionId(p));
+        for (const [id, state] of versions) {
           if (state !== 'live' && state !== 'building') continue;
-          for (const t of tenants) this.ensureRunner(p, t.id);
+          const p = await this.instance(id);
+          if (p) for (const t of tenants) this.ensureRunner(p, t.id);
         }
         await this.switchCaughtUpVersions(versions, tenants.length);
         await this.dropRetired();
@@ -165,6 +203,21 @@ export class ProjectionEngine {
       }
     })();
     return this.supervising;
+  }
+
+  /** The projection of a registry id this process can build, its tables set up once. */
+  private async instance(id: string): Promise<Projection | undefined> {
+    const known = this.instances.get(id);
+    if (known) return known;
+    const m = /^(.*)_v(\d+)$/.exec(id);
+    const p = m ? this.definitions.find((d) => d.name === m[1])?.create(Number(m[2])) : undefined;
+    if (!p) return undefined;
+    await withTransaction(this.pool, async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('fpi-projection-setup', 0))`);
+      await p.setup(client);
+    });
+    this.instances.set(id, p);
+    return p;
   }
 
   private ensureRunner(p: Projection, tenant: TenantId): void {
@@ -193,9 +246,10 @@ export class ProjectionEngine {
   }
 
   private async switchCaughtUpVersions(versions: Map<string, string>, tenantCount: number): Promise<void> {
-    for (const p of this.projections) {
-      const id = projectionId(p);
-      if (versions.get(id) !== 'building') continue;
+    for (const [id, state] of versions) {
+      if (state !== 'building') continue;
+      const p = this.instances.get(id);
+      if (!p) continue;
       const runners = [...this.runners.entries()].filter(([k]) => k.startsWith(`${id}|`)).map(([, r]) => r);
       if (runners.length < tenantCount || !runners.every((r) => r.isCaughtUp)) continue;
       // One transaction: readers see either the old live version or the new one.
@@ -214,9 +268,9 @@ export class ProjectionEngine {
       [this.options.dropRetiredAfterMs / 1000],
     );
     for (const r of rows) {
-      const p = this.projections.find((x) => x.name === r.read_model && x.version === r.version);
-      if (!p) continue; // only the process that knows the version's tables drops them
-      const id = projectionId(p);
+      const id = `${r.read_model}_v${r.version}`;
+      const p = await this.instance(id);
+      if (!p) continue; // only a process that knows the version's tables drops them
       for (const [key, runner] of this.runners) {
         if (key.startsWith(`${id}|`)) {
           await runner.stop();
@@ -224,6 +278,7 @@ export class ProjectionEngine {
         }
       }
       await p.drop(this.pool);
+      this.instances.delete(id);
       await this.pool.query(`UPDATE read_model_versions SET status = 'dropped' WHERE read_model = $1 AND version = $2`, [r.read_model, r.version]);
       await this.pool.query('DELETE FROM projection_checkpoints WHERE projection = $1', [id]);
       this.log(`read model ${p.name}: version ${p.version} dropped`);

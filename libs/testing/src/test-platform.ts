@@ -15,6 +15,8 @@ export interface TestPlatform {
   app: NestFastifyApplication;
   /** Set when started with `listen: true`: the base URL of a real loopback listener. */
   url?: string;
+  /** FPI_DATA_DIR of this platform (its dev issuer's keys). */
+  dataDir: string;
   db: TestDatabase;
   /** supertest with a dev token that may write, read (purpose TREAT) and audit in tenant 313231593. */
   http: () => ReturnType<typeof request.agent>;
@@ -54,6 +56,7 @@ export async function startTestPlatform(options: { listen?: boolean } = {}): Pro
   return {
     app,
     url,
+    dataDir,
     db,
     token,
     http: () => request.agent(app.getHttpServer()).set('authorization', `Bearer ${fullAccess}`),

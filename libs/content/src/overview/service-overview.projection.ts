@@ -1,7 +1,7 @@
 import { DECISION_EVENT_TYPES } from '#libs/contracts';
 import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent, TenantId } from '#libs/event-store';
-import type { Projection, ProjectionSession } from '#libs/projections';
+import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
 
 export const SERVICE_OVERVIEW = 'service_overview';
 const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
@@ -69,3 +69,10 @@ export class ServiceOverviewProjection implements Projection {
     await db.query(`DROP TABLE IF EXISTS ${this.table}`);
   }
 }
+
+/** Every version of the overview can be built (`npx fpi rebuild service_overview` asks for the next one). */
+export const serviceOverviewDefinition: ProjectionDefinition = {
+  name: SERVICE_OVERVIEW,
+  initialVersion: 1,
+  create: (version) => new ServiceOverviewProjection(version),
+};

@@ -138,3 +138,29 @@ export function normalizeDecisionReport(
   }
   return { ok: true, event, streamSourceSystem: sourceSystem };
 }
+
+/**
+ * The report (information model v1) that normalises to this stored event: the inverse of
+ * `normalizeDecisionReport`, used to export a tenant's events in the form replay posts.
+ */
+export function reportFromEvent(eventId: string, event: DecisionEvent): DecisionReport {
+  const { decisionId, sourceSystem, patient, occurredAt } = event.data;
+  const base = { type: event.type, eventId, decisionId, occurredAt, sourceSystem, patient };
+  const d = event.data as unknown as Record<string, unknown>;
+  const extent = typeof d.weeklyHours === 'number' ? { extent: { value: d.weeklyHours, unit: 'hours-per-week' as const } } : {};
+  const pick = (...keys: string[]) => Object.fromEntries(keys.filter((k) => d[k] !== undefined).map((k) => [k, d[k]]));
+  switch (event.type) {
+    case 'ServiceDecisionGranted':
+      return { ...base, service: { code: event.data.serviceCode }, ...pick('period', 'stayType', 'performer', 'description'), ...extent } as DecisionReport;
+    case 'ServiceDecisionChanged':
+      return { ...base, ...pick('period', 'stayType', 'performer', 'description'), ...extent } as DecisionReport;
+    case 'ServicePaused':
+      return { ...base, ...pick('pausedFrom', 'reason') } as DecisionReport;
+    case 'ServiceResumed':
+      return { ...base, ...pick('resumedFrom') } as DecisionReport;
+    case 'ServiceEnded':
+      return { ...base, ...pick('endDate', 'reason') } as DecisionReport;
+    case 'DecisionEnteredInError':
+      return { ...base, ...pick('reason') } as DecisionReport;
+  }
+}

@@ -1,0 +1,238 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { isDeepStrictEqual } from 'node:util';
+import type { Command } from 'commander';
+import { Presets, SingleBar } from 'cli-progress';
+import { compileValidator, DecisionEventSchema, type DecisionEventV1 } from '#libs/contracts';
+import { asDecisionEvent, isSyntheticPersonIdentifier, normalizeDecisionReport, reportFromEvent, decisionStreamId, DECISION_EVENT_SCHEMA_VERSION } from '#libs/domain';
+import { AppendManyConflictError, START, type NewEvent, type PostgresEventStore, type RecordedEvent, type Tenant, type TenantId } from '#libs/event-store';
+import { RecordDecisionHandler } from '#libs/receive';
+import { DevIssuer, type Caller } from '#libs/security';
+import { generateDecisionEvents } from '#libs/synthetic';
+import { dataDir, guardProduction, orgnr, store, tenantOf, withDatabase } from '../context.js';
+
+const BATCH = 500;
+const validate = compileValidator(DecisionEventSchema);
+const todayInOslo = () => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Oslo' }).format(new Date());
+
+interface Counts { accepted: number; duplicate: number; rejected: number }
+
+/** The caller the tools act as when they write through the receive path in-process. */
+const toolCaller = (tenant: { id: TenantId; environment: 'test' | 'production' }, clientId: string): Caller => ({
+  tenant: tenant.id, tenantEnvironment: tenant.environment, clientId, orgnrParent: tenant.id, scopes: ['write'], scheme: 'Bearer',
+});
+
+function progress(label: string, total: number) {
+  const bar = new SingleBar({ format: `${label} |{bar}| {value}/{total}`, stream: process.stderr, noTTYOutput: false }, Presets.shades_classic);
+  bar.start(total, 0);
+  return bar;
+}
+
+async function* ndjson(file: string): AsyncGenerator<{ line: number; value: unknown }> {
+  const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  for await (const text of lines) {
+    n += 1;
+    if (text.trim() === '') continue;
+    try {
+      yield { line: n, value: JSON.parse(text) };
+    } catch {
+      yield { line: n, value: { __invalidJson: text.slice(0, 80) } };
+    }
+  }
+}
+
+/** Writes one JSON line at a time, waiting when the pipe is full. */
+async function writeLine(out: NodeJS.WritableStream, value: unknown): Promise<void> {
+  if (!out.write(JSON.stringify(value) + '\n')) await new Promise((r) => out.once('drain', r));
+}
+
+/**
+ * `replay --direct`: normalise each line (the receive rules without the lifecycle checks),
+ * skip events already stored with the same content, and append the rest with one
+ * multi-stream append per chunk (item by item when that meets a concurrent writer).
+ */
+async function appendDirect(s: PostgresEventStore, tenant: Tenant, chunk: unknown[], firstLine: number) {
+  const counts: Counts = { accepted: 0, duplicate: 0, rejected: 0 };
+  const rejections: { line: number; problem: unknown }[] = [];
+  const prepared: { line: number; streamId: string; event: NewEvent }[] = [];
+  chunk.forEach((body, k) => {
+    const parsed = validate(body);
+    const normalized = parsed.ok ? normalizeDecisionReport(parsed.value, { tenantEnvironment: tenant.environment, defaultSourceSystem: 'fpi-replay' }) : undefined;
+    if (!parsed.ok || !normalized?.ok) {
+      counts.rejected += 1;
+      rejections.push({ line: firstLine + k, problem: parsed.ok ? normalized : parsed.errors });
+      return;
+    }
+    prepared.push({
+      line: firstLine + k,
+      streamId: decisionStreamId(normalized.streamSourceSystem, parsed.value.decisionId),
+      event: {
+        eventId: parsed.value.eventId.toLowerCase(), type: normalized.event.type, schemaVersion: DECISION_EVENT_SCHEMA_VERSION,
+        data: normalized.event.data as unknown as Record<string, unknown>, metadata: { sourceSystem: normalized.streamSourceSystem, clientId: 'fpi-replay' },
+      },
+    });
+  });
+  const histories = await s.readStreams(tenant.id, [...new Set(prepared.map((x) => x.streamId))]);
+  const pending = new Map<string, { line: number; event: NewEvent }[]>();
+  for (const x of prepared) {
+    const stored = histories.get(x.streamId)!.find((e) => e.eventId === x.event.eventId);
+    if (stored) {
+      if (stored.type === x.event.type && isDeepStrictEqual(stored.data, x.event.data)) counts.duplicate += 1;
+      else {
+        counts.rejected += 1;
+        rejections.push({ line: x.line, problem: 'the eventId is stored with another payload' });
+      }
+      continue;
+    }
+    pending.set(x.streamId, [...(pending.get(x.streamId) ?? []), x]);
+  }
+  const appends = [...pending.entries()].map(([streamId, items]) => ({ streamId, expectedVersion: histories.get(streamId)!.length, events: items.map((i) => i.event) }));
+  try {
+    await s.appendMany(tenant.id, appends);
+    counts.accepted += appends.reduce((n, a) => n + a.events.length, 0);
+  } catch (error) {
+    if (!(error instanceof AppendManyConflictError)) throw error;
+    for (const [streamId, items] of pending) {
+      for (const item of items) {
+        const r = await s.append(tenant.id, streamId, [item.event], 'any').catch((e: unknown) => e as Error);
+        if (r instanceof Error) {
+          counts.rejected += 1;
+          rejections.push({ line: item.line, problem: r.message });
+        } else counts[r.outcome === 'duplicate' ? 'duplicate' : 'accepted'] += 1;
+      }
+    }
+  }
+  return { counts, rejections };
+}
+
+export function dataCommands(program: Command): void {
+  program
+    .command('seed')
+    .description('a synthetic population with decision histories (reproducible from --seed), through the receive path or to NDJSON')
+    .requiredOption('--tenant <orgnr>', 'municipality (a test tenant)', orgnr)
+    .requiredOption('--patients <n>', 'how many patients', (v) => Number(v))
+    .option('--seed <s>', 'random seed', (v) => Number(v), 1)
+    .option('--today <date>', 'histories end before this day (default: today in Norway); fix it for identical output on other days')
+    .option('--out <file>', 'write NDJSON (the format replay reads) instead of storing')
+    .option('--i-know-this-is-production', 'has no effect: synthetic data never goes into a production tenant')
+    .action(async (o: { tenant: string; patients: number; seed: number; today?: string; out?: string; iKnowThisIsProduction?: boolean }) => {
+      const events = generateDecisionEvents({ patients: o.patients, seed: o.seed, today: o.today ?? todayInOslo() });
+      if (o.out) {
+        const out = o.out === '-' ? process.stdout : createWriteStream(o.out);
+        let n = 0;
+        for (const e of events) {
+          await writeLine(out, e);
+          n += 1;
+        }
+        if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
+        console.error(`${n} events for ${o.patients} patients written to ${o.out}`);
+        return;
+      }
+      await withDatabase(async (db) => {
+        const tenant = await tenantOf(db, o.tenant);
+        if (tenant.environment === 'production') throw new Error(`seed refuses the production tenant ${tenant.id}: seeded data is synthetic, and a production tenant never takes synthetic identities`);
+        const recorder = new RecordDecisionHandler(store(db));
+        const caller = toolCaller(tenant, 'fpi-seed');
+        const all = [...events];
+        const counts: Counts = { accepted: 0, duplicate: 0, rejected: 0 };
+        const bar = progress('seed', all.length);
+        for (let i = 0; i < all.length; i += BATCH) {
+          for (const r of await recorder.recordBatch(caller, all.slice(i, i + BATCH))) counts[r.outcome === 'rejected' ? 'rejected' : r.outcome === 'duplicate' ? 'duplicate' : 'accepted'] += 1;
+          bar.update(Math.min(all.length, i + BATCH));
+        }
+        bar.stop();
+        console.log(JSON.stringify({ patients: o.patients, events: all.length, ...counts }));
+      });
+    });
+
+  program
+    .command('export')
+    .description("a tenant's (or one patient's) decision events as NDJSON, in the format replay reads")
+    .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
+    .option('--patient <pid>', 'only this person')
+    .option('--out <file>', 'file (default: standard output)', '-')
+    .action(async (o: { tenant: string; patient?: string; out: string }) => {
+      await withDatabase(async (db) => {
+        const tenant = await tenantOf(db, o.tenant);
+        const s = store(db);
+        const out = o.out === '-' ? process.stdout : createWriteStream(o.out);
+        const emit = (e: RecordedEvent) => writeLine(out, reportFromEvent(e.eventId, asDecisionEvent(e)));
+        let n = 0;
+        if (o.patient) {
+          const streams = await s.readStreams(tenant.id, await s.streamIdsForPatient(tenant.id, o.patient));
+          const events = [...streams.values()].flat().sort((a, b) => (a.checkpoint.transactionId === b.checkpoint.transactionId ? a.globalPosition - b.globalPosition : a.checkpoint.transactionId < b.checkpoint.transactionId ? -1 : 1));
+          for (const e of events) await emit(e), (n += 1);
+        } else {
+          for (let from = START; ; ) {
+            const page = await s.readAll(tenant.id, from, 2000);
+            for (const e of page.events) await emit(e), (n += 1);
+            if (page.events.length < 2000) break;
+            from = page.checkpoint;
+          }
+        }
+        if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
+        await s.close();
+        console.error(`${n} events exported`);
+      });
+    });
+
+  program
+    .command('replay <file>')
+    .description('post a recorded event stream (NDJSON) into a tenant, idempotently: replaying twice changes nothing')
+    .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
+    .option('--url <url>', 'the platform to post to (the receive API)', 'http://localhost:3000')
+    .option('--token <token>', 'access token with the write scope (default: a dev token for the tenant)')
+    .option('--rate <n>', 'at most n events a second', (v) => Number(v))
+    .option('--from-position <p>', 'start at line p of the file (1-based)', (v) => Number(v), 1)
+    .option('--direct', 'append through the store port instead of the receive API (no lifecycle checks)')
+    .option('--i-know-this-is-production', 'allow a production tenant (never with synthetic identities)')
+    .action(async (file: string, o: { tenant: string; url: string; token?: string; rate?: number; fromPosition: number; direct?: boolean; iKnowThisIsProduction?: boolean }) => {
+      const lines: unknown[] = [];
+      for await (const { line, value } of ndjson(file)) if (line >= o.fromPosition) lines.push(value);
+      const counts: Counts = { accepted: 0, duplicate: 0, rejected: 0 };
+      const rejections: { line: number; problem: unknown }[] = [];
+      await withDatabase(async (db) => {
+        const tenant = await tenantOf(db, o.tenant);
+        guardProduction(tenant, o, 'replay');
+        if (tenant.environment === 'production') {
+          const synthetic = lines.find((l) => isSyntheticPersonIdentifier(String((l as DecisionEventV1).patient?.value ?? '')));
+          if (synthetic) throw new Error('replay refuses synthetic identities in a production tenant');
+        }
+        const started = Date.now();
+        const bar = progress('replay', lines.length);
+        const token = o.direct ? undefined : o.token ?? (await (await DevIssuer.open(dataDir())).issue({ tenant: tenant.id, scopes: ['write'], clientId: 'fpi-replay' }));
+        const s = store(db);
+        for (let i = 0; i < lines.length; i += BATCH) {
+          const chunk = lines.slice(i, i + BATCH);
+          if (o.direct) {
+            const outcome = await appendDirect(s, tenant, chunk, o.fromPosition + i);
+            for (const k of ['accepted', 'duplicate', 'rejected'] as const) counts[k] += outcome.counts[k];
+            rejections.push(...outcome.rejections);
+          } else {
+            const res = await fetch(`${o.url}/api/v1/decision-events/batch`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+              body: JSON.stringify({ events: chunk }),
+            });
+            if (res.status !== 200) throw new Error(`the receive API answered ${res.status}: ${await res.text()}`);
+            const body = (await res.json()) as { results: { status: keyof Counts; problem?: unknown }[] };
+            body.results.forEach((r, k) => {
+              counts[r.status] += 1;
+              if (r.status === 'rejected') rejections.push({ line: o.fromPosition + i + k, problem: r.problem });
+            });
+          }
+          bar.update(Math.min(lines.length, i + BATCH));
+          if (o.rate) {
+            const due = ((i + chunk.length) / o.rate) * 1000 - (Date.now() - started);
+            if (due > 0) await new Promise((r) => setTimeout(r, due));
+          }
+        }
+        bar.stop();
+        await s.close();
+      });
+      for (const r of rejections.slice(0, 20)) console.error(`line ${r.line}: ${JSON.stringify(r.problem)}`);
+      console.log(JSON.stringify(counts));
+      if (counts.rejected > 0) process.exitCode = 2;
+    });
+}
