@@ -7,3 +7,4 @@ export * from './service-codes/service-codes.js';
 export * from './okt/okt-snapshot.js';
 export * from './overview/service-overview.js';
 export * from './decision/upcasters.js';
+export * from './dates.js';

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { compileValidator, DecisionEventSchema, type DecisionEventV1 } from '#libs/contracts';
-import { asDecisionEvent, isSyntheticPersonIdentifier, normalizeDecisionReport, reportFromEvent, decisionStreamId, DECISION_EVENT_SCHEMA_VERSION } from '#libs/domain';
+import { asDecisionEvent, isSyntheticPersonIdentifier, osloToday, normalizeDecisionReport, reportFromEvent, decisionStreamId, DECISION_EVENT_SCHEMA_VERSION } from '#libs/domain';
 import { AppendManyConflictError, START, type NewEvent, type PostgresEventStore, type RecordedEvent, type Tenant, type TenantId } from '#libs/event-store';
 import { RecordDecisionHandler } from '#libs/receive';
 import { DevIssuer, type Caller } from '#libs/security';
@@ -13,7 +13,6 @@ import { dataDir, guardProduction, orgnr, store, tenantOf, withDatabase } from '
 
 const BATCH = 500;
 const validate = compileValidator(DecisionEventSchema);
-const todayInOslo = () => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Oslo' }).format(new Date());
 
 interface Counts { accepted: number; duplicate: number; rejected: number }
 
@@ -117,7 +116,7 @@ export function dataCommands(program: Command): void {
     .option('--out <file>', 'write NDJSON (the format replay reads) instead of storing')
     .option('--i-know-this-is-production', 'has no effect: synthetic data never goes into a production tenant')
     .action(async (o: { tenant: string; patients: number; seed: number; today?: string; out?: string; iKnowThisIsProduction?: boolean }) => {
-      const events = generateDecisionEvents({ patients: o.patients, seed: o.seed, today: o.today ?? todayInOslo() });
+      const events = generateDecisionEvents({ patients: o.patients, seed: o.seed, today: o.today ?? osloToday() });
       if (o.out) {
         const out = o.out === '-' ? process.stdout : createWriteStream(o.out);
         let n = 0;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ProblemError, problemType } from '#libs/contracts';
 import { DATABASE, type Database } from '#libs/database';
-import { personIdentifierSystem, validatePersonIdentifier, viewOverview, type OverviewDocument, type ServiceOverview } from '#libs/domain';
+import { osloToday, personIdentifierSystem, validatePersonIdentifier, viewOverview, type OverviewDocument, type ServiceOverview } from '#libs/domain';
 import { formatCheckpoint, parseCheckpoint, type TenantId } from '#libs/event-store';
 import { ProjectionEngine } from '#libs/projections';
 import { AccessLog, type Caller, type Returned } from '#libs/security';
@@ -27,9 +27,7 @@ export interface OverviewQuery {
 /** Longest wait for a `min-checkpoint` before answering 503. */
 export const READ_YOUR_WRITES_TIMEOUT_MS = 2000;
 
-const OSLO_DATE = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Oslo' });
-/** Today in Norway, where decisions are dated (the formatter is built once: it is costly). */
-export const osloToday = (now = new Date()) => OSLO_DATE.format(now);
+export { osloToday };
 
 @Injectable()
 export class ServiceOverviewReader {
