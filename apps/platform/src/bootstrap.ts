@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import { join } from 'node:path';
+import { packageRoot } from '#libs/database';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { ProblemFilter } from '#libs/http';
@@ -25,6 +28,9 @@ export async function createPlatformApp(options: { logger?: boolean } = {}): Pro
   await app.register(helmet, { contentSecurityPolicy: false });
   const fastify = app.getHttpAdapter().getInstance();
   await installRateLimit(fastify);
+  // The reference client (issue: legevakt and home-care view): static files, no build step.
+  await app.register(fastifyStatic, { root: join(packageRoot(), 'apps/platform/demo'), prefix: '/demo/', decorateReply: false });
+  fastify.get('/demo', (_request, reply) => reply.redirect('/demo/'));
   // The APIs take JSON only: anything else is 415, not a string body.
   fastify.removeContentTypeParser('text/plain');
   app.useGlobalFilters(new ProblemFilter());

@@ -1,4 +1,6 @@
-import { Controller, Get, Global, Inject, Module, NotFoundException, Optional } from '@nestjs/common';
+import { Body, Controller, Get, Global, HttpCode, Inject, Module, NotFoundException, Optional, Post } from '@nestjs/common';
+import { ProblemError } from '#libs/contracts';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { join } from 'node:path';
 import { AccessLogController } from './access-log/access-log.controller.js';
@@ -15,10 +17,37 @@ export function authMode(env: NodeJS.ProcessEnv = process.env): 'helseid' | 'dev
   return env.FPI_AUTH_JWKS_URL ? 'helseid' : 'dev';
 }
 
+/** The roles of the reference client (/demo) and what their dev tokens carry. */
+export const DEMO_ROLES = {
+  legevakt: { scopes: ['read'], purpose: 'ETREAT', purposeDetails: '25', clientId: 'demo-legevakt', clientName: 'Legevakt (demo)' },
+  hjemmetjeneste: { scopes: ['read'], purpose: 'TREAT', purposeDetails: '15', clientId: 'demo-hjemmetjeneste', clientName: 'Hjemmetjenesten (demo)' },
+  vedtakskontor: { scopes: ['read'], purpose: 'COC', clientId: 'demo-vedtakskontor', clientName: 'Vedtakskontoret (demo)' },
+  tester: { scopes: ['write', 'read', 'audit'], purpose: 'TREAT', clientId: 'demo-tester', clientName: 'Testpanel (demo)' },
+} as const;
+
 @ApiExcludeController()
 @Controller('dev-issuer')
 class DevIssuerController {
-  constructor(@Optional() @Inject(DevIssuer) private readonly issuer?: DevIssuer) {}
+  constructor(
+    @Optional() @Inject(DevIssuer) private readonly issuer: DevIssuer | undefined,
+    @Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry,
+  ) {}
+
+  /**
+   * A dev token for a role of the reference client, for a test tenant only. Exists only with
+   * the dev issuer (the embedded default), never when HelseID is configured.
+   */
+  @Post('token')
+  @HttpCode(200)
+  async token(@Body() body: { role?: string; tenant?: string } | undefined) {
+    if (!this.issuer) throw new NotFoundException();
+    const role = DEMO_ROLES[(body?.role ?? '') as keyof typeof DEMO_ROLES];
+    if (!role) throw ProblemError.of(400, 'invalid-role', 'Unknown role', undefined, [{ pointer: '/role', rule: 'enum', detail: `one of ${Object.keys(DEMO_ROLES).join(', ')}` }]);
+    const requested = body?.tenant ?? process.env.FPI_DEV_TENANT ?? '313231593';
+    const tenant = /^[0-9]{9}$/.test(requested) ? await this.tenants.get(tenantId(requested)) : undefined;
+    if (!tenant || tenant.environment !== 'test') throw ProblemError.of(403, 'unknown-tenant', 'Dev tokens are for test tenants only');
+    return { token: await this.issuer.issue({ tenant: tenant.id, ...role, scopes: [...role.scopes], ttlSeconds: 3600 }), role: body!.role, tenant: tenant.id };
+  }
 
   /** The dev issuer's public keys, so other services (and you) can verify its tokens. */
   @Get('jwks.json')
