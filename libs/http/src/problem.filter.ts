@@ -6,7 +6,9 @@ import { EventStoreError, IdempotencyConflictError, UnknownTenantError, WrongExp
 const logger = new Logger('Problem');
 
 /** Connection-level failures: the database is down or unreachable, the client may retry. */
-const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|the database system is (starting up|shutting down)|timeout exceeded when trying to connect|57P0[1-3]|terminating connection/;
+const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|terminating connection|not currently accepting connections|too many clients/;
+/** SQLSTATEs of the same: connection exceptions (08…), admin shutdown (57P0…), too many connections, cannot connect now. */
+const UNAVAILABLE_CODES = /^(08|57P0|53300|57P03)/;
 
 /** Maps any error to an RFC 9457 problem; unknown errors become a 500 without internals. */
 export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
@@ -46,7 +48,7 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   if (error instanceof HttpException && error.getStatus() === 503) {
     return { problem: { type: problemType('unavailable'), title: 'Service unavailable', status: 503 }, headers: { 'retry-after': '2' } };
   }
-  if (UNAVAILABLE.test(`${e?.message ?? ''} ${e?.code ?? ''}`)) {
+  if (UNAVAILABLE.test(e?.message ?? '') || UNAVAILABLE_CODES.test(e?.code ?? '') || /^E(CONNREFUSED|CONNRESET|TIMEDOUT|PIPE)$/.test(e?.code ?? '')) {
     return {
       problem: { type: problemType('unavailable'), title: 'Service unavailable', status: 503, detail: 'the event store cannot be reached; retry later' },
       headers: { 'retry-after': '2' },
