@@ -110,6 +110,8 @@ export class FhirController {
     const parsed = parseEpisodeOfCareSearch(params);
     if (!parsed.ok) throw new FhirError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
     const q = parsed.query;
+    // The same identifier rules as every other read (check digits), as an OperationOutcome.
+    ServiceOverviewReader.parsePersonId(q.patient.value, '/patient.identifier');
     let page: ReturnType<typeof searchPage> | undefined;
     await this.reader.readLogged(caller, { personId: q.patient.value, includeEnded: true }, 'fhir.search', (o) => {
       page = searchPage(o.services, q);

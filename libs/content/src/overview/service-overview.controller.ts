@@ -25,7 +25,8 @@ function includeEnded(include: unknown): boolean {
 
 function sinceDate(since: unknown): string | undefined {
   if (since === undefined) return undefined;
-  if (typeof since === 'string' && new RegExp(DATE).test(since) && !Number.isNaN(Date.parse(since))) return since;
+  // A real calendar day: Date.parse would roll 2026-02-30 over into March.
+  if (typeof since === 'string' && new RegExp(DATE).test(since) && !Number.isNaN(Date.parse(since)) && new Date(`${since}T00:00:00Z`).toISOString().startsWith(since)) return since;
   throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/since', rule: 'format', detail: 'must be a date YYYY-MM-DD' }]);
 }
 
