@@ -2,3 +2,4 @@
 await import('./append/append.bench.js');
 await import('./receive/receive.bench.js');
 await import('./content/content.bench.js');
+await import('./peer/emmett-append.bench.js');

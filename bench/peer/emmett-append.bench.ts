@@ -1,0 +1,88 @@
+/**
+ * bench/peer: our event-store port against Emmett's PostgreSQL event store
+ * (@event-driven-io/emmett-postgresql, a dev dependency of the bench only), appending the
+ * same events with the same expected versions, alternating in rounds, on one embedded server
+ * (each store in its own database). Target: ours ≥ 1.5× Emmett.
+ *   npm run bench:peer
+ */
+import { randomUUID } from 'node:crypto';
+import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
+import pg from 'pg';
+import { PostgresEventStore, PostgresTenantRegistry, tenantId } from '#libs/event-store';
+import { runMigrations } from '#libs/database';
+import { markdownTable, round, runConcurrent, startBenchServer, writeResult } from '../lib.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const ROUNDS = 6;
+const TENANT = tenantId('313231593');
+const payload = () => ({ decisionId: randomUUID(), patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' }, serviceCode: '15', period: { start: '2026-01-01' }, weeklyHours: 6 });
+
+async function database(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function main() {
+  const bench = await startBenchServer();
+  const machine = await bench.describe();
+  const oursUrl = await database(bench.url, 'ours');
+  const emmettUrl = await database(bench.url, 'emmett');
+  await runMigrations(oursUrl);
+  const oursPool = new pg.Pool({ connectionString: oursUrl, max: 40 });
+  await new PostgresTenantRegistry(oursPool).add({ id: TENANT, name: 'Bench', environment: 'test' });
+  const ours = new PostgresEventStore(oursPool);
+  const emmett = getPostgreSQLEventStore(emmettUrl);
+  await emmett.appendToStream('warmup', [{ type: 'Warm', data: {} }]); // creates Emmett's schema
+
+  const rows: { case: string; writers: number; ours: number; emmett: number; ratio: number }[] = [];
+  let run = 0;
+  for (const [label, writers, perAppend] of [['single-event append', 1, 1], ['single-event append', 8, 1], ['single-event append', 32, 1], ['100-event batch append', 8, 100]] as const) {
+    run += 1;
+    const versions = new Map<string, number>();
+    let oursEvents = 0, oursSeconds = 0, emmettEvents = 0, emmettSeconds = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      const e = await runConcurrent(writers, (SECONDS * 1000) / ROUNDS, async (w) => {
+        const stream = `e-${run}-${r}-${w}`;
+        const at = versions.get(stream) ?? 0;
+        versions.set(stream, at + perAppend);
+        await emmett.appendToStream(stream, Array.from({ length: perAppend }, () => ({ type: 'ServiceDecisionGranted', data: payload() })), at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) });
+      });
+      emmettEvents += e.ops * perAppend; emmettSeconds += e.seconds;
+      const o = await runConcurrent(writers, (SECONDS * 1000) / ROUNDS, async (w) => {
+        const stream = `o-${run}-${r}-${w}`;
+        const at = versions.get(stream) ?? 0;
+        versions.set(stream, at + perAppend);
+        await ours.append(TENANT, stream, Array.from({ length: perAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload() })), at);
+      });
+      oursEvents += o.ops * perAppend; oursSeconds += o.seconds;
+    }
+    const row = { case: label, writers, ours: round(oursEvents / oursSeconds, 0), emmett: round(emmettEvents / emmettSeconds, 0), ratio: 0 };
+    row.ratio = round(row.ours / row.emmett);
+    rows.push(row);
+    console.log(`${label.padEnd(22)} writers=${String(writers).padEnd(3)} ours ${row.ours} ev/s   emmett ${row.emmett} ev/s   ratio ${row.ratio}`);
+  }
+  const markdown = [
+    '# bench/peer: appends, ours vs Emmett (@event-driven-io/emmett-postgresql 0.42.0)',
+    '',
+    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, fsync=${machine.fsync}, synchronous_commit=${machine.synchronous_commit}, ${SECONDS}s per case.`,
+    '',
+    markdownTable(['case', 'writers', 'ours events/s', 'Emmett events/s', 'ours / Emmett'], rows.map((r) => [r.case, r.writers, r.ours, r.emmett, r.ratio])),
+  ].join('\n');
+  const dir = await writeResult('peer-latest', { machine, seconds: SECONDS, rows }, markdown);
+  console.log('\n' + markdown + `\n\nwritten to ${dir}/peer-latest.{json,md}`);
+  await ours.close();
+  await emmett.close();
+  await oursPool.end();
+  // Emmett's internal pool may still hold idle connections that the server's shutdown ends.
+  process.on('uncaughtException', (error) => {
+    if (!/terminating connection|Connection terminated/.test(error.message)) throw error;
+  });
+  await bench.stop();
+}
+
+await main();
