@@ -124,3 +124,36 @@ export async function startPlatform(databaseUrl: string, env: Record<string, str
     stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
   };
 }
+
+/**
+ * Measures two ways of appending side by side: in `rounds` short alternating rounds (so
+ * drift — WAL flush timing, autovacuum, checkpoints — hits both alike), `writers` loops
+ * each appending `perAppend` events to a stream of its own at its known version.
+ * Returns events per second for each.
+ */
+export async function alternateAppends(options: {
+  writers: number;
+  perAppend: number;
+  seconds: number;
+  rounds: number;
+  /** Distinguishes the streams of this measurement from earlier ones. */
+  run: number;
+  first: (stream: string, version: number) => Promise<unknown>;
+  second: (stream: string, version: number) => Promise<unknown>;
+}): Promise<{ first: number; second: number }> {
+  const versions = new Map<string, number>();
+  const totals = { first: { events: 0, seconds: 0 }, second: { events: 0, seconds: 0 } };
+  for (let r = 0; r < options.rounds; r++) {
+    for (const which of ['first', 'second'] as const) {
+      const result = await runConcurrent(options.writers, (options.seconds * 1000) / options.rounds, async (w) => {
+        const stream = `${which}-${options.run}-${r}-${w}`;
+        const at = versions.get(stream) ?? 0;
+        versions.set(stream, at + options.perAppend);
+        await options[which](stream, at);
+      });
+      totals[which].events += result.ops * options.perAppend;
+      totals[which].seconds += result.seconds;
+    }
+  }
+  return { first: totals.first.events / totals.first.seconds, second: totals.second.events / totals.second.seconds };
+}

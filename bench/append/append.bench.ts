@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { PostgresEventStore, PostgresTenantRegistry, tenantId, type TenantId } from '#libs/event-store';
-import { markdownTable, percentile, round, runConcurrent, startBenchServer, writeResult } from '../lib.js';
+import { alternateAppends, markdownTable, percentile, round, startBenchServer, writeResult } from '../lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = 6;
@@ -67,29 +67,13 @@ async function main() {
     run += 1;
     const pool = bench.pool(writers + 1);
     const store = new PostgresEventStore(pool);
-    const versions = new Map<string, number>();
-    // Alternate raw and port in short rounds so drift (WAL flush timing, autovacuum,
-    // checkpoints) hits both alike.
-    let portEvents = 0, portSeconds = 0, rawEvents = 0, rawSeconds = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const raw = await runConcurrent(writers, (SECONDS * 1000) / ROUNDS, async (w) => {
-        const stream = `raw-${run}-${round}-${w}`;
-        const at = versions.get(stream) ?? 0;
-        versions.set(stream, at + eventsPerAppend);
-        await rawAppend(pool, rawTenant, stream, at, eventsPerAppend);
-      });
-      rawEvents += raw.ops * eventsPerAppend; rawSeconds += raw.seconds;
-      const port = await runConcurrent(writers, (SECONDS * 1000) / ROUNDS, async (w) => {
-        const stream = `port-${run}-${round}-${w}`;
-        const at = versions.get(stream) ?? 0;
-        versions.set(stream, at + eventsPerAppend);
-        const events = Array.from({ length: eventsPerAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload(), metadata }));
-        await store.append(portTenant, stream, events, at);
-      });
-      portEvents += port.ops * eventsPerAppend; portSeconds += port.seconds;
-    }
+    const rates = await alternateAppends({
+      writers, perAppend: eventsPerAppend, seconds: SECONDS, rounds: ROUNDS, run,
+      first: (stream, at) => rawAppend(pool, rawTenant, stream, at, eventsPerAppend),
+      second: (stream, at) => store.append(portTenant, stream, Array.from({ length: eventsPerAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload(), metadata })), at),
+    });
     await store.close();
-    const row = { case: label, writers, port: round(portEvents / portSeconds, 0), raw: round(rawEvents / rawSeconds, 0), ratio: 0 };
+    const row = { case: label, writers, port: round(rates.second, 0), raw: round(rates.first, 0), ratio: 0 };
     row.ratio = round(row.port / row.raw);
     throughput.push(row);
     console.log(`${label.padEnd(22)} writers=${String(writers).padEnd(3)} port ${row.port} ev/s   raw ${row.raw} ev/s   ratio ${row.ratio}`);

@@ -10,7 +10,7 @@ import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
 import { PostgresEventStore, PostgresTenantRegistry, tenantId } from '#libs/event-store';
 import { runMigrations } from '#libs/database';
-import { markdownTable, round, runConcurrent, startBenchServer, writeResult } from '../lib.js';
+import { alternateAppends, markdownTable, round, startBenchServer, writeResult } from '../lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = 6;
@@ -43,25 +43,12 @@ async function main() {
   let run = 0;
   for (const [label, writers, perAppend] of [['single-event append', 1, 1], ['single-event append', 8, 1], ['single-event append', 32, 1], ['100-event batch append', 8, 100]] as const) {
     run += 1;
-    const versions = new Map<string, number>();
-    let oursEvents = 0, oursSeconds = 0, emmettEvents = 0, emmettSeconds = 0;
-    for (let r = 0; r < ROUNDS; r++) {
-      const e = await runConcurrent(writers, (SECONDS * 1000) / ROUNDS, async (w) => {
-        const stream = `e-${run}-${r}-${w}`;
-        const at = versions.get(stream) ?? 0;
-        versions.set(stream, at + perAppend);
-        await emmett.appendToStream(stream, Array.from({ length: perAppend }, () => ({ type: 'ServiceDecisionGranted', data: payload() })), at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) });
-      });
-      emmettEvents += e.ops * perAppend; emmettSeconds += e.seconds;
-      const o = await runConcurrent(writers, (SECONDS * 1000) / ROUNDS, async (w) => {
-        const stream = `o-${run}-${r}-${w}`;
-        const at = versions.get(stream) ?? 0;
-        versions.set(stream, at + perAppend);
-        await ours.append(TENANT, stream, Array.from({ length: perAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload() })), at);
-      });
-      oursEvents += o.ops * perAppend; oursSeconds += o.seconds;
-    }
-    const row = { case: label, writers, ours: round(oursEvents / oursSeconds, 0), emmett: round(emmettEvents / emmettSeconds, 0), ratio: 0 };
+    const rates = await alternateAppends({
+      writers, perAppend, seconds: SECONDS, rounds: ROUNDS, run,
+      first: (stream, at) => emmett.appendToStream(stream, Array.from({ length: perAppend }, () => ({ type: 'ServiceDecisionGranted', data: payload() })), at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) }),
+      second: (stream, at) => ours.append(TENANT, stream, Array.from({ length: perAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload() })), at),
+    });
+    const row = { case: label, writers, ours: round(rates.second, 0), emmett: round(rates.first, 0), ratio: 0 };
     row.ratio = round(row.ours / row.emmett);
     rows.push(row);
     console.log(`${label.padEnd(22)} writers=${String(writers).padEnd(3)} ours ${row.ours} ev/s   emmett ${row.emmett} ev/s   ratio ${row.ratio}`);
