@@ -250,8 +250,16 @@ export class ProjectionEngine {
       if (state !== 'building') continue;
       const p = this.instances.get(id);
       if (!p) continue;
-      const runners = [...this.runners.entries()].filter(([k]) => k.startsWith(`${id}|`)).map(([, r]) => r);
-      if (runners.length < tenantCount || !runners.every((r) => r.isCaughtUp)) continue;
+      // Caught up by what is stored, not by this process's runners: with several processes
+      // each may hold the lock of some tenants, and any of them may make the switch.
+      const { rows } = await this.pool.query<{ caught_up: boolean }>(
+        `SELECT count(*) = $2 AND bool_and(c.status = 'running' AND NOT EXISTS (
+                  SELECT 1 FROM events e WHERE e.tenant_id = c.tenant_id
+                     AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position))) AS caught_up
+           FROM projection_checkpoints c WHERE c.projection = $1`,
+        [id, tenantCount],
+      );
+      if (!rows[0]?.caught_up) continue;
       // One transaction: readers see either the old live version or the new one.
       await withTransaction(this.pool, async (client) => {
         await client.query(`UPDATE read_model_versions SET status = 'retired', retired_at = now() WHERE read_model = $1 AND status = 'live'`, [p.name]);
