@@ -90,12 +90,14 @@ export class ProjectionRunner {
     while (!signal.aborted) {
       let client: pg.PoolClient | undefined;
       let broken: Error | undefined;
+      const onError = (e: Error) => (broken = e);
       try {
         client = await this.pool.connect();
-        client.on('error', (e) => (broken = e));
+        client.on('error', onError);
         const lockKey = `fpi-projection:${this.id}:${this.tenant}`;
         const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [lockKey]);
         if (!rows[0]!.locked) {
+          client.off('error', onError);
           client.release();
           client = undefined;
           await sleep(this.options.lockRetryMs, signal); // another process runs it
@@ -117,6 +119,8 @@ export class ProjectionRunner {
         if (!signal.aborted) this.hooks.onError?.(error);
         await sleep(this.options.lockRetryMs, signal);
       } finally {
+        // Pooled clients are reused: leave no listener behind.
+        client?.off('error', onError);
         client?.release(broken);
       }
     }
