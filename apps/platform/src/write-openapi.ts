@@ -9,7 +9,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '#libs/database';
-import { buildOpenApiDocument } from './openapi.js';
+import { buildOpenApiDocument } from '#libs/service';
 import { PlatformModule } from './platform.module.js';
 
 const app = await NestFactory.create(PlatformModule, new FastifyAdapter(), { preview: true, logger: false });

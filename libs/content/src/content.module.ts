@@ -1,7 +1,7 @@
-import { Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { DATABASE, type Database } from '#libs/database';
-import { EVENT_STORE, TENANT_REGISTRY, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { DATABASES, replicationLag, type Databases } from '#libs/database';
+import { EVENT_STORE, TENANT_REGISTRY, TenantDatabases, type EventStore, type TenantRegistry } from '#libs/event-store';
 import { Metrics, ReadinessChecks } from '#libs/observability';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from '#libs/projections';
 import { OktReadController } from './okt/okt-read.controller.js';
@@ -9,26 +9,30 @@ import { ServiceOverviewController } from './overview/service-overview.controlle
 import { serviceOverviewDefinition } from './overview/service-overview.projection.js';
 import { ServiceOverviewReader } from './overview/service-overview.reader.js';
 import { FhirController } from './fhir/fhir.controller.js';
+import { ProjectionEngines, tenantsOfDatabase } from './projection-engines.js';
 
 /** A projection this many seconds behind makes /health/ready report `degraded`. */
 const LAG_DEGRADED_SECONDS = 30;
+/** A replica this many seconds behind its primary makes /health/ready report `degraded`. */
+const REPLICA_LAG_DEGRADED_SECONDS = 10;
 
 @Injectable()
 class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
-    private readonly engine: ProjectionEngine,
+    private readonly engines: ProjectionEngines,
+    @Inject(DATABASES) private readonly databases: Databases,
     private readonly metrics: Metrics,
     private readonly readiness: ReadinessChecks,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const engine = this.engine;
+    const engines = this.engines;
     // Lag is read when Prometheus scrapes, from the checkpoints in the database.
     const labels = ['projection', 'tenant'] as const;
     // prom-client collects gauges concurrently: they share one status query per scrape.
-    let cached: { at: number; status: ReturnType<ProjectionEngine['status']> } | undefined;
+    let cached: { at: number; status: ReturnType<ProjectionEngines['status']> } | undefined;
     const status = () => {
-      if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), status: engine.status() };
+      if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), status: engines.status() };
       return cached.status;
     };
     const gauge = (name: string, help: string, value: (s: ProjectionStatus) => number) =>
@@ -45,19 +49,58 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     gauge('fpi_projection_seconds_behind', 'Age of the oldest event not yet applied', (s) => s.secondsBehind);
     gauge('fpi_projection_paused', '1 when the projection is paused on a dead-lettered event', (s) => (s.status === 'paused' ? 1 : 0));
     this.readiness.register('projections', async () => {
-      const status = await engine.status();
+      const status = await engines.status();
       const live = status.filter((s) => s.versionStatus === 'live');
       const behind = live.filter((s) => s.status === 'paused' || s.secondsBehind > LAG_DEGRADED_SECONDS);
       return {
         status: behind.length > 0 ? 'degraded' : 'up',
-        projections: status.map((s) => ({ projection: s.projection, tenant: s.tenant, version: s.versionStatus, status: s.status, eventsBehind: s.eventsBehind, secondsBehind: Math.round(s.secondsBehind * 10) / 10, openDeadLetters: s.openDeadLetters })),
+        projections: status.map((s) => ({ database: s.database, projection: s.projection, tenant: s.tenant, version: s.versionStatus, status: s.status, eventsBehind: s.eventsBehind, secondsBehind: Math.round(s.secondsBehind * 10) / 10, openDeadLetters: s.openDeadLetters })),
       };
     });
-    await engine.start();
+    this.replicaLag();
+    await engines.start();
+  }
+
+  /** Replication lag of each read replica, in /metrics and /health/ready. */
+  private replicaLag(): void {
+    const replicated = this.databases.all().filter((c) => c.replica);
+    if (replicated.length === 0) return;
+    let cached: { at: number; lag: Promise<(Awaited<ReturnType<typeof replicationLag>> | Error)[]> } | undefined;
+    const lags = () => {
+      if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), lag: Promise.all(replicated.map((c) => replicationLag(c).catch((e: Error) => e))) };
+      return cached.lag;
+    };
+    const gauge = (name: string, help: string, value: (l: NonNullable<Awaited<ReturnType<typeof replicationLag>>>) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['database'],
+        registers: [this.metrics.registry],
+        async collect() {
+          const all = await lags();
+          replicated.forEach((c, i) => {
+            const l = all[i];
+            if (l && !(l instanceof Error)) this.set({ database: c.name }, value(l));
+          });
+        },
+      });
+    gauge('fpi_replica_lag_bytes', 'WAL bytes the read replica has not replayed yet', (l) => l.bytes);
+    gauge('fpi_replica_lag_seconds', 'Age of the newest transaction the read replica has replayed, 0 when it has replayed all it received', (l) => l.seconds);
+    this.readiness.register('replicas', async () => {
+      const all = await lags();
+      const detail = replicated.map((c, i) => {
+        const l = all[i];
+        if (l instanceof Error || !l) return { database: c.name, status: 'down', message: l instanceof Error ? l.message : 'no answer' };
+        if (!l.inRecovery) return { database: c.name, status: 'degraded', message: 'the read URL is not a standby (promoted?)', ...l };
+        return { database: c.name, status: l.seconds > REPLICA_LAG_DEGRADED_SECONDS ? 'degraded' : 'up', lagBytes: l.bytes, lagSeconds: Math.round(l.seconds * 10) / 10 };
+      });
+      // Reads fall behind but keep being served: a slow or lost replica degrades, never fails, readiness.
+      return { status: detail.every((d) => d.status === 'up') ? 'up' : 'degraded', replicas: detail };
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.engine.stop();
+    await this.engines.stop();
   }
 }
 
@@ -66,26 +109,35 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
   controllers: [ServiceOverviewController, OktReadController, FhirController],
   providers: [
     {
-      provide: ProjectionEngine,
-      inject: [DATABASE, EVENT_STORE, TENANT_REGISTRY, Metrics],
-      useFactory: (db: Database, store: EventStore, tenants: TenantRegistry, metrics: Metrics) => {
+      provide: ProjectionEngines,
+      inject: [DATABASES, EVENT_STORE, TENANT_REGISTRY, TenantDatabases, Metrics],
+      useFactory: (databases: Databases, store: EventStore, registry: TenantRegistry, tenants: TenantDatabases, metrics: Metrics) => {
         const logger = new Logger('Projections');
         const applied = new Counter({ name: 'fpi_projection_events_applied_total', help: 'Events applied by projections', labelNames: ['projection', 'tenant'], registers: [metrics.registry] });
         const dead = new Counter({ name: 'fpi_projection_dead_letters_total', help: 'Events dead-lettered by projections', labelNames: ['projection', 'tenant'], registers: [metrics.registry] });
-        return new ProjectionEngine(
-          db.pool,
-          store,
-          tenants,
-          [serviceOverviewDefinition],
-          { ...DEFAULT_ENGINE_OPTIONS, batchSize: Number(process.env.FPI_PROJECTION_BATCH_SIZE ?? DEFAULT_ENGINE_OPTIONS.batchSize) },
-          { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
-          (message) => logger.warn(message),
-        );
+        const engines = new Map<string, ProjectionEngine>();
+        for (const c of databases.all()) {
+          engines.set(
+            c.name,
+            new ProjectionEngine(
+              c.db.pool,
+              store,
+              tenants.single ? registry : tenantsOfDatabase(registry, c.name, databases.main.name),
+              [serviceOverviewDefinition],
+              { ...DEFAULT_ENGINE_OPTIONS, batchSize: Number(process.env.FPI_PROJECTION_BATCH_SIZE ?? DEFAULT_ENGINE_OPTIONS.batchSize) },
+              { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
+              (message) => logger.warn(tenants.single ? message : `${c.name}: ${message}`),
+            ),
+          );
+        }
+        return new ProjectionEngines(engines, tenants);
       },
     },
+    // The default database's engine, for code that knows only one (the CLI, tests).
+    { provide: ProjectionEngine, inject: [ProjectionEngines], useFactory: (engines: ProjectionEngines) => engines.main },
     ServiceOverviewReader,
     ProjectionLifecycle,
   ],
-  exports: [ProjectionEngine, ServiceOverviewReader],
+  exports: [ProjectionEngine, ProjectionEngines, ServiceOverviewReader],
 })
 export class ContentModule {}

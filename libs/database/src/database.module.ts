@@ -1,19 +1,25 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
 import { Database, openDatabase } from './database.js';
+import { Databases, parseDatabaseSettings } from './databases.js';
 
+/** The default database (DATABASE_URL or the embedded server): the tenant registry lives here. */
 export const DATABASE = Symbol('DATABASE');
+/** Every database: the default one, FPI_DATABASES, and their read replicas (READ_DATABASE_URL). */
+export const DATABASES = Symbol('DATABASES');
 
 class DatabaseLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(DATABASE) private readonly db: Database) {}
+  constructor(@Inject(DATABASES) private readonly databases: Databases) {}
   async onApplicationShutdown(): Promise<void> {
-    await this.db.close();
+    await this.databases.close();
   }
 }
 
 /**
  * Provides the `Database`: `DATABASE_URL` when set, otherwise the embedded PostgreSQL in
- * `FPI_DATA_DIR` (default `./data`). Migrations run before the app accepts requests.
+ * `FPI_DATA_DIR` (default `./data`). Migrations run before the app accepts requests, in
+ * every database of `FPI_DATABASES` too. `READ_DATABASE_URL` names a hot standby of the
+ * default database that content services read from.
  */
 @Global()
 @Module({
@@ -25,13 +31,34 @@ class DatabaseLifecycle implements OnApplicationShutdown {
         return openDatabase({
           url: process.env.DATABASE_URL || undefined,
           dataDir: process.env.FPI_DATA_DIR || undefined,
-          poolSize: process.env.DATABASE_POOL_SIZE ? Number(process.env.DATABASE_POOL_SIZE) : undefined,
+          poolSize: poolSize(),
           log: (line) => logger.debug(line.trim()),
         });
       },
     },
+    {
+      provide: DATABASES,
+      inject: [DATABASE],
+      useFactory: async (db: Database) => {
+        const logger = new Logger('Database');
+        const databases = await Databases.open(db, {
+          readUrl: process.env.READ_DATABASE_URL || undefined,
+          named: parseDatabaseSettings(process.env.FPI_DATABASES),
+          poolSize: poolSize(),
+          log: (line) => logger.warn(line.trim()),
+        });
+        for (const c of databases.all()) {
+          logger.log(`database ${c.name}${c.replica ? ' (reads from a replica)' : ''}${c.db.embedded ? ' (embedded)' : ''}`);
+        }
+        return databases;
+      },
+    },
     DatabaseLifecycle,
   ],
-  exports: [DATABASE],
+  exports: [DATABASE, DATABASES],
 })
 export class DatabaseModule {}
+
+function poolSize(): number | undefined {
+  return process.env.DATABASE_POOL_SIZE ? Number(process.env.DATABASE_POOL_SIZE) : undefined;
+}

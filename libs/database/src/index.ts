@@ -5,3 +5,4 @@ export * from './migrate.js';
 export * from './package-root.js';
 export * from './transaction.js';
 export * from './runtime-file.js';
+export * from './databases.js';

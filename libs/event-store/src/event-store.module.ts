@@ -1,44 +1,62 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { DATABASE, type Database } from '#libs/database';
+import { DATABASES, type Databases } from '#libs/database';
 import { Metrics } from '#libs/observability';
-import { EVENT_STORE } from './event-store.port.js';
+import { EVENT_STORE, type EventStore } from './event-store.port.js';
 import { InstrumentedEventStore } from './instrumented-event-store.js';
 import { PostgresEventStore } from './postgres/postgres-event-store.js';
 import { PostgresTenantRegistry } from './postgres/postgres-tenant-registry.js';
-import { TENANT_REGISTRY } from './tenant-registry.port.js';
+import { TenantDatabases } from './tenant-databases.js';
+import { TenantRoutedEventStore } from './tenant-routed-event-store.js';
+import { TENANT_REGISTRY, type TenantRegistry } from './tenant-registry.port.js';
 import { UpcasterRegistry } from './upcasting.js';
 
-const POSTGRES_EVENT_STORE = Symbol('POSTGRES_EVENT_STORE');
+/** One PostgreSQL adapter per database, by database name. */
+const POSTGRES_EVENT_STORES = Symbol('POSTGRES_EVENT_STORES');
 
 class EventStoreLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(POSTGRES_EVENT_STORE) private readonly store: PostgresEventStore) {}
+  constructor(@Inject(POSTGRES_EVENT_STORES) private readonly stores: Map<string, PostgresEventStore>) {}
   async onApplicationShutdown(): Promise<void> {
-    await this.store.close();
+    await Promise.all([...this.stores.values()].map((s) => s.close()));
   }
 }
 
-/** Binds the event-store and tenant-registry ports to their PostgreSQL adapters. */
+/**
+ * Binds the event-store and tenant-registry ports to their PostgreSQL adapters. With
+ * databases per municipality (FPI_DATABASES) the event store routes each call to the
+ * tenant's database; with one database it is the adapter itself.
+ */
 @Global()
 @Module({
   providers: [
     UpcasterRegistry,
     {
-      provide: POSTGRES_EVENT_STORE,
-      inject: [DATABASE, UpcasterRegistry],
-      useFactory: (db: Database, upcasters: UpcasterRegistry) => new PostgresEventStore(db.pool, { upcasters }),
-    },
-    {
-      provide: EVENT_STORE,
-      inject: [POSTGRES_EVENT_STORE, Metrics],
-      useFactory: (store: PostgresEventStore, metrics: Metrics) => new InstrumentedEventStore(store, metrics),
+      provide: POSTGRES_EVENT_STORES,
+      inject: [DATABASES, UpcasterRegistry],
+      useFactory: (databases: Databases, upcasters: UpcasterRegistry) =>
+        new Map(databases.all().map((c) => [c.name, new PostgresEventStore(c.db.pool, { upcasters })])),
     },
     {
       provide: TENANT_REGISTRY,
-      inject: [DATABASE],
-      useFactory: (db: Database) => new PostgresTenantRegistry(db.pool),
+      inject: [DATABASES],
+      useFactory: (databases: Databases) => new PostgresTenantRegistry(databases.main.db.pool, (name) => databases.get(name).db.pool),
+    },
+    {
+      provide: TenantDatabases,
+      inject: [DATABASES, TENANT_REGISTRY],
+      useFactory: (databases: Databases, registry: TenantRegistry) => new TenantDatabases(databases, registry),
+    },
+    {
+      provide: EVENT_STORE,
+      inject: [POSTGRES_EVENT_STORES, TenantDatabases, Metrics],
+      useFactory: (stores: Map<string, PostgresEventStore>, tenants: TenantDatabases, metrics: Metrics) => {
+        const store: EventStore = tenants.single
+          ? stores.get(tenants.databases.main.name)!
+          : new TenantRoutedEventStore(async (tenant) => stores.get((await tenants.of(tenant)).name)!);
+        return new InstrumentedEventStore(store, metrics);
+      },
     },
     EventStoreLifecycle,
   ],
-  exports: [EVENT_STORE, TENANT_REGISTRY, UpcasterRegistry],
+  exports: [EVENT_STORE, TENANT_REGISTRY, TenantDatabases, UpcasterRegistry],
 })
 export class EventStoreModule {}

@@ -9,3 +9,5 @@ export * from './tenant.js';
 export * from './upcasting.js';
 export * from './instrumented-event-store.js';
 export * from './event-store.module.js';
+export * from './tenant-databases.js';
+export * from './tenant-routed-event-store.js';

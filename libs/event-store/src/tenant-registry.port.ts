@@ -8,12 +8,22 @@ export interface Tenant {
   name: string;
   /** Test tenants accept only synthetic identities; production tenants refuse them. */
   environment: TenantEnvironment;
+  /** The database (a name from FPI_DATABASES) holding its data; undefined: the default one. */
+  database?: string;
   createdAt: Date;
+}
+
+export interface NewTenant {
+  id: TenantId;
+  name: string;
+  environment: TenantEnvironment;
+  /** A database of its own (a name from FPI_DATABASES); omitted: the default database. */
+  database?: string;
 }
 
 export interface TenantRegistry {
   /** Registers a tenant and creates its storage; adding an existing tenant returns it unchanged. */
-  add(tenant: { id: TenantId; name: string; environment: TenantEnvironment }): Promise<Tenant>;
+  add(tenant: NewTenant): Promise<Tenant>;
   get(id: TenantId): Promise<Tenant | undefined>;
   list(): Promise<Tenant[]>;
 }

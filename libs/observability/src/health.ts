@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, HttpException, Inject, Module, UseFilters } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
-import { DATABASE, Database, latestMigrationVersion } from '#libs/database';
+import { DATABASES, Databases, latestMigrationVersion, type Cluster } from '#libs/database';
 import { ReadinessChecks, ReadinessModule } from './readiness.js';
 
 /** Health answers keep terminus' JSON shape (what probes and dashboards expect), also when down. */
@@ -18,7 +18,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    @Inject(DATABASE) private readonly db: Database,
+    @Inject(DATABASES) private readonly databases: Databases,
     private readonly readiness: ReadinessChecks,
   ) {}
 
@@ -43,21 +43,22 @@ export class HealthController {
     });
     return this.health.check([
       ...extra,
-      async () => {
-        const session = this.indicators.check('database');
-        try {
-          const expected = await latestMigrationVersion();
-          const { rows } = await this.db.pool.query<{ version: string | null }>(
-            'SELECT max(version)::text AS version FROM schema_migrations',
-          );
-          const version = Number(rows[0]?.version ?? 0);
-          if (version < expected) return session.down({ message: 'migrations pending', schemaVersion: version, expected });
-          return session.up({ schemaVersion: version, embedded: this.db.embedded !== undefined });
-        } catch (error) {
-          return session.down({ message: (error as Error).message });
-        }
-      },
+      ...this.databases.all().map((cluster) => () => this.database(cluster)),
     ]);
+  }
+
+  /** A database answers and its schema is at the newest migration (`database`, or `database:<name>` per municipality database). */
+  private async database(cluster: Cluster) {
+    const session = this.indicators.check(cluster === this.databases.main ? 'database' : `database:${cluster.name}`);
+    try {
+      const expected = await latestMigrationVersion();
+      const { rows } = await cluster.db.pool.query<{ version: string | null }>('SELECT max(version)::text AS version FROM schema_migrations');
+      const version = Number(rows[0]?.version ?? 0);
+      if (version < expected) return session.down({ message: 'migrations pending', schemaVersion: version, expected });
+      return session.up({ schemaVersion: version, embedded: cluster.db.embedded !== undefined });
+    } catch (error) {
+      return session.down({ message: (error as Error).message });
+    }
   }
 }
 

@@ -1,10 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ProblemError, problemType } from '#libs/contracts';
-import { DATABASE, type Database } from '#libs/database';
 import { osloToday, personIdentifierSystem, validatePersonIdentifier, viewOverview, type OverviewDocument, type ServiceOverview } from '#libs/domain';
-import { formatCheckpoint, parseCheckpoint, type TenantId } from '#libs/event-store';
-import { ProjectionEngine } from '#libs/projections';
+import { compareCheckpoints, formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type TenantId } from '#libs/event-store';
 import { AccessLog, type Caller, type Returned } from '#libs/security';
+import { ProjectionEngines } from '../projection-engines.js';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
 
 export const decisionsOf = (o: ServiceOverviewResponse): Returned => ({ decisionIds: o.services.map((s) => `${s.sourceSystem}/${s.decisionId}`) });
@@ -32,8 +31,8 @@ export { osloToday };
 @Injectable()
 export class ServiceOverviewReader {
   constructor(
-    @Inject(DATABASE) private readonly db: Database,
-    private readonly engine: ProjectionEngine,
+    private readonly engines: ProjectionEngines,
+    private readonly tenants: TenantDatabases,
     private readonly accessLog: AccessLog,
   ) {}
 
@@ -62,30 +61,47 @@ export class ServiceOverviewReader {
   }
 
   async read(tenant: TenantId, query: OverviewQuery): Promise<ServiceOverviewResponse> {
-    const version = await this.engine.liveVersion(SERVICE_OVERVIEW);
+    const engine = await this.engines.of(tenant);
+    const version = await engine.liveVersion(SERVICE_OVERVIEW);
     if (version === undefined) throw ProblemError.of(503, 'unavailable', 'The service overview is not available yet');
     const projection = `${SERVICE_OVERVIEW}_v${version}`;
+    const started = Date.now();
+    let wanted: Checkpoint | undefined;
     if (query.minCheckpoint !== undefined) {
-      let wanted;
       try {
         wanted = parseCheckpoint(query.minCheckpoint);
       } catch {
         throw ProblemError.of(400, 'invalid-checkpoint', 'Invalid checkpoint', 'min-checkpoint must be a checkpoint returned by the receive service', [{ pointer: '/min-checkpoint', rule: 'checkpoint', detail: 'not a checkpoint' }]);
       }
-      if (!(await this.engine.waitFor(projection, tenant, wanted, READ_YOUR_WRITES_TIMEOUT_MS))) {
-        throw new ProblemError(
-          { type: problemType('not-caught-up'), title: 'The overview has not reached that checkpoint yet', status: 503, detail: `waited ${READ_YOUR_WRITES_TIMEOUT_MS} ms`, minCheckpoint: query.minCheckpoint },
-          { 'retry-after': '1' },
-        );
-      }
+      if (!(await engine.waitFor(projection, tenant, wanted, READ_YOUR_WRITES_TIMEOUT_MS))) throw notCaughtUp(query.minCheckpoint);
     }
+    // Reads go to the tenant's replica when one is configured. The projection has reached the
+    // checkpoint on the primary; a replica may replay it a moment later, so wait for that too.
+    const cluster = await this.tenants.of(tenant);
+    type Row = { document: OverviewDocument | null; transaction_id: string | null; global_position: string | null };
     // One statement, one snapshot: the document and the checkpoint it reflects agree.
-    const { rows } = await this.db.pool.query<{ document: OverviewDocument | null; transaction_id: string | null; global_position: string | null }>(
-      `SELECT (SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $2) AS document,
-              c.transaction_id, c.global_position
-         FROM (SELECT 1) one LEFT JOIN projection_checkpoints c ON c.projection = $3 AND c.tenant_id = $1`,
-      [tenant, query.personId, projection],
-    );
+    const select = (pool: typeof cluster.readPool) =>
+      pool.query<Row>(
+        `SELECT (SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $2) AS document,
+                c.transaction_id, c.global_position
+           FROM (SELECT 1) one LEFT JOIN projection_checkpoints c ON c.projection = $3 AND c.tenant_id = $1`,
+        [tenant, query.personId, projection],
+      );
+    let rows: Row[];
+    for (;;) {
+      try {
+        ({ rows } = await select(cluster.readPool));
+      } catch (error) {
+        // A version that just went live may not have reached the replica yet: read the primary.
+        if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
+        ({ rows } = await select(cluster.db.pool));
+      }
+      if (!wanted) break;
+      const at = { transactionId: BigInt(rows[0]!.transaction_id ?? 0), globalPosition: Number(rows[0]!.global_position ?? 0) };
+      if (compareCheckpoints(at, wanted) >= 0) break;
+      if (Date.now() - started > READ_YOUR_WRITES_TIMEOUT_MS) throw notCaughtUp(query.minCheckpoint!);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const row = rows[0]!;
     const patient = { system: personIdentifierSystem(query.personId), value: query.personId };
     const view = row.document
@@ -98,4 +114,11 @@ export class ServiceOverviewReader {
       generatedAt: new Date().toISOString(),
     };
   }
+}
+
+function notCaughtUp(minCheckpoint: string): ProblemError {
+  return new ProblemError(
+    { type: problemType('not-caught-up'), title: 'The overview has not reached that checkpoint yet', status: 503, detail: `waited ${READ_YOUR_WRITES_TIMEOUT_MS} ms`, minCheckpoint },
+    { 'retry-after': '1' },
+  );
 }

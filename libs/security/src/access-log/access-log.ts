@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, type Database } from '#libs/database';
-import type { TenantId } from '#libs/event-store';
+import { Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { TenantDatabases, type TenantId } from '#libs/event-store';
 import type { Caller } from '../caller.js';
 
 /** What a read returned: the decisions shown, or how many. */
@@ -31,10 +31,10 @@ export interface AccessLogRecord {
  */
 @Injectable()
 export class AccessLog {
-  constructor(@Inject(DATABASE) private readonly db: Database) {}
+  constructor(private readonly tenants: TenantDatabases) {}
 
-  private pending: { row: unknown[]; done: (error?: unknown) => void }[] = [];
-  private flushing: Promise<void> | undefined;
+  /** Records waiting for their group commit, per database (the log lives beside the tenant's data). */
+  private readonly queues = new Map<pg.Pool, { pending: { row: unknown[]; done: (error?: unknown) => void }[]; flushing?: Promise<void> }>();
 
   /**
    * Writes the record durably before the read answers. Records of reads that arrive
@@ -47,19 +47,24 @@ export class AccessLog {
       caller.orgnrChild ?? null, caller.hprNumber ?? null, caller.purpose ?? null, caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
       caller.purpose === 'BTG', caller.tokenId ?? null, caller.attestedAt ?? null, entry.returned ? JSON.stringify(entry.returned) : null, entry.detail ?? null,
     ];
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ row, done: (error) => (error ? reject(error) : resolve()) });
-      this.flushing ??= this.flush();
-    });
+    return this.tenants.of(caller.tenant).then(
+      ({ db }) =>
+        new Promise<void>((resolve, reject) => {
+          let queue = this.queues.get(db.pool);
+          if (!queue) this.queues.set(db.pool, (queue = { pending: [] }));
+          queue.pending.push({ row, done: (error) => (error ? reject(error) : resolve()) });
+          queue.flushing ??= this.flush(db.pool, queue);
+        }),
+    );
   }
 
-  private async flush(): Promise<void> {
+  private async flush(pool: pg.Pool, queue: { pending: { row: unknown[]; done: (error?: unknown) => void }[]; flushing?: Promise<void> }): Promise<void> {
     await new Promise((r) => setImmediate(r)); // let the reads of this turn join
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, 500);
+    while (queue.pending.length > 0) {
+      const batch = queue.pending.splice(0, 500);
       const columns = Array.from({ length: 16 }, (_, c) => batch.map((b) => b.row[c]));
       try {
-        await this.db.pool.query(
+        await pool.query(
           `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
                                    purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
@@ -71,12 +76,12 @@ export class AccessLog {
         for (const b of batch) b.done(error);
       }
     }
-    this.flushing = undefined;
+    queue.flushing = undefined;
   }
 
   /** The patient's log within the tenant (innsyn i logg), newest first. */
   async forPatient(tenant: TenantId, patientId: string, limit = 1000): Promise<AccessLogRecord[]> {
-    const { rows } = await this.db.pool.query(
+    const { rows } = await (await this.tenants.of(tenant)).db.pool.query(
       `SELECT id, at, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number, purpose_of_use,
               purpose_details, break_the_glass, returned, detail
          FROM access_log WHERE tenant_id = $1 AND patient_id = $2 ORDER BY at DESC, id DESC LIMIT $3`,

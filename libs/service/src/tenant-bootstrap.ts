@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { TENANT_REGISTRY, tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/event-store';
-import { loadConfig } from './config.js';
+import { loadConfig } from './service-config.js';
 
 /** Creates the development test tenant (synthetic organisation 313231593) and the tenants of FPI_TENANTS_FILE at start. */
 @Injectable()
@@ -19,10 +19,10 @@ export class TenantBootstrap implements OnModuleInit {
     // Provisioning from a file: the same tenants on every start, however many instances.
     const file = process.env.FPI_TENANTS_FILE;
     if (file) {
-      const entries = JSON.parse(await readFile(file, 'utf8')) as { orgnr: string; name: string; environment?: TenantEnvironment }[];
+      const entries = JSON.parse(await readFile(file, 'utf8')) as { orgnr: string; name: string; environment?: TenantEnvironment; database?: string }[];
       for (const e of entries) {
-        const tenant = await this.tenants.add({ id: tenantId(e.orgnr), name: e.name, environment: e.environment ?? 'test' });
-        this.logger.log(`tenant ${tenant.id} (${tenant.name}, ${tenant.environment}) from ${file}`);
+        const tenant = await this.tenants.add({ id: tenantId(e.orgnr), name: e.name, environment: e.environment ?? 'test', database: e.database || undefined });
+        this.logger.log(`tenant ${tenant.id} (${tenant.name}, ${tenant.environment}, database ${tenant.database ?? 'default'}) from ${file}`);
       }
     }
   }

@@ -1,5 +1,5 @@
-/** Settings of the all-in-one platform, read once from the environment. */
-export interface PlatformConfig {
+/** Settings every deployable reads once from the environment. */
+export interface ServiceConfig {
   port: number;
   host: string;
   logLevel: string;
@@ -10,8 +10,11 @@ export interface PlatformConfig {
   devTenant: { id: string; name: string } | undefined;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
-  const port = Number(env.PORT ?? 3000);
+/** Default ports: the all-in-one platform 3000, the receive service 3001, the content service 3002. */
+export const DEFAULT_PORTS = { platform: 3000, 'receive-service': 3001, 'content-service': 3002 } as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaultPort: number = DEFAULT_PORTS.platform): ServiceConfig {
+  const port = Number(env.PORT ?? defaultPort);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a TCP port, got ${env.PORT}`);
   const devTenantId = env.FPI_DEV_TENANT ?? '313231593';
   return {

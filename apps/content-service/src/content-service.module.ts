@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ContentModule } from '#libs/content';
+import { commonModules, TenantBootstrap } from '#libs/service';
+
+/**
+ * The content services (innholdstjenester) alone: projections write read models to each
+ * tenant's primary database; lookups read from READ_DATABASE_URL (a hot standby) when set.
+ */
+@Module({
+  imports: [...commonModules(), ContentModule],
+  providers: [TenantBootstrap],
+})
+export class ContentServiceModule {}

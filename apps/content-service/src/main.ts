@@ -1,0 +1,7 @@
+import { CONTENT_SERVICE_API, createServiceApp, DEFAULT_PORTS, loadConfig } from '#libs/service';
+import { ContentServiceModule } from './content-service.module.js';
+
+const config = loadConfig(process.env, DEFAULT_PORTS['content-service']);
+const app = await createServiceApp(ContentServiceModule, { api: CONTENT_SERVICE_API });
+await app.listen(config.port, config.host);
+console.log(`fpi content-service listening on http://localhost:${config.port} (health: /health/ready, metrics: /metrics)`);

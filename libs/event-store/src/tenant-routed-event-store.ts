@@ -1,0 +1,34 @@
+import type { Checkpoint } from './checkpoint.js';
+import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from './event-store.port.js';
+import type { TenantId } from './tenant.js';
+
+/**
+ * An event store over several stores, one per database: each call goes to the store of
+ * the tenant it names (database per municipality). Every call names one tenant, so nothing
+ * ever spans two databases.
+ */
+export class TenantRoutedEventStore implements EventStore {
+  constructor(private readonly storeOf: (tenant: TenantId) => Promise<EventStore>) {}
+
+  async append(tenant: TenantId, streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult> {
+    return (await this.storeOf(tenant)).append(tenant, streamId, events, expectedVersion);
+  }
+  async appendMany(tenant: TenantId, appends: StreamAppend[]): Promise<AppendResult[]> {
+    return (await this.storeOf(tenant)).appendMany(tenant, appends);
+  }
+  async readStream(tenant: TenantId, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return (await this.storeOf(tenant)).readStream(tenant, streamId, options);
+  }
+  async readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
+    return (await this.storeOf(tenant)).readStreams(tenant, streamIds);
+  }
+  async readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult> {
+    return (await this.storeOf(tenant)).readAll(tenant, from, limit);
+  }
+  async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
+    return (await this.storeOf(tenant)).streamIdsForPatient(tenant, patientIdentifier);
+  }
+  async waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
+    return (await this.storeOf(tenant)).waitForEvents(tenant, options);
+  }
+}

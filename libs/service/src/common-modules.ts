@@ -1,0 +1,32 @@
+import { RequestMethod, type DynamicModule, type Type } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { DatabaseModule } from '#libs/database';
+import { EventStoreModule } from '#libs/event-store';
+import { HealthModule, MetricsModule, REDACTED_HEADERS, serializeRequest } from '#libs/observability';
+import { SecurityModule } from '#libs/security';
+import { loadConfig } from './service-config.js';
+
+/**
+ * What every deployable runs: JSON logs without credentials or patient identifiers, the
+ * databases, metrics, health, the event store and tenant registry, and access control.
+ */
+export function commonModules(): (Type | DynamicModule)[] {
+  return [
+    LoggerModule.forRoot({
+      // nestjs-pino's default route pattern matches nothing under Nest 12 with Fastify.
+      forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+      pinoHttp: {
+        level: loadConfig().logLevel,
+        // Credentials and patient identifiers never reach the logs.
+        redact: { paths: REDACTED_HEADERS, remove: true },
+        serializers: { req: serializeRequest },
+        autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
+      },
+    }),
+    DatabaseModule,
+    MetricsModule,
+    HealthModule,
+    EventStoreModule,
+    SecurityModule,
+  ];
+}

@@ -1,0 +1,47 @@
+import 'reflect-metadata';
+import type { Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import { SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { packageRoot } from '#libs/database';
+import { ProblemFilter } from '#libs/http';
+import { installRateLimit } from '#libs/security';
+import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
+
+/** The largest request body accepted (413 above). */
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface ServiceAppOptions {
+  logger?: boolean;
+  /** Serves the reference client at /demo (the all-in-one platform). */
+  demo?: boolean;
+  api?: ApiDescription;
+}
+
+/** Builds a deployable's Nest app on Fastify with the platform's HTTP conventions. */
+export async function createServiceApp(module: Type, options: ServiceAppOptions = {}): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    module,
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true }),
+    { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
+  );
+  if (options.logger !== false) app.useLogger(app.get(Logger));
+  app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
+  // Security headers (HSTS, nosniff, frame denial, …). CSP is left to the pages that need one.
+  await app.register(helmet, { contentSecurityPolicy: false });
+  const fastify = app.getHttpAdapter().getInstance();
+  await installRateLimit(fastify);
+  if (options.demo) {
+    // The reference client (legevakt and home-care view): static files, no build step.
+    await app.register(fastifyStatic, { root: `${packageRoot()}/apps/platform/demo`, prefix: '/demo/', decorateReply: false });
+    fastify.get('/demo', (_request, reply) => reply.redirect('/demo/'));
+  }
+  // The APIs take JSON only: anything else is 415, not a string body.
+  fastify.removeContentTypeParser('text/plain');
+  app.useGlobalFilters(new ProblemFilter());
+  SwaggerModule.setup('api/docs', app, buildOpenApiDocument(app, options.api), { jsonDocumentUrl: 'api/docs/openapi.json' });
+  return app;
+}
