@@ -3,3 +3,5 @@ export * from './decider-specification.js';
 export * from './test-platform.js';
 export * from './synthetic.js';
 export * from './dpop-proof.js';
+export * from './service-process.js';
+export * from './pg-cluster.js';

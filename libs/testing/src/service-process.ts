@@ -1,0 +1,131 @@
+/**
+ * Deployables as real child processes, a bounded load generator and the "nothing lost,
+ * nothing doubled" check: shared by the fault suite and the scale-out tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, packageRoot } from '#libs/database';
+import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { FNR, syntheticPid } from './synthetic.js';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export type Deployable = 'platform' | 'receive-service' | 'content-service';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for the exit. */
+  kill(): Promise<void>;
+}
+
+/** Starts a built deployable (`npm run build` first) and resolves once it listens. */
+export async function spawnService(app: Deployable, env: NodeJS.ProcessEnv, port?: number): Promise<ServiceProcess> {
+  const p = port ?? (await freePort());
+  const child = spawn(process.execPath, [join(packageRoot(), `dist/apps/${app}/src/main.js`)], {
+    env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', LOG_LEVEL: 'silent', FPI_RATE_LIMIT_PER_MINUTE: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => c.toString().includes('listening') && resolve());
+    child.once('exit', (code) => reject(new Error(`${app} exited ${code}: ${stderr}`)));
+  });
+  const ended = (signal: NodeJS.Signals) => async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((r) => {
+      child.once('exit', () => r());
+      child.kill(signal);
+    });
+  };
+  return { child, port: p, url: `http://127.0.0.1:${p}`, stop: ended('SIGTERM'), kill: ended('SIGKILL') };
+}
+
+export interface Load {
+  acknowledged: Set<string>;
+  statuses: Map<number | string, number>;
+  retryAfterOn503: boolean;
+  slowest: number;
+  stop(): Promise<void>;
+}
+
+/** Bounded load: `writers` loops posting grants until stopped; each request times out after 5 s. */
+export function startLoad(base: () => string, token: string, writers = 4): Load {
+  const acknowledged = new Set<string>();
+  const statuses = new Map<number | string, number>();
+  let running = true;
+  let retryAfterOn503 = true;
+  let slowest = 0;
+  const count = (k: number | string) => statuses.set(k, (statuses.get(k) ?? 0) + 1);
+  const loops = Array.from({ length: writers }, async () => {
+    for (let i = 0; running && i < 100_000; i++) {
+      const eventId = randomUUID();
+      const started = Date.now();
+      try {
+        const res = await fetch(`${base()}/api/v1/decision-events`, {
+          method: 'POST',
+          signal: AbortSignal.timeout(5000),
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({
+            type: 'ServiceDecisionGranted', eventId, decisionId: `F-${eventId.slice(0, 13)}`, occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'epj-fault',
+            patient: { system: FNR, value: syntheticPid() }, service: { code: '6' }, period: { start: '2026-03-01' },
+          }),
+        });
+        await res.arrayBuffer();
+        count(res.status);
+        if (res.status >= 200 && res.status < 300) acknowledged.add(eventId);
+        if (res.status === 503 && !(Number(res.headers.get('retry-after')) > 0)) retryAfterOn503 = false;
+      } catch (error) {
+        count((error as Error).name === 'TimeoutError' ? 'timeout' : 'connection-error');
+        await sleep(50);
+      }
+      slowest = Math.max(slowest, Date.now() - started);
+    }
+  });
+  return {
+    acknowledged, statuses,
+    get retryAfterOn503() { return retryAfterOn503; },
+    get slowest() { return slowest; },
+    stop: async () => { running = false; await Promise.all(loops); },
+  } as Load;
+}
+
+/**
+ * Every acknowledged event is stored exactly once in the database at `databaseUrl`, and once
+ * the content service at `contentBase` has caught up, every overview of the tenant equals a
+ * fold of the stored events.
+ */
+export async function expectStoredOnceAndProjected(databaseUrl: string, contentBase: string, acknowledged: Set<string>, tenant = '313231593'): Promise<void> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const { rows: counts } = await db.query<{ event_id: string; n: number }>(`SELECT event_id, count(*)::int AS n FROM events WHERE event_id = ANY ($1::uuid[]) GROUP BY event_id`, [[...acknowledged]]);
+    expect(counts.length).toBe(acknowledged.size);
+    expect(counts.every((c) => c.n === 1)).toBe(true);
+    // Wait for the projection, then compare with a fold of what is stored.
+    for (let i = 0; ; i++) {
+      const ready = (await (await fetch(`${contentBase}/health/ready`)).json()) as { details?: { projections?: { projections: { eventsBehind: number }[] } } };
+      if (ready.details?.projections?.projections.every((p) => p.eventsBehind === 0)) break;
+      if (i > 200) throw new Error('projection did not catch up');
+      await sleep(50);
+    }
+    const { rows: events } = await db.query(`SELECT * FROM events WHERE tenant_id = $1 ORDER BY transaction_id, global_position`, [tenant]);
+    const folded = new Map<string, OverviewDocument>();
+    for (const e of events) {
+      const patient = e.data.patient as PatientRef;
+      const doc = folded.get(patient.value) ?? emptyOverview(patient);
+      folded.set(patient.value, evolveOverview(doc, { event: asDecisionEvent({ type: e.event_type, data: e.data }), streamPosition: Number(e.stream_position), recordedAt: (e.recorded_at as Date).toISOString() }));
+    }
+    const { rows: docs } = await db.query<{ patient_id: string; document: OverviewDocument }>(`SELECT patient_id, document FROM service_overview_v1 WHERE tenant_id = $1`, [tenant]);
+    expect(docs.length).toBe(folded.size);
+    for (const d of docs) expect(d.document).toEqual(folded.get(d.patient_id));
+  } finally {
+    await db.end();
+  }
+}
