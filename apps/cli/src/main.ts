@@ -1,6 +1,7 @@
 /** `fpi`: the platform's command line (npx fpi --help). */
 import { Command, Option } from 'commander';
 import { PostgresTenantRegistry, tenantId } from '#libs/event-store';
+import { Databases, parseDatabaseSettings } from '#libs/database';
 import { DevIssuer, PURPOSES_OF_USE, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';
 import { projectionCommands } from './commands/projections.js';
@@ -19,11 +20,18 @@ tenant
   .requiredOption('--orgnr <orgnr>', 'organisation number of the main entity (orgnr_parent)', orgnr)
   .requiredOption('--name <name>', 'name, e.g. "Bodø kommune"')
   .option('--production', 'a production tenant: refuses synthetic identities', false)
+  .option('--database <name>', 'keep its data in a database of its own: a name from FPI_DATABASES')
   .option('--json', 'print JSON')
-  .action(async (o: { orgnr: string; name: string; production: boolean; json?: boolean }) => {
+  .action(async (o: { orgnr: string; name: string; production: boolean; database?: string; json?: boolean }) => {
     await withDatabase(async (db) => {
-      const t = await new PostgresTenantRegistry(db.pool).add({ id: tenantId(o.orgnr), name: o.name, environment: o.production ? 'production' : 'test' });
-      console.log(o.json ? JSON.stringify(t) : `${t.id}\t${t.environment}\t${t.name}`);
+      const databases = await Databases.open(db, { named: parseDatabaseSettings(process.env.FPI_DATABASES), poolSize: 2 });
+      try {
+        const registry = new PostgresTenantRegistry(db.pool, (name) => databases.get(name).db.pool);
+        const t = await registry.add({ id: tenantId(o.orgnr), name: o.name, environment: o.production ? 'production' : 'test', database: o.database });
+        console.log(o.json ? JSON.stringify(t) : `${t.id}\t${t.environment}\t${t.database ?? 'default'}\t${t.name}`);
+      } finally {
+        await databases.close({ keepDefault: true });
+      }
     });
   });
 
@@ -34,7 +42,7 @@ tenant
   .action(async (o: { json?: boolean }) => {
     await withDatabase(async (db) => {
       const all = await new PostgresTenantRegistry(db.pool).list();
-      console.log(o.json ? JSON.stringify(all, null, 2) : all.map((t) => `${t.id}\t${t.environment}\t${t.name}`).join('\n'));
+      console.log(o.json ? JSON.stringify(all, null, 2) : all.map((t) => `${t.id}\t${t.environment}\t${t.database ?? 'default'}\t${t.name}`).join('\n'));
     });
   });
 
