@@ -1,0 +1,173 @@
+/**
+ * bench/peer (rebuild): the service-overview read model rebuilt from the same events by our
+ * projection engine and by Emmett's (@event-driven-io/emmett-postgresql, a dev dependency of
+ * the bench only: `rebuildPostgreSQLProjections` with a Pongo multi-stream projection keyed by
+ * patient), both folding with the same pure `evolveOverview`, on one embedded server, each
+ * store in its own database. Rounds alternate which one goes first. Target: ours ≥ 2× Emmett.
+ *   npm run bench:peer     (BENCH_REBUILD_PATIENTS to tune; default 40,000 patients = 200,000 events)
+ */
+import { randomUUID } from 'node:crypto';
+import { getPostgreSQLEventStore, pongoMultiStreamProjection, rebuildPostgreSQLProjections } from '@event-driven-io/emmett-postgresql';
+import pg from 'pg';
+import { ServiceOverviewProjection } from '#libs/content';
+import { runMigrations } from '#libs/database';
+import { asDecisionEvent, emptyOverview, evolveOverview, syntheticFodselsnummer, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { PostgresEventStore, PostgresTenantRegistry, tenantId } from '#libs/event-store';
+import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
+import { markdownTable, round, startBenchServer, writeResult } from '../lib.js';
+
+const PATIENTS = Number(process.env.BENCH_REBUILD_PATIENTS ?? 40_000);
+const ROUNDS = Number(process.env.BENCH_REBUILD_ROUNDS ?? 2);
+const BATCH = 2000;
+const TENANT = tenantId('313231593');
+const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
+
+/** Per patient: home nursing granted, changed, paused, resumed; a safety alarm granted (5 events, 2 streams). */
+function streamsOf(i: number, pid: string): { streamId: string; events: { type: string; data: Record<string, unknown> }[] }[] {
+  const common = (decisionId: string) => ({ decisionId, sourceSystem: 'bench', patient: { system: FNR, value: pid }, occurredAt: '2026-01-05T08:00:00Z' });
+  return [
+    {
+      streamId: `Decision/bench/HS-${i}`,
+      events: [
+        { type: 'ServiceDecisionGranted', data: { ...common(`HS-${i}`), serviceCode: '15', period: { start: '2026-01-05' }, weeklyHours: 6, performer: { orgnr: '974760673', name: 'Hjemmesykepleien', phone: '+4799999999' } } },
+        { type: 'ServiceDecisionChanged', data: { ...common(`HS-${i}`), weeklyHours: 8 } },
+        { type: 'ServicePaused', data: { ...common(`HS-${i}`), pausedFrom: '2026-03-01', reason: 'Innlagt' } },
+        { type: 'ServiceResumed', data: { ...common(`HS-${i}`), resumedFrom: '2026-03-10' } },
+      ],
+    },
+    { streamId: `Decision/bench/TA-${i}`, events: [{ type: 'ServiceDecisionGranted', data: { ...common(`TA-${i}`), serviceCode: '6', period: { start: '2026-02-01' }, performer: { name: 'Alarmsentralen' } } }] },
+  ];
+}
+
+const PIDS: string[] = [];
+for (let n = 0; PIDS.length < PATIENTS; n++) {
+  const pid = syntheticFodselsnummer({ birthDate: { year: 1930 + (Math.floor(n / 336) % 90), month: 1 + (Math.floor(n / 28) % 12), day: 1 + (n % 28) }, offset: 65, individual: Math.floor(n / 30240) % 1000 });
+  if (pid) PIDS.push(pid);
+}
+
+async function database(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function pool<T>(items: T[], workers: number, work: (item: T) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+/** Our engine: a fresh read-model version built from $all until nothing is behind. */
+async function rebuildOurs(p: pg.Pool, version: number): Promise<number> {
+  const store = new PostgresEventStore(p);
+  const engine = new ProjectionEngine(p, store, new PostgresTenantRegistry(p), [new ServiceOverviewProjection(version)], { ...DEFAULT_ENGINE_OPTIONS, batchSize: BATCH, pollMs: 50, superviseMs: 200 });
+  const started = performance.now();
+  await engine.start();
+  for (;;) {
+    const s = (await engine.status()).find((x) => x.version === version);
+    if (s && s.eventsBehind === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await engine.stop();
+  await store.close();
+  return seconds;
+}
+
+/** Emmett: the same fold as a Pongo multi-stream projection, rebuilt from the start (it truncates first). */
+async function rebuildEmmett(connectionString: string): Promise<number> {
+  type AnyEvent = { type: string; data: Record<string, unknown>; metadata: { streamPosition: bigint } };
+  const projection = pongoMultiStreamProjection<Record<string, unknown>, never>({
+    collectionName: 'service_overview',
+    canHandle: ['ServiceDecisionGranted', 'ServiceDecisionChanged', 'ServicePaused', 'ServiceResumed', 'ServiceEnded', 'DecisionEnteredInError'] as never,
+    getDocumentId: (event: unknown) => ((event as AnyEvent).data.patient as PatientRef).value,
+    evolve: (doc: Record<string, unknown> | null, event: unknown) => {
+      const e = event as AnyEvent;
+      const patient = e.data.patient as PatientRef;
+      // Emmett keeps no commit time: the event's own occurredAt stands in for recordedAt.
+      return evolveOverview((doc as OverviewDocument | null) ?? emptyOverview(patient), { event: asDecisionEvent(e), streamPosition: Number(e.metadata.streamPosition), recordedAt: e.data.occurredAt as string }) as unknown as Record<string, unknown>;
+    },
+  } as never);
+  const consumer = rebuildPostgreSQLProjections({ connectionString, projections: [projection], batchSize: BATCH } as never);
+  const started = performance.now();
+  await consumer.start();
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.close();
+  return seconds;
+}
+
+async function main() {
+  const bench = await startBenchServer();
+  const machine = await bench.describe();
+  const oursUrl = await database(bench.url, 'ours_rebuild');
+  const emmettUrl = await database(bench.url, 'emmett_rebuild');
+  await runMigrations(oursUrl);
+  const oursPool = new pg.Pool({ connectionString: oursUrl, max: 20 });
+  await new PostgresTenantRegistry(oursPool).add({ id: TENANT, name: 'Bench', environment: 'test' });
+  const ours = new PostgresEventStore(oursPool);
+  const emmett = getPostgreSQLEventStore(emmettUrl);
+
+  // The same events into both stores, each through its own append API.
+  let t = performance.now();
+  const all = PIDS.flatMap((pid, i) => streamsOf(i, pid));
+  for (let i = 0; i < all.length; i += 500) {
+    await ours.appendMany(TENANT, all.slice(i, i + 500).map((s) => ({ streamId: s.streamId, expectedVersion: 0, events: s.events.map((e) => ({ eventId: randomUUID(), ...e })) })));
+  }
+  console.log(`ours: loaded ${all.length} streams in ${round((performance.now() - t) / 1000, 1)} s`);
+  t = performance.now();
+  await pool(all, 16, (s) => emmett.appendToStream(s.streamId, s.events as never));
+  console.log(`emmett: loaded ${all.length} streams in ${round((performance.now() - t) / 1000, 1)} s`);
+  const events = all.reduce((n, s) => n + s.events.length, 0);
+
+  const oursSeconds: number[] = [];
+  const emmettSeconds: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate who goes first, so cache warm-up favours neither.
+    const order = r % 2 === 0 ? ['emmett', 'ours'] : ['ours', 'emmett'];
+    for (const who of order) {
+      if (who === 'ours') oursSeconds.push(await rebuildOurs(oursPool, r + 1));
+      else emmettSeconds.push(await rebuildEmmett(emmettUrl));
+      console.log(`round ${r + 1} ${who}: ${round(events / (who === 'ours' ? oursSeconds.at(-1)! : emmettSeconds.at(-1)!), 0)} ev/s`);
+    }
+  }
+  // Both read models hold one document per patient with the same services.
+  const oursDocs = (await oursPool.query<{ n: number }>(`SELECT count(*)::int AS n FROM service_overview_v${ROUNDS}`)).rows[0]!.n;
+  const ep = new pg.Pool({ connectionString: emmettUrl, max: 2 });
+  const emmettDocs = (await ep.query<{ n: number }>('SELECT count(*)::int AS n FROM service_overview')).rows[0]!.n;
+  const sample = PIDS[Math.floor(PIDS.length / 2)]!;
+  const a = (await oursPool.query<{ document: OverviewDocument }>(`SELECT document FROM service_overview_v${ROUNDS} WHERE patient_id = $1`, [sample])).rows[0]!.document;
+  const b = (await ep.query<{ data: OverviewDocument }>(`SELECT data FROM service_overview WHERE _id = $1`, [sample])).rows[0]!.data;
+  await ep.end();
+  const same = JSON.stringify(Object.keys(a.decisions).sort()) === JSON.stringify(Object.keys(b.decisions).sort())
+    && Object.keys(a.decisions).every((k) => JSON.stringify({ ...a.decisions[k], lastRecordedAt: undefined }) === JSON.stringify({ ...b.decisions[k], lastRecordedAt: undefined }));
+  if (oursDocs !== PIDS.length || emmettDocs !== PIDS.length || !same) {
+    throw new Error(`read models differ: ours ${oursDocs} docs, Emmett ${emmettDocs}, sample equal: ${same}`);
+  }
+
+  const best = (xs: number[]) => Math.min(...xs);
+  const row = { events, patients: PIDS.length, ours: round(events / best(oursSeconds), 0), emmett: round(events / best(emmettSeconds), 0), ratio: 0 };
+  row.ratio = round(row.ours / row.emmett);
+  const markdown = [
+    '# bench/peer: rebuild of the service overview, ours vs Emmett (@event-driven-io/emmett-postgresql 0.42.0)',
+    '',
+    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}. ${events} events of ${PIDS.length} patients; best of ${ROUNDS} alternating rounds; both fold with the same evolveOverview, batches of ${BATCH}.`,
+    '',
+    markdownTable(['case', 'events', 'ours events/s', 'Emmett events/s', 'ours / Emmett', 'target'], [['overview rebuild', events, row.ours, row.emmett, row.ratio, '≥ 2']]),
+  ].join('\n');
+  const dir = await writeResult('peer-rebuild-latest', { machine, rounds: ROUNDS, oursSeconds, emmettSeconds, ...row }, markdown);
+  console.log('\n' + markdown + `\n\nwritten to ${dir}/peer-rebuild-latest.{json,md}`);
+  await ours.close();
+  await emmett.close();
+  await oursPool.end();
+  process.on('uncaughtException', (error) => {
+    if (!/terminating connection|Connection terminated/.test(error.message)) throw error;
+  });
+  await bench.stop();
+}
+
+await main();
