@@ -11,3 +11,4 @@ export * from './instrumented-event-store.js';
 export * from './event-store.module.js';
 export * from './tenant-databases.js';
 export * from './tenant-routed-event-store.js';
+export * from './kurrentdb/kurrentdb-event-store.js';
