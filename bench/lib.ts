@@ -1,5 +1,5 @@
 import { cpus, totalmem } from 'node:os';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -105,7 +105,22 @@ export async function writeResult(name: string, result: unknown, markdown: strin
  * share an event loop), with its dev issuer in a temp dir and no rate limit. `authorization`
  * carries a dev token that may write and read (purpose TREAT) in the test tenant.
  */
-export async function startPlatform(databaseUrl: string, env: Record<string, string> = {}): Promise<{ url: string; authorization: string; stop(): Promise<void> }> {
+/** Resident memory of a process in MiB, from /proc (Linux): now and its peak since start (VmHWM). */
+export async function residentMemory(pid: number): Promise<{ rssMiB: number; peakMiB: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: round(kib('VmRSS') / 1024, 1), peakMiB: round(kib('VmHWM') / 1024, 1) };
+}
+
+export interface BenchPlatform {
+  url: string;
+  authorization: string;
+  /** The platform process's resident memory now and its peak so far. */
+  memory(): Promise<{ rssMiB: number; peakMiB: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchPlatform> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'fpi-bench-platform-'));
   const issuer = await DevIssuer.open(dataDir);
@@ -121,6 +136,7 @@ export async function startPlatform(databaseUrl: string, env: Record<string, str
   return {
     url: `http://127.0.0.1:${port}`,
     authorization: `Bearer ${token}`,
+    memory: () => residentMemory(child.pid!),
     stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
   };
 }

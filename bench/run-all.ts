@@ -4,12 +4,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '#libs/database';
 
-const BENCHES = ['append', 'receive', 'content', 'peer'] as const;
+const BENCHES = ['append', 'receive', 'content', 'peer', 'peer-rebuild'] as const;
 const modules: Record<(typeof BENCHES)[number], string> = {
   append: './append/append.bench.js',
   receive: './receive/receive.bench.js',
   content: './content/content.bench.js',
   peer: './peer/emmett-append.bench.js',
+  'peer-rebuild': './peer/emmett-rebuild.bench.js',
 };
 
 for (const name of BENCHES) await import(modules[name]);

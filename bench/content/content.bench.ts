@@ -118,6 +118,7 @@ async function main() {
   // Lookups and freshness against the platform in its own process.
   const platform = await startPlatform(bench.url);
   try {
+    const idle = await platform.memory();
     let n = 0;
     const lookupRequests = Array.from({ length: 2000 }, (_, k) => ({ method: 'GET' as const, headers: { 'person-id': pidOf((k * 7919) % PATIENTS), authorization: platform.authorization } }));
     // Warm-up (JIT, pool connections, prepared statements), not measured.
@@ -129,6 +130,7 @@ async function main() {
       // Pre-built requests for 2,000 different patients, cycled (cheaper than rebuilding each).
       requests: lookupRequests,
     });
+    const lookupMemory = await platform.memory();
     const rawLookup = await runConcurrent(CONNECTIONS, SECONDS * 1000, async () => {
       n = (n + 7919) % PATIENTS;
       await pool.query({ name: 'raw_lookup', text: 'SELECT document FROM service_overview_v1 WHERE tenant_id = $1 AND patient_id = $2', values: [TENANT, pidOf(n)] });
@@ -163,6 +165,7 @@ async function main() {
       rebuild: { eventsPerSecond: round(projected, 0), rawReadEventsPerSecond: round(raw, 0), ratio: round(projected / raw), batchSize: BATCH },
       lookups: { requestsPerSecond: round(lookupRps, 0), p99ms: lookups.latency.p99, rawRequestsPerSecond: round(rawRps, 0), rawP99ms: round(percentile(rawLookup.latencies, 99), 2), ratio: round(lookupRps / rawRps), connections: CONNECTIONS },
       freshness: { p50ms: round(percentile(freshness, 50), 2), p99ms: round(percentile(freshness, 99), 2), samples: freshness.length },
+      memory: { idleMiB: idle.rssMiB, lookupsPeakMiB: lookupMemory.peakMiB, ratio: round(lookupMemory.peakMiB / idle.rssMiB) },
     };
     const markdown = [
       '# bench/content',
@@ -174,6 +177,7 @@ async function main() {
         [`overview rebuild (batch ${BATCH})`, `${result.rebuild.eventsPerSecond} events/s`, `${result.rebuild.rawReadEventsPerSecond} events/s (read only)`, result.rebuild.ratio, '≥ 30k events/s'],
         [`overview lookups, ${CONNECTIONS} connections`, `${result.lookups.requestsPerSecond} req/s, p99 ${result.lookups.p99ms} ms`, `${result.lookups.rawRequestsPerSecond} req/s, p99 ${result.lookups.rawP99ms} ms (keyed SELECT)`, result.lookups.ratio, '≥ 5k req/s, p99 ≤ 20 ms'],
         ['freshness, 201 → visible', `p50 ${result.freshness.p50ms} ms, p99 ${result.freshness.p99ms} ms`, '', '', 'p99 ≤ 50 ms'],
+        [`platform RSS, peak during lookups`, `${result.memory.lookupsPeakMiB} MiB`, `${result.memory.idleMiB} MiB idle after start`, result.memory.ratio, ''],
       ]),
     ].join('\n');
     const dir = await writeResult('content-latest', result, markdown);

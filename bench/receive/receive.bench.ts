@@ -80,15 +80,19 @@ async function main() {
   const pool = bench.pool(CONNECTIONS + 1);
   console.log('machine', machine);
   try {
+    const idle = await platform.memory();
     // Warm-up: JIT, prepared statements, pool connections.
     await http(platform.url, platform.authorization, '/api/v1/decision-events', CONNECTIONS, 1, grant);
     await raw(pool, CONNECTIONS, 1, 1);
 
     const single = { http: await http(platform.url, platform.authorization, '/api/v1/decision-events', CONNECTIONS, SECONDS, grant), raw: await raw(pool, CONNECTIONS, SECONDS, 1) };
+    const afterSingle = await platform.memory();
     const batch = {
       http: await http(platform.url, platform.authorization, '/api/v1/decision-events/batch', BATCH_CONNECTIONS, SECONDS, () => ({ events: Array.from({ length: BATCH }, grant) })),
       raw: await raw(pool, BATCH_CONNECTIONS, SECONDS, BATCH),
     };
+    const afterBatch = await platform.memory();
+    const memory = { idleMiB: idle.rssMiB, singlePeakMiB: afterSingle.peakMiB, batchPeakMiB: afterBatch.peakMiB, afterLoadMiB: afterBatch.rssMiB };
     if (single.http.errors || batch.http.errors) console.warn('non-2xx answers:', single.http.errors, batch.http.errors);
     const rows = [
       ['single-event POST', CONNECTIONS, round(single.http.rps, 0), round(single.raw.rps, 0), round(single.http.rps / single.raw.rps), single.http.p99, round(single.raw.p99, 1)],
@@ -101,8 +105,17 @@ async function main() {
         `fsync=${machine.fsync}, synchronous_commit=${machine.synchronous_commit}, ${SECONDS}s per case.`,
       '',
       markdownTable(['case', 'connections', 'HTTP events/s', 'raw pg events/s', 'HTTP / raw', 'HTTP p99 ms', 'raw p99 ms'], rows),
+      '',
+      'Platform process memory (resident set, from /proc; peak = VmHWM since start):',
+      '',
+      markdownTable(['when', 'RSS MiB', 'vs idle'], [
+        ['idle after start', memory.idleMiB, 1],
+        ['peak during single-event POSTs', memory.singlePeakMiB, round(memory.singlePeakMiB / memory.idleMiB)],
+        [`peak during batch POSTs (${BATCH} events)`, memory.batchPeakMiB, round(memory.batchPeakMiB / memory.idleMiB)],
+        ['after the load', memory.afterLoadMiB, round(memory.afterLoadMiB / memory.idleMiB)],
+      ]),
     ].join('\n');
-    const dir = await writeResult('receive-latest', { machine, seconds: SECONDS, single, batch }, markdown);
+    const dir = await writeResult('receive-latest', { machine, seconds: SECONDS, single, batch, memory }, markdown);
     console.log('\n' + markdown + `\n\nwritten to ${dir}/receive-latest.{json,md}`);
   } finally {
     await platform.stop();

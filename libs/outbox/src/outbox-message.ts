@@ -1,0 +1,67 @@
+import { formatCheckpoint, type EventMetadata, type RecordedEvent, type TenantId } from '#libs/event-store';
+import type { OutboxMessage } from './message-publisher.port.js';
+
+/** Header names of every outbox message. Consumers deduplicate by `event-id`. */
+export const OUTBOX_HEADERS = {
+  eventId: 'event-id',
+  eventType: 'event-type',
+  schemaVersion: 'schema-version',
+  tenant: 'tenant',
+  checkpoint: 'checkpoint',
+} as const;
+
+/** The message value: the event as the event store returns it (after upcasting). */
+export interface OutboxEventValue {
+  eventId: string;
+  tenant: string;
+  streamId: string;
+  streamPosition: number;
+  type: string;
+  schemaVersion: number;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  /** ISO 8601. */
+  recordedAt: string;
+  /** The event's `$all` checkpoint of its tenant (opaque string form). */
+  checkpoint: string;
+}
+
+export const DEFAULT_TOPIC_PREFIX = 'fpi.events.';
+
+/** Kafka's topic name rule (legal characters; at most 249 of them). */
+const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** `${prefix}${tenant}`: one topic per municipality. */
+export function outboxTopic(prefix: string, tenant: TenantId | string): string {
+  const topic = `${prefix}${tenant}`;
+  if (!TOPIC.test(topic)) throw new Error(`not a valid topic name: ${JSON.stringify(topic)} (letters, digits, '.', '_', '-'; at most 249)`);
+  return topic;
+}
+
+/** Maps a recorded event to its outbox message: key = stream id, headers for routing and dedup. */
+export function toOutboxMessage(event: RecordedEvent): OutboxMessage {
+  const checkpoint = formatCheckpoint(event.checkpoint);
+  const value: OutboxEventValue = {
+    eventId: event.eventId,
+    tenant: event.tenant,
+    streamId: event.streamId,
+    streamPosition: event.streamPosition,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    data: event.data,
+    metadata: event.metadata,
+    recordedAt: event.recordedAt.toISOString(),
+    checkpoint,
+  };
+  return {
+    key: event.streamId,
+    value: JSON.stringify(value),
+    headers: {
+      [OUTBOX_HEADERS.eventId]: event.eventId,
+      [OUTBOX_HEADERS.eventType]: event.type,
+      [OUTBOX_HEADERS.schemaVersion]: String(event.schemaVersion),
+      [OUTBOX_HEADERS.tenant]: event.tenant,
+      [OUTBOX_HEADERS.checkpoint]: checkpoint,
+    },
+  };
+}

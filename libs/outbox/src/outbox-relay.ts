@@ -1,0 +1,277 @@
+/**
+ * Kafka outbox relay: publishes every committed event of a tenant's `$all` stream to the
+ * tenant's topic, at least once, in `$all` order.
+ *
+ * Design: the relay IS a projection (`kafka_outbox`, version 1, every event type, no tables)
+ * run by the projection engine's own `ProjectionRunner`, so it keeps the engine's rules
+ * unchanged: one active runner per (projection, tenant) across processes (session advisory
+ * lock), the checkpoint in `projection_checkpoints` moved by compare-and-set in the batch's
+ * transaction, `read_model_versions` registration so `npx fpi projections`, the
+ * `fpi_projection_*` gauges and /health/ready show its lag, dead letters + pause (and
+ * `npx fpi projections resume|skip kafka_outbox_v1`) for a poison event.
+ *
+ * What differs from a read-model projection, and why this file supervises the runners itself
+ * instead of handing the projection to a `ProjectionEngine`:
+ * - `apply` publishes and returns after the broker's ack; the checkpoint commits after it.
+ *   A crash (or a lost database session) between the ack and the commit publishes the batch
+ *   again: at-least-once. Consumers deduplicate by the `event-id` header.
+ * - A broker outage must never dead-letter or skip. The runner gives a failing `apply` a few
+ *   bounded retries and then dead-letters, so `apply` never throws on a transient error: it
+ *   retries itself with capped exponential back-off, for as long as it takes. Only a
+ *   `PermanentPublishError` (the broker refuses the message itself, e.g. too large) reaches
+ *   the runner, which then narrows the batch down to that event and pauses there.
+ * - `Projection.apply` has no abort signal, so stopping must end that retry loop from
+ *   outside — but only AFTER the runner's own signal is aborted (the runner then treats the
+ *   failed attempt as "stopped", not as a failure to count towards a dead letter).
+ *   `ProjectionEngine.stop()` aborts its runners at a moment we cannot observe; holding the
+ *   runners here makes the order certain: abort every runner, then the relay, then wait.
+ *   (With an engine change — `apply(db, tenant, events, signal)`, or an error type the
+ *   runner retries forever without counting — the relay could be a plain engine projection.)
+ * - While `apply` waits out an outage the runner's batch transaction is open but empty (no
+ *   statement has run in it, so it holds no snapshot and no row locks; only its pooled
+ *   connection, which holds the advisory lock anyway).
+ */
+import type pg from 'pg';
+import { withTransaction } from '#libs/database';
+import type { EventStore, RecordedEvent, TenantId, TenantRegistry } from '#libs/event-store';
+import {
+  DEFAULT_RUNNER_OPTIONS,
+  ProjectionEngine,
+  ProjectionRunner,
+  projectionId,
+  type Projection,
+  type ProjectionSession,
+  type ProjectionStatus,
+  type RunnerOptions,
+} from '#libs/projections';
+import { PermanentPublishError, type MessagePublisher } from './message-publisher.port.js';
+import { DEFAULT_TOPIC_PREFIX, outboxTopic, toOutboxMessage } from './outbox-message.js';
+
+export const OUTBOX_PROJECTION = 'kafka_outbox';
+export const OUTBOX_VERSION = 1;
+/** The id in `projection_checkpoints`, `projection_dead_letters` and the CLI. */
+export const OUTBOX_PROJECTION_ID = projectionId({ name: OUTBOX_PROJECTION, version: OUTBOX_VERSION });
+
+export interface OutboxRelayOptions extends RunnerOptions {
+  /** Topic of a tenant: `${topicPrefix}${tenant}`. */
+  topicPrefix: string;
+  /** How often the relay looks for new tenants. */
+  superviseMs: number;
+  /** Back-off between publish attempts of one batch: doubles from `initialMs` up to `maxMs`, never gives up. */
+  backoff: { initialMs: number; maxMs: number };
+}
+
+export const DEFAULT_OUTBOX_OPTIONS: OutboxRelayOptions = {
+  ...DEFAULT_RUNNER_OPTIONS,
+  // Small enough that a batch stays far below Kafka's default 1 MB request size.
+  batchSize: 100,
+  topicPrefix: DEFAULT_TOPIC_PREFIX,
+  superviseMs: 2000,
+  backoff: { initialMs: 500, maxMs: 30_000 },
+};
+
+export interface OutboxRelayHooks {
+  /** A batch is published and its checkpoint committed. */
+  published?(tenant: TenantId, events: number): void;
+  /** A publish attempt failed (transiently); the relay tries again after `retryInMs`. */
+  publishFailed?(tenant: TenantId, attempt: number, error: unknown, retryInMs: number): void;
+  /** A batch went through after failed attempts. */
+  recovered?(tenant: TenantId, attempts: number): void;
+  /** The broker refused an event for good: the relay is paused for the tenant at it. */
+  deadLettered?(tenant: TenantId, event: RecordedEvent, error: unknown): void;
+  log?(message: string): void;
+}
+
+/** Thrown out of `apply` when the relay stops mid-retry: the batch rolls back, nothing is dead-lettered. */
+export class RelayStoppedError extends Error {
+  constructor() {
+    super('the outbox relay is stopping');
+    this.name = 'RelayStoppedError';
+  }
+}
+
+/** Resolves after `ms`, or at once when aborted. */
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/** `work`, or a RelayStoppedError as soon as `signal` aborts (the work may still settle later). */
+const unlessStopped = <T>(work: Promise<T>, signal: AbortSignal) =>
+  new Promise<T>((resolve, reject) => {
+    const stop = () => reject(new RelayStoppedError());
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', stop);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', stop);
+        reject(e);
+      },
+    );
+  });
+
+/** The relay as a projection: `apply` publishes a tenant's batch and returns after the broker's ack. */
+export class OutboxProjection implements Projection {
+  readonly name = OUTBOX_PROJECTION;
+  readonly version = OUTBOX_VERSION;
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly publisher: MessagePublisher,
+    private readonly options: Pick<OutboxRelayOptions, 'topicPrefix' | 'backoff'> = DEFAULT_OUTBOX_OPTIONS,
+    private readonly hooks: Pick<OutboxRelayHooks, 'publishFailed' | 'recovered'> = {},
+  ) {
+    outboxTopic(options.topicPrefix, '000000000'); // fails fast on an invalid prefix
+  }
+
+  handles(): boolean {
+    return true;
+  }
+
+  async setup(): Promise<void> {}
+
+  async drop(): Promise<void> {}
+
+  async apply(_db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void> {
+    const signal = this.stopping.signal;
+    const topic = outboxTopic(this.options.topicPrefix, tenant);
+    const messages = events.map(toOutboxMessage);
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw new RelayStoppedError();
+      try {
+        await unlessStopped(this.publisher.publish(topic, messages), signal);
+        if (attempt > 1) this.hooks.recovered?.(tenant, attempt);
+        return;
+      } catch (error) {
+        if (error instanceof RelayStoppedError || signal.aborted) throw new RelayStoppedError();
+        if (error instanceof PermanentPublishError) throw error;
+        const delay = Math.min(this.options.backoff.initialMs * 2 ** Math.min(attempt - 1, 30), this.options.backoff.maxMs);
+        this.hooks.publishFailed?.(tenant, attempt, error, delay);
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  /** Ends a retry loop in progress; call only after the runners' own signals are aborted. */
+  stop(): void {
+    this.stopping.abort();
+  }
+}
+
+/**
+ * Runs the outbox projection for every tenant of one database (checkpoints live beside the
+ * tenant's events, as with read-model projections). Several processes may run it: one
+ * runner per tenant is active, the others wait for its lock.
+ */
+export class OutboxRelay {
+  readonly projection: OutboxProjection;
+  private readonly runners = new Map<string, ProjectionRunner>();
+  /** For status, resume and skip only: never started. */
+  private readonly engine: ProjectionEngine;
+  private supervisor: NodeJS.Timeout | undefined;
+  private supervising: Promise<void> | undefined;
+  private started = false;
+  private stopped = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly store: EventStore,
+    private readonly tenants: TenantRegistry,
+    publisher: MessagePublisher,
+    private readonly options: OutboxRelayOptions = DEFAULT_OUTBOX_OPTIONS,
+    private readonly hooks: OutboxRelayHooks = {},
+  ) {
+    this.projection = new OutboxProjection(publisher, options, hooks);
+    this.engine = new ProjectionEngine(pool, store, tenants, []);
+  }
+
+  /** Registers the relay (as read model `kafka_outbox` v1) and starts a runner per tenant. */
+  async start(): Promise<void> {
+    if (this.stopped) throw new Error('the outbox relay was stopped; create a new one');
+    if (this.started) return;
+    this.started = true;
+    // Same lock and rule as ProjectionEngine.register: the first version of a read model is live.
+    await withTransaction(this.pool, async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('fpi-projection-setup', 0))`);
+      await client.query(
+        `INSERT INTO read_model_versions (read_model, version, status, live_at)
+         SELECT $1, $2, CASE WHEN EXISTS (SELECT 1 FROM read_model_versions WHERE read_model = $1 AND status = 'live') THEN 'building' ELSE 'live' END,
+                CASE WHEN EXISTS (SELECT 1 FROM read_model_versions WHERE read_model = $1 AND status = 'live') THEN NULL ELSE now() END
+         ON CONFLICT (read_model, version) DO NOTHING`,
+        [OUTBOX_PROJECTION, OUTBOX_VERSION],
+      );
+    });
+    await this.supervise();
+    this.supervisor = setInterval(() => void this.supervise(), this.options.superviseMs);
+    this.supervisor.unref();
+  }
+
+  /** Stops every runner; a batch in flight rolls back and is published again by the next runner. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.supervisor);
+    await this.supervising;
+    // Order matters: each runner's abort is set synchronously by stop(); only then does the
+    // projection end its retry loop, which the runners then see as "stopped", not "failed".
+    const stopping = [...this.runners.values()].map((r) => r.stop());
+    this.projection.stop();
+    await Promise.all(stopping);
+    this.runners.clear();
+  }
+
+  private supervise(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.supervising ??= (async () => {
+      try {
+        for (const t of await this.tenants.list()) this.ensureRunner(t.id);
+      } catch (error) {
+        this.hooks.log?.(`outbox relay supervisor: ${(error as Error).message}`);
+      } finally {
+        this.supervising = undefined;
+      }
+    })();
+    return this.supervising;
+  }
+
+  private ensureRunner(tenant: TenantId): void {
+    if (this.stopped || this.runners.has(tenant)) return;
+    const runner = new ProjectionRunner(this.pool, this.store, this.projection, tenant, this.options, {
+      onApplied: (n) => this.hooks.published?.(tenant, n),
+      onDeadLetter: (event, error) => {
+        this.hooks.deadLettered?.(tenant, event, error);
+        this.hooks.log?.(
+          `outbox relay paused for tenant ${tenant} at event ${event.eventId} (${event.type}): ${(error as Error)?.message ?? String(error)}; ` +
+            `fix it, then npx fpi projections resume ${OUTBOX_PROJECTION_ID} --tenant ${tenant} (or skip)`,
+        );
+      },
+      onError: (error) => this.hooks.log?.(`outbox relay (tenant ${tenant}) restarts: ${(error as Error).message}`),
+    });
+    this.runners.set(tenant, runner);
+    runner.start();
+  }
+
+  /** Checkpoint, lag, paused state and dead letters of the relay per tenant (this database). */
+  async status(): Promise<ProjectionStatus[]> {
+    return (await this.engine.status()).filter((s) => s.projection === OUTBOX_PROJECTION_ID);
+  }
+
+  /** Retries the dead-lettered event of a paused tenant (after the cause is fixed). */
+  resume(tenant: TenantId): Promise<void> {
+    return this.engine.resume(OUTBOX_PROJECTION_ID, tenant);
+  }
+
+  /** Skips the dead-lettered event explicitly: it is never published; the record stays. */
+  skip(tenant: TenantId): Promise<void> {
+    return this.engine.skip(OUTBOX_PROJECTION_ID, tenant);
+  }
+}

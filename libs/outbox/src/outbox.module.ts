@@ -1,0 +1,144 @@
+import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { DATABASES, type Databases } from '#libs/database';
+import { EVENT_STORE, TENANT_REGISTRY, TenantDatabases, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { Metrics } from '#libs/observability';
+import type { ProjectionStatus } from '#libs/projections';
+import { KafkaPublisher } from './kafka/kafka-publisher.js';
+import { MESSAGE_PUBLISHER, type MessagePublisher } from './message-publisher.port.js';
+import { outboxConfigFromEnv, type OutboxConfig } from './outbox.config.js';
+import { DEFAULT_OUTBOX_OPTIONS, OutboxRelay } from './outbox-relay.js';
+
+export const OUTBOX_CONFIG = Symbol('OUTBOX_CONFIG');
+
+/** The outbox relays of the process, one per database (checkpoints live beside the events). */
+export class OutboxRelays {
+  constructor(readonly byDatabase: Map<string, OutboxRelay>) {}
+
+  async start(): Promise<void> {
+    for (const relay of this.byDatabase.values()) await relay.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.byDatabase.values()].map((r) => r.stop()));
+  }
+
+  async status(): Promise<(ProjectionStatus & { database: string })[]> {
+    const all = await Promise.all([...this.byDatabase].map(async ([database, r]) => (await r.status()).map((s) => ({ ...s, database }))));
+    return all.flat();
+  }
+}
+
+/** The registry as one database's relay sees it: only the tenants whose events live there. */
+function tenantsIn(registry: TenantRegistry, database: string, defaultDatabase: string): TenantRegistry {
+  const here = (t: { database?: string }) => (t.database ?? defaultDatabase) === database;
+  return {
+    add: (t) => registry.add(t),
+    get: async (id) => {
+      const t = await registry.get(id);
+      return t && here(t) ? t : undefined;
+    },
+    list: async () => (await registry.list()).filter(here),
+  };
+}
+
+@Injectable()
+class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Outbox');
+
+  constructor(
+    @Inject(OutboxRelays) private readonly relays: OutboxRelays | null,
+    @Inject(MESSAGE_PUBLISHER) private readonly publisher: MessagePublisher | null,
+    @Inject(OUTBOX_CONFIG) private readonly config: OutboxConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.relays) {
+      this.logger.log('Kafka outbox is off (KAFKA_BROKERS is not set)');
+      return;
+    }
+    const brokers = this.config.brokers.length > 0 ? this.config.brokers.join(',') : 'a publisher provided in code';
+    this.logger.log(`Kafka outbox on: ${brokers}, topics ${this.config.topicPrefix}<tenant>`);
+    await this.relays.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relays?.stop();
+    await this.publisher?.close();
+  }
+}
+
+/**
+ * Kafka outbox: when `KAFKA_BROKERS` is set, relays every committed event to the topic
+ * `${KAFKA_TOPIC_PREFIX ?? 'fpi.events.'}${tenant}` (key = stream id), at least once.
+ * Without it nothing runs. Needs the database, event-store and metrics modules (global).
+ * Tests (or another broker) may override `MESSAGE_PUBLISHER`: the relay runs whenever a
+ * publisher is provided.
+ */
+@Module({
+  providers: [
+    { provide: OUTBOX_CONFIG, useFactory: () => outboxConfigFromEnv(process.env) },
+    {
+      provide: MESSAGE_PUBLISHER,
+      inject: [OUTBOX_CONFIG],
+      useFactory: (config: OutboxConfig): MessagePublisher | null => {
+        if (config.brokers.length === 0) return null;
+        const logger = new Logger('Outbox');
+        return new KafkaPublisher({
+          brokers: config.brokers,
+          clientId: config.clientId,
+          log: (level, message) => (level === 'info' ? logger.log(message) : logger[level](message)),
+        });
+      },
+    },
+    {
+      provide: OutboxRelays,
+      inject: [OUTBOX_CONFIG, MESSAGE_PUBLISHER, DATABASES, EVENT_STORE, TENANT_REGISTRY, TenantDatabases, Metrics],
+      useFactory: (
+        config: OutboxConfig,
+        publisher: MessagePublisher | null,
+        databases: Databases,
+        store: EventStore,
+        registry: TenantRegistry,
+        tenants: TenantDatabases,
+        metrics: Metrics,
+      ): OutboxRelays | null => {
+        if (!publisher) return null;
+        const logger = new Logger('Outbox');
+        const labelNames = ['tenant'] as const;
+        const published = new Counter({ name: 'fpi_outbox_published_events_total', help: 'Events the outbox published and checkpointed', labelNames, registers: [metrics.registry] });
+        const failures = new Counter({ name: 'fpi_outbox_publish_failures_total', help: 'Failed publish attempts (retried with back-off)', labelNames, registers: [metrics.registry] });
+        const dead = new Counter({ name: 'fpi_outbox_dead_letters_total', help: 'Events the broker refused for good (the relay pauses at them)', labelNames, registers: [metrics.registry] });
+        const relays = new Map<string, OutboxRelay>();
+        for (const c of databases.all()) {
+          const prefix = tenants.single ? '' : `${c.name}: `;
+          relays.set(
+            c.name,
+            new OutboxRelay(
+              c.db.pool,
+              store,
+              tenants.single ? registry : tenantsIn(registry, c.name, databases.main.name),
+              publisher,
+              { ...DEFAULT_OUTBOX_OPTIONS, topicPrefix: config.topicPrefix },
+              {
+                published: (tenant, n) => published.inc({ tenant }, n),
+                publishFailed: (tenant, attempt, error, retryInMs) => {
+                  failures.inc({ tenant });
+                  // Every attempt counts; the log says the first few and then every tenth (an outage may last hours).
+                  if (attempt <= 3 || attempt % 10 === 0) logger.warn(`${prefix}publishing for tenant ${tenant} failed (attempt ${attempt}, next in ${retryInMs} ms): ${(error as Error)?.message ?? String(error)}`);
+                },
+                recovered: (tenant, attempts) => logger.log(`${prefix}publishing for tenant ${tenant} works again after ${attempts} attempts`),
+                deadLettered: (tenant) => dead.inc({ tenant }),
+                log: (message) => logger.warn(`${prefix}${message}`),
+              },
+            ),
+          );
+        }
+        return new OutboxRelays(relays);
+      },
+    },
+    OutboxLifecycle,
+  ],
+  exports: [OutboxRelays, MESSAGE_PUBLISHER, OUTBOX_CONFIG],
+})
+export class OutboxModule {}
