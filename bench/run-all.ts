@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '#libs/database';
+import { throughputChart } from './chart.js';
 
 const BENCHES = ['append', 'receive', 'content', 'peer', 'peer-rebuild'] as const;
 const modules: Record<(typeof BENCHES)[number], string> = {
@@ -22,6 +23,19 @@ for (const name of BENCHES) {
   combined[name] = JSON.parse(await readFile(join(dir, `${name}-latest.json`), 'utf8'));
   sections.push((await readFile(join(dir, `${name}-latest.md`), 'utf8')).replace(/^# /, '## '), '');
 }
+type Row = { case: string; writers: number; [k: string]: unknown };
+const single = (rows: Row[], key: string) => new Map(rows.filter((r) => r.case === 'single-event append').map((r) => [r.writers, Number(r[key])]));
+const append = (combined.append as { throughput: Row[] }).throughput;
+const peer = (combined.peer as { rows: Row[] }).rows;
+await writeFile(
+  join(dir, 'append-throughput.svg'),
+  throughputChart('Single-event appends per second by writers (one run of npm run bench)', [
+    { name: 'raw pg INSERT', colour: '#9e9e9e', values: single(append, 'raw') },
+    { name: 'fpi event-store port', colour: '#1f6feb', values: single(append, 'port') },
+    { name: 'Emmett 0.42.0', colour: '#e36209', values: single(peer, 'emmett') },
+  ]),
+);
+sections.push('![Single-event appends per second by writers](append-throughput.svg)', '');
 await writeFile(join(dir, 'latest.json'), JSON.stringify(combined, null, 2) + '\n');
 await writeFile(join(dir, 'latest.md'), sections.join('\n'));
 console.log(`written to ${dir}/latest.{json,md}`);
