@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { createTestDatabase } from '#libs/testing';
 import { eventStoreContract, event } from '../event-store.contract.js';
 import { PostgresEventStore } from './postgres-event-store.js';
@@ -73,6 +74,20 @@ describe('PostgreSQL adapter specifics', () => {
       );
       expect(rows.map((r) => r.relname)).toEqual(['events_313231593']);
       expect(await registry.list()).toHaveLength(1);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('registers a tenant once when several services register it at the same moment', async () => {
+    const db = await createTestDatabase();
+    try {
+      // Separate pools: separate sessions, as separate deployables starting together would be.
+      const pools = Array.from({ length: 8 }, () => new pg.Pool({ connectionString: db.url, max: 1 }));
+      const results = await Promise.allSettled(pools.map((p) => new PostgresTenantRegistry(p).add({ id: '912159523' as TenantId, name: 'Kommune', environment: 'test' })));
+      await Promise.all(pools.map((p) => p.end()));
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(await new PostgresTenantRegistry(db.pool).list()).toEqual([expect.objectContaining({ id: '912159523' })]);
     } finally {
       await db.drop();
     }
