@@ -6,37 +6,18 @@
  *   npm run bench:peer
  */
 import { randomUUID } from 'node:crypto';
-import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
-import pg from 'pg';
-import { PostgresEventStore, PostgresTenantRegistry, tenantId } from '#libs/event-store';
-import { runMigrations } from '#libs/database';
 import { alternateAppends, markdownTable, round, startBenchServer, writeResult } from '../lib.js';
+import { openPeerStores, TENANT } from './peer-stores.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = 6;
-const TENANT = tenantId('313231593');
 const payload = () => ({ decisionId: randomUUID(), patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' }, serviceCode: '15', period: { start: '2026-01-01' }, weeklyHours: 6 });
-
-async function database(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function main() {
   const bench = await startBenchServer();
   const machine = await bench.describe();
-  const oursUrl = await database(bench.url, 'ours');
-  const emmettUrl = await database(bench.url, 'emmett');
-  await runMigrations(oursUrl);
-  const oursPool = new pg.Pool({ connectionString: oursUrl, max: 40 });
-  await new PostgresTenantRegistry(oursPool).add({ id: TENANT, name: 'Bench', environment: 'test' });
-  const ours = new PostgresEventStore(oursPool);
-  const emmett = getPostgreSQLEventStore(emmettUrl);
+  const stores = await openPeerStores(bench.url, '', 40);
+  const { ours, emmett } = stores;
   await emmett.appendToStream('warmup', [{ type: 'Warm', data: {} }]); // creates Emmett's schema
 
   const rows: { case: string; writers: number; ours: number; emmett: number; ratio: number }[] = [];
@@ -62,13 +43,7 @@ async function main() {
   ].join('\n');
   const dir = await writeResult('peer-latest', { machine, seconds: SECONDS, rows }, markdown);
   console.log('\n' + markdown + `\n\nwritten to ${dir}/peer-latest.{json,md}`);
-  await ours.close();
-  await emmett.close();
-  await oursPool.end();
-  // Emmett's internal pool may still hold idle connections that the server's shutdown ends.
-  process.on('uncaughtException', (error) => {
-    if (!/terminating connection|Connection terminated/.test(error.message)) throw error;
-  });
+  await stores.close();
   await bench.stop();
 }
 

@@ -7,19 +7,18 @@
  *   npm run bench:peer     (BENCH_REBUILD_PATIENTS to tune; default 10,000 patients = 50,000 events: Emmett folds about 1k events/s here)
  */
 import { randomUUID } from 'node:crypto';
-import { getPostgreSQLEventStore, pongoMultiStreamProjection, rebuildPostgreSQLProjections } from '@event-driven-io/emmett-postgresql';
+import { pongoMultiStreamProjection, rebuildPostgreSQLProjections } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
 import { ServiceOverviewProjection } from '#libs/content';
-import { runMigrations } from '#libs/database';
 import { asDecisionEvent, emptyOverview, evolveOverview, syntheticFodselsnummer, type OverviewDocument, type PatientRef } from '#libs/domain';
-import { PostgresEventStore, PostgresTenantRegistry, tenantId } from '#libs/event-store';
+import { PostgresEventStore, PostgresTenantRegistry } from '#libs/event-store';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
 import { markdownTable, round, startBenchServer, writeResult } from '../lib.js';
+import { openPeerStores, TENANT } from './peer-stores.js';
 
 const PATIENTS = Number(process.env.BENCH_REBUILD_PATIENTS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_REBUILD_ROUNDS ?? 2);
 const BATCH = 2000;
-const TENANT = tenantId('313231593');
 const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
 
 /** Per patient: home nursing granted, changed, paused, resumed; a safety alarm granted (5 events, 2 streams). */
@@ -43,16 +42,6 @@ const PIDS: string[] = [];
 for (let n = 0; PIDS.length < PATIENTS; n++) {
   const pid = syntheticFodselsnummer({ birthDate: { year: 1930 + (Math.floor(n / 336) % 90), month: 1 + (Math.floor(n / 28) % 12), day: 1 + (n % 28) }, offset: 65, individual: Math.floor(n / 30240) % 1000 });
   if (pid) PIDS.push(pid);
-}
-
-async function database(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function pool<T>(items: T[], workers: number, work: (item: T) => Promise<unknown>) {
@@ -108,13 +97,8 @@ async function rebuildEmmett(connectionString: string, collectionName: string): 
 async function concurrentLoadCheck(adminUrl: string): Promise<{ patients: number; ours: number; emmett: number }> {
   const patients = Math.min(2000, PIDS.length);
   const streams = PIDS.slice(0, patients).flatMap((pid, i) => streamsOf(i, pid));
-  const oursUrl = await database(adminUrl, 'ours_concurrent');
-  const emmettUrl = await database(adminUrl, 'emmett_concurrent');
-  await runMigrations(oursUrl);
-  const p = new pg.Pool({ connectionString: oursUrl, max: 20 });
-  await new PostgresTenantRegistry(p).add({ id: TENANT, name: 'Bench', environment: 'test' });
-  const ours = new PostgresEventStore(p);
-  const emmett = getPostgreSQLEventStore(emmettUrl);
+  const stores = await openPeerStores(adminUrl, '_concurrent', 20);
+  const { oursUrl, emmettUrl, oursPool: p, ours, emmett } = stores;
   await Promise.all([
     pool(streams, 16, (s) => ours.append(TENANT, s.streamId, s.events.map((e) => ({ eventId: randomUUID(), ...e })), 'no_stream')),
     pool(streams, 16, (s) => emmett.appendToStream(s.streamId, s.events as never)),
@@ -129,22 +113,15 @@ async function concurrentLoadCheck(adminUrl: string): Promise<{ patients: number
     return n;
   };
   const result = { patients, ours: await count(oursUrl, 'service_overview_v1'), emmett: await count(emmettUrl, 'service_overview_c') };
-  await ours.close();
-  await p.end();
-  await emmett.close();
+  await stores.close();
   return result;
 }
 
 async function main() {
   const bench = await startBenchServer();
   const machine = await bench.describe();
-  const oursUrl = await database(bench.url, 'ours_rebuild');
-  const emmettUrl = await database(bench.url, 'emmett_rebuild');
-  await runMigrations(oursUrl);
-  const oursPool = new pg.Pool({ connectionString: oursUrl, max: 20 });
-  await new PostgresTenantRegistry(oursPool).add({ id: TENANT, name: 'Bench', environment: 'test' });
-  const ours = new PostgresEventStore(oursPool);
-  const emmett = getPostgreSQLEventStore(emmettUrl);
+  const stores = await openPeerStores(bench.url, '_rebuild', 20);
+  const { emmettUrl, oursPool, ours, emmett } = stores;
 
   // The same events into both stores, each through its own append API.
   let t = performance.now();
@@ -201,12 +178,7 @@ async function main() {
   ].join('\n');
   const dir = await writeResult('peer-rebuild-latest', { machine, rounds: ROUNDS, oursSeconds, emmettSeconds, ...row, concurrentLoad: concurrent }, markdown);
   console.log('\n' + markdown + `\n\nwritten to ${dir}/peer-rebuild-latest.{json,md}`);
-  await ours.close();
-  await emmett.close();
-  await oursPool.end();
-  process.on('uncaughtException', (error) => {
-    if (!/terminating connection|Connection terminated/.test(error.message)) throw error;
-  });
+  await stores.close();
   await bench.stop();
 }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { DATABASES, replicationLag, type Databases } from '#libs/database';
-import { EVENT_STORE, TENANT_REGISTRY, TenantDatabases, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, TENANT_REGISTRY, TenantDatabases, tenantsInDatabase, type EventStore, type TenantRegistry } from '#libs/event-store';
 import { Metrics, ReadinessChecks } from '#libs/observability';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from '#libs/projections';
 import { OktReadController } from './okt/okt-read.controller.js';
@@ -9,7 +9,7 @@ import { ServiceOverviewController } from './overview/service-overview.controlle
 import { serviceOverviewDefinition } from './overview/service-overview.projection.js';
 import { ServiceOverviewReader } from './overview/service-overview.reader.js';
 import { FhirController } from './fhir/fhir.controller.js';
-import { ProjectionEngines, tenantsOfDatabase } from './projection-engines.js';
+import { ProjectionEngines } from './projection-engines.js';
 
 /** A projection this many seconds behind makes /health/ready report `degraded`. */
 const LAG_DEGRADED_SECONDS = 30;
@@ -122,7 +122,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
             new ProjectionEngine(
               c.db.pool,
               store,
-              tenants.single ? registry : tenantsOfDatabase(registry, c.name, databases.main.name),
+              tenants.single ? registry : tenantsInDatabase(registry, c.name, databases.main.name),
               [serviceOverviewDefinition],
               { ...DEFAULT_ENGINE_OPTIONS, batchSize: Number(process.env.FPI_PROJECTION_BATCH_SIZE ?? DEFAULT_ENGINE_OPTIONS.batchSize) },
               { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },

@@ -1,5 +1,5 @@
 import type { ProjectionEngine, ProjectionStatus } from '#libs/projections';
-import type { TenantDatabases, TenantId, TenantRegistry } from '#libs/event-store';
+import type { TenantDatabases, TenantId } from '#libs/event-store';
 
 /**
  * The projection engines of the process, one per database: read models, checkpoints and
@@ -37,17 +37,4 @@ export class ProjectionEngines {
   async stop(): Promise<void> {
     await Promise.all(this.all().map(([, e]) => e.stop()));
   }
-}
-
-/** The registry as one database's engine sees it: only the tenants living there. */
-export function tenantsOfDatabase(registry: TenantRegistry, database: string, defaultDatabase: string): TenantRegistry {
-  const here = (t: { database?: string }) => (t.database ?? defaultDatabase) === database;
-  return {
-    add: (t) => registry.add(t),
-    get: async (id) => {
-      const t = await registry.get(id);
-      return t && here(t) ? t : undefined;
-    },
-    list: async () => (await registry.list()).filter(here),
-  };
 }

@@ -12,3 +12,4 @@ export * from './event-store.module.js';
 export * from './tenant-databases.js';
 export * from './tenant-routed-event-store.js';
 export * from './kurrentdb/kurrentdb-event-store.js';
+export * from './append-validation.js';

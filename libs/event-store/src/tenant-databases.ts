@@ -36,3 +36,16 @@ export class TenantDatabases {
     return (await this.registry.list()).filter((t) => (t.database ?? main) === database).map((t) => t.id);
   }
 }
+
+/** The registry as one database's runners see it: only the tenants whose data lives there. */
+export function tenantsInDatabase(registry: TenantRegistry, database: string, defaultDatabase: string): TenantRegistry {
+  const here = (t: { database?: string }) => (t.database ?? defaultDatabase) === database;
+  return {
+    add: (t) => registry.add(t),
+    get: async (id) => {
+      const t = await registry.get(id);
+      return t && here(t) ? t : undefined;
+    },
+    list: async () => (await registry.list()).filter(here),
+  };
+}

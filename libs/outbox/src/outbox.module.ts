@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { DATABASES, type Databases } from '#libs/database';
-import { EVENT_STORE, TENANT_REGISTRY, TenantDatabases, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, TENANT_REGISTRY, TenantDatabases, tenantsInDatabase, type EventStore, type TenantRegistry } from '#libs/event-store';
 import { Metrics } from '#libs/observability';
 import type { ProjectionStatus } from '#libs/projections';
 import { KafkaPublisher } from './kafka/kafka-publisher.js';
@@ -29,18 +29,6 @@ export class OutboxRelays {
   }
 }
 
-/** The registry as one database's relay sees it: only the tenants whose events live there. */
-function tenantsIn(registry: TenantRegistry, database: string, defaultDatabase: string): TenantRegistry {
-  const here = (t: { database?: string }) => (t.database ?? defaultDatabase) === database;
-  return {
-    add: (t) => registry.add(t),
-    get: async (id) => {
-      const t = await registry.get(id);
-      return t && here(t) ? t : undefined;
-    },
-    list: async () => (await registry.list()).filter(here),
-  };
-}
 
 @Injectable()
 class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -117,7 +105,7 @@ class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
             new OutboxRelay(
               c.db.pool,
               store,
-              tenants.single ? registry : tenantsIn(registry, c.name, databases.main.name),
+              tenants.single ? registry : tenantsInDatabase(registry, c.name, databases.main.name),
               publisher,
               { ...DEFAULT_OUTBOX_OPTIONS, topicPrefix: config.topicPrefix },
               {

@@ -5,7 +5,8 @@
  */
 import type { DecisionEventV1 } from '#libs/contracts';
 import { organisationNumberCheckDigit } from '../../domain/src/identifiers/organisation-number.js';
-import { syntheticFodselsnummer } from '../../domain/src/identifiers/person-identifier.js';
+import { PERSON_ID_SYSTEMS, syntheticFodselsnummer } from '../../domain/src/identifiers/person-identifier.js';
+import { ALL_SERVICE_CODES } from '../../domain/src/service-codes/service-codes.js';
 
 export interface PopulationOptions {
   patients: number;
@@ -15,10 +16,10 @@ export interface PopulationOptions {
   sourceSystems?: string[];
 }
 
-const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
-const DNR = 'urn:oid:2.16.578.1.12.4.1.4.2';
-const ORGNR_REQUIRED = new Set(['1', '2', '3', '4', '8', '15', '17', '18', '19', '20', '21', '22', '25']);
-const ORGNR_FORBIDDEN = new Set(['26', '29']);
+const { fnr: FNR, dnr: DNR } = PERSON_ID_SYSTEMS;
+/** IPLOS: codes whose performing unit must (or must not) carry an organisation number. */
+const ORGNR_REQUIRED = new Set(ALL_SERVICE_CODES.filter((c) => c.performerOrgnr === 'required').map((c) => c.code));
+const ORGNR_FORBIDDEN = new Set(ALL_SERVICE_CODES.filter((c) => c.performerOrgnr === 'forbidden').map((c) => c.code));
 
 /** mulberry32: a small, well-known seeded PRNG (deterministic across platforms). */
 function prng(seed: number) {

@@ -1,4 +1,4 @@
-import { syntheticFodselsnummer } from '../../domain/src/identifiers/person-identifier.js';
+import { PERSON_ID_SYSTEMS, syntheticFodselsnummer } from '../../domain/src/identifiers/person-identifier.js';
 
 let counter = 0;
 /**
@@ -20,5 +20,4 @@ export function syntheticPid(options: { offset?: 65 | 80; dNumber?: boolean; rul
   }
 }
 
-export const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
-export const DNR = 'urn:oid:2.16.578.1.12.4.1.4.2';
+export const { fnr: FNR, dnr: DNR } = PERSON_ID_SYSTEMS;

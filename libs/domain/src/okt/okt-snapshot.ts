@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DecisionState } from '../decision/decision.js';
 import type { DecisionReport, Violation } from '../decision/rules.js';
+import { PERSON_ID_SYSTEMS } from '../identifiers/person-identifier.js';
 
 /** One service of a snapshot, after parsing (see `parseOktMessage`). */
 export interface OktService {
@@ -55,9 +56,9 @@ export const oktDecisionKey = (pid: string, serviceCode: string, startDate: stri
 /** FNR (first digit 0-3), DNR (4-7, day + 40) or FHN (8-9). */
 export function personIdentifierSystem(pid: string): string {
   const first = Number(pid[0]);
-  if (first >= 8) return 'urn:oid:2.16.578.1.12.4.1.4.3';
-  if (first >= 4) return 'urn:oid:2.16.578.1.12.4.1.4.2';
-  return 'urn:oid:2.16.578.1.12.4.1.4.1';
+  if (first >= 8) return PERSON_ID_SYSTEMS.fhn;
+  if (first >= 4) return PERSON_ID_SYSTEMS.dnr;
+  return PERSON_ID_SYSTEMS.fnr;
 }
 
 /**

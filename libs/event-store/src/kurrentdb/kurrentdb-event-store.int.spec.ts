@@ -26,10 +26,10 @@ import {
   planAppend,
   positionFromCheckpoint,
   streamStateFor,
-  validateAppendRequest,
   versionHolds,
   versionOfRevision,
 } from './kurrentdb-event-store.js';
+import { validateAppendRequest } from '../append-validation.js';
 
 const KURRENTDB_URL = process.env.KURRENTDB_URL;
 

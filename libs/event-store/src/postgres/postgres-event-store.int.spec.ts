@@ -83,6 +83,7 @@ describe('PostgreSQL adapter specifics', () => {
     const db = await createTestDatabase();
     try {
       // Separate pools: separate sessions, as separate deployables starting together would be.
+      // (The INSERT … ON CONFLICT on the registry row makes the later ones wait for the first.)
       const pools = Array.from({ length: 8 }, () => new pg.Pool({ connectionString: db.url, max: 1 }));
       const results = await Promise.allSettled(pools.map((p) => new PostgresTenantRegistry(p).add({ id: '912159523' as TenantId, name: 'Kommune', environment: 'test' })));
       await Promise.all(pools.map((p) => p.end()));

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { validateAppendRequest } from '../append-validation.js';
 import type { Checkpoint } from '../checkpoint.js';
 import {
   AppendManyConflictError,
@@ -22,9 +23,6 @@ import type { TenantId } from '../tenant.js';
 import { UpcasterRegistry } from '../upcasting.js';
 import { PostgresEventNotifier } from './postgres-event-notifier.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_EVENTS_PER_APPEND = 1000;
-const MAX_STREAM_ID_LENGTH = 200;
 
 /**
  * One append = one autocommitted multi-row INSERT. The stream's version is the position of
@@ -143,7 +141,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async append(tenant: TenantId, streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult> {
-    validateAppend(streamId, events, expectedVersion);
+    validateAppendRequest(streamId, events, expectedVersion);
     const ids = events.map((e) => e.eventId.toLowerCase());
     const types = events.map((e) => e.type);
     const versions = events.map((e) => e.schemaVersion ?? 1);
@@ -203,7 +201,7 @@ export class PostgresEventStore implements EventStore {
     const streams = new Set<string>();
     const columns = { s: [] as string[], v: [] as number[], o: [] as number[], id: [] as string[], t: [] as string[], sv: [] as number[], d: [] as string[], m: [] as string[] };
     for (const a of appends) {
-      validateAppend(a.streamId, a.events, a.expectedVersion);
+      validateAppendRequest(a.streamId, a.events, a.expectedVersion);
       if (streams.has(a.streamId)) throw new InvalidAppendError(`stream ${a.streamId} appears twice in one appendMany`);
       streams.add(a.streamId);
       a.events.forEach((e, i) => {
@@ -326,29 +324,4 @@ function toAppendResult(outcome: 'appended' | 'duplicate', rows: PositionRow[]):
   };
 }
 
-function validateAppend(streamId: string, events: NewEvent[], expected: ExpectedVersion): void {
-  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > MAX_STREAM_ID_LENGTH) {
-    throw new InvalidAppendError(`streamId must be 1-${MAX_STREAM_ID_LENGTH} characters`);
-  }
-  if (!Array.isArray(events) || events.length === 0) throw new InvalidAppendError('an append needs at least one event');
-  if (events.length > MAX_EVENTS_PER_APPEND) throw new InvalidAppendError(`at most ${MAX_EVENTS_PER_APPEND} events per append`);
-  if (typeof expected === 'number' && !(Number.isSafeInteger(expected) && expected >= 0)) {
-    throw new InvalidAppendError('a numeric expected version must be a non-negative integer');
-  }
-  if (typeof expected === 'string' && !['any', 'no_stream', 'stream_exists'].includes(expected)) {
-    throw new InvalidAppendError(`unknown expected version ${JSON.stringify(expected)}`);
-  }
-  const seen = new Set<string>();
-  for (const [i, e] of events.entries()) {
-    if (typeof e.eventId !== 'string' || !UUID.test(e.eventId)) throw new InvalidAppendError(`events[${i}].eventId must be a UUID`);
-    const id = e.eventId.toLowerCase();
-    if (seen.has(id)) throw new InvalidAppendError(`events[${i}].eventId repeats an earlier event of the same append`);
-    seen.add(id);
-    if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > 100) throw new InvalidAppendError(`events[${i}].type must be 1-100 characters`);
-    if (e.schemaVersion !== undefined && !(Number.isInteger(e.schemaVersion) && e.schemaVersion > 0)) {
-      throw new InvalidAppendError(`events[${i}].schemaVersion must be a positive integer`);
-    }
-    if (typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)) throw new InvalidAppendError(`events[${i}].data must be an object`);
-  }
-}
 

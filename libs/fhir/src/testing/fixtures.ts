@@ -1,9 +1,9 @@
 /** Test support: synthetic overview entries (no real persons or units). */
-import type { ServiceOverviewEntry } from '#libs/domain';
+import { PERSON_ID_SYSTEMS, type ServiceOverviewEntry } from '#libs/domain';
 
 /** Synthetic fødselsnummer (SyntPop, month + 65) and its system. */
 export const PID = '13717404089';
-export const FNR_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.1';
+export const FNR_SYSTEM = PERSON_ID_SYSTEMS.fnr;
 export const PATIENT = { system: FNR_SYSTEM, value: PID };
 /** Synthetic organisation number (valid mod 11). */
 export const ORGNR = '974760673';
