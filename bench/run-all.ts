@@ -14,7 +14,9 @@ const modules: Record<(typeof BENCHES)[number], string> = {
   'peer-rebuild': './peer/emmett-rebuild.bench.js',
 };
 
-for (const name of BENCHES) await import(modules[name]);
+// BENCH_ONLY=peer,peer-rebuild reruns some and combines them with the others' last results.
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+for (const name of BENCHES) if (!only || only.includes(name)) await import(modules[name]);
 
 const dir = join(packageRoot(), 'bench', 'results');
 const combined: Record<string, unknown> = { generatedAt: new Date().toISOString() };

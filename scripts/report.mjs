@@ -26,6 +26,10 @@ const REQUIREMENTS = [
   ['R-security', 'Access tokens, scopes, purpose of use and DPoP are enforced', [/security, tenancy and access log authentication/, /hardening/, /external issuer/]],
   ['R-access-log', 'Every read is logged where the patient can see it', [/access log \(logg over oppslag\)/, /access logs never print a person identifier/]],
   ['R-faults', 'No acknowledged event is lost or doubled under crashes and outages', [/fault suite/, /crash between applying and committing/]],
+  ['R-failover', 'Reads scale on replicas; losing the primary loses no acknowledged event', [/replica reads and failover/]],
+  ['R-sharding', 'A municipality may keep all its data in a database of its own', [/database per municipality/]],
+  ['R-outbox', 'Other systems get every committed event from Kafka, at least once', [/outbox|Outbox|kafka publisher|Kafka/]],
+  ['R-kurrentdb', 'KurrentDB as an alternative event store behind the same port', [/KurrentDB/]],
 ];
 
 mkdirSync('.tmp', { recursive: true });
@@ -44,8 +48,11 @@ for (const [id, text, patterns] of REQUIREMENTS) {
   const linked = tests.filter((t) => patterns.some((p) => p.test(t.name)));
   const passed = linked.filter((t) => t.status === 'passed').length;
   const failed = linked.filter((t) => t.status === 'failed').length;
-  const outcome = linked.length === 0 ? 'open (no test)' : failed > 0 ? `FAILED (${failed} of ${linked.length})` : `passed (${passed})`;
+  const skipped = linked.length - passed - failed;
+  const outcome = linked.length === 0 ? 'open (no test)' : failed > 0 ? `FAILED (${failed} of ${linked.length})` : `passed (${passed})${skipped ? `, not run here (${skipped})` : ''}`;
   if (linked.length === 0 || failed > 0) open.push(`${id}: ${text}${linked.length === 0 ? ' — no test; ' + (id === 'FR-13' ? 'an assessment for the trial, not software behaviour' : 'to be written') : ''}`);
+  // Skipped tests need a server this machine cannot run (Kafka broker, KurrentDB): open until run against docker/.
+  else if (skipped > 0) open.push(`${id}: ${text} — ${skipped} linked test(s) not run here: ${linked.filter((t) => t.status !== 'passed' && t.status !== 'failed').map((t) => t.name).join('; ')}`);
   const files = [...new Set(linked.map((t) => t.file))].map((f) => `\`${f}\``).join(', ');
   rows.push(`| ${id} | ${text} | ${outcome} | ${files || '–'} |`);
 }
@@ -70,7 +77,7 @@ ${open.length ? open.map((o) => `- ${o}`).join('\n') : '- none'}
 
 ${REQUIREMENTS.map(([id, , patterns]) => {
   const linked = tests.filter((t) => patterns.some((p) => p.test(t.name)));
-  return linked.length ? `### ${id}\n\n${linked.map((t) => `- ${t.status === 'passed' ? '✅' : '❌'} ${t.name}`).join('\n')}` : `### ${id}\n\n- (none)`;
+  return linked.length ? `### ${id}\n\n${linked.map((t) => `- ${t.status === 'passed' ? '✅' : t.status === 'failed' ? '❌' : '⏭️ (not run here)'} ${t.name}`).join('\n')}` : `### ${id}\n\n- (none)`;
 }).join('\n\n')}
 `;
 mkdirSync('docs/reports', { recursive: true });
