@@ -24,14 +24,24 @@ describe('hardening: DPoP required, rate limits, security headers', () => {
   it('answers 429 problem+json with Retry-After past the limit, per client', async () => {
     const noisy = await p.as({ clientId: 'noisy-client' });
     const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await noisy.get('/fhir/metadata')).status);
+    for (let i = 0; i < 7; i++) statuses.push((await noisy.get('/health/live')).status);
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
-    const limited = await noisy.get('/fhir/metadata');
+    const limited = await noisy.get('/health/live');
     expect(limited.status).toBe(429);
     expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(limited.body.type).toBe('urn:fpi:problem:rate-limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await (await p.as({ clientId: 'quiet-client' })).get('/fhir/metadata')).status).toBe(200);
+  });
+
+  it('answers FHIR clients past the limit with an OperationOutcome, as every FHIR error', async () => {
+    const noisy = await p.as({ clientId: 'noisy-fhir-client' });
+    for (let i = 0; i < 5; i++) await noisy.get('/fhir/metadata').expect(200);
+    const limited = await noisy.get('/fhir/metadata');
+    expect(limited.status).toBe(429);
+    expect(limited.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect(limited.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'throttled' }] });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
   });
 
   it('sends security headers', async () => {

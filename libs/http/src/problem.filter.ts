@@ -63,10 +63,19 @@ export function sendProblem(reply: FastifyReply, error: unknown): FastifyReply {
   return reply.status(problem.status).headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE }).send(problem);
 }
 
-/** Renders every error that reaches Nest as problem+json. */
+/**
+ * Renders every error that reaches Nest as problem+json, except errors already shaped as a
+ * FHIR OperationOutcome by a Fastify plugin (the rate limit on /fhir): FHIR clients get those.
+ */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
-    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), exception);
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const e = exception as { resourceType?: unknown; statusCode?: unknown; issue?: unknown };
+    if (e?.resourceType === 'OperationOutcome' && typeof e.statusCode === 'number') {
+      reply.status(e.statusCode).header('content-type', 'application/fhir+json; charset=utf-8').send({ resourceType: 'OperationOutcome', issue: e.issue });
+      return;
+    }
+    sendProblem(reply, exception);
   }
 }

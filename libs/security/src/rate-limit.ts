@@ -24,6 +24,9 @@ export function rateLimitKey(request: Pick<FastifyRequest, 'headers' | 'ip'>): s
   return `ip:${request.ip}`;
 }
 
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const isFhirRequest = (request: Pick<FastifyRequest, 'url'>) => request.url === '/fhir' || request.url.startsWith('/fhir/') || request.url.startsWith('/fhir?');
+
 /** Rate limits per calling client (@fastify/rate-limit), answered with 429 problem+json and Retry-After. */
 export async function installRateLimit(fastify: FastifyInstance): Promise<void> {
   const max = rateLimitPerMinute();
@@ -32,16 +35,15 @@ export async function installRateLimit(fastify: FastifyInstance): Promise<void> 
     max,
     timeWindow: 60_000,
     keyGenerator: rateLimitKey,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      type: problemType('rate-limited'),
-      title: 'Too many requests',
-      status: 429,
-      detail: `at most ${context.max} requests a minute per client; retry after ${Math.ceil(context.ttl / 1000)} s`,
-    }),
+    errorResponseBuilder: (request, context) => {
+      const detail = `at most ${context.max} requests a minute per client; retry after ${Math.ceil(context.ttl / 1000)} s`;
+      // FHIR clients expect every error as an OperationOutcome.
+      if (isFhirRequest(request)) return { statusCode: 429, resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'throttled', diagnostics: detail }] };
+      return { statusCode: 429, type: problemType('rate-limited'), title: 'Too many requests', status: 429, detail };
+    },
   });
-  fastify.addHook('onSend', async (_request, reply, payload) => {
-    if (reply.statusCode === 429) reply.header('content-type', PROBLEM_CONTENT_TYPE);
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode === 429) reply.header('content-type', isFhirRequest(request) ? FHIR_JSON : PROBLEM_CONTENT_TYPE);
     return payload;
   });
 }
