@@ -125,7 +125,9 @@ export async function startPlatform(databaseUrl: string, env: Record<string, str
   const dataDir = await mkdtemp(join(tmpdir(), 'fpi-bench-platform-'));
   const issuer = await DevIssuer.open(dataDir);
   const token = await issuer.issue({ tenant: '313231593', scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'bench-client', ttlSeconds: 3600 });
-  const child = spawn(process.execPath, [...(process.env.PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(packageRoot(), 'dist/apps/platform/src/main.js')], {
+  // The same V8 flags as `npm start` unless PLATFORM_NODE_ARGS says otherwise.
+  const nodeArgs = (process.env.PLATFORM_NODE_ARGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(packageRoot(), 'dist/apps/platform/src/main.js')], {
     env: { ...process.env, DATABASE_URL: databaseUrl, FPI_DATA_DIR: dataDir, FPI_RATE_LIMIT_PER_MINUTE: '0', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
