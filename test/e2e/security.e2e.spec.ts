@@ -88,6 +88,30 @@ describe('security, tenancy and access log', () => {
         expect(((await replay.json()) as { detail: string }).detail).toMatch(/dpop-replay/);
       });
 
+      it('refuses a proof replayed against another instance behind the same load balancer', async () => {
+        // A second platform on the same database and keys, as a second instance would be.
+        process.env.DATABASE_URL = p.db.url;
+        process.env.FPI_DATA_DIR = p.dataDir;
+        const { createPlatformApp } = await import('../../apps/platform/src/bootstrap.js');
+        const second = await createPlatformApp({ logger: false });
+        await second.listen(0, '127.0.0.1');
+        try {
+          const key = await createDpopKey();
+          const token = await p.token({ dpopJkt: key.jkt });
+          const proof = await createDpopProof({ key, method: 'GET', url: url(), accessToken: token });
+          const publicHost = new URL(p.url!).host;
+          expect((await fetch(url(), { headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': pidA } })).status).toBe(200);
+          // The load balancer sends the replay to the other instance; the public URL (htu) is the same.
+          const replay = await fetch(`${await second.getUrl()}/api/v1/service-overview`, {
+            headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': pidA, 'x-forwarded-host': publicHost, 'x-forwarded-proto': 'http' },
+          });
+          expect(replay.status).toBe(401);
+          expect(((await replay.json()) as { detail: string }).detail).toMatch(/dpop-replay/);
+        } finally {
+          await second.close();
+        }
+      });
+
       it.each([
         ['a proof for another URL', async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'GET', url: `${p.url}/api/v1/access-log`, accessToken: token }), 'dpop-htu'],
         ['a proof for another method', async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'POST', url: url(), accessToken: token }), 'dpop-htm'],

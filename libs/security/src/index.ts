@@ -7,3 +7,4 @@ export * from './dpop.js';
 export * from './security.module.js';
 export * from './token-verifier.js';
 export * from './rate-limit.js';
+export * from './postgres-replay-cache.js';

@@ -10,6 +10,8 @@ import { AUTH_SETTINGS, CALLER_RESOLVER, DPOP_REPLAY_CACHE, TokenCallerResolver,
 import { API_AUDIENCE } from './claims.js';
 import { DEV_ISSUER, DevIssuer } from './dev-issuer.js';
 import { InMemoryReplayCache } from './dpop.js';
+import { PostgresReplayCache } from './postgres-replay-cache.js';
+import { DATABASE, type Database } from '#libs/database';
 import { TokenVerifier } from './token-verifier.js';
 
 /** Production: HelseID's JWKS (FPI_AUTH_JWKS_URL + FPI_AUTH_ISSUER); otherwise the dev issuer. */
@@ -84,7 +86,12 @@ class DevIssuerController {
         return new TokenVerifier({ issuer: DEV_ISSUER, audience, keys: { jwks: dev!.jwks() } });
       },
     },
-    { provide: DPOP_REPLAY_CACHE, useFactory: () => new InMemoryReplayCache() },
+    {
+      // Shared by every instance (FPI_DPOP_REPLAY_CACHE=postgres, the default); `memory` for one process only.
+      provide: DPOP_REPLAY_CACHE,
+      inject: [DATABASE],
+      useFactory: (db: Database) => (process.env.FPI_DPOP_REPLAY_CACHE === 'memory' ? new InMemoryReplayCache() : new PostgresReplayCache(db.pool)),
+    },
     { provide: CALLER_RESOLVER, useClass: TokenCallerResolver },
     CallerGuard,
     AccessLog,
