@@ -3,15 +3,14 @@
  * tenant's topic, at least once, in `$all` order.
  *
  * Design: the relay IS a projection (`kafka_outbox`, version 1, every event type, no tables)
- * run by the projection engine's own `ProjectionRunner`, so it keeps the engine's rules
- * unchanged: one active runner per (projection, tenant) across processes (session advisory
- * lock), the checkpoint in `projection_checkpoints` moved by compare-and-set in the batch's
+ * run by a `ProjectionEngine` of its own, so it keeps the engine's rules unchanged: one
+ * active runner per (projection, tenant) across processes (session advisory lock), the
+ * checkpoint in `projection_checkpoints` moved by compare-and-set in the batch's
  * transaction, `read_model_versions` registration so `npx fpi projections`, the
  * `fpi_projection_*` gauges and /health/ready show its lag, dead letters + pause (and
  * `npx fpi projections resume|skip kafka_outbox_v1`) for a poison event.
  *
- * What differs from a read-model projection, and why this file supervises the runners itself
- * instead of handing the projection to a `ProjectionEngine`:
+ * What differs from a read-model projection:
  * - `apply` publishes and returns after the broker's ack; the checkpoint commits after it.
  *   A crash (or a lost database session) between the ack and the commit publishes the batch
  *   again: at-least-once. Consumers deduplicate by the `event-id` header.
@@ -20,29 +19,22 @@
  *   retries itself with capped exponential back-off, for as long as it takes. Only a
  *   `PermanentPublishError` (the broker refuses the message itself, e.g. too large) reaches
  *   the runner, which then narrows the batch down to that event and pauses there.
- * - `Projection.apply` has no abort signal, so stopping must end that retry loop from
- *   outside — but only AFTER the runner's own signal is aborted (the runner then treats the
- *   failed attempt as "stopped", not as a failure to count towards a dead letter).
- *   `ProjectionEngine.stop()` aborts its runners at a moment we cannot observe; holding the
- *   runners here makes the order certain: abort every runner, then the relay, then wait.
- *   (With an engine change — `apply(db, tenant, events, signal)`, or an error type the
- *   runner retries forever without counting — the relay could be a plain engine projection.)
+ * - Stopping ends that retry loop through the runner's abort signal (`apply`'s fourth
+ *   argument); the runner counts a failure after its abort as stopping, not as a failure.
  * - While `apply` waits out an outage the runner's batch transaction is open but empty (no
  *   statement has run in it, so it holds no snapshot and no row locks; only its pooled
  *   connection, which holds the advisory lock anyway).
  */
 import type pg from 'pg';
-import { withTransaction } from '#libs/database';
 import type { EventStore, RecordedEvent, TenantId, TenantRegistry } from '#libs/event-store';
 import {
-  DEFAULT_RUNNER_OPTIONS,
+  DEFAULT_ENGINE_OPTIONS,
   ProjectionEngine,
-  ProjectionRunner,
   projectionId,
+  type EngineOptions,
   type Projection,
   type ProjectionSession,
   type ProjectionStatus,
-  type RunnerOptions,
 } from '#libs/projections';
 import { PermanentPublishError, type MessagePublisher } from './message-publisher.port.js';
 import { DEFAULT_TOPIC_PREFIX, outboxTopic, toOutboxMessage } from './outbox-message.js';
@@ -52,17 +44,15 @@ export const OUTBOX_VERSION = 1;
 /** The id in `projection_checkpoints`, `projection_dead_letters` and the CLI. */
 export const OUTBOX_PROJECTION_ID = projectionId({ name: OUTBOX_PROJECTION, version: OUTBOX_VERSION });
 
-export interface OutboxRelayOptions extends RunnerOptions {
+export interface OutboxRelayOptions extends EngineOptions {
   /** Topic of a tenant: `${topicPrefix}${tenant}`. */
   topicPrefix: string;
-  /** How often the relay looks for new tenants. */
-  superviseMs: number;
   /** Back-off between publish attempts of one batch: doubles from `initialMs` up to `maxMs`, never gives up. */
   backoff: { initialMs: number; maxMs: number };
 }
 
 export const DEFAULT_OUTBOX_OPTIONS: OutboxRelayOptions = {
-  ...DEFAULT_RUNNER_OPTIONS,
+  ...DEFAULT_ENGINE_OPTIONS,
   // Small enough that a batch stays far below Kafka's default 1 MB request size.
   batchSize: 100,
   topicPrefix: DEFAULT_TOPIC_PREFIX,
@@ -78,7 +68,7 @@ export interface OutboxRelayHooks {
   /** A batch went through after failed attempts. */
   recovered?(tenant: TenantId, attempts: number): void;
   /** The broker refused an event for good: the relay is paused for the tenant at it. */
-  deadLettered?(tenant: TenantId, event: RecordedEvent, error: unknown): void;
+  deadLettered?(tenant: TenantId): void;
   log?(message: string): void;
 }
 
@@ -142,8 +132,9 @@ export class OutboxProjection implements Projection {
 
   async drop(): Promise<void> {}
 
-  async apply(_db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void> {
-    const signal = this.stopping.signal;
+  async apply(_db: ProjectionSession, tenant: TenantId, events: RecordedEvent[], runnerSignal?: AbortSignal): Promise<void> {
+    // Under a runner its signal ends the wait; called directly, stop() does.
+    const signal = runnerSignal ?? this.stopping.signal;
     const topic = outboxTopic(this.options.topicPrefix, tenant);
     const messages = events.map(toOutboxMessage);
     for (let attempt = 1; ; attempt++) {
@@ -162,7 +153,7 @@ export class OutboxProjection implements Projection {
     }
   }
 
-  /** Ends a retry loop in progress; call only after the runners' own signals are aborted. */
+  /** Ends a retry loop in progress for callers that run `apply` without a runner's signal. */
   stop(): void {
     this.stopping.abort();
   }
@@ -170,94 +161,44 @@ export class OutboxProjection implements Projection {
 
 /**
  * Runs the outbox projection for every tenant of one database (checkpoints live beside the
- * tenant's events, as with read-model projections). Several processes may run it: one
+ * tenant's events, as with read-model projections) on a projection engine of its own: its
+ * batch size and back-off differ from the read models'. Several processes may run it: one
  * runner per tenant is active, the others wait for its lock.
  */
 export class OutboxRelay {
   readonly projection: OutboxProjection;
-  private readonly runners = new Map<string, ProjectionRunner>();
-  /** For status, resume and skip only: never started. */
   private readonly engine: ProjectionEngine;
-  private supervisor: NodeJS.Timeout | undefined;
-  private supervising: Promise<void> | undefined;
-  private started = false;
   private stopped = false;
 
   constructor(
-    private readonly pool: pg.Pool,
-    private readonly store: EventStore,
-    private readonly tenants: TenantRegistry,
+    pool: pg.Pool,
+    store: EventStore,
+    tenants: TenantRegistry,
     publisher: MessagePublisher,
-    private readonly options: OutboxRelayOptions = DEFAULT_OUTBOX_OPTIONS,
+    options: OutboxRelayOptions = DEFAULT_OUTBOX_OPTIONS,
     private readonly hooks: OutboxRelayHooks = {},
   ) {
     this.projection = new OutboxProjection(publisher, options, hooks);
-    this.engine = new ProjectionEngine(pool, store, tenants, []);
+    const log = (message: string) => hooks.log?.(message.replace(`projection ${OUTBOX_PROJECTION_ID}`, 'outbox relay'));
+    this.engine = new ProjectionEngine(pool, store, tenants, [this.projection], options, {
+      applied: (_id, tenant, n) => hooks.published?.(tenant as TenantId, n),
+      deadLettered: (_id, tenant) => {
+        hooks.deadLettered?.(tenant as TenantId);
+        hooks.log?.(`outbox relay paused for tenant ${tenant}: fix the cause, then npx fpi projections resume ${OUTBOX_PROJECTION_ID} --tenant ${tenant} (or skip)`);
+      },
+    }, log);
   }
 
   /** Registers the relay (as read model `kafka_outbox` v1) and starts a runner per tenant. */
   async start(): Promise<void> {
     if (this.stopped) throw new Error('the outbox relay was stopped; create a new one');
-    if (this.started) return;
-    this.started = true;
-    // Same lock and rule as ProjectionEngine.register: the first version of a read model is live.
-    await withTransaction(this.pool, async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('fpi-projection-setup', 0))`);
-      await client.query(
-        `INSERT INTO read_model_versions (read_model, version, status, live_at)
-         SELECT $1, $2, CASE WHEN EXISTS (SELECT 1 FROM read_model_versions WHERE read_model = $1 AND status = 'live') THEN 'building' ELSE 'live' END,
-                CASE WHEN EXISTS (SELECT 1 FROM read_model_versions WHERE read_model = $1 AND status = 'live') THEN NULL ELSE now() END
-         ON CONFLICT (read_model, version) DO NOTHING`,
-        [OUTBOX_PROJECTION, OUTBOX_VERSION],
-      );
-    });
-    await this.supervise();
-    this.supervisor = setInterval(() => void this.supervise(), this.options.superviseMs);
-    this.supervisor.unref();
+    await this.engine.start();
   }
 
   /** Stops every runner; a batch in flight rolls back and is published again by the next runner. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.supervisor);
-    await this.supervising;
-    // Order matters: each runner's abort is set synchronously by stop(); only then does the
-    // projection end its retry loop, which the runners then see as "stopped", not "failed".
-    const stopping = [...this.runners.values()].map((r) => r.stop());
-    this.projection.stop();
-    await Promise.all(stopping);
-    this.runners.clear();
-  }
-
-  private supervise(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    this.supervising ??= (async () => {
-      try {
-        for (const t of await this.tenants.list()) this.ensureRunner(t.id);
-      } catch (error) {
-        this.hooks.log?.(`outbox relay supervisor: ${(error as Error).message}`);
-      } finally {
-        this.supervising = undefined;
-      }
-    })();
-    return this.supervising;
-  }
-
-  private ensureRunner(tenant: TenantId): void {
-    if (this.stopped || this.runners.has(tenant)) return;
-    const runner = new ProjectionRunner(this.pool, this.store, this.projection, tenant, this.options, {
-      onApplied: (n) => this.hooks.published?.(tenant, n),
-      onDeadLetter: (event, error) => {
-        this.hooks.deadLettered?.(tenant, event, error);
-        this.hooks.log?.(
-          `outbox relay paused for tenant ${tenant} at event ${event.eventId} (${event.type}): ${(error as Error)?.message ?? String(error)}; ` +
-            `fix it, then npx fpi projections resume ${OUTBOX_PROJECTION_ID} --tenant ${tenant} (or skip)`,
-        );
-      },
-      onError: (error) => this.hooks.log?.(`outbox relay (tenant ${tenant}) restarts: ${(error as Error).message}`),
-    });
-    this.runners.set(tenant, runner);
-    runner.start();
+    await this.engine.stop();
   }
 
   /** Checkpoint, lag, paused state and dead letters of the relay per tenant (this database). */

@@ -152,12 +152,12 @@ export class ProjectionRunner {
   }
 
   private async processBatch(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal): Promise<void> {
-    const attempt = await this.withRetries(client, () => this.commit(client, from, events), signal);
+    const attempt = await this.withRetries(client, () => this.commit(client, from, events, signal), signal);
     if (attempt.ok || attempt.moved) return;
     // The batch keeps failing: find the event that does, applying the others one by one.
     let checkpoint = from;
     for (const event of events) {
-      const one = await this.withRetries(client, () => this.commit(client, checkpoint, [event]), signal);
+      const one = await this.withRetries(client, () => this.commit(client, checkpoint, [event], signal), signal);
       if (one.moved) return;
       if (!one.ok) {
         await this.deadLetter(client, event, one.error);
@@ -186,11 +186,11 @@ export class ProjectionRunner {
   }
 
   /** Applies events and moves the checkpoint from `from` to the last event, in one transaction. */
-  private async commit(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[]): Promise<void> {
+  private async commit(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal): Promise<void> {
     const to = events[events.length - 1]!.checkpoint;
     await inTransaction(client, async () => {
       const relevant = events.filter((e) => this.projection.handles(e.type));
-      if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant);
+      if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant, signal);
       // Compare-and-set: a checkpoint that moved under us means another runner was active.
       const result = await client.query(
         `UPDATE projection_checkpoints SET transaction_id = $3, global_position = $4, updated_at = now(), heartbeat_at = now()

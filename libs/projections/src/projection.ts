@@ -16,8 +16,13 @@ export interface Projection {
   handles(eventType: string): boolean;
   /** Creates the read model's tables for this version (idempotent). */
   setup(db: ProjectionSession): Promise<void>;
-  /** Applies a batch of events of one tenant, in `$all` order. Throwing rolls the batch back. */
-  apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void>;
+  /**
+   * Applies a batch of events of one tenant, in `$all` order. Throwing rolls the batch back.
+   * `signal` aborts when the runner stops: a projection that waits on something outside the
+   * database (the outbox during a broker outage) ends its wait then; a failure after the
+   * abort counts as stopping, never towards a dead letter.
+   */
+  apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[], signal?: AbortSignal): Promise<void>;
   /** Removes this version's tables once another version serves. */
   drop(db: ProjectionSession): Promise<void>;
 }
