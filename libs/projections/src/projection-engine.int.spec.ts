@@ -159,6 +159,25 @@ describe('projection engine on PostgreSQL', () => {
     await until(async () => (await applied()).length === 70);
   });
 
+  it('read-your-writes on an engine whose runner waits for another process: answered when the other applies, not at the timeout', async () => {
+    const a = engine([new CountingProjection()]);
+    await a.start();
+    await append(5);
+    await until(async () => (await applied()).length === 5);
+    // b starts after a holds the lock: b's runner waits, a's applies.
+    const b = engine([new CountingProjection()]);
+    await b.start();
+    const [last] = (await store.readAll(TENANT, { transactionId: 0n, globalPosition: 0 }, 1000)).events.slice(-1);
+    expect(last).toBeDefined();
+    await append(1);
+    const newest = (await store.readAll(TENANT, last!.checkpoint, 10)).events.at(-1)!.checkpoint;
+    const started = Date.now();
+    expect(await b.waitFor('counting_v1', TENANT, newest, 5000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // Never reached: false at the timeout.
+    expect(await b.waitFor('counting_v1', TENANT, { transactionId: newest.transactionId + 1000n, globalPosition: 0 }, 300)).toBe(false);
+  });
+
   it('builds a new version beside the live one and switches readers when it has caught up', async () => {
     await append(30);
     const v1 = engine([new CountingProjection(1)]);

@@ -139,28 +139,35 @@ export class ProjectionEngine {
     return rows[0]?.version;
   }
 
-  /** Waits until `projection` has applied the tenant's events up to `checkpoint`. */
+  /**
+   * Waits until `projection` has applied the tenant's events up to `checkpoint`. A runner of
+   * this process wakes the waiter at once; when another process runs the projection (several
+   * content-service instances), the stored checkpoint is polled, briefly at first.
+   */
   async waitFor(projection: string, tenant: TenantId, checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
     if (await this.hasReached(projection, tenant, checkpoint)) return true;
-    return new Promise<boolean>((resolve) => {
-      let set = this.waiters.get(projection);
-      if (!set) this.waiters.set(projection, (set = new Set()));
-      const waiter: Waiter = {
-        tenant,
-        checkpoint,
-        resolve: () => {
-          clearTimeout(timer);
-          set!.delete(waiter);
-          resolve(true);
-        },
-      };
-      const timer = setTimeout(async () => {
-        set!.delete(waiter);
-        // Another process may run this projection: ask the database once more.
-        resolve(await this.hasReached(projection, tenant, checkpoint).catch(() => false));
-      }, timeoutMs);
-      set.add(waiter);
-    });
+    const deadline = Date.now() + timeoutMs;
+    let wake!: () => void;
+    const woken = new Promise<true>((resolve) => (wake = () => resolve(true)));
+    const waiter: Waiter = { tenant, checkpoint, resolve: () => wake() };
+    let set = this.waiters.get(projection);
+    if (!set) this.waiters.set(projection, (set = new Set()));
+    set.add(waiter);
+    const reached = () => this.hasReached(projection, tenant, checkpoint).catch(() => false);
+    try {
+      for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+        const left = deadline - Date.now();
+        if (left <= 0) return await reached();
+        let timer: NodeJS.Timeout | undefined;
+        const woke = await Promise.race([woken, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.min(pause, left))))]);
+        clearTimeout(timer);
+        // Woken by a local runner: reached. Woken by stop(), or a pause is over: ask the database.
+        if ((woke && !this.stopped) || (await reached())) return true;
+        if (woke) return false;
+      }
+    } finally {
+      set.delete(waiter);
+    }
   }
 
   private async hasReached(projection: string, tenant: TenantId, checkpoint: Checkpoint): Promise<boolean> {
