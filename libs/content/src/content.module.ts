@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { DATABASES, replicationLag, type Databases } from '#libs/database';
-import { EVENT_STORE, TENANT_REGISTRY, TenantDatabases, tenantsInDatabase, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, TenantDatabases, type EventStore } from '#libs/event-store';
 import { Metrics, ReadinessChecks } from '#libs/observability';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from '#libs/projections';
 import { OktReadController } from './okt/okt-read.controller.js';
@@ -110,27 +110,22 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
   providers: [
     {
       provide: ProjectionEngines,
-      inject: [DATABASES, EVENT_STORE, TENANT_REGISTRY, TenantDatabases, Metrics],
-      useFactory: (databases: Databases, store: EventStore, registry: TenantRegistry, tenants: TenantDatabases, metrics: Metrics) => {
+      inject: [EVENT_STORE, TenantDatabases, Metrics],
+      useFactory: (store: EventStore, tenants: TenantDatabases, metrics: Metrics) => {
         const logger = new Logger('Projections');
         const applied = new Counter({ name: 'fpi_projection_events_applied_total', help: 'Events applied by projections', labelNames: ['projection', 'tenant'], registers: [metrics.registry] });
         const dead = new Counter({ name: 'fpi_projection_dead_letters_total', help: 'Events dead-lettered by projections', labelNames: ['projection', 'tenant'], registers: [metrics.registry] });
-        const engines = new Map<string, ProjectionEngine>();
-        for (const c of databases.all()) {
-          engines.set(
-            c.name,
-            new ProjectionEngine(
-              c.db.pool,
-              store,
-              tenants.single ? registry : tenantsInDatabase(registry, c.name, databases.main.name),
-              [serviceOverviewDefinition],
-              { ...DEFAULT_ENGINE_OPTIONS, batchSize: Number(process.env.FPI_PROJECTION_BATCH_SIZE ?? DEFAULT_ENGINE_OPTIONS.batchSize) },
-              { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
-              (message) => logger.warn(tenants.single ? message : `${c.name}: ${message}`),
-            ),
-          );
-        }
-        return new ProjectionEngines(engines, tenants);
+        return new ProjectionEngines(tenants, (cluster, registry, label) =>
+          new ProjectionEngine(
+            cluster.db.pool,
+            store,
+            registry,
+            [serviceOverviewDefinition],
+            { ...DEFAULT_ENGINE_OPTIONS, batchSize: Number(process.env.FPI_PROJECTION_BATCH_SIZE ?? DEFAULT_ENGINE_OPTIONS.batchSize) },
+            { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
+            (message) => logger.warn(label(message)),
+          ),
+        );
       },
     },
     // The default database's engine, for code that knows only one (the CLI, tests).

@@ -30,22 +30,19 @@ export class TenantDatabases {
     return this.databases.get(this.known.get(tenant));
   }
 
-  /** The tenants whose data lives in the named database. */
-  async tenantsIn(database: string): Promise<TenantId[]> {
+  /** The registry as one database's runners see it: only the tenants whose data lives there. */
+  registryOf(database: string): TenantRegistry {
+    if (this.single) return this.registry;
     const main = this.databases.main.name;
-    return (await this.registry.list()).filter((t) => (t.database ?? main) === database).map((t) => t.id);
+    const here = (t: { database?: string }) => (t.database ?? main) === database;
+    const registry = this.registry;
+    return {
+      add: (t) => registry.add(t),
+      get: async (id) => {
+        const t = await registry.get(id);
+        return t && here(t) ? t : undefined;
+      },
+      list: async () => (await registry.list()).filter(here),
+    };
   }
-}
-
-/** The registry as one database's runners see it: only the tenants whose data lives there. */
-export function tenantsInDatabase(registry: TenantRegistry, database: string, defaultDatabase: string): TenantRegistry {
-  const here = (t: { database?: string }) => (t.database ?? defaultDatabase) === database;
-  return {
-    add: (t) => registry.add(t),
-    get: async (id) => {
-      const t = await registry.get(id);
-      return t && here(t) ? t : undefined;
-    },
-    list: async () => (await registry.list()).filter(here),
-  };
 }

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { DATABASES, type Databases } from '#libs/database';
-import { EVENT_STORE, TENANT_REGISTRY, TenantDatabases, tenantsInDatabase, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, TenantDatabases, type EventStore } from '#libs/event-store';
 import { Metrics } from '#libs/observability';
-import type { ProjectionStatus } from '#libs/projections';
+import { ByDatabase } from '#libs/projections';
 import { KafkaPublisher } from './kafka/kafka-publisher.js';
 import { MESSAGE_PUBLISHER, type MessagePublisher } from './message-publisher.port.js';
 import { outboxConfigFromEnv, type OutboxConfig } from './outbox.config.js';
@@ -12,23 +11,7 @@ import { DEFAULT_OUTBOX_OPTIONS, OutboxRelay } from './outbox-relay.js';
 export const OUTBOX_CONFIG = Symbol('OUTBOX_CONFIG');
 
 /** The outbox relays of the process, one per database (checkpoints live beside the events). */
-export class OutboxRelays {
-  constructor(readonly byDatabase: Map<string, OutboxRelay>) {}
-
-  async start(): Promise<void> {
-    for (const relay of this.byDatabase.values()) await relay.start();
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all([...this.byDatabase.values()].map((r) => r.stop()));
-  }
-
-  async status(): Promise<(ProjectionStatus & { database: string })[]> {
-    const all = await Promise.all([...this.byDatabase].map(async ([database, r]) => (await r.status()).map((s) => ({ ...s, database }))));
-    return all.flat();
-  }
-}
-
+export class OutboxRelays extends ByDatabase<OutboxRelay> {}
 
 @Injectable()
 class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -81,48 +64,27 @@ class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     },
     {
       provide: OutboxRelays,
-      inject: [OUTBOX_CONFIG, MESSAGE_PUBLISHER, DATABASES, EVENT_STORE, TENANT_REGISTRY, TenantDatabases, Metrics],
-      useFactory: (
-        config: OutboxConfig,
-        publisher: MessagePublisher | null,
-        databases: Databases,
-        store: EventStore,
-        registry: TenantRegistry,
-        tenants: TenantDatabases,
-        metrics: Metrics,
-      ): OutboxRelays | null => {
+      inject: [OUTBOX_CONFIG, MESSAGE_PUBLISHER, EVENT_STORE, TenantDatabases, Metrics],
+      useFactory: (config: OutboxConfig, publisher: MessagePublisher | null, store: EventStore, tenants: TenantDatabases, metrics: Metrics): OutboxRelays | null => {
         if (!publisher) return null;
         const logger = new Logger('Outbox');
         const labelNames = ['tenant'] as const;
         const published = new Counter({ name: 'fpi_outbox_published_events_total', help: 'Events the outbox published and checkpointed', labelNames, registers: [metrics.registry] });
         const failures = new Counter({ name: 'fpi_outbox_publish_failures_total', help: 'Failed publish attempts (retried with back-off)', labelNames, registers: [metrics.registry] });
         const dead = new Counter({ name: 'fpi_outbox_dead_letters_total', help: 'Events the broker refused for good (the relay pauses at them)', labelNames, registers: [metrics.registry] });
-        const relays = new Map<string, OutboxRelay>();
-        for (const c of databases.all()) {
-          const prefix = tenants.single ? '' : `${c.name}: `;
-          relays.set(
-            c.name,
-            new OutboxRelay(
-              c.db.pool,
-              store,
-              tenants.single ? registry : tenantsInDatabase(registry, c.name, databases.main.name),
-              publisher,
-              { ...DEFAULT_OUTBOX_OPTIONS, topicPrefix: config.topicPrefix },
-              {
-                published: (tenant, n) => published.inc({ tenant }, n),
-                publishFailed: (tenant, attempt, error, retryInMs) => {
-                  failures.inc({ tenant });
-                  // Every attempt counts; the log says the first few and then every tenth (an outage may last hours).
-                  if (attempt <= 3 || attempt % 10 === 0) logger.warn(`${prefix}publishing for tenant ${tenant} failed (attempt ${attempt}, next in ${retryInMs} ms): ${(error as Error)?.message ?? String(error)}`);
-                },
-                recovered: (tenant, attempts) => logger.log(`${prefix}publishing for tenant ${tenant} works again after ${attempts} attempts`),
-                deadLettered: (tenant) => dead.inc({ tenant }),
-                log: (message) => logger.warn(`${prefix}${message}`),
-              },
-            ),
-          );
-        }
-        return new OutboxRelays(relays);
+        return new OutboxRelays(tenants, (cluster, registry, label) =>
+          new OutboxRelay(cluster.db.pool, store, registry, publisher, { ...DEFAULT_OUTBOX_OPTIONS, topicPrefix: config.topicPrefix }, {
+            published: (tenant, n) => published.inc({ tenant }, n),
+            publishFailed: (tenant, attempt, error, retryInMs) => {
+              failures.inc({ tenant });
+              // Every attempt counts; the log says the first few and then every tenth (an outage may last hours).
+              if (attempt <= 3 || attempt % 10 === 0) logger.warn(label(`publishing for tenant ${tenant} failed (attempt ${attempt}, next in ${retryInMs} ms): ${(error as Error)?.message ?? String(error)}`));
+            },
+            recovered: (tenant, attempts) => logger.log(label(`publishing for tenant ${tenant} works again after ${attempts} attempts`)),
+            deadLettered: (tenant) => dead.inc({ tenant }),
+            log: (message) => logger.warn(label(message)),
+          }),
+        );
       },
     },
     OutboxLifecycle,
