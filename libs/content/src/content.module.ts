@@ -16,6 +16,15 @@ const LAG_DEGRADED_SECONDS = 30;
 /** A replica this many seconds behind its primary makes /health/ready report `degraded`. */
 const REPLICA_LAG_DEGRADED_SECONDS = 10;
 
+/** One call of `load` shared by every caller within `ms` (gauges are collected concurrently). */
+function sharedFor<T>(ms: number, load: () => Promise<T>): () => Promise<T> {
+  let cached: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > ms) cached = { at: Date.now(), value: load() };
+    return cached.value;
+  };
+}
+
 @Injectable()
 class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
@@ -30,11 +39,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     // Lag is read when Prometheus scrapes, from the checkpoints in the database.
     const labels = ['projection', 'tenant'] as const;
     // prom-client collects gauges concurrently: they share one status query per scrape.
-    let cached: { at: number; status: ReturnType<ProjectionEngines['status']> } | undefined;
-    const status = () => {
-      if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), status: engines.status() };
-      return cached.status;
-    };
+    const status = sharedFor(500, () => engines.status());
     const gauge = (name: string, help: string, value: (s: ProjectionStatus) => number) =>
       new Gauge({
         name,
@@ -65,11 +70,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
   private replicaLag(): void {
     const replicated = this.databases.all().filter((c) => c.replica);
     if (replicated.length === 0) return;
-    let cached: { at: number; lag: Promise<(Awaited<ReturnType<typeof replicationLag>> | Error)[]> } | undefined;
-    const lags = () => {
-      if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), lag: Promise.all(replicated.map((c) => replicationLag(c).catch((e: Error) => e))) };
-      return cached.lag;
-    };
+    const lags = sharedFor(500, () => Promise.all(replicated.map((c) => replicationLag(c).catch((e: Error) => e))));
     const gauge = (name: string, help: string, value: (l: NonNullable<Awaited<ReturnType<typeof replicationLag>>>) => number) =>
       new Gauge({
         name,

@@ -44,10 +44,12 @@ export function parseDatabaseSettings(value: string | undefined): Map<string, { 
   return out;
 }
 
-function replicaPool(url: string, max: number, log?: (line: string) => void): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max });
+/** A cluster: its primary, and a pool on the replica when `readUrl` is set. */
+function cluster(name: string, db: Database, readUrl: string | undefined, poolSize: number, log?: (line: string) => void): Cluster {
+  if (!readUrl) return { name, db, readPool: db.pool };
+  const pool = new pg.Pool({ connectionString: readUrl, max: poolSize });
   pool.on('error', (e) => log?.(`idle replica client error: ${e.message}`));
-  return pool;
+  return { name, db, readPool: pool, replica: { url: readUrl, pool } };
 }
 
 /**
@@ -58,22 +60,17 @@ function replicaPool(url: string, max: number, log?: (line: string) => void): pg
 export class Databases {
   private constructor(private readonly clusters: Map<string, Cluster>) {}
 
-  static single(db: Database, readUrl?: string, poolSize = 20, log?: (line: string) => void): Databases {
-    const replica = readUrl ? { url: readUrl, pool: replicaPool(readUrl, poolSize, log) } : undefined;
-    return new Databases(new Map([[DEFAULT_DATABASE, { name: DEFAULT_DATABASE, db, readPool: replica?.pool ?? db.pool, replica }]]));
-  }
-
   /** Opens (and migrates) the named databases beside the default one. */
   static async open(
     main: Database,
     options: { readUrl?: string; named?: Map<string, { url: string; readUrl?: string }>; poolSize?: number; log?: (line: string) => void } = {},
   ): Promise<Databases> {
-    const all = Databases.single(main, options.readUrl, options.poolSize, options.log);
+    const poolSize = options.poolSize ?? 20;
+    const all = new Databases(new Map([[DEFAULT_DATABASE, cluster(DEFAULT_DATABASE, main, options.readUrl, poolSize, options.log)]]));
     try {
       for (const [name, setting] of options.named ?? []) {
         const db = await openDatabase({ url: setting.url, poolSize: options.poolSize, log: options.log } satisfies DatabaseOptions);
-        const replica = setting.readUrl ? { url: setting.readUrl, pool: replicaPool(setting.readUrl, options.poolSize ?? 20, options.log) } : undefined;
-        all.clusters.set(name, { name, db, readPool: replica?.pool ?? db.pool, replica });
+        all.clusters.set(name, cluster(name, db, setting.readUrl, poolSize, options.log));
       }
     } catch (error) {
       await all.close({ keepDefault: true });
@@ -127,6 +124,12 @@ export interface ReplicationLag {
   inRecovery: boolean;
 }
 
+/** A WAL position (`X/Y`, hex) as a byte offset. */
+const lsnBytes = (lsn: string) => {
+  const [hi, lo] = lsn.split('/');
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+};
+
 /** Measures the lag of a cluster's replica; undefined when it has none. */
 export async function replicationLag(cluster: Cluster): Promise<ReplicationLag | undefined> {
   if (!cluster.replica) return undefined;
@@ -140,6 +143,6 @@ export async function replicationLag(cluster: Cluster): Promise<ReplicationLag |
   ]);
   const r = replica.rows[0]!;
   if (!r.in_recovery || !r.lsn) return { bytes: 0, seconds: 0, inRecovery: false };
-  const { rows } = await cluster.db.pool.query<{ bytes: string }>('SELECT greatest(pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn), 0)::text AS bytes', [primary.rows[0]!.lsn, r.lsn]);
-  return { bytes: Number(rows[0]!.bytes), seconds: Math.max(0, r.seconds ?? 0), inRecovery: true };
+  const behind = lsnBytes(primary.rows[0]!.lsn) - lsnBytes(r.lsn);
+  return { bytes: Number(behind > 0n ? behind : 0n), seconds: Math.max(0, r.seconds ?? 0), inRecovery: true };
 }

@@ -96,9 +96,7 @@ export class ServiceOverviewReader {
         if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
         ({ rows } = await select(cluster.db.pool));
       }
-      if (!wanted) break;
-      const at = { transactionId: BigInt(rows[0]!.transaction_id ?? 0), globalPosition: Number(rows[0]!.global_position ?? 0) };
-      if (compareCheckpoints(at, wanted) >= 0) break;
+      if (!wanted || compareCheckpoints(checkpointOf(rows[0]!), wanted) >= 0) break;
       if (Date.now() - started > READ_YOUR_WRITES_TIMEOUT_MS) throw notCaughtUp(query.minCheckpoint!);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -109,12 +107,18 @@ export class ServiceOverviewReader {
       : { patient, services: [], sources: [] };
     return {
       ...view,
-      checkpoint: formatCheckpoint({ transactionId: BigInt(row.transaction_id ?? 0), globalPosition: Number(row.global_position ?? 0) }),
+      checkpoint: formatCheckpoint(checkpointOf(row)),
       readModelVersion: version,
       generatedAt: new Date().toISOString(),
     };
   }
 }
+
+/** The projection's checkpoint read with the document (none yet: the start). */
+const checkpointOf = (row: { transaction_id: string | null; global_position: string | null }): Checkpoint => ({
+  transactionId: BigInt(row.transaction_id ?? 0),
+  globalPosition: Number(row.global_position ?? 0),
+});
 
 function notCaughtUp(minCheckpoint: string): ProblemError {
   return new ProblemError(

@@ -24,6 +24,12 @@ export interface AccessLogRecord {
   detail: string | null;
 }
 
+/** Records of one database waiting for their shared INSERT, and the flush in progress. */
+interface GroupCommitQueue {
+  pending: { row: unknown[]; done: (error?: unknown) => void }[];
+  flushing?: Promise<void>;
+}
+
 /**
  * The access log (logg over oppslag): one append-only record per read of a patient's data,
  * in the tenant of the data, with who (client, organisation, HPR number), why (purpose of
@@ -34,7 +40,7 @@ export class AccessLog {
   constructor(private readonly tenants: TenantDatabases) {}
 
   /** Records waiting for their group commit, per database (the log lives beside the tenant's data). */
-  private readonly queues = new Map<pg.Pool, { pending: { row: unknown[]; done: (error?: unknown) => void }[]; flushing?: Promise<void> }>();
+  private readonly queues = new Map<pg.Pool, GroupCommitQueue>();
 
   /**
    * Writes the record durably before the read answers. Records of reads that arrive
@@ -58,7 +64,7 @@ export class AccessLog {
     );
   }
 
-  private async flush(pool: pg.Pool, queue: { pending: { row: unknown[]; done: (error?: unknown) => void }[]; flushing?: Promise<void> }): Promise<void> {
+  private async flush(pool: pg.Pool, queue: GroupCommitQueue): Promise<void> {
     await new Promise((r) => setImmediate(r)); // let the reads of this turn join
     while (queue.pending.length > 0) {
       const batch = queue.pending.splice(0, 500);
