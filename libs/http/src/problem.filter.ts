@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FHIR_JSON, isFhirPath, OperationOutcomeError, problemToOperationOutcome } from '#libs/fhir';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, type Problem } from '#libs/contracts';
 import { EventStoreError, IdempotencyConflictError, UnknownTenantError, WrongExpectedVersionError, InvalidCheckpointError } from '#libs/event-store';
 
@@ -64,18 +65,23 @@ export function sendProblem(reply: FastifyReply, error: unknown): FastifyReply {
 }
 
 /**
- * Renders every error that reaches Nest as problem+json, except errors already shaped as a
- * FHIR OperationOutcome by a Fastify plugin (the rate limit on /fhir): FHIR clients get those.
+ * Renders every error that reaches Nest: problem+json, or for the FHIR API an
+ * OperationOutcome (Fastify's own errors, such as the rate limit, included).
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const e = exception as { resourceType?: unknown; statusCode?: unknown; issue?: unknown };
-    if (e?.resourceType === 'OperationOutcome' && typeof e.statusCode === 'number') {
-      reply.status(e.statusCode).header('content-type', 'application/fhir+json; charset=utf-8').send({ resourceType: 'OperationOutcome', issue: e.issue });
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    if (!isFhirPath(http.getRequest<FastifyRequest>().url)) {
+      sendProblem(reply, exception);
       return;
     }
-    sendProblem(reply, exception);
+    if (exception instanceof OperationOutcomeError) {
+      reply.status(exception.status).header('content-type', FHIR_JSON).send(exception.outcome);
+      return;
+    }
+    const { problem, headers } = toProblem(exception);
+    reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(problemToOperationOutcome(problem));
   }
 }

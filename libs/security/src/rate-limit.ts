@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { PROBLEM_CONTENT_TYPE, problemType } from '#libs/contracts';
+import { ProblemError } from '#libs/contracts';
 
 /** Requests per client and minute (FPI_RATE_LIMIT_PER_MINUTE; 0 turns the limit off). */
 export const rateLimitPerMinute = () => Number(process.env.FPI_RATE_LIMIT_PER_MINUTE ?? 6000);
@@ -24,9 +24,6 @@ export function rateLimitKey(request: Pick<FastifyRequest, 'headers' | 'ip'>): s
   return `ip:${request.ip}`;
 }
 
-const FHIR_JSON = 'application/fhir+json; charset=utf-8';
-const isFhirRequest = (request: Pick<FastifyRequest, 'url'>) => request.url === '/fhir' || request.url.startsWith('/fhir/') || request.url.startsWith('/fhir?');
-
 /** Rate limits per calling client (@fastify/rate-limit), answered with 429 problem+json and Retry-After. */
 export async function installRateLimit(fastify: FastifyInstance): Promise<void> {
   const max = rateLimitPerMinute();
@@ -35,15 +32,8 @@ export async function installRateLimit(fastify: FastifyInstance): Promise<void> 
     max,
     timeWindow: 60_000,
     keyGenerator: rateLimitKey,
-    errorResponseBuilder: (request, context) => {
-      const detail = `at most ${context.max} requests a minute per client; retry after ${Math.ceil(context.ttl / 1000)} s`;
-      // FHIR clients expect every error as an OperationOutcome.
-      if (isFhirRequest(request)) return { statusCode: 429, resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'throttled', diagnostics: detail }] };
-      return { statusCode: 429, type: problemType('rate-limited'), title: 'Too many requests', status: 429, detail };
-    },
-  });
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode === 429) reply.header('content-type', isFhirRequest(request) ? FHIR_JSON : PROBLEM_CONTENT_TYPE);
-    return payload;
+    // Thrown to the app's error filter, which answers problem+json (an OperationOutcome on /fhir).
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(ProblemError.of(429, 'rate-limited', 'Too many requests', `at most ${context.max} requests a minute per client; retry after ${Math.ceil(context.ttl / 1000)} s`), { statusCode: 429 }),
   });
 }

@@ -1,10 +1,11 @@
-import { type ArgumentsHost, Body, Catch, Controller, type ExceptionFilter, Get, Header, HttpCode, HttpException, Inject, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ProblemError } from '#libs/contracts';
+import type { FastifyRequest } from 'fastify';
 import { asDecisionEvent, decisionStreamId, foldDecision } from '#libs/domain';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import {
+  FHIR_JSON,
+  OperationOutcomeError,
   capabilityStatement,
   countBundle,
   episodeOfCareIdMatches,
@@ -18,36 +19,10 @@ import {
   toEpisodeOfCare,
   type SearchParams,
 } from '#libs/fhir';
-import { toProblem } from '#libs/http';
 import { CallerGuard, CurrentCaller, Public, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
 
-const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const VERSION_DATE = '2026-11-23';
-
-/** FHIR errors are OperationOutcomes, not problem+json. */
-@Catch()
-export class FhirExceptionFilter implements ExceptionFilter {
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    if (exception instanceof FhirError) {
-      reply.status(exception.status).header('content-type', FHIR_JSON).send(exception.outcome);
-      return;
-    }
-    const { problem, headers } = toProblem(exception instanceof HttpException || exception instanceof ProblemError ? exception : exception);
-    const code = problem.status === 404 ? 'not-found' : problem.status >= 500 ? 'transient' : problem.status === 403 ? 'security' : 'invalid';
-    const issues = problem.errors?.length
-      ? problem.errors.map((e) => ({ severity: 'error' as const, code: code as 'invalid', diagnostics: `${e.rule}: ${e.detail}`, expression: e.pointer ? [e.pointer.slice(1).replaceAll('/', '.')] : undefined }))
-      : [{ severity: problem.status >= 500 ? ('fatal' as const) : ('error' as const), code: code as 'invalid', diagnostics: problem.detail ?? problem.title }];
-    reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(operationOutcomeOf(issues));
-  }
-}
-
-class FhirError extends Error {
-  constructor(readonly status: number, readonly outcome: fhir4.OperationOutcome) {
-    super(outcome.issue[0]?.diagnostics ?? 'FHIR error');
-  }
-}
 
 /**
  * FHIR R4 facade of the service overview: EpisodeOfCare per decision (HL7 Norway
@@ -57,7 +32,6 @@ class FhirError extends Error {
 @ApiTags('FHIR R4 (EpisodeOfCare)')
 @Controller('fhir')
 @UseGuards(CallerGuard)
-@UseFilters(FhirExceptionFilter)
 @RequireScope('read')
 export class FhirController {
   constructor(
@@ -83,7 +57,7 @@ export class FhirController {
   @Header('content-type', FHIR_JSON)
   async searchPost(@CurrentCaller() caller: Caller, @Req() req: FastifyRequest, @Query() query: SearchParams, @Body() body: unknown) {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new FhirError(400, operationOutcome('error', 'invalid', 'POST _search takes an application/x-www-form-urlencoded body'));
+      throw new OperationOutcomeError(400, operationOutcome('error', 'invalid', 'POST _search takes an application/x-www-form-urlencoded body'));
     }
     return this.search(caller, req, { ...query, ...(body as SearchParams) });
   }
@@ -92,23 +66,23 @@ export class FhirController {
   @Header('content-type', FHIR_JSON)
   async read(@CurrentCaller() caller: Caller, @Req() req: FastifyRequest, @Param('id') id: string) {
     const ref = parseEpisodeOfCareId(id);
-    if (!ref) throw new FhirError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
+    if (!ref) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
     const history = await this.store.readStream(caller.tenant, decisionStreamId(ref.sourceSystem, ref.decisionId));
     const state = foldDecision(history.map(asDecisionEvent));
-    if (state.status === 'none') throw new FhirError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
-    if (state.status === 'entered-in-error') throw new FhirError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
+    if (state.status === 'none') throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
+    if (state.status === 'entered-in-error') throw new OperationOutcomeError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
     const overview = await this.reader.readLogged(caller, { personId: state.decision.patient.value, includeEnded: true }, 'fhir.read', (o) => ({
       decisionIds: o.services.filter((s) => episodeOfCareIdMatches(id, s)).map((s) => `${s.sourceSystem}/${s.decisionId}`),
     }));
     const entry = overview.services.find((s) => episodeOfCareIdMatches(id, { sourceSystem: s.sourceSystem, decisionId: s.decisionId }));
-    if (!entry) throw new FhirError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not in the overview yet`));
+    if (!entry) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not in the overview yet`));
     void req;
     return toEpisodeOfCare(entry, overview.patient, { tenant: caller.tenant });
   }
 
   private async search(caller: Caller, req: FastifyRequest, params: SearchParams) {
     const parsed = parseEpisodeOfCareSearch(params);
-    if (!parsed.ok) throw new FhirError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
+    if (!parsed.ok) throw new OperationOutcomeError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
     const q = parsed.query;
     // The same identifier rules as every other read (check digits), as an OperationOutcome.
     ServiceOverviewReader.parsePersonId(q.patient.value, '/patient.identifier');
