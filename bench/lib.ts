@@ -3,9 +3,9 @@ import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { spawn } from 'node:child_process';
 import { DevIssuer } from '#libs/security';
-import { freePort, packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
+import { spawnDeployable } from '#libs/service';
+import { packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 
 export interface BenchServer {
   url: string;
@@ -121,25 +121,17 @@ export interface BenchPlatform {
 }
 
 export async function startPlatform(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchPlatform> {
-  const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'fpi-bench-platform-'));
   const issuer = await DevIssuer.open(dataDir);
   const token = await issuer.issue({ tenant: '313231593', scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'bench-client', ttlSeconds: 3600 });
   // The same V8 flags as `npm start` unless PLATFORM_NODE_ARGS says otherwise.
   const nodeArgs = (process.env.PLATFORM_NODE_ARGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(packageRoot(), 'dist/apps/platform/src/main.js')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, FPI_DATA_DIR: dataDir, FPI_RATE_LIMIT_PER_MINUTE: '0', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('listening')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`platform exited with ${code}`)));
-  });
+  const platform = await spawnDeployable('platform', { DATABASE_URL: databaseUrl, FPI_DATA_DIR: dataDir, FPI_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', ...env }, { nodeArgs });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: platform.url,
     authorization: `Bearer ${token}`,
-    memory: () => residentMemory(child.pid!),
-    stop: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
+    memory: () => residentMemory(platform.child.pid!),
+    stop: platform.stop,
   };
 }
 

@@ -3,3 +3,4 @@ export * from './create-service-app.js';
 export * from './openapi.js';
 export * from './service-config.js';
 export * from './tenant-bootstrap.js';
+export * from './spawn-deployable.js';

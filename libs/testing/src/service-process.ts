@@ -2,50 +2,20 @@
  * Deployables as real child processes, a bounded load generator and the "nothing lost,
  * nothing doubled" check: shared by the fault suite and the scale-out tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, packageRoot } from '#libs/database';
+// The file itself, not the lib's index: that would load every Nest module into each test file.
+import { spawnDeployable, type Deployable, type DeployableProcess } from '../../service/src/spawn-deployable.js';
 import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
 import { FNR, syntheticPid } from './synthetic.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export type Deployable = 'platform' | 'receive-service' | 'content-service';
+export type ServiceProcess = DeployableProcess;
 
-export interface ServiceProcess {
-  child: ChildProcess;
-  port: number;
-  url: string;
-  /** SIGTERM and wait for the exit. */
-  stop(): Promise<void>;
-  /** SIGKILL and wait for the exit. */
-  kill(): Promise<void>;
-}
-
-/** Starts a built deployable (`npm run build` first) and resolves once it listens. */
-export async function spawnService(app: Deployable, env: NodeJS.ProcessEnv, port?: number): Promise<ServiceProcess> {
-  const p = port ?? (await freePort());
-  const child = spawn(process.execPath, [join(packageRoot(), `dist/apps/${app}/src/main.js`)], {
-    env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', LOG_LEVEL: 'silent', FPI_RATE_LIMIT_PER_MINUTE: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => c.toString().includes('listening') && resolve());
-    child.once('exit', (code) => reject(new Error(`${app} exited ${code}: ${stderr}`)));
-  });
-  const ended = (signal: NodeJS.Signals) => async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((r) => {
-      child.once('exit', () => r());
-      child.kill(signal);
-    });
-  };
-  return { child, port: p, url: `http://127.0.0.1:${p}`, stop: ended('SIGTERM'), kill: ended('SIGKILL') };
-}
+/** A built deployable as its own process, quiet and without a rate limit (the load would meet it). */
+export const spawnService = (app: Deployable, env: NodeJS.ProcessEnv, port?: number): Promise<ServiceProcess> =>
+  spawnDeployable(app, { LOG_LEVEL: 'silent', FPI_RATE_LIMIT_PER_MINUTE: '0', ...env }, { port });
 
 export interface Load {
   acknowledged: Set<string>;
