@@ -31,6 +31,7 @@ import {
   DEFAULT_ENGINE_OPTIONS,
   ProjectionEngine,
   projectionId,
+  abortableSleep,
   type EngineOptions,
   type Projection,
   type ProjectionSession,
@@ -79,18 +80,6 @@ export class RelayStoppedError extends Error {
     this.name = 'RelayStoppedError';
   }
 }
-
-/** Resolves after `ms`, or at once when aborted. */
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** `work`, or a RelayStoppedError as soon as `signal` aborts (the work may still settle later). */
 const unlessStopped = <T>(work: Promise<T>, signal: AbortSignal) =>
@@ -148,7 +137,7 @@ export class OutboxProjection implements Projection {
         if (error instanceof PermanentPublishError) throw error;
         const delay = Math.min(this.options.backoff.initialMs * 2 ** Math.min(attempt - 1, 30), this.options.backoff.maxMs);
         this.hooks.publishFailed?.(tenant, attempt, error, delay);
-        await sleep(delay, signal);
+        await abortableSleep(delay, signal);
       }
     }
   }

@@ -31,7 +31,7 @@ class CheckpointMovedError extends Error {
 }
 
 /** Resolves after `ms`, or at once when aborted; never leaves a listener behind. */
-const sleep = (ms: number, signal?: AbortSignal) =>
+export const abortableSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -100,7 +100,7 @@ export class ProjectionRunner {
           client.off('error', onError);
           client.release();
           client = undefined;
-          await sleep(this.options.lockRetryMs, signal); // another process runs it
+          await abortableSleep(this.options.lockRetryMs, signal); // another process runs it
           continue;
         }
         try {
@@ -117,7 +117,7 @@ export class ProjectionRunner {
         broken ??= error as Error;
         this.setCaughtUp(false);
         if (!signal.aborted) this.hooks.onError?.(error);
-        await sleep(this.options.lockRetryMs, signal);
+        await abortableSleep(this.options.lockRetryMs, signal);
       } finally {
         // Pooled clients are reused: leave no listener behind.
         client?.off('error', onError);
@@ -135,7 +135,7 @@ export class ProjectionRunner {
       const row = rows[0]!;
       if (row.status === 'paused') {
         this.setCaughtUp(false);
-        await sleep(this.options.pollMs, signal);
+        await abortableSleep(this.options.pollMs, signal);
         continue;
       }
       const from: Checkpoint = { transactionId: BigInt(row.transaction_id), globalPosition: Number(row.global_position) };
@@ -178,7 +178,7 @@ export class ProjectionRunner {
         if (error instanceof CheckpointMovedError) return { ok: false, moved: true };
         await client.query('SELECT 1'); // throws when the connection itself is gone
         lastError = error;
-        if (i < this.options.retryDelaysMs.length) await sleep(this.options.retryDelaysMs[i]!, signal);
+        if (i < this.options.retryDelaysMs.length) await abortableSleep(this.options.retryDelaysMs[i]!, signal);
         if (signal.aborted) return { ok: false, moved: true };
       }
     }
