@@ -142,6 +142,9 @@ describe('outbox relay on PostgreSQL (publisher port double)', () => {
       { streamId: 'multi-1', events: [{ eventId: randomUUID(), type: 'ServiceEnded', schemaVersion: 2, data: { why: 'done' }, metadata: { correlationId: 'corr-1', sourceSystem: 'epj' } }], expectedVersion: 0 },
       { streamId: 'multi-2', events: [{ eventId: randomUUID(), type: 'ServiceGranted', data: {} }, { eventId: randomUUID(), type: 'ServiceChanged', data: {} }], expectedVersion: 0 },
     ]);
+    // $all shows an event once no older transaction is open (ADR 0002); the relay's own batch
+    // transaction may hold the horizon back for a moment, so wait for the last appends to show.
+    await until(async () => (await all(A)).length === 15 && (await all(B)).length === 12);
     const eventsA = await all(A);
     const eventsB = await all(B);
     expect(eventsA).toHaveLength(15);
