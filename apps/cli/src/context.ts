@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { openDatabase, readRuntimeFile, type Database } from '#libs/database';
 import { PostgresEventStore, PostgresTenantRegistry, tenantId, type Tenant } from '#libs/event-store';
-import { validateOrganisationNumber } from '#libs/domain';
+import { parsePersonIdentifier, validateOrganisationNumber } from '#libs/domain';
 import { InvalidArgumentError } from 'commander';
 
 export const dataDir = () => process.env.FPI_DATA_DIR || join(process.cwd(), 'data');
@@ -25,6 +25,13 @@ export const orgnr = (value: string) => {
   const check = validateOrganisationNumber(value);
   if (!check.ok) throw new InvalidArgumentError(check.message);
   return value;
+};
+
+/** A person id argument, by the one parser of person ids (no padding, valid check digits); the error never echoes it. */
+export const personIdArg = (value: string) => {
+  const parsed = parsePersonIdentifier(value);
+  if (!parsed.ok) throw new InvalidArgumentError(`${parsed.message} (rule ${parsed.rule})`);
+  return parsed.id.value;
 };
 
 export async function tenantOf(db: Database, id: string): Promise<Tenant> {

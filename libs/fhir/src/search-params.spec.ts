@@ -1,4 +1,4 @@
-import type { ServiceOverviewEntry } from '#libs/domain';
+import { fodselsnummerCheckDigits, syntheticFodselsnummer, type ServiceOverviewEntry } from '#libs/domain';
 import { episodeOfCareId } from './episode-of-care-id.js';
 import {
   DEFAULT_COUNT,
@@ -21,6 +21,9 @@ const DNR = 'urn:oid:2.16.578.1.12.4.1.4.2';
 const FHN = 'urn:oid:2.16.578.1.12.4.1.4.3';
 const S9151 = 'urn:oid:2.16.578.1.12.4.1.1.9151';
 const STAY = 'http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs';
+/** A synthetic D-number and a made-up felles hjelpenummer. */
+const DNR_PID = syntheticFodselsnummer({ birthDate: { year: 1999, month: 12, day: 19 }, offset: 65, individual: 123, dNumber: true })!;
+const FHN_PID = '812345678' + fodselsnummerCheckDigits('812345678')!;
 const PATIENT_PARAM = { 'patient.identifier': `${FNR}|${PID}` };
 
 function parse(params: SearchParams): EpisodeOfCareQuery {
@@ -56,8 +59,12 @@ describe('parseEpisodeOfCareSearch: patient', () => {
     expect(parse({ 'patient:identifier': `${FNR}|${PID}` }).patient).toEqual({ system: FNR, value: PID });
   });
 
-  it.each([FNR, DNR, FHN])('accepts the person identifier system %s', (system) => {
-    expect(parse({ 'patient.identifier': `${system}|${PID}` }).patient.system).toBe(system);
+  it.each([
+    [FNR, PID],
+    [DNR, DNR_PID],
+    [FHN, FHN_PID],
+  ])('accepts the person identifier system %s with a number of its kind', (system, value) => {
+    expect(parse({ 'patient.identifier': `${system}|${value}` }).patient).toEqual({ system, value });
   });
 
   it('requires the patient (an empty value counts as missing)', () => {
@@ -82,6 +89,11 @@ describe('parseEpisodeOfCareSearch: patient', () => {
     ['10 digits', `${FNR}|${PID.slice(1)}`, /11 digits/],
     ['letters', `${FNR}|1371740408X`, /11 digits/],
     ['an empty value', `${FNR}|`, /11 digits/],
+    ['a padded value', `${FNR}| ${PID}`, /not-canonical/],
+    ['a percent-encoded space before the value', `${FNR}|%20${PID}`, /not-canonical/],
+    ['a fødselsnummer under the D-number system', `${DNR}|${PID}`, /fnr-expected/],
+    ['a D-number under the fødselsnummer system', `${FNR}|${DNR_PID}`, /dnr-expected/],
+    ['a fødselsnummer under the FHN system', `${FHN}|${PID}`, /fhn-first-digit/],
   ])('rejects %s without echoing the identifier', (_label, value, diagnostics) => {
     const issues = issuesOf({ 'patient.identifier': value });
     expect(issues).toContainEqual({ code: 'invalid', diagnostics: expect.stringMatching(diagnostics), expression: ['patient.identifier'] });
@@ -373,7 +385,7 @@ describe('searchPage and searchQueryString', () => {
 
   it('writes the query canonically so that it parses back to the same query', () => {
     const query = parse({
-      'patient:identifier': `${DNR}|${PID}`,
+      'patient:identifier': `${DNR}|${DNR_PID}`,
       status: ['active,onhold', 'onhold'],
       type: ['015', 'dagopphold'],
       date: ['ge2025', 'le2025-06'],
@@ -383,7 +395,7 @@ describe('searchPage and searchQueryString', () => {
     const text = searchQueryString(query, { cursor: 'gerica.0b' });
     const params: Record<string, string[]> = {};
     for (const [k, v] of new URLSearchParams(text)) (params[k] ??= []).push(v);
-    expect(params['patient.identifier']).toEqual([`${DNR}|${PID}`]);
+    expect(params['patient.identifier']).toEqual([`${DNR}|${DNR_PID}`]);
     expect(params['type']).toEqual([`${S9151}|15`, `${STAY}|dagopphold`]);
     expect(parse(params)).toEqual({ ...query, cursor: 'gerica.0b' });
     expect(searchQueryString({ ...query, cursor: 'x' }, { cursor: null })).not.toContain('_cursor');

@@ -10,7 +10,7 @@
  *
  * | parameter | form | semantics |
  * |---|---|---|
- * | `patient.identifier` / `patient:identifier` | `system\|value`, required, once | FNR/DNR/FHN system, 11 digits |
+ * | `patient.identifier` / `patient:identifier` | `system\|value`, required, once | FNR/DNR/FHN system fitting the number's kind, 11 canonical digits (`parsePersonIdentifier`) |
  * | `status` | codes, comma = OR, repeats = AND | R4 EpisodeOfCare status |
  * | `type` | `[system\|]code`, comma = OR, repeats = AND | 9151 code (padding accepted) or OktStayTypeCs code |
  * | `date` | `[prefix]YYYY[-MM[-DD]]`, at most 2 (AND) | against `period` (open end = ongoing) |
@@ -35,7 +35,7 @@
  */
 import type { ServiceOverviewEntry } from '#libs/domain';
 import { STAY_TYPES } from '#libs/contracts';
-import { canonicalServiceCode, isServiceCodeSystem } from '#libs/domain';
+import { canonicalServiceCode, isServiceCodeSystem, parsePersonIdentifier } from '#libs/domain';
 import { OKT_STAY_TYPE_SYSTEM, PERSON_IDENTIFIER_SYSTEMS, SERVICE_TYPE_SYSTEM, type PersonIdentifierSystem } from './constants.js';
 import { EPISODE_OF_CARE_STATUSES, fhirPeriod, fhirStatus, type EpisodeOfCareStatus } from './episode-of-care.js';
 import { episodeOfCareId } from './episode-of-care-id.js';
@@ -139,17 +139,18 @@ function parsePatient(params: SearchParams, issues: SearchIssue[]): PatientCrite
     return undefined;
   }
   const system = value.slice(0, bar);
-  const id = value.slice(bar + 1);
-  let ok = true;
   if (!(PERSON_IDENTIFIER_SYSTEMS as readonly string[]).includes(system)) {
     issues.push({ code: 'invalid', diagnostics: `${name}: the system must be one of ${PERSON_IDENTIFIER_SYSTEMS.join(', ')} (FNR, DNR, FHN).`, expression: [name] });
-    ok = false;
+    return undefined;
   }
-  if (!/^\d{11}$/.test(id)) {
-    issues.push({ code: 'invalid', diagnostics: `${name}: the identifier value must be 11 digits.`, expression: [name] });
-    ok = false;
+  // The one parser of person ids (also the REST, OKT and access-log reads): 11 canonical
+  // digits, valid check digits, and a system that fits the number's kind (400 otherwise).
+  const parsed = parsePersonIdentifier(value.slice(bar + 1), { system });
+  if (!parsed.ok) {
+    issues.push({ code: 'invalid', diagnostics: `${name}: ${parsed.message} (rule ${parsed.rule})`, expression: [name] });
+    return undefined;
   }
-  return ok ? { system: system as PersonIdentifierSystem, value: id } : undefined;
+  return { system: parsed.id.system, value: parsed.id.value };
 }
 
 function parseStatus(params: SearchParams, issues: SearchIssue[]): EpisodeOfCareStatus[][] | undefined {

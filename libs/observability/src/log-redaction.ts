@@ -1,15 +1,81 @@
 /**
- * Access logs never show a person identifier: headers that carry one (or credentials) are
- * removed, and any 11-digit run in a path is masked (the OKT prototype's URLs, FHIR
- * searches). Query strings are left out of request logs altogether.
+ * No patient number reaches a log, in any spelling. Three layers:
+ * 1. Request lines carry only an allow-list of headers (`LOGGED_HEADERS`): a header not on
+ *    it is left out, whatever its name (credentials, `person-id`, and any header a client
+ *    invents to carry a number).
+ * 2. Every logged request field is masked on its decoded value: percent-encoding is undone
+ *    before masking, so `%2013717404089` or `%31%33…` cannot slip past, and the query string
+ *    is left out altogether (it may hold a FHIR patient search).
+ * 3. Every log line, whatever wrote it (request lines, error stacks, Nest's own messages),
+ *    passes `maskPersonIds` on its way out (`maskingDestination`).
+ *
+ * The mask replaces every run of 11 or more digits, also when the digits are separated by
+ * spaces, dots, hyphens, underscores or plus signs (or their percent-encodings): a person
+ * identifier is 11 digits, and a longer run may contain one. Shorter numbers (organisation
+ * numbers, counts, ports) stay readable. JSON number values (`"time":1764…`) are left alone.
  */
-const ELEVEN_DIGITS = /(?<![0-9])[0-9]{11}(?![0-9])/g;
 
-export const maskPersonIds = (text: string) => text.replace(ELEVEN_DIGITS, '***********');
+/** One digit, as written or percent-encoded once or twice (`7`, `%37`, `%2537`). */
+const DIGIT = String.raw`(?:[0-9]|%(?:25)?3[0-9])`;
+/** A separator a number may be padded or grouped with: white space (also escaped in JSON), . - _ + and their encodings. */
+const SEPARATOR = String.raw`(?:[\s.\-_+\u200b-\u200d\u2060\ufeff]|\\[nrt]|\\u00a0|%(?:25)?(?:20|09|0[aAdD]|2[bBdDeE]|5[fF]|[cC]2%(?:25)?[aA]0))`;
+const PERSON_ID_LIKE = new RegExp(String.raw`(?<![0-9]|":)${DIGIT}(?:${SEPARATOR}{0,3}${DIGIT}){10,}(?![0-9])`, 'g');
 
-export const REDACTED_HEADERS = ['req.headers.authorization', 'req.headers.dpop', 'req.headers["person-id"]', 'req.headers.cookie'];
+export const PERSON_ID_MASK = '***********';
 
+/** Masks every digit run that may hold a person identifier (see the module comment). */
+export const maskPersonIds = (text: string): string => text.replace(PERSON_ID_LIKE, PERSON_ID_MASK);
+
+/** Undoes percent-encoding (up to three rounds) where it decodes; the text as it is otherwise. */
+function decoded(text: string): string {
+  let current = text;
+  for (let i = 0; i < 3 && current.includes('%'); i++) {
+    try {
+      const next = decodeURIComponent(current);
+      if (next === current) break;
+      current = next;
+    } catch {
+      break;
+    }
+  }
+  return current;
+}
+
+/** Masks the decoded value, and the raw value too (a string that does not decode is masked as written). */
+export const maskDecoded = (text: string): string => maskPersonIds(decoded(maskPersonIds(text)));
+
+/**
+ * The request headers a log line may show: none of them carries a credential or a person
+ * by design, and each value is masked all the same. Everything else is left out.
+ */
+export const LOGGED_HEADERS: readonly string[] = Object.freeze([
+  'host',
+  'user-agent',
+  'accept',
+  'content-type',
+  'content-length',
+  'x-request-id',
+  'traceparent',
+]);
+
+/** The request as logged: method, masked path without query string, allow-listed and masked headers. */
 export function serializeRequest(req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown>; remoteAddress?: string }) {
   const path = (req.url ?? '').split('?')[0]!;
-  return { id: req.id, method: req.method, url: maskPersonIds(path), headers: req.headers, remoteAddress: req.remoteAddress };
+  const headers: Record<string, string> = {};
+  for (const name of LOGGED_HEADERS) {
+    const value = req.headers?.[name];
+    if (typeof value === 'string') headers[name] = maskDecoded(value);
+    else if (Array.isArray(value)) headers[name] = maskDecoded(value.join(', '));
+  }
+  return { id: req.id, method: req.method, url: maskDecoded(path), headers, remoteAddress: req.remoteAddress };
+}
+
+/** The response as logged: its status only (headers may echo a request, e.g. Location). */
+export function serializeResponse(res: { statusCode?: number }) {
+  return { statusCode: res.statusCode };
+}
+
+/** A pino destination that masks person identifiers in every line before writing it to `out` (stdout by default). */
+export function maskingDestination(out: { write(chunk: string): unknown } = process.stdout): { write(line: string): void } {
+  return { write: (line: string) => void out.write(maskPersonIds(line)) };
 }

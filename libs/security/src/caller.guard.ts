@@ -4,6 +4,7 @@ import { ProblemError, problemType } from '#libs/contracts';
 import { AccessLog } from './access-log/access-log.js';
 import { CALLER_RESOLVER, type Caller, type CallerResolver, type IncomingRequest } from './caller.js';
 import { SCOPES, type ScopeName } from './claims.js';
+import { patientOfRequest } from './person-id.js';
 
 const REQUIRED_SCOPE = 'fpi:required-scope';
 const PUBLIC = 'fpi:public';
@@ -13,18 +14,6 @@ export const Public = () => SetMetadata(PUBLIC, true);
 export const RequireScope = (scope: ScopeName) => SetMetadata(REQUIRED_SCOPE, scope);
 
 type Request = IncomingRequest & { caller?: Caller; params?: Record<string, string>; body?: unknown; query?: Record<string, unknown> };
-
-/** The person a read is about, as far as the request tells before the handler runs. */
-function patientOf(request: Request): string | undefined {
-  const fromHeader = request.headers['person-id'];
-  const candidates = [
-    typeof fromHeader === 'string' ? fromHeader : undefined,
-    request.params?.pid,
-    (request.body as { personId?: unknown } | undefined)?.personId,
-    String((request.query?.['patient.identifier'] ?? request.query?.['patient:identifier'] ?? (request.body as Record<string, unknown> | undefined)?.['patient.identifier']) ?? '').split('|')[1],
-  ];
-  return candidates.find((c): c is string => typeof c === 'string' && /^[0-9]{11}$/.test(c));
-}
 
 /**
  * Authenticates every route of the APIs, then checks the route's scope and, for reads, the
@@ -46,7 +35,7 @@ export class CallerGuard implements CanActivate {
     const scope = this.reflector.getAllAndOverride<ScopeName | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]);
     if (!scope) return true;
     const refuse = async (code: string, detail: string, extra: Record<string, string> = {}) => {
-      if (scope !== 'write') await this.accessLog.record(caller, { action: `${context.getClass().name}.${context.getHandler().name}`, outcome: 'denied', patientId: patientOf(request), detail });
+      if (scope !== 'write') await this.accessLog.record(caller, { action: `${context.getClass().name}.${context.getHandler().name}`, outcome: 'denied', patientId: patientOfRequest(request), detail });
       throw new ProblemError({ type: problemType(code), title: 'Forbidden', status: 403, detail }, extra);
     };
     if (!caller.scopes.includes(scope)) {

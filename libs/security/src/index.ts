@@ -4,6 +4,7 @@ export * from './caller.js';
 export * from './claims.js';
 export * from './dev-issuer.js';
 export * from './dpop.js';
+export * from './person-id.js';
 export * from './security.module.js';
 export * from './token-verifier.js';
 export * from './rate-limit.js';

@@ -2,7 +2,7 @@ import { RequestMethod, type DynamicModule, type Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { DatabaseModule } from '#libs/database';
 import { EventStoreModule } from '#libs/event-store';
-import { HealthModule, MetricsModule, REDACTED_HEADERS, serializeRequest } from '#libs/observability';
+import { HealthModule, maskingDestination, MetricsModule, serializeRequest, serializeResponse } from '#libs/observability';
 import { SecurityModule } from '#libs/security';
 import { loadConfig } from './service-config.js';
 
@@ -15,13 +15,16 @@ export function commonModules(): (Type | DynamicModule)[] {
     LoggerModule.forRoot({
       // nestjs-pino's default route pattern matches nothing under Nest 12 with Fastify.
       forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-      pinoHttp: {
-        level: loadConfig().logLevel,
-        // Credentials and patient identifiers never reach the logs.
-        redact: { paths: REDACTED_HEADERS, remove: true },
-        serializers: { req: serializeRequest },
-        autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
-      },
+      pinoHttp: [
+        {
+          level: loadConfig().logLevel,
+          // Credentials and patient identifiers never reach the logs: headers by allow-list,
+          // paths masked on their decoded value, and every line masked on its way out.
+          serializers: { req: serializeRequest, res: serializeResponse },
+          autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
+        },
+        maskingDestination(),
+      ],
     }),
     DatabaseModule,
     MetricsModule,

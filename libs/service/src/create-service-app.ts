@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { packageRoot } from '#libs/database';
-import { ProblemFilter } from '#libs/http';
+import { installNoStore, ProblemFilter } from '#libs/http';
 import { installRateLimit } from '#libs/security';
 import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
 
@@ -33,6 +33,7 @@ export async function createServiceApp(module: Type, options: ServiceAppOptions 
   // Security headers (HSTS, nosniff, frame denial, …). CSP is left to the pages that need one.
   await app.register(helmet, { contentSecurityPolicy: false });
   const fastify = app.getHttpAdapter().getInstance();
+  installNoStore(fastify);
   await installRateLimit(fastify);
   if (options.demo) {
     // The reference client (legevakt and home-care view): static files, no build step.

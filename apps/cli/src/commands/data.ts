@@ -9,7 +9,7 @@ import { AppendManyConflictError, START, type NewEvent, type PostgresEventStore,
 import { RecordDecisionHandler } from '#libs/receive';
 import { DevIssuer, type Caller } from '#libs/security';
 import { generateDecisionEvents } from '#libs/synthetic';
-import { dataDir, guardProduction, orgnr, store, tenantOf, withDatabase } from '../context.js';
+import { dataDir, guardProduction, orgnr, personIdArg, store, tenantOf, withDatabase } from '../context.js';
 
 const BATCH = 500;
 const validate = compileValidator(DecisionEventSchema);
@@ -149,7 +149,7 @@ export function dataCommands(program: Command): void {
     .command('export')
     .description("a tenant's (or one patient's) decision events as NDJSON, in the format replay reads")
     .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
-    .option('--patient <pid>', 'only this person')
+    .option('--patient <pid>', 'only this person (11 digits)', personIdArg)
     .option('--out <file>', 'file (default: standard output)', '-')
     .action(async (o: { tenant: string; patient?: string; out: string }) => {
       await withDatabase(async (db) => {

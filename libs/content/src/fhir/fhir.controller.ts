@@ -19,7 +19,7 @@ import {
   toEpisodeOfCare,
   type SearchParams,
 } from '#libs/fhir';
-import { CallerGuard, CurrentCaller, Public, RequireScope, type Caller } from '#libs/security';
+import { AccessLog, CallerGuard, CurrentCaller, patientOfRequest, Public, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
 
 const VERSION_DATE = '2026-11-23';
@@ -37,6 +37,7 @@ export class FhirController {
   constructor(
     private readonly reader: ServiceOverviewReader,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly accessLog: AccessLog,
   ) {}
 
   @Get('metadata')
@@ -70,7 +71,11 @@ export class FhirController {
     const history = await this.store.readStream(caller.tenant, decisionStreamId(ref.sourceSystem, ref.decisionId));
     const state = foldDecision(history.map(asDecisionEvent));
     if (state.status === 'none') throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
-    if (state.status === 'entered-in-error') throw new OperationOutcomeError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
+    if (state.status === 'entered-in-error') {
+      // A read attempt about a patient is logged whatever its answer: the 410 names whose decision it was.
+      await this.accessLog.record(caller, { action: 'fhir.read', outcome: 'error', patientId: state.decision.patient.value, returned: { decisionIds: [] }, detail: '410 entered-in-error' });
+      throw new OperationOutcomeError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
+    }
     const overview = await this.reader.readLogged(caller, { personId: state.decision.patient.value, includeEnded: true }, 'fhir.read', (o) => ({
       decisionIds: o.services.filter((s) => episodeOfCareIdMatches(id, s)).map((s) => `${s.sourceSystem}/${s.decisionId}`),
     }));
@@ -82,10 +87,14 @@ export class FhirController {
 
   private async search(caller: Caller, req: FastifyRequest, params: SearchParams) {
     const parsed = parseEpisodeOfCareSearch(params);
-    if (!parsed.ok) throw new OperationOutcomeError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
+    if (!parsed.ok) {
+      // A refused search that still names a patient (a padded value, a system that does not
+      // fit the number) is an attempt about that patient: logged, by the same parser.
+      const patientId = patientOfRequest({ headers: {}, query: params as Record<string, unknown> });
+      if (patientId) await this.accessLog.record(caller, { action: 'fhir.search', outcome: 'error', patientId, detail: '400 invalid search' });
+      throw new OperationOutcomeError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
+    }
     const q = parsed.query;
-    // The same identifier rules as every other read (check digits), as an OperationOutcome.
-    ServiceOverviewReader.parsePersonId(q.patient.value, '/patient.identifier');
     let page: ReturnType<typeof searchPage> | undefined;
     await this.reader.readLogged(caller, { personId: q.patient.value, includeEnded: true }, 'fhir.search', (o) => {
       page = searchPage(o.services, q);

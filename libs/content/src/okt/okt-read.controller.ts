@@ -35,7 +35,7 @@ export class OktReadController {
   @Get('okt-events/:pid')
   @ApiOperation({ summary: "The person's current services as an OktEvent (deprecated form: prefer the person-id header)", deprecated: true })
   async events(@CurrentCaller() caller: Caller, @Param('pid') pid: string) {
-    const personId = ServiceOverviewReader.parsePersonId(pid, '/pid');
+    const personId = (await this.reader.personIdOf(caller, { value: pid, pointer: '/pid' }, 'okt-events.read')).value;
     const overview = await this.reader.readLogged(caller, { personId }, 'okt-events.read');
     if (overview.services.length === 0) throw ProblemError.of(404, 'not-found', 'No services known for this person');
     return { personIdentifier: personId, oktMessages: overview.services.map(toOktMessage) };
@@ -44,7 +44,7 @@ export class OktReadController {
   @Get('okt-status/:pid')
   @ApiOperation({ summary: 'Number of active (not paused) services; 0 when unknown (deprecated form)', deprecated: true })
   async status(@CurrentCaller() caller: Caller, @Param('pid') pid: string) {
-    const personId = ServiceOverviewReader.parsePersonId(pid, '/pid');
+    const personId = (await this.reader.personIdOf(caller, { value: pid, pointer: '/pid' }, 'okt-status.read')).value;
     const overview = await this.reader.readLogged(caller, { personId }, 'okt-status.read', (o) => ({ count: o.services.filter((s) => s.status === 'active').length }));
     return { activeServices: overview.services.filter((s) => s.status === 'active').length };
   }

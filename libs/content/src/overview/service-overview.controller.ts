@@ -57,12 +57,14 @@ export class ServiceOverviewController {
     if (unknown.length > 0) {
       throw ProblemError.of(400, 'invalid-parameter', 'Unknown query parameter', undefined, unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })));
     }
+    const action = 'service-overview.read';
+    const pid = await this.reader.personIdOf(caller, { value: personId, pointer: '/person-id' }, action);
     return this.reader.readLogged(caller, {
-      personId: ServiceOverviewReader.parsePersonId(personId, '/person-id'),
+      personId: pid.value,
       includeEnded: includeEnded(query.include),
       since: sinceDate(query.since),
       minCheckpoint: minCheckpointHeader ?? (query['min-checkpoint'] as string | undefined),
-    }, 'service-overview.read');
+    }, action);
   }
 
   @Post('_search')
@@ -72,8 +74,9 @@ export class ServiceOverviewController {
   async search(@CurrentCaller() caller: Caller, @Body() body: unknown, @Headers('min-checkpoint') minCheckpointHeader: string | undefined): Promise<ServiceOverviewResponse> {
     const parsed = validateSearch(body);
     if (!parsed.ok) throw ProblemError.of(400, 'invalid-search', 'The search is malformed', undefined, parsed.errors);
+    const pid = await this.reader.personIdOf(caller, { value: parsed.value.personId, pointer: '/personId' }, 'service-overview.search');
     return this.reader.readLogged(caller, {
-      personId: ServiceOverviewReader.parsePersonId(parsed.value.personId, '/personId'),
+      personId: pid.value,
       includeEnded: parsed.value.include === 'ended',
       since: parsed.value.since,
       minCheckpoint: parsed.value.minCheckpoint ?? minCheckpointHeader,

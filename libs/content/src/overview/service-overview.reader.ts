@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ProblemError, problemType } from '#libs/contracts';
-import { osloToday, personIdentifierSystem, validatePersonIdentifier, viewOverview, type OverviewDocument, type ServiceOverview } from '#libs/domain';
+import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
 import { compareCheckpoints, formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type TenantId } from '#libs/event-store';
-import { AccessLog, type Caller, type Returned } from '#libs/security';
+import { AccessLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
 
@@ -36,13 +36,20 @@ export class ServiceOverviewReader {
     private readonly accessLog: AccessLog,
   ) {}
 
-  /** Checks a person identifier given by a reader: 11 digits with valid check digits. */
-  static parsePersonId(value: unknown, pointer: string): string {
-    const pid = typeof value === 'string' ? value.trim() : '';
-    if (!/^[0-9]{11}$/.test(pid)) throw ProblemError.of(400, 'invalid-person-id', 'Invalid person identifier', 'an 11-digit fødselsnummer, D-nummer or felles hjelpenummer is required', [{ pointer, rule: 'pattern', detail: 'must be 11 digits' }]);
-    const check = validatePersonIdentifier(personIdentifierSystem(pid), pid);
-    if (!check.ok) throw ProblemError.of(400, 'invalid-person-id', 'Invalid person identifier', check.message, [{ pointer, rule: check.rule, detail: check.message }]);
-    return pid;
+  /**
+   * The person identifier of a read, by the one parser (`parsePersonIdentifier`): returns
+   * it, or throws 400 `invalid-person-id` naming the field (`source.pointer`) and the rule.
+   * A refused identifier that still names a patient (a padded or percent-encoded spelling, a
+   * system that does not fit the number) is access-logged as an attempt about that patient
+   * (outcome `error`): a read attempt about a patient is logged whatever its answer.
+   */
+  async personIdOf(caller: Caller, source: PersonIdSource, action: string): Promise<PersonId> {
+    const result = parsePersonIdentifier(source.value, source.system === undefined ? {} : { system: source.system });
+    if (result.ok) return result.id;
+    if (result.attemptedFor) {
+      await this.accessLog.record(caller, { action, outcome: 'error', patientId: result.attemptedFor.value, detail: `400 invalid-person-id (${result.rule}) at ${source.pointer}` });
+    }
+    throw invalidPersonId(result, source.pointer);
   }
 
   /**

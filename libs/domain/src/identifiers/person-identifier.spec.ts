@@ -149,9 +149,9 @@ describe('validatePersonIdentifier', () => {
       if (!result.ok) expect(result.message).toContain(DNR);
     });
 
-    it('given an FH-number and the FNR system, then the date check fails and the message points at FHN', () => {
+    it('given an FH-number and the FNR system, then it fails with fhn-expected and the message points at FHN', () => {
       const result = validatePersonIdentifier(FNR, FHN_8);
-      expect(result).toMatchObject({ ok: false, rule: 'date' });
+      expect(result).toMatchObject({ ok: false, rule: 'fhn-expected' });
       if (!result.ok) expect(result.message).toMatch(/hjelpenummer/);
     });
   });

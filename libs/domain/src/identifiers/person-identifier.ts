@@ -43,6 +43,8 @@ export type PersonIdRule =
   | 'dnr-expected'
   /** A DNR system was given an ordinary fødselsnummer (day 01–31): use the FNR system. */
   | 'fnr-expected'
+  /** An FNR or DNR system was given a felles hjelpenummer (first digit 8 or 9): use the FHN system. */
+  | 'fhn-expected'
   | 'fhn-first-digit';
 
 export type PersonIdValidation =
@@ -195,7 +197,7 @@ function checkDigitsMessage(reason: 'format' | 'k1' | 'k2'): string {
 /**
  * Validates a person identifier against its FHIR identifier system.
  * - FNR/DNR: 11 digits, check digits under the legacy or 2032 rule, the kind must match
- *   the system (day 41–71 is a D-number), and DDMMYY must be a real date after removing
+ *   the system (day 41–71 is a D-number, first digit 8–9 an FHN), and DDMMYY must be a real date after removing
  *   the D-number and synthetic month offsets.
  * - FHN: 11 digits, first digit 8 or 9, check digits under the legacy rule, no date check.
  */
@@ -220,6 +222,9 @@ export function validatePersonIdentifier(system: PersonIdSystem | string, value:
   if (!check.ok) return fail('check-digits', checkDigitsMessage(check.reason));
 
   const firstDigit = Number(value[0]);
+  if (firstDigit >= 8) {
+    return fail('fhn-expected', `This looks like a felles hjelpenummer (first digit 8 or 9), not a ${kind === 'fnr' ? 'fødselsnummer' : 'D-number'}; use the FHN system ${PERSON_ID_SYSTEMS.fhn}.`);
+  }
   if (kind === 'fnr' && firstDigit >= 4 && firstDigit <= 7) {
     return fail('dnr-expected', `This is a D-number (day digits 41–71); use the D-number system ${PERSON_ID_SYSTEMS.dnr}.`);
   }
@@ -269,4 +274,120 @@ export function syntheticFodselsnummer(opts: SyntheticFodselsnummerOptions): str
     pad(birthDate.day + (dNumber ? 40 : 0), 2) + pad(birthDate.month + offset, 2) + pad(birthDate.year % 100, 2) + pad(individual, 3);
   const check = fodselsnummerCheckDigits(first9, rule);
   return check === undefined ? undefined : first9 + check;
+}
+
+/** The kind of an 11-digit number by its first digit: 0–3 FNR, 4–7 DNR (day + 40), 8–9 FHN. */
+export function personIdKindOf(value: string): PersonIdKind {
+  const first = value.charCodeAt(0) - 48;
+  return first >= 8 ? 'fhn' : first >= 4 ? 'dnr' : 'fnr';
+}
+
+/** Rules of `parsePersonIdentifier`: those of `validatePersonIdentifier` and its own. */
+export type PersonIdParseRule = PersonIdRule | 'required' | 'not-canonical';
+
+/** The rules by which a named identifier system does not fit the number's kind. */
+export const SYSTEM_MISMATCH_RULES: readonly PersonIdRule[] = Object.freeze(['dnr-expected', 'fnr-expected', 'fhn-expected', 'fhn-first-digit']);
+
+/** A person identifier as every entry point hands it on: canonical digits and the system of their kind. */
+export interface PersonId {
+  system: PersonIdSystem;
+  /** Exactly 11 ASCII digits. */
+  value: string;
+  kind: PersonIdKind;
+  synthetic: boolean;
+  checkRule: CheckDigitRule;
+}
+
+export type PersonIdParseResult =
+  | { ok: true; id: PersonId }
+  | {
+      ok: false;
+      rule: PersonIdParseRule;
+      message: string;
+      /**
+       * For `not-canonical` input that, stripped of its padding, is a valid identifier, and for
+       * a system that does not fit the number: the identifier the client meant. Never used to
+       * answer a read; it names the patient in the access log, so that a refused attempt
+       * about a person is still recorded against that person.
+       */
+      attemptedFor?: PersonId;
+    };
+
+/** Spaces, tabs, line breaks, no-break and other Unicode spaces, zero-width and BOM characters. */
+const PADDING = /^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$/g;
+
+/** Percent-decodes repeatedly (at most three rounds), leaving undecodable text as it is. */
+function percentDecoded(text: string): string {
+  let current = text;
+  for (let i = 0; i < 3 && current.includes('%'); i++) {
+    try {
+      const next = decodeURIComponent(current);
+      if (next === current) break;
+      current = next;
+    } catch {
+      break;
+    }
+  }
+  return current;
+}
+
+function parseCanonical(value: string, system: string | undefined): PersonIdParseResult {
+  const ownSystem = PERSON_ID_SYSTEMS[personIdKindOf(value)];
+  const check = validatePersonIdentifier(system ?? ownSystem, value);
+  if (check.ok) return { ok: true, id: { system: PERSON_ID_SYSTEMS[check.kind], value, kind: check.kind, synthetic: check.synthetic, checkRule: check.checkRule } };
+  if (system !== undefined && SYSTEM_MISMATCH_RULES.includes(check.rule)) {
+    const meant = parseCanonical(value, undefined);
+    return { ok: false, rule: check.rule, message: check.message, ...(meant.ok ? { attemptedFor: meant.id } : {}) };
+  }
+  return { ok: false, rule: check.rule, message: check.message };
+}
+
+/**
+ * The one parser of person identifiers for every entry point that receives one (the REST
+ * `person-id` header and `_search` body, the OKT prototype's paths, FHIR
+ * `patient.identifier`, the access-log endpoint and its guard, the CLI).
+ *
+ * Input: the value as received (a string; anything else is `required`), and the identifier
+ * system when the client names one (FHIR `system|value`). Output: the identifier with the
+ * system of its kind, or the first broken rule:
+ * - `required`: missing or empty.
+ * - `not-canonical`: anything but exactly 11 ASCII digits that becomes a valid identifier
+ *   once padding (any Unicode white space, zero-width characters) and percent-encoding are
+ *   removed (` 13717404089`, `%2013717404089`). Refused, never read: a lenient read would
+ *   let the same patient hide behind many spellings in URLs and logs. `attemptedFor`
+ *   carries the identifier, for the access log only.
+ * - `format`: not 11 digits in any reading.
+ * - `dnr-expected`, `fnr-expected`, `fhn-expected`, `fhn-first-digit`: the named system
+ *   does not fit the number's kind (first digit 0–3 fødselsnummer, 4–7 D-number, 8–9 felles
+ *   hjelpenummer). The rule of docs/problems.md: a 400 that says so, never an answer
+ *   labelled with the wrong system. Without a named system the kind decides the system.
+ * - `unknown-system`, `check-digits`, `date`: as validatePersonIdentifier.
+ *
+ * Messages never echo the identifier. Source of the kinds and check digits: ehelse
+ * "Identifikatorer for personer"; HL7 Norway no-basis NamingSystems for the systems.
+ */
+export function parsePersonIdentifier(input: unknown, options: { system?: string } = {}): PersonIdParseResult {
+  if (typeof input !== 'string' || input === '') return { ok: false, rule: 'required', message: 'A person identifier (11 digits) is required.' };
+  if (ELEVEN_DIGITS.test(input)) return parseCanonical(input, options.system);
+  const stripped = percentDecoded(input).replace(PADDING, '');
+  if (ELEVEN_DIGITS.test(stripped)) {
+    const inner = parseCanonical(stripped, undefined);
+    return {
+      ok: false,
+      rule: 'not-canonical',
+      message: 'A person identifier must be exactly 11 digits, with no spaces, percent-encoding or other characters around them.',
+      ...(inner.ok ? { attemptedFor: inner.id } : {}),
+    };
+  }
+  if (stripped === '') return { ok: false, rule: 'required', message: 'A person identifier (11 digits) is required.' };
+  return { ok: false, rule: 'format', message: 'A person identifier must be exactly 11 digits.' };
+}
+
+/**
+ * The patient a request is about, for the access log: the identifier when it parses, or the
+ * one a non-canonical spelling stands for; undefined when the input names nobody.
+ */
+export function personIdForAccessLog(input: unknown, options: { system?: string } = {}): string | undefined {
+  const parsed = parsePersonIdentifier(input, options);
+  return parsed.ok ? parsed.id.value : parsed.attemptedFor?.value;
 }

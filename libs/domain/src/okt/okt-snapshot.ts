@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DecisionState } from '../decision/decision.js';
 import type { DecisionReport, Violation } from '../decision/rules.js';
-import { PERSON_ID_SYSTEMS } from '../identifiers/person-identifier.js';
+import { PERSON_ID_SYSTEMS, personIdKindOf } from '../identifiers/person-identifier.js';
 
 /** One service of a snapshot, after parsing (see `parseOktMessage`). */
 export interface OktService {
@@ -53,12 +53,9 @@ export function parseWeeklyExtent(text: string): number | undefined | 'invalid' 
 export const oktDecisionKey = (pid: string, serviceCode: string, startDate: string) =>
   `okt-${createHash('sha256').update(pid).digest('hex').slice(0, 16)}-${serviceCode}-${startDate}`;
 
-/** FNR (first digit 0-3), DNR (4-7, day + 40) or FHN (8-9). */
+/** FNR (first digit 0-3), DNR (4-7, day + 40) or FHN (8-9): the system of the number's kind. */
 export function personIdentifierSystem(pid: string): string {
-  const first = Number(pid[0]);
-  if (first >= 8) return PERSON_ID_SYSTEMS.fhn;
-  if (first >= 4) return PERSON_ID_SYSTEMS.dnr;
-  return PERSON_ID_SYSTEMS.fnr;
+  return PERSON_ID_SYSTEMS[personIdKindOf(pid)];
 }
 
 /**

@@ -1,8 +1,9 @@
 import { Controller, Get, Headers, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ProblemError } from '#libs/contracts';
+import { parsePersonIdentifier } from '#libs/domain';
 import { CallerGuard, RequireScope } from '../caller.guard.js';
 import { CurrentCaller, type Caller } from '../caller.js';
+import { invalidPersonId } from '../person-id.js';
 import { AccessLog } from './access-log.js';
 
 /** The patient's access log (innsyn i logg), for whoever answers such requests in the municipality. */
@@ -17,11 +18,15 @@ export class AccessLogController {
   @ApiOperation({ summary: "Who looked up this patient's services, when, why and what they saw" })
   @ApiHeader({ name: 'person-id', required: true })
   async forPatient(@CurrentCaller() caller: Caller, @Headers('person-id') personId: string | undefined) {
-    if (!personId || !/^[0-9]{11}$/.test(personId)) {
-      throw ProblemError.of(400, 'invalid-person-id', 'Invalid person identifier', undefined, [{ pointer: '/person-id', rule: 'pattern', detail: 'must be 11 digits' }]);
+    // The one parser of person ids; a refused but recognisable id is logged as an attempt about that patient.
+    const parsed = parsePersonIdentifier(personId);
+    if (!parsed.ok) {
+      if (parsed.attemptedFor) await this.log.record(caller, { action: 'access-log.read', outcome: 'error', patientId: parsed.attemptedFor.value, detail: `400 invalid-person-id (${parsed.rule}) at /person-id` });
+      throw invalidPersonId(parsed, '/person-id');
     }
-    const entries = await this.log.forPatient(caller.tenant, personId);
-    await this.log.record(caller, { action: 'access-log.read', outcome: 'success', patientId: personId, returned: { count: entries.length } });
-    return { patientId: personId, entries };
+    const pid = parsed.id.value;
+    const entries = await this.log.forPatient(caller.tenant, pid);
+    await this.log.record(caller, { action: 'access-log.read', outcome: 'success', patientId: pid, returned: { count: entries.length } });
+    return { patientId: pid, entries };
   }
 }
