@@ -38,7 +38,7 @@ describe('fault suite', () => {
     url = cluster.url;
     await runMigrations(url);
     platformPort = await freePort();
-    token = await (await DevIssuer.open(dir)).issue({ tenant: '313231593', scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'fault-load' });
+    token = await (await DevIssuer.open(dir)).issue({ tenant: '313231593', scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'epj-fault' }) // the load posts as its own source system;
     await startPlatform();
   });
   afterAll(async () => {

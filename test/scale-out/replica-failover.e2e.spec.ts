@@ -47,7 +47,7 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
     await psql(primary, 'CREATE DATABASE fpi');
     dir = await mkdtemp(join(tmpdir(), 'fpi-replica-'));
     // Both services verify the dev issuer's tokens from the same key directory.
-    token = await (await DevIssuer.open(dir)).issue({ tenant: TENANT, scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'replica-test' });
+    token = await (await DevIssuer.open(dir)).issue({ tenant: TENANT, scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'epj-replica' }) // the source system it posts as;
     receive = await spawnService('receive-service', { DATABASE_URL: primary.url('fpi'), FPI_DATA_DIR: dir });
     content = await spawnService('content-service', { DATABASE_URL: primary.url('fpi'), READ_DATABASE_URL: standby.url('fpi'), FPI_DATA_DIR: dir });
   }, 120_000);

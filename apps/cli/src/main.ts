@@ -50,7 +50,7 @@ program
   .command('token')
   .description('print a development access token of the embedded default (only the token, so $(npx fpi token …) works)')
   .requiredOption('--tenant <orgnr>', 'orgnr_parent: the municipality the token acts for', orgnr)
-  .addOption(new Option('--scope <scope...>', 'what it may do').choices(['read', 'write', 'audit']).makeOptionMandatory())
+  .addOption(new Option('--scope <scope...>', 'what it may do').choices(['read', 'write', 'write-any-source', 'audit']).makeOptionMandatory())
   .addOption(new Option('--purpose <purpose>', 'purpose of use (required for reads)').choices([...PURPOSES_OF_USE]))
   .option('--purpose-details <code>', 'purpose_of_use_details: a 9151 code')
   .option('--hpr <number>', 'the user\'s HPR number')

@@ -18,6 +18,12 @@ export const SCOPES = {
   read: 'nhn:fpi/service-overview.read',
   /** The patient's access log (innsyn i logg), for those who answer such requests. */
   audit: 'nhn:fpi/access-log.read',
+  /**
+   * Acting across source systems: report a decision under another `sourceSystem` than the
+   * token's client id, and change or end decisions other sources granted. For a migration
+   * or an operator's replay, never for an EPJ's everyday use (issue 15 part 6).
+   */
+  'write-any-source': 'nhn:fpi/decision-events.write-any-source',
 } as const;
 export type ScopeName = keyof typeof SCOPES;
 

@@ -24,7 +24,8 @@ export const DEMO_ROLES = {
   legevakt: { scopes: ['read'], purpose: 'ETREAT', purposeDetails: '25', clientId: 'demo-legevakt', clientName: 'Legevakt (demo)' },
   hjemmetjeneste: { scopes: ['read'], purpose: 'TREAT', purposeDetails: '15', clientId: 'demo-hjemmetjeneste', clientName: 'Hjemmetjenesten (demo)' },
   vedtakskontor: { scopes: ['read'], purpose: 'COC', clientId: 'demo-vedtakskontor', clientName: 'Vedtakskontoret (demo)' },
-  tester: { scopes: ['write', 'read', 'audit'], purpose: 'TREAT', clientId: 'demo-tester', clientName: 'Testpanel (demo)' },
+  // The test panel plays several EPJ systems (its "source system" field), so it may act for any source.
+  tester: { scopes: ['write', 'write-any-source', 'read', 'audit'], purpose: 'TREAT', clientId: 'demo-tester', clientName: 'Testpanel (demo)' },
 } as const;
 
 @ApiExcludeController()

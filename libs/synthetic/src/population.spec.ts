@@ -35,7 +35,7 @@ describe('synthetic population', () => {
       if (!n.ok) throw new Error(JSON.stringify(n.violations));
       const key = `${e.sourceSystem}/${e.decisionId}`;
       const state = states.get(key) ?? initialDecisionState;
-      decide(state, n.event);
+      decide(state, n.event, { actor: { clientId: n.event.data.sourceSystem, mayActForAnySource: false } }); // each EPJ reports its own decisions
       states.set(key, evolve(state, n.event));
     }
     expect(events.length / options.patients).toBeGreaterThan(2);

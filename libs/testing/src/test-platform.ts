@@ -8,8 +8,12 @@ import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export type TokenOptions = Partial<DevTokenOptions>;
 
-/** What the default test caller may do: everything, in the dev test tenant, for treatment. */
-export const FULL_ACCESS: DevTokenOptions = { tenant: '313231593', scopes: ['write', 'read', 'audit'], purpose: 'TREAT', clientId: 'dev-client', hpr: '4128168' };
+/**
+ * What the default test caller may do: everything, in the dev test tenant, for treatment;
+ * including reporting for any source system (tests name several EPJs' `sourceSystem`). Tests
+ * of the ownership rule use `as({ clientId, scopes: ['write'] })` for an ordinary EPJ.
+ */
+export const FULL_ACCESS: DevTokenOptions = { tenant: '313231593', scopes: ['write', 'write-any-source', 'read', 'audit'], purpose: 'TREAT', clientId: 'dev-client', hpr: '4128168' };
 
 export interface TestPlatform {
   app: NestFastifyApplication;

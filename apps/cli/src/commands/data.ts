@@ -16,9 +16,13 @@ const validate = compileValidator(DecisionEventSchema);
 
 interface Counts { accepted: number; duplicate: number; rejected: number }
 
-/** The caller the tools act as when they write through the receive path in-process. */
+/**
+ * The caller the tools act as when they write through the receive path in-process: a
+ * trusted operator (whoever can run the CLI against the database), which reports for every
+ * source system of the data it seeds, so it carries the cross-source scope.
+ */
 const toolCaller = (tenant: { id: TenantId; environment: 'test' | 'production' }, clientId: string): Caller => ({
-  tenant: tenant.id, tenantEnvironment: tenant.environment, clientId, orgnrParent: tenant.id, scopes: ['write'], scheme: 'Bearer',
+  tenant: tenant.id, tenantEnvironment: tenant.environment, clientId, orgnrParent: tenant.id, scopes: ['write', 'write-any-source'], scheme: 'Bearer',
 });
 
 function progress(label: string, total: number) {
@@ -181,7 +185,7 @@ export function dataCommands(program: Command): void {
     .description('post a recorded event stream (NDJSON) into a tenant, idempotently: replaying twice changes nothing')
     .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
     .option('--url <url>', 'the platform to post to (the receive API)', 'http://localhost:3000')
-    .option('--token <token>', 'access token with the write scope (default: a dev token for the tenant)')
+    .option('--token <token>', 'access token with the write scope, and write-any-source to replay other sources\' events (default: a dev token for the tenant with both)')
     .option('--rate <n>', 'at most n events a second', (v) => Number(v))
     .option('--from-position <p>', 'start at line p of the file (1-based)', (v) => Number(v), 1)
     .option('--direct', 'append through the store port instead of the receive API (no lifecycle checks)')
@@ -200,7 +204,7 @@ export function dataCommands(program: Command): void {
         }
         const started = Date.now();
         const bar = progress('replay', lines.length);
-        const token = o.direct ? undefined : o.token ?? (await (await DevIssuer.open(dataDir())).issue({ tenant: tenant.id, scopes: ['write'], clientId: 'fpi-replay' }));
+        const token = o.direct ? undefined : o.token ?? (await (await DevIssuer.open(dataDir())).issue({ tenant: tenant.id, scopes: ['write', 'write-any-source'], clientId: 'fpi-replay' }));
         const s = store(db);
         for (let i = 0; i < lines.length; i += BATCH) {
           const chunk = lines.slice(i, i + BATCH);

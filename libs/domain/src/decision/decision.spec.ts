@@ -1,6 +1,6 @@
 import { deciderSpecification } from '#libs/testing';
 import type { DecisionEvent } from './decision-events.js';
-import { decide, DecisionRuleError, evolve, foldDecision, initialDecisionState, type RuleViolation } from './decision.js';
+import { decide, DecisionRuleError, evolve, foldDecision, initialDecisionState, type Actor, type DecisionState, type RuleViolation } from './decision.js';
 
 const patient = { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' };
 const base = { decisionId: 'V-1', sourceSystem: 'epj-a', patient, occurredAt: '2026-03-01T08:00:00Z' };
@@ -14,10 +14,12 @@ const resumed: DecisionEvent = { type: 'ServiceResumed', data: { ...base, resume
 const ended: DecisionEvent = { type: 'ServiceEnded', data: { ...base, endDate: '2026-06-30' } };
 const inError: DecisionEvent = { type: 'DecisionEnteredInError', data: { ...base, reason: 'Feil pasient' } };
 
-const spec = deciderSpecification({ decide, evolve, initialState: initialDecisionState });
+/** The EPJ that granted the decisions above (its token's client_id is the source system). */
+const OWNER: Actor = { clientId: 'epj-a', mayActForAnySource: false };
+const spec = deciderSpecification({ decide: (state: DecisionState, event: DecisionEvent) => decide(state, event, { actor: OWNER }), evolve, initialState: initialDecisionState });
 const violation = (rule: string, status: number) => (e: DecisionRuleError) => {
   expect(e).toBeInstanceOf(DecisionRuleError);
-  expect(e.violation).toMatchObject<Partial<RuleViolation>>({ rule, status: status as 409 | 422 });
+  expect(e.violation).toMatchObject<Partial<RuleViolation>>({ rule, status: status as 403 | 409 | 422 });
 };
 
 describe('decision decider', () => {
@@ -76,6 +78,29 @@ describe('decision decider', () => {
     ] as const)('is allowed from %s', (_, given) => spec.given([...given]).when(inError).then([inError]));
     it('is refused when already entered in error', () =>
       spec.given([granted, inError]).when(inError).thenThrows(violation('decision-entered-in-error', 409)));
+  });
+
+  describe('ownership: a decision belongs to the source system that granted it', () => {
+    const OTHER: Actor = { clientId: 'epj-b', mayActForAnySource: false };
+    const OPERATOR: Actor = { clientId: 'fpi-replay', mayActForAnySource: true };
+    const as = (actor: Actor) => deciderSpecification({ decide: (state: DecisionState, event: DecisionEvent) => decide(state, event, { actor }), evolve, initialState: initialDecisionState });
+
+    it.each([changed, paused, ended, inError])('refuses $type of epj-a\'s decision by another EPJ client (403)', (e) =>
+      as(OTHER).given([granted]).when(e).thenThrows(violation('decision-owned-by-other-source', 403)));
+    it('refuses a resume by another EPJ client (403)', () =>
+      as(OTHER).given([granted, paused]).when(resumed).thenThrows(violation('decision-owned-by-other-source', 403)));
+    it('refuses a grant whose sourceSystem names another client than the actor (403)', () =>
+      as(OTHER).given([]).when(granted).thenThrows(violation('decision-owned-by-other-source', 403)));
+    it('answers 403 before the lifecycle, so a stranger learns nothing of another source\'s decisions', () =>
+      as(OTHER).given([]).when(ended).thenThrows(violation('decision-owned-by-other-source', 403)));
+    it('points at /sourceSystem', () => {
+      expect(() => decide(initialDecisionState, granted, { actor: OTHER })).toThrow(expect.objectContaining({ violation: expect.objectContaining({ pointer: '/sourceSystem' }) }));
+    });
+    it('lets an actor with the cross-source scope grant and end for another source', () => {
+      as(OPERATOR).given([]).when(granted).then([granted]);
+      as(OPERATOR).given([granted]).when(ended).then([ended]);
+    });
+    it('lets the owner act on its own decision', () => as(OWNER).given([granted]).when(ended).then([ended]));
   });
 
   describe('evolve', () => {

@@ -21,9 +21,9 @@ export type DecisionState = { status: 'none' } | { status: DecisionStatus; decis
 
 export const initialDecisionState: DecisionState = { status: 'none' };
 
-/** A rule the event breaks given what is stored: 409 for lifecycle conflicts, 422 otherwise. */
+/** A rule the event breaks given what is stored: 403 for another source's decision, 409 for lifecycle conflicts, 422 otherwise. */
 export interface RuleViolation {
-  status: 409 | 422;
+  status: 403 | 409 | 422;
   rule: string;
   pointer: string;
   detail: string;
@@ -43,15 +43,48 @@ const invalid = (rule: string, pointer: string, detail: string): never => {
 };
 
 /**
- * Decides whether the reported event may be recorded on a decision in `state`.
- * The EPJ reports facts, so an accepted report becomes exactly that event.
+ * Who reports the event: the calling system's client id, from its verified access token, and
+ * whether that token carries the scope for acting across sources
+ * (`nhn:fpi/decision-events.write-any-source`; the CLI's seed and replay act as such a
+ * trusted operator).
  */
+export interface Actor {
+  clientId: string;
+  mayActForAnySource: boolean;
+}
+
 export interface DecideOptions {
+  actor: Actor;
   /** False for OKT snapshots, which carry no organisation numbers. */
   performerOrgnrRequired?: boolean;
 }
 
-export function decide(state: DecisionState, event: DecisionEvent, options: DecideOptions = {}): DecisionEvent[] {
+/** The rule that a decision belongs to the source system that granted it. */
+export const DECISION_OWNED_BY_OTHER_SOURCE = 'decision-owned-by-other-source';
+
+/**
+ * Decides whether the reported event may be recorded on a decision in `state`.
+ * The EPJ reports facts, so an accepted report becomes exactly that event.
+ *
+ * Ownership comes first (issue 15 part 6): a decision belongs to the source system that
+ * granted it (its `sourceSystem`, which is the granting client's id unless a cross-source
+ * actor named another). An actor may grant only under its own client id, and change, pause,
+ * resume, end or enter in error only its own decisions, unless it may act for any source;
+ * otherwise 403 `decision-owned-by-other-source` at `/sourceSystem`. Checked before the
+ * lifecycle, so a refused actor learns nothing of another source's decisions.
+ */
+export function decide(state: DecisionState, event: DecisionEvent, options: DecideOptions): DecisionEvent[] {
+  const owner = state.status === 'none' ? event.data.sourceSystem : state.decision.sourceSystem;
+  if (owner !== options.actor.clientId && !options.actor.mayActForAnySource) {
+    throw new DecisionRuleError({
+      status: 403,
+      rule: DECISION_OWNED_BY_OTHER_SOURCE,
+      pointer: '/sourceSystem',
+      detail: event.data.sourceSystem !== options.actor.clientId
+        ? 'sourceSystem names another client than the token\'s; only a token with the scope nhn:fpi/decision-events.write-any-source may report for another source'
+        : 'the decision belongs to another source system; only it (or a token with the scope nhn:fpi/decision-events.write-any-source) may change it',
+    });
+  }
   if (event.type === 'ServiceDecisionGranted') {
     if (state.status !== 'none') conflict('decision-exists', `decision ${event.data.decisionId} is already recorded (${state.status})`);
     return [event];

@@ -10,7 +10,9 @@ import {
   DECISION_EVENT_SCHEMA_VERSION,
   evolve,
   foldDecision,
+  initialDecisionState,
   normalizeDecisionReport,
+  type Actor,
   type DecisionEvent,
   type DecisionState,
   type RuleContext,
@@ -37,6 +39,8 @@ export const MAX_CONCURRENCY_ATTEMPTS = 5;
 /** A report that passed the schema and the stateless rules: the event to record and where. */
 interface Prepared {
   rules: RuleContext;
+  /** Who reports it, from the verified token: the decider's ownership rule. */
+  actor: Actor;
   decisionId: string;
   streamId: string;
   event: DecisionEvent;
@@ -66,7 +70,9 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
   private async recordPrepared(caller: Caller, p: Prepared): Promise<RecordDecisionResult> {
     if (p.event.type === 'ServiceDecisionGranted') {
       // A grant starts a new stream: try that in one round trip; if the stream exists, the
-      // full path below finds out whether this is a retry or a conflict.
+      // full path below finds out whether this is a retry or a conflict. The decider still
+      // judges it (as on an empty history) first: ownership applies to grants too.
+      decideOrThrow(initialDecisionState, p.event, p);
       try {
         return toResult(p, await this.store.append(caller.tenant, p.streamId, [p.newEvent], 'no_stream'));
       } catch (error) {
@@ -78,7 +84,7 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
       const history = await this.store.readStream(caller.tenant, p.streamId);
       const stored = history.find((e) => e.eventId === p.newEvent.eventId);
       if (stored) return duplicateOf(stored, p);
-      decideOrThrow(foldDecision(history.map(asDecisionEvent)), p.event, p.rules);
+      decideOrThrow(foldDecision(history.map(asDecisionEvent)), p.event, p);
       try {
         return toResult(p, await this.store.append(caller.tenant, p.streamId, [p.newEvent], history.length));
       } catch (error) {
@@ -133,7 +139,7 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
           sameAs.set(item.index, earlier.index);
           continue;
         }
-        decideOrThrow(s.state, item.p.event, item.p.rules);
+        decideOrThrow(s.state, item.p.event, item.p);
         s.state = evolve(s.state, item.p.event);
         s.pending.push(item);
         pendingIds.set(id, item);
@@ -174,6 +180,9 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
 
 const rulesFor = (caller: Caller): RuleContext => ({ tenantEnvironment: caller.tenantEnvironment, defaultSourceSystem: caller.clientId });
 
+/** The caller as the decider sees it: its verified client id, and whether its token may act for any source. */
+export const actorOf = (caller: Caller): Actor => ({ clientId: caller.clientId, mayActForAnySource: caller.scopes.includes('write-any-source') });
+
 function prepare(caller: Caller, report: DecisionEventV1, rules: RuleContext): Prepared {
   const normalized = normalizeDecisionReport(report, rules);
   if (!normalized.ok) {
@@ -182,6 +191,7 @@ function prepare(caller: Caller, report: DecisionEventV1, rules: RuleContext): P
   const eventId = report.eventId.toLowerCase();
   return {
     rules,
+    actor: actorOf(caller),
     decisionId: report.decisionId,
     streamId: decisionStreamId(normalized.streamSourceSystem, report.decisionId),
     event: normalized.event,
@@ -195,12 +205,13 @@ function prepare(caller: Caller, report: DecisionEventV1, rules: RuleContext): P
   };
 }
 
-function decideOrThrow(state: DecisionState, event: DecisionEvent, rules: RuleContext): void {
+function decideOrThrow(state: DecisionState, event: DecisionEvent, p: Pick<Prepared, 'rules' | 'actor'>): void {
   try {
-    decide(state, event, { performerOrgnrRequired: rules.performerOrgnrRequired });
+    decide(state, event, { actor: p.actor, performerOrgnrRequired: p.rules.performerOrgnrRequired });
   } catch (error) {
     if (!(error instanceof DecisionRuleError)) throw error;
     const { status, rule, pointer, detail } = error.violation;
+    if (status === 403) throw ProblemError.of(403, rule, 'The decision belongs to another source system', detail, [{ pointer, rule, detail }]);
     throw ProblemError.of(status, status === 409 ? 'lifecycle-conflict' : 'rule-violation', status === 409 ? 'The decision is not in a state that allows this event' : 'The event breaks a rule', detail, [{ pointer, rule, detail }]);
   }
 }
