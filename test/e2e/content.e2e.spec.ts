@@ -114,7 +114,7 @@ describe('content services (innholdstjenester): the service overview over HTTP',
 
   describe('bad input', () => {
     it.each([
-      ['no person-id header', {}, '', '/person-id', 'pattern'],
+      ['no person-id header', {}, '', '/person-id', 'required'],
       ['a person-id with bad check digits', { 'person-id': '13717404088' }, '', '/person-id', 'check-digits'],
       ['an unknown include value', { 'person-id': '13717404089' }, '?include=all', '/include', 'enum'],
       ['a since that is not a date', { 'person-id': '13717404089' }, '?include=ended&since=2026-02-30x', '/since', 'format'],
