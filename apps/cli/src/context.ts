@@ -27,10 +27,14 @@ export const orgnr = (value: string) => {
   return value;
 };
 
-/** A person id argument, by the one parser of person ids (no padding, valid check digits); the error never echoes it. */
-export const personIdArg = (value: string) => {
+/**
+ * A person id given on the command line, by the one parser of person ids (no padding,
+ * valid check digits). Checked in the action, not as a commander argument parser: commander
+ * would echo the value in its message, and stderr may end up in a CI log.
+ */
+export const personIdArg = (value: string, option: string) => {
   const parsed = parsePersonIdentifier(value);
-  if (!parsed.ok) throw new InvalidArgumentError(`${parsed.message} (rule ${parsed.rule})`);
+  if (!parsed.ok) throw new Error(`${option}: ${parsed.message} (rule ${parsed.rule})`);
   return parsed.id.value;
 };
 

@@ -153,17 +153,18 @@ export function dataCommands(program: Command): void {
     .command('export')
     .description("a tenant's (or one patient's) decision events as NDJSON, in the format replay reads")
     .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
-    .option('--patient <pid>', 'only this person (11 digits)', personIdArg)
+    .option('--patient <pid>', 'only this person (11 digits)')
     .option('--out <file>', 'file (default: standard output)', '-')
     .action(async (o: { tenant: string; patient?: string; out: string }) => {
+      const patient = o.patient === undefined ? undefined : personIdArg(o.patient, '--patient');
       await withDatabase(async (db) => {
         const tenant = await tenantOf(db, o.tenant);
         const s = store(db);
         const out = o.out === '-' ? process.stdout : createWriteStream(o.out);
         const emit = (e: RecordedEvent) => writeLine(out, reportFromEvent(e.eventId, asDecisionEvent(e)));
         let n = 0;
-        if (o.patient) {
-          const streams = await s.readStreams(tenant.id, await s.streamIdsForPatient(tenant.id, o.patient));
+        if (patient !== undefined) {
+          const streams = await s.readStreams(tenant.id, await s.streamIdsForPatient(tenant.id, patient));
           const events = [...streams.values()].flat().sort((a, b) => (a.checkpoint.transactionId === b.checkpoint.transactionId ? a.globalPosition - b.globalPosition : a.checkpoint.transactionId < b.checkpoint.transactionId ? -1 : 1));
           for (const e of events) await emit(e), (n += 1);
         } else {
