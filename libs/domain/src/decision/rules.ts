@@ -4,7 +4,7 @@
  * body of information model v1.
  */
 import { validateOrganisationNumber } from '../identifiers/organisation-number.js';
-import { validatePersonIdentifier } from '../identifiers/person-identifier.js';
+import { parsePersonIdentifier } from '../identifiers/person-identifier.js';
 import { canonicalServiceCode, lookupServiceCode, validatePerformerOrgnr } from '../service-codes/service-codes.js';
 import type { DecisionEvent, Performer, Period } from './decision-events.js';
 
@@ -69,12 +69,13 @@ export function normalizeDecisionReport(
   ctx: RuleContext,
 ): { ok: true; event: DecisionEvent; streamSourceSystem: string } | { ok: false; violations: Violation[] } {
   const violations: Violation[] = [];
-  const patient = validatePersonIdentifier(report.patient.system, report.patient.value);
-  if (!patient.ok) {
-    violations.push({ pointer: '/patient/value', rule: patient.rule, detail: patient.message });
-  } else if (ctx.tenantEnvironment === 'test' && !patient.synthetic && patient.kind !== 'fhn') {
+  // The one parser of person ids, with the system the EPJ named: it must fit the number's kind.
+  const parsed = parsePersonIdentifier(report.patient.value, { system: report.patient.system });
+  if (!parsed.ok) {
+    violations.push({ pointer: '/patient/value', rule: parsed.rule, detail: parsed.message });
+  } else if (ctx.tenantEnvironment === 'test' && !parsed.id.synthetic && parsed.id.kind !== 'fhn') {
     violations.push({ pointer: '/patient/value', rule: 'synthetic-required', detail: 'a test municipality accepts only synthetic identities (+65 or +80 on the month)' });
-  } else if (ctx.tenantEnvironment === 'production' && patient.synthetic) {
+  } else if (ctx.tenantEnvironment === 'production' && parsed.id.synthetic) {
     violations.push({ pointer: '/patient/value', rule: 'synthetic-refused', detail: 'a production municipality refuses synthetic identities' });
   }
 
