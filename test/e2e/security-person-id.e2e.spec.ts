@@ -96,7 +96,7 @@ describe('security: one person-id parser at every entry point', () => {
       expect(res.body.total).toBe(1);
       expect(res.body.entry[0].resource.patient.identifier).toEqual({ system: DNR, value: dnr });
     });
-    it('REST, OKT and access-log reads name no system: the kind of the number decides it', async () => {
+    it('a REST read names no system: the kind of the number decides it, and the answer carries it', async () => {
       expect((await p.http().get('/api/v1/service-overview').set('person-id', dnr).expect(200)).body.patient).toEqual({ system: DNR, value: dnr });
     });
   });
