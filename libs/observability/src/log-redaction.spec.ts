@@ -29,8 +29,9 @@ describe('log redaction', () => {
     expect(decodeURIComponent(out.replace(/%(?![0-9a-fA-F]{2})/g, '%25')).replace(/[^0-9]/g, '')).not.toContain(PID);
   });
 
-  it('leaves JSON number values (pino time) alone', () => {
+  it("leaves pino's time alone, but masks any other long JSON number", () => {
     expect(maskPersonIds('{"level":30,"time":1764497000000,"msg":"x"}')).toBe('{"level":30,"time":1764497000000,"msg":"x"}');
+    expect(maskPersonIds(`{"level":30,"personId":${PID}}`)).toBe('{"level":30,"personId":***********}');
   });
 
   it('drops the query string, which may carry a FHIR patient search', () => {

@@ -12,14 +12,15 @@
  * The mask replaces every run of 11 or more digits, also when the digits are separated by
  * spaces, dots, hyphens, underscores or plus signs (or their percent-encodings): a person
  * identifier is 11 digits, and a longer run may contain one. Shorter numbers (organisation
- * numbers, counts, ports) stay readable. JSON number values (`"time":1764…`) are left alone.
+ * numbers, counts, ports) stay readable, and so does pino's `"time":<epoch ms>`.
  */
 
 /** One digit, as written or percent-encoded once or twice (`7`, `%37`, `%2537`). */
 const DIGIT = String.raw`(?:[0-9]|%(?:25)?3[0-9])`;
 /** A separator a number may be padded or grouped with: white space (also escaped in JSON), . - _ + and their encodings. */
 const SEPARATOR = String.raw`(?:[\s.\-_+\u200b-\u200d\u2060\ufeff]|\\[nrt]|\\u00a0|%(?:25)?(?:20|09|0[aAdD]|2[bBdDeE]|5[fF]|[cC]2%(?:25)?[aA]0))`;
-const PERSON_ID_LIKE = new RegExp(String.raw`(?<![0-9]|":)${DIGIT}(?:${SEPARATOR}{0,3}${DIGIT}){10,}(?![0-9])`, 'g');
+/** pino's own `"time":<epoch ms>` (13 digits) is the one long number a log line must keep. */
+const PERSON_ID_LIKE = new RegExp(String.raw`(?<![0-9]|"time":)${DIGIT}(?:${SEPARATOR}{0,3}${DIGIT}){10,}(?![0-9])`, 'g');
 
 export const PERSON_ID_MASK = '***********';
 
