@@ -1,1 +1,2 @@
 export * from './problem.filter.js';
+export * from './body-parsers.js';

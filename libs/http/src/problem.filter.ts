@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FHIR_JSON, isFhirPath, OperationOutcomeError, problemToOperationOutcome } from '#libs/fhir';
-import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, type Problem } from '#libs/contracts';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, unstorableTexts, type FieldError, type Problem } from '#libs/contracts';
 import { EventStoreError, IdempotencyConflictError, UnknownTenantError, WrongExpectedVersionError, InvalidCheckpointError } from '#libs/event-store';
 
 const logger = new Logger('Problem');
@@ -11,9 +11,42 @@ const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminat
 /** SQLSTATEs of the same: connection exceptions (08…), admin shutdown (57P0…), too many connections, cannot connect now. */
 const UNAVAILABLE_CODES = /^(08|57P0|53300|57P03)/;
 
-/** Maps any error to an RFC 9457 problem; unknown errors become a 500 without internals. */
-export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
+/**
+ * A PostgreSQL data exception (SQLSTATE class 22: invalid text, untranslatable character,
+ * value out of range, bad datetime, …): the data sent cannot be stored. Source: PostgreSQL
+ * docs, Appendix A "PostgreSQL Error Codes".
+ */
+export function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * The 400 problem of a data exception. The database does not say which value it refused:
+ * every string of `body` that cannot be stored is named by its pointer and rule; when none
+ * is found, the body as a whole (`""`, rule `storable-data`).
+ */
+function dataExceptionProblem(code: string, body: unknown): Problem {
+  const found = body === undefined ? [] : unstorableTexts(body);
+  const errors: FieldError[] = found.length > 0
+    ? found.map((f) => ({ pointer: f.pointer, rule: f.violation.rule, detail: f.violation.detail }))
+    : [{ pointer: '', rule: 'storable-data', detail: `a value cannot be stored (SQLSTATE ${code})` }];
+  return { type: problemType('unstorable-data'), title: 'The data cannot be stored', status: 400, detail: `the database refused a value of the request (SQLSTATE ${code})`, errors };
+}
+
+/**
+ * Maps any error to an RFC 9457 problem; unknown errors become a 500 without internals.
+ * `context.body` (the request body, or a batch item) lets a database data exception name
+ * the field it came from.
+ */
+export function toProblem(error: unknown, context: { body?: unknown } = {}): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof ProblemError) return { problem: error.problem, headers: error.headers };
+  if (isDataException(error)) {
+    const code = (error as { code: string }).code;
+    // The code only: PostgreSQL's message may quote the refused value (personal data).
+    logger.warn(`data exception (SQLSTATE ${code}) answered with 400`);
+    return { problem: dataExceptionProblem(code, context.body), headers: {} };
+  }
   if (error instanceof WrongExpectedVersionError) {
     return { problem: { type: problemType('concurrency-conflict'), title: 'Concurrent change', status: 409, detail: error.message }, headers: {} };
   }
@@ -59,8 +92,8 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   return { problem: { type: problemType('internal'), title: 'Internal error', status: 500 }, headers: {} };
 }
 
-export function sendProblem(reply: FastifyReply, error: unknown): FastifyReply {
-  const { problem, headers } = toProblem(error);
+export function sendProblem(reply: FastifyReply, error: unknown, context: { body?: unknown } = {}): FastifyReply {
+  const { problem, headers } = toProblem(error, context);
   return reply.status(problem.status).headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE }).send(problem);
 }
 
@@ -73,15 +106,16 @@ export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
-    if (!isFhirPath(http.getRequest<FastifyRequest>().url)) {
-      sendProblem(reply, exception);
+    const request = http.getRequest<FastifyRequest>();
+    if (!isFhirPath(request.url)) {
+      sendProblem(reply, exception, { body: request.body });
       return;
     }
     if (exception instanceof OperationOutcomeError) {
       reply.status(exception.status).header('content-type', FHIR_JSON).send(exception.outcome);
       return;
     }
-    const { problem, headers } = toProblem(exception);
+    const { problem, headers } = toProblem(exception, { body: request.body });
     reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(problemToOperationOutcome(problem));
   }
 }

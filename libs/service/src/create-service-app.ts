@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { packageRoot } from '#libs/database';
-import { ProblemFilter } from '#libs/http';
+import { installStrictBodyParsers, ProblemFilter } from '#libs/http';
 import { installRateLimit } from '#libs/security';
 import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
 
@@ -41,6 +41,8 @@ export async function createServiceApp(module: Type, options: ServiceAppOptions 
   }
   // The APIs take JSON only: anything else is 415, not a string body.
   fastify.removeContentTypeParser('text/plain');
+  // JSON and form bodies in UTF-8 only: another charset is 415, bytes that are not UTF-8 400.
+  installStrictBodyParsers(app, BODY_LIMIT);
   app.useGlobalFilters(new ProblemFilter());
   SwaggerModule.setup('api/docs', app, buildOpenApiDocument(app, options.api), { jsonDocumentUrl: 'api/docs/openapi.json' });
   return app;
