@@ -151,6 +151,20 @@ describe('issue 14: bad input, time, charsets and FHIR search semantics', () => 
       expect(await p.storedEventsSnapshot()).toBe(before);
     });
 
+    it('url-encoding: a URL whose percent escapes are not UTF-8 is a 400 problem (an OperationOutcome on /fhir), not the framework\'s JSON', async () => {
+      for (const escape of ['%FF', '%ED%A0%80', '%C3', '%G1']) {
+        const rest = await p.http().get(`/okt-status/1371740408${escape}`);
+        expectProblem(rest, 400, '', 'url-encoding');
+        expect(JSON.stringify(rest.body)).not.toContain('1371740408');
+        const fhir = await p.http().get(`/fhir/EpisodeOfCare/a${escape}`);
+        expect(fhir.status).toBe(400);
+        expect(fhir.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'invalid' }] });
+      }
+      const form = await p.http().post('/fhir/EpisodeOfCare/_search').type('form').send('patient.identifier=s%F8r');
+      expect(form.status).toBe(400);
+      expect(form.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'invalid', diagnostics: expect.stringMatching(/^utf-8: /) }] });
+    });
+
     it('utf-8: text sent in UTF-8, with charset=utf-8 or none, is stored exactly as sent, a U+FFFD the client sent included', async () => {
       const g = grant({ description: 'Sone sør \uFFFD' });
       await postBytes('/api/v1/decision-events', 'application/json; charset=UTF-8', Buffer.from(JSON.stringify(g), 'utf8')).expect(201);

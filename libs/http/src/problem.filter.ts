@@ -98,24 +98,40 @@ export function sendProblem(reply: FastifyReply, error: unknown, context: { body
 }
 
 /**
- * Renders every error that reaches Nest: problem+json, or for the FHIR API an
- * OperationOutcome (Fastify's own errors, such as the rate limit, included).
+ * Renders an error as problem+json, or for the FHIR API as an OperationOutcome (Fastify's own
+ * errors, such as the rate limit or a malformed URL, included).
  */
+export function renderError(request: Pick<FastifyRequest, 'url' | 'body'>, reply: FastifyReply, exception: unknown): void {
+  if (!isFhirPath(request.url)) {
+    sendProblem(reply, exception, { body: request.body });
+    return;
+  }
+  if (exception instanceof OperationOutcomeError) {
+    reply.status(exception.status).header('content-type', FHIR_JSON).send(exception.outcome);
+    return;
+  }
+  const { problem, headers } = toProblem(exception, { body: request.body });
+  reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(problemToOperationOutcome(problem));
+}
+
+/**
+ * Fastify's router errors, which never reach Nest (`frameworkErrors`): a URL whose percent
+ * escapes are malformed or not UTF-8 (FST_ERR_BAD_URL) is a 400 problem like any other bad
+ * input. The framework's message is not repeated: it quotes the URL, which may hold a
+ * person identifier.
+ */
+export function frameworkErrorHandler(error: { code?: string; statusCode?: number }, request: FastifyRequest, reply: FastifyReply): void {
+  const bad = error.code === 'FST_ERR_BAD_URL' || error.statusCode === 400;
+  renderError({ url: request.raw.url ?? request.url, body: undefined }, reply, bad
+    ? ProblemError.of(400, 'invalid-url', 'The URL is not valid', 'a percent escape of the URL is malformed or not UTF-8', [{ pointer: '', rule: 'url-encoding', detail: 'percent escapes must encode UTF-8 (RFC 3986 §2.5)' }])
+    : error);
+}
+
+/** Renders every error that reaches Nest (see `renderError`). */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const request = http.getRequest<FastifyRequest>();
-    if (!isFhirPath(request.url)) {
-      sendProblem(reply, exception, { body: request.body });
-      return;
-    }
-    if (exception instanceof OperationOutcomeError) {
-      reply.status(exception.status).header('content-type', FHIR_JSON).send(exception.outcome);
-      return;
-    }
-    const { problem, headers } = toProblem(exception, { body: request.body });
-    reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(problemToOperationOutcome(problem));
+    renderError(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), exception);
   }
 }

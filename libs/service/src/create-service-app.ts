@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { packageRoot } from '#libs/database';
-import { installStrictBodyParsers, ProblemFilter } from '#libs/http';
+import { frameworkErrorHandler, installStrictBodyParsers, ProblemFilter } from '#libs/http';
 import { installRateLimit } from '#libs/security';
 import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
 
@@ -25,7 +25,7 @@ export interface ServiceAppOptions {
 export async function createServiceApp(module: Type, options: ServiceAppOptions = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     module,
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true, frameworkErrors: frameworkErrorHandler }),
     { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));
