@@ -38,6 +38,15 @@ describe('npx fpi', () => {
     await expect(fpi('tenant', 'add', '--orgnr', '912159524', '--name', 'X')).rejects.toMatchObject({ stderr: expect.stringMatching(/check digit/) });
   });
 
+  it('no-control-characters: refuses a tenant name that cannot be stored as given, and registers nothing', async () => {
+    // NUL cannot be passed in argv; the other control characters can, and are refused by the same rule.
+    for (const name of ['Bodø\u0001kommune', 'Bell\u0007', 'Esc\u001B[31m']) {
+      await expect(fpi('tenant', 'add', '--orgnr', '974760673', '--name', name)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/no-control-characters/) });
+    }
+    const { stdout } = await fpi('tenant', 'list', '--json');
+    expect(JSON.parse(stdout).map((t: { id: string }) => t.id)).not.toContain('974760673');
+  });
+
   it('prints only a token, signed by the dev issuer, with the claims asked for', async () => {
     const { stdout } = await fpi('token', '--tenant', '912159523', '--scope', 'read', '--purpose', 'ETREAT', '--hpr', '4128168', '--org-child', '974760673');
     const token = stdout.trim();

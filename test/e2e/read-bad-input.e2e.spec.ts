@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
 const RUNS = Number(process.env.FPI_PROPERTY_RUNS ?? 1000);
+/** Jest's default 60 s is too short for 10,000 requests on a small machine (`npm run test:faults`). */
+const TIMEOUT_MS = 60_000 + RUNS * 40;
 
 describe(`content services refuse ${RUNS} generated bad read parameters`, () => {
   let p: TestPlatform;
@@ -33,6 +35,21 @@ describe(`content services refuse ${RUNS} generated bad read parameters`, () => 
   const badCheckpoint = fc.oneof(fc.string({ maxLength: 30 }).filter((s) => !/^[0-9]{1,20}-[0-9]{1,19}$/.test(s)), fc.constant('1-'), fc.constant('-1'), fc.constant('1:2'));
   const badDate = fc.oneof(fc.constantFrom('2026-02-30', '2026-13-01', 'yesterday', '', '26-1-1'), fc.string({ maxLength: 12 }).filter((s) => !/^\d{4}-\d{2}-\d{2}$/.test(s)));
   const unknownParam = fc.stringMatching(/^[a-z][a-z_]{0,10}$/).filter((k) => !['include', 'since'].includes(k));
+  /** Text that cannot be stored (NUL, controls, unpaired surrogates), for JSON bodies. */
+  const unstorable = fc.tuple(fc.string({ maxLength: 4 }), fc.constantFrom('\u0000', '\u0007', '\u009B', '\uD800', '\uDFFF'), fc.string({ maxLength: 4 })).map(([a, bad, b]) => a + bad + b);
+  /** The same in a URL: percent escapes of NUL and controls, of bytes that are not UTF-8, and malformed ones. */
+  const badEscape = fc.constantFrom('%00', '%01', '%7F', '%C2%85', '%ED%A0%80', '%FF', '%C3', '%E0%80%AF', '%', '%G1', '%F8%88%80%80%80');
+  /** Instants in mixed offsets where dates (or nothing) are expected. */
+  const mixedInstant = fc.constantFrom('2026-03-01T10:00:00+02:00', '2026-03-01T09:00:00Z', '2026-03-01T09:00:00.000-05:00', '2026-03-01t08:00:00z', '2026-03-01 10:00:00+0200');
+  /** A body that is not UTF-8, or says another charset. */
+  const badBody = fc.oneof(
+    fc.constant({ contentType: 'application/json; charset=iso-8859-1', bytes: Buffer.from(JSON.stringify({ personId: pid }), 'latin1') }),
+    fc.constant({ contentType: 'application/json', bytes: Buffer.from(`{"personId":"${pid}","include":"s\xF8r"}`, 'latin1') }),
+    fc.constant({ contentType: 'application/x-www-form-urlencoded; charset=windows-1252', bytes: Buffer.from(`patient.identifier=${FNR}|${pid}`) }),
+    fc.uint8Array({ minLength: 1, maxLength: 30 })
+      .filter((a) => { try { new TextDecoder('utf-8', { fatal: true }).decode(a); return false; } catch { return true; } })
+      .chain((a) => fc.constantFrom('application/json', 'application/x-www-form-urlencoded').map((contentType) => ({ contentType, bytes: Buffer.from(a) }))),
+  );
 
   type Probe = { kind: 'problem' | 'fhir'; label?: string; run: () => ReturnType<TestPlatform['http']> extends infer A ? Promise<{ status: number; headers: Record<string, string>; body: any }> : never };
   const probe: fc.Arbitrary<Probe> = fc.oneof(
@@ -51,6 +68,22 @@ describe(`content services refuse ${RUNS} generated bad read parameters`, () => 
       fc.tuple(fc.constantFrom('status', 'type', 'date', '_count', '_summary', '_cursor'), fc.string({ maxLength: 12 })).map(([k, v]) => ({ 'patient.identifier': `${FNR}|${pid}`, [k]: `!${v}` })),
       unknownParam.map((k) => ({ 'patient.identifier': `${FNR}|${pid}`, [k]: '1' })),
     ).map((q) => ({ kind: 'fhir' as const, label: JSON.stringify(q), run: () => p.http().get('/fhir/EpisodeOfCare').query(q) })),
+    // Unstorable text in JSON bodies; NUL, controls and bytes that are not UTF-8 in URLs.
+    fc.oneof(unstorable.map((v) => ({ personId: v })), unstorable.map((v) => ({ personId: pid, minCheckpoint: v })), unstorable.map((v) => ({ personId: pid, [v]: 1 })))
+      .map((b) => ({ kind: 'problem' as const, run: () => p.http().post('/api/v1/service-overview/_search').set('content-type', 'application/json').send(JSON.stringify(b)) })),
+    fc.tuple(fc.constantFrom('patient.identifier', 'status', 'type', 'date', '_count', '_cursor', '_summary', '_format', 'x%00y'), badEscape)
+      .map(([k, e]) => ({ kind: 'fhir' as const, run: () => p.http().get(`/fhir/EpisodeOfCare?patient.identifier=${encodeURIComponent(`${FNR}|${pid}`)}&${k}=a${e}b`) })),
+    fc.tuple(fc.constantFrom('since', 'include', 'min-checkpoint'), badEscape)
+      .map(([k, e]) => ({ kind: 'problem' as const, run: () => p.http().get(`/api/v1/service-overview?include=ended&${k}=2026${e}`).set('person-id', pid) })),
+    badEscape.map((e) => ({ kind: 'problem' as const, run: () => p.http().get(`/okt-status/1371740408${e}`) })),
+    // Instants where the parameters take dates.
+    mixedInstant.map((v) => ({ kind: 'problem' as const, run: () => p.http().get('/api/v1/service-overview').query({ include: 'ended', since: v }).set('person-id', pid) })),
+    fc.tuple(fc.constantFrom('', 'ge', 'le', 'eq', 'sa'), mixedInstant).map(([prefix, v]) => ({ kind: 'fhir' as const, run: () => p.http().get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pid}`, date: prefix + v }) })),
+    // Bodies that are not UTF-8: 400, another charset: 415.
+    fc.tuple(badBody, fc.boolean()).map(([b, fhir]) => ({
+      kind: fhir ? ('fhir' as const) : ('problem' as const),
+      run: () => p.http().post(fhir ? '/fhir/EpisodeOfCare/_search' : '/api/v1/service-overview/_search').set('content-type', b.contentType).serialize((x: unknown) => x as string).send(b.bytes),
+    })),
   );
 
   it('answers 4xx only, in the right error format, and changes nothing', async () => {
@@ -66,5 +99,5 @@ describe(`content services refuse ${RUNS} generated bad read parameters`, () => 
       { numRuns: RUNS },
     );
     expect(await p.storedEventsSnapshot()).toBe(before);
-  });
+  }, TIMEOUT_MS);
 });

@@ -1,6 +1,6 @@
 /** `fpi`: the platform's command line (npx fpi --help). */
-import { Command, Option } from 'commander';
-import { PostgresTenantRegistry, tenantId } from '#libs/event-store';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { PostgresTenantRegistry, tenantId, tenantNameViolation } from '#libs/event-store';
 import { Databases, parseDatabaseSettings } from '#libs/database';
 import { DevIssuer, PURPOSES_OF_USE, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';
@@ -12,13 +12,20 @@ const program = new Command()
   .description('fpi-platform: tenants, development tokens, synthetic data, replay, export and projections')
   .showHelpAfterError();
 
+/** The same rule as the registry's (storable text, 1–200 characters), checked before connecting. */
+function tenantName(value: string): string {
+  const problem = tenantNameViolation(value);
+  if (problem) throw new InvalidArgumentError(`${problem.detail} (${problem.rule})`);
+  return value;
+}
+
 const tenant = program.command('tenant').description('municipalities using this platform');
 
 tenant
   .command('add')
   .description('register a municipality (test unless --production); repeating it changes nothing')
   .requiredOption('--orgnr <orgnr>', 'organisation number of the main entity (orgnr_parent)', orgnr)
-  .requiredOption('--name <name>', 'name, e.g. "Bodø kommune"')
+  .requiredOption('--name <name>', 'name, e.g. "Bodø kommune"', tenantName)
   .option('--production', 'a production tenant: refuses synthetic identities', false)
   .option('--database <name>', 'keep its data in a database of its own: a name from FPI_DATABASES')
   .option('--json', 'print JSON')

@@ -1,3 +1,4 @@
+import { textViolation } from '#libs/contracts';
 import type { TenantId } from './tenant.js';
 
 export type TenantEnvironment = 'test' | 'production';
@@ -29,3 +30,18 @@ export interface TenantRegistry {
 }
 
 export const TENANT_REGISTRY = Symbol('TENANT_REGISTRY');
+
+/** A tenant name: 1–200 characters of storable text (no control characters, valid Unicode). */
+export function tenantNameViolation(name: unknown): { rule: string; detail: string } | undefined {
+  if (typeof name !== 'string' || name.trim() === '') return { rule: 'minLength', detail: 'the name must not be empty' };
+  if (name.length > 200) return { rule: 'maxLength', detail: 'the name may be at most 200 characters' };
+  return textViolation(name);
+}
+
+/** The tenant name cannot be stored as given (`rule` as in docs/problems.md). */
+export class InvalidTenantNameError extends Error {
+  readonly code = 'invalid_tenant_name';
+  constructor(readonly rule: string, detail: string) {
+    super(`invalid tenant name (${rule}): ${detail}`);
+  }
+}

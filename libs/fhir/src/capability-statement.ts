@@ -25,10 +25,12 @@ export interface CapabilityStatementInput {
 
 const SEARCH_DOCUMENTATION =
   `Search with GET [base]/EpisodeOfCare?... or, preferred so the person identifier stays out of URLs and access logs, ` +
-  `POST [base]/EpisodeOfCare/_search with an application/x-www-form-urlencoded body holding the same parameters. ` +
+  `POST [base]/EpisodeOfCare/_search with an application/x-www-form-urlencoded body holding the same parameters ` +
+  `(parameters in its URL count too, as if repeated in one query). ` +
   `The patient is required and given by identifier (patient.identifier or patient:identifier). ` +
   `Unknown parameters, modifiers and prefixes are rejected with 400 and an OperationOutcome (strict handling). ` +
-  `Results are ordered by resource id; follow the next link (parameter _cursor) for more pages.`;
+  `Results are ordered by resource id; follow the next link (parameter _cursor) for more pages. ` +
+  `JSON only: a _format (which takes precedence over Accept) or Accept that admits no JSON is answered with 406.`;
 
 /** The CapabilityStatement of the FHIR API. */
 export function capabilityStatement(input: CapabilityStatementInput): fhir4.CapabilityStatement {
@@ -103,7 +105,7 @@ export function capabilityStatement(input: CapabilityStatementInput): fhir4.Capa
                   'Matched against the period (an open end is ongoing). At most two values (AND); prefixes eq, gt, lt, ge, le, sa, eb; ' +
                   'precision year, month or day.',
               },
-              { name: '_count', type: 'number', documentation: `Page size, 1-${MAX_COUNT} (default ${DEFAULT_COUNT}).` },
+              { name: '_count', type: 'number', documentation: `Page size, 0-${MAX_COUNT} (default ${DEFAULT_COUNT}); 0 gives only the total, like _summary=count.` },
               { name: '_summary', type: 'token', documentation: 'Only count (a Bundle with total and no entries) and false.' },
               { name: '_cursor', type: 'string', documentation: 'Paging: the id of the last resource of the previous page, as in the next link.' },
             ],

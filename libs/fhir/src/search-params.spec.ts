@@ -15,6 +15,7 @@ import {
   type SearchParams,
 } from './search-params.js';
 import { PID, overviewEntry } from './testing/fixtures.js';
+import { mergeSearchParams } from './search-params.js';
 
 const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
 const DNR = 'urn:oid:2.16.578.1.12.4.1.4.2';
@@ -116,7 +117,7 @@ describe('parseEpisodeOfCareSearch: strictness', () => {
   });
 
   it('lists every problem at once', () => {
-    const issues = issuesOf({ foo: '1', status: 'on-hold', _count: '0', date: 'ne2025' });
+    const issues = issuesOf({ foo: '1', status: 'on-hold', _count: '101', date: 'ne2025' });
     expect(issues.map((i) => i.expression[0]).sort()).toEqual(['_count', 'date', 'foo', 'patient.identifier', 'status']);
   });
 
@@ -221,8 +222,15 @@ describe('parseEpisodeOfCareSearch: _count, _cursor, _summary, _format', () => {
     expect(parse({ ...PATIENT_PARAM, _count: value }).count).toBe(count);
   });
 
-  it.each(['0', '101', 'abc', '1.5', '-1', '1e2'])('rejects _count=%s', (value) => {
-    expectIssue({ ...PATIENT_PARAM, _count: value }, { code: 'invalid', expression: '_count', diagnostics: /1 to 100/ });
+  it.each(['101', 'abc', '1.5', '-1', '1e2'])('rejects _count=%s', (value) => {
+    expectIssue({ ...PATIENT_PARAM, _count: value }, { code: 'invalid', expression: '_count', diagnostics: /0 to 100/ });
+  });
+
+  it('takes _count=0: a page without entries, the total of all matches, no next cursor', () => {
+    const query = parse({ ...PATIENT_PARAM, _count: '0' });
+    expect(query.count).toBe(0);
+    const page = searchPage([overviewEntry({ decisionId: 'A' }), overviewEntry({ decisionId: 'B' })], query);
+    expect(page).toEqual({ entries: [], total: 2 });
   });
 
   it('rejects a repeated _count', () => {
@@ -242,9 +250,8 @@ describe('parseEpisodeOfCareSearch: _count, _cursor, _summary, _format', () => {
     expectIssue({ ...PATIENT_PARAM, _summary: 'data' }, { code: 'not-supported', expression: '_summary' });
   });
 
-  it('accepts JSON formats and rejects XML', () => {
-    for (const f of ['json', 'application/json', 'application/fhir+json']) expect(parse({ ...PATIENT_PARAM, _format: f })).toEqual(parse(PATIENT_PARAM));
-    expectIssue({ ...PATIENT_PARAM, _format: 'xml' }, { code: 'not-supported', expression: '_format' });
+  it('leaves _format to content negotiation (fhirFormatOutcome): it is no search criterion', () => {
+    for (const f of ['json', 'application/json', 'application/fhir+json', 'xml']) expect(parse({ ...PATIENT_PARAM, _format: f })).toEqual(parse(PATIENT_PARAM));
   });
 });
 
@@ -400,5 +407,22 @@ describe('searchPage and searchQueryString', () => {
     expect(parse(params)).toEqual({ ...query, cursor: 'gerica.0b' });
     expect(searchQueryString({ ...query, cursor: 'x' }, { cursor: null })).not.toContain('_cursor');
     expect(searchQueryString({ ...query, cursor: 'x' })).toContain('_cursor=x');
+  });
+});
+
+describe('mergeSearchParams: POST _search takes the URL and the body together', () => {
+  it('combines a parameter given in both as if it were repeated', () => {
+    const merged = mergeSearchParams({ date: 'ge2026-01-01', ...PATIENT_PARAM }, { date: 'le2026-06-30' });
+    expect(merged).toEqual({ date: ['ge2026-01-01', 'le2026-06-30'], ...PATIENT_PARAM });
+    expect(parse(merged).date!.map((d) => `${d.prefix}${d.value}`)).toEqual(['ge2026-01-01', 'le2026-06-30']);
+  });
+
+  it('keeps repeats of either side and names given once', () => {
+    expect(mergeSearchParams({ status: ['active', 'onhold'] }, { status: 'active', _count: '5' })).toEqual({ status: ['active', 'onhold', 'active'], _count: '5' });
+    expect(mergeSearchParams({}, PATIENT_PARAM)).toEqual(PATIENT_PARAM);
+  });
+
+  it('makes a single-valued parameter given in both places an error, not a silent choice', () => {
+    expectIssue(mergeSearchParams({ ...PATIENT_PARAM, _count: '10' }, { _count: '20' }), { code: 'invalid', expression: '_count', diagnostics: /only once/ });
   });
 });

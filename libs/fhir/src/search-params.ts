@@ -14,10 +14,10 @@
  * | `status` | codes, comma = OR, repeats = AND | R4 EpisodeOfCare status |
  * | `type` | `[system\|]code`, comma = OR, repeats = AND | 9151 code (padding accepted) or OktStayTypeCs code |
  * | `date` | `[prefix]YYYY[-MM[-DD]]`, at most 2 (AND) | against `period` (open end = ongoing) |
- * | `_count` | 1–100, default 20 | page size |
+ * | `_count` | 0–100, default 20 | page size; 0: only the total (as `_summary=count`) |
  * | `_cursor` | an EpisodeOfCare id | keyset paging: results after that id |
  * | `_summary` | `count` or `false` | `count`: only the total |
- * | `_format` | `json`, `application/json`, `application/fhir+json` | accepted, nothing else is served |
+ * | `_format` | `json`, `application/json`, `application/fhir+json` | checked before the search (`fhirFormatOutcome`): anything else is 406 |
  *
  * Date prefixes follow the R4 definitions for ranges (search.html#prefix). The search value
  * is the range its precision implies (`2025` = 2025-01-01..2025-12-31) and the target is
@@ -81,6 +81,7 @@ export interface EpisodeOfCareQuery {
   type?: TypeCriterion[][];
   /** Every criterion must match (AND); at most two. */
   date?: DateCriterion[];
+  /** Page size; 0 asks for the total only (no entries). */
   count: number;
   /** Keyset paging: only matches whose id sorts after this (lower-cased) id. */
   cursor?: string;
@@ -97,9 +98,25 @@ export type SearchParseResult = { ok: true; query: EpisodeOfCareQuery } | { ok: 
 
 const PATIENT_PARAMS = ['patient.identifier', 'patient:identifier'] as const;
 const KNOWN = new Set<string>([...PATIENT_PARAMS, 'status', 'type', 'date', '_count', '_cursor', '_summary', '_format']);
-const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const STAY_TYPE_CODES: ReadonlySet<string> = new Set<string>(STAY_TYPES);
+
+/**
+ * The parameters of `POST _search`: those of the URL and those of the body together, as if
+ * every one had been given in one query string (R4 http.html#search: "the parameters from
+ * the URL and the body are combined"); a name in both gets the values of both.
+ */
+export function mergeSearchParams(url: SearchParams, body: SearchParams): Record<string, string | string[]> {
+  const out = new Map<string, string[]>();
+  for (const source of [url, body]) {
+    for (const [name, raw] of Object.entries(source)) {
+      if (raw === undefined) continue;
+      const values = typeof raw === 'string' ? [raw] : [...raw];
+      out.set(name, [...(out.get(name) ?? []), ...values]);
+    }
+  }
+  return Object.fromEntries([...out].map(([name, values]) => [name, values.length === 1 ? values[0]! : values]));
+}
 
 /** The parameter's non-empty values, one per occurrence. */
 function valuesOf(params: SearchParams, name: string): string[] {
@@ -290,8 +307,9 @@ export function parseEpisodeOfCareSearch(params: SearchParams): SearchParseResul
   let count = DEFAULT_COUNT;
   const countText = parseSingle(params, '_count', issues);
   if (countText !== undefined) {
-    if (/^\d{1,4}$/.test(countText) && Number(countText) >= 1 && Number(countText) <= MAX_COUNT) count = Number(countText);
-    else issues.push({ code: 'invalid', diagnostics: `_count must be a whole number from 1 to ${MAX_COUNT}.`, expression: ['_count'] });
+    // R4 search.html#count: _count=0 asks for the total only, like _summary=count.
+    if (/^\d{1,4}$/.test(countText) && Number(countText) <= MAX_COUNT) count = Number(countText);
+    else issues.push({ code: 'invalid', diagnostics: `_count must be a whole number from 0 to ${MAX_COUNT}.`, expression: ['_count'] });
   }
 
   const cursorText = parseSingle(params, '_cursor', issues);
@@ -306,10 +324,7 @@ export function parseEpisodeOfCareSearch(params: SearchParams): SearchParseResul
     issues.push({ code: 'not-supported', diagnostics: `_summary=${summaryText} is not supported; use _summary=count (or false).`, expression: ['_summary'] });
   }
 
-  const format = parseSingle(params, '_format', issues);
-  if (format !== undefined && !JSON_FORMATS.has(format)) {
-    issues.push({ code: 'not-supported', diagnostics: `_format=${format} is not supported; this server speaks JSON only.`, expression: ['_format'] });
-  }
+  // _format is content negotiation (406, see formats.ts), checked before the search is parsed.
 
   if (issues.length > 0 || !patient) return { ok: false, issues };
   return {
@@ -396,7 +411,7 @@ export function searchPage(entries: readonly ServiceOverviewEntry[], query: Pick
   return {
     entries: page.map((m) => m.entry),
     total: matches.length,
-    ...(rest.length > page.length ? { nextCursor: page[page.length - 1]!.id } : {}),
+    ...(page.length > 0 && rest.length > page.length ? { nextCursor: page[page.length - 1]!.id } : {}),
   };
 }
 

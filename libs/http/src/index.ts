@@ -1,2 +1,3 @@
 export * from './problem.filter.js';
 export * from './no-store.js';
+export * from './body-parsers.js';

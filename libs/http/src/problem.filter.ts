@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FHIR_JSON, isFhirPath, OperationOutcomeError, problemToOperationOutcome } from '#libs/fhir';
-import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, type Problem } from '#libs/contracts';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, unstorableTexts, type FieldError, type Problem } from '#libs/contracts';
 import { EventStoreError, IdempotencyConflictError, UnknownTenantError, WrongExpectedVersionError, InvalidCheckpointError } from '#libs/event-store';
 
 const logger = new Logger('Problem');
@@ -11,9 +11,42 @@ const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminat
 /** SQLSTATEs of the same: connection exceptions (08…), admin shutdown (57P0…), too many connections, cannot connect now. */
 const UNAVAILABLE_CODES = /^(08|57P0|53300|57P03)/;
 
-/** Maps any error to an RFC 9457 problem; unknown errors become a 500 without internals. */
-export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
+/**
+ * A PostgreSQL data exception (SQLSTATE class 22: invalid text, untranslatable character,
+ * value out of range, bad datetime, …): the data sent cannot be stored. Source: PostgreSQL
+ * docs, Appendix A "PostgreSQL Error Codes".
+ */
+export function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * The 400 problem of a data exception. The database does not say which value it refused:
+ * every string of `body` that cannot be stored is named by its pointer and rule; when none
+ * is found, the body as a whole (`""`, rule `storable-data`).
+ */
+function dataExceptionProblem(code: string, body: unknown): Problem {
+  const found = body === undefined ? [] : unstorableTexts(body);
+  const errors: FieldError[] = found.length > 0
+    ? found.map((f) => ({ pointer: f.pointer, rule: f.violation.rule, detail: f.violation.detail }))
+    : [{ pointer: '', rule: 'storable-data', detail: `a value cannot be stored (SQLSTATE ${code})` }];
+  return { type: problemType('unstorable-data'), title: 'The data cannot be stored', status: 400, detail: `the database refused a value of the request (SQLSTATE ${code})`, errors };
+}
+
+/**
+ * Maps any error to an RFC 9457 problem; unknown errors become a 500 without internals.
+ * `context.body` (the request body, or a batch item) lets a database data exception name
+ * the field it came from.
+ */
+export function toProblem(error: unknown, context: { body?: unknown } = {}): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof ProblemError) return { problem: error.problem, headers: error.headers };
+  if (isDataException(error)) {
+    const code = (error as { code: string }).code;
+    // The code only: PostgreSQL's message may quote the refused value (personal data).
+    logger.warn(`data exception (SQLSTATE ${code}) answered with 400`);
+    return { problem: dataExceptionProblem(code, context.body), headers: {} };
+  }
   if (error instanceof WrongExpectedVersionError) {
     return { problem: { type: problemType('concurrency-conflict'), title: 'Concurrent change', status: 409, detail: error.message }, headers: {} };
   }
@@ -59,29 +92,46 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   return { problem: { type: problemType('internal'), title: 'Internal error', status: 500 }, headers: {} };
 }
 
-export function sendProblem(reply: FastifyReply, error: unknown): FastifyReply {
-  const { problem, headers } = toProblem(error);
+export function sendProblem(reply: FastifyReply, error: unknown, context: { body?: unknown } = {}): FastifyReply {
+  const { problem, headers } = toProblem(error, context);
   return reply.status(problem.status).headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE }).send(problem);
 }
 
 /**
- * Renders every error that reaches Nest: problem+json, or for the FHIR API an
- * OperationOutcome (Fastify's own errors, such as the rate limit, included).
+ * Renders an error as problem+json, or for the FHIR API as an OperationOutcome (Fastify's own
+ * errors, such as the rate limit or a malformed URL, included).
  */
+export function renderError(request: Pick<FastifyRequest, 'url' | 'body'>, reply: FastifyReply, exception: unknown): void {
+  if (!isFhirPath(request.url)) {
+    sendProblem(reply, exception, { body: request.body });
+    return;
+  }
+  if (exception instanceof OperationOutcomeError) {
+    reply.status(exception.status).header('content-type', FHIR_JSON).send(exception.outcome);
+    return;
+  }
+  const { problem, headers } = toProblem(exception, { body: request.body });
+  reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(problemToOperationOutcome(problem));
+}
+
+/**
+ * Fastify's router errors, which never reach Nest (`frameworkErrors`): a URL whose percent
+ * escapes are malformed or not UTF-8 (FST_ERR_BAD_URL) is a 400 problem like any other bad
+ * input. The framework's message is not repeated: it quotes the URL, which may hold a
+ * person identifier.
+ */
+export function frameworkErrorHandler(error: { code?: string; statusCode?: number }, request: FastifyRequest, reply: FastifyReply): void {
+  const bad = error.code === 'FST_ERR_BAD_URL' || error.statusCode === 400;
+  renderError({ url: request.raw.url ?? request.url, body: undefined }, reply, bad
+    ? ProblemError.of(400, 'invalid-url', 'The URL is not valid', 'a percent escape of the URL is malformed or not UTF-8', [{ pointer: '', rule: 'url-encoding', detail: 'percent escapes must encode UTF-8 (RFC 3986 §2.5)' }])
+    : error);
+}
+
+/** Renders every error that reaches Nest (see `renderError`). */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    if (!isFhirPath(http.getRequest<FastifyRequest>().url)) {
-      sendProblem(reply, exception);
-      return;
-    }
-    if (exception instanceof OperationOutcomeError) {
-      reply.status(exception.status).header('content-type', FHIR_JSON).send(exception.outcome);
-      return;
-    }
-    const { problem, headers } = toProblem(exception);
-    reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(problemToOperationOutcome(problem));
+    renderError(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), exception);
   }
 }

@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { packageRoot } from '#libs/database';
-import { installNoStore, ProblemFilter } from '#libs/http';
+import { frameworkErrorHandler, installNoStore, installStrictBodyParsers, ProblemFilter } from '#libs/http';
 import { installRateLimit } from '#libs/security';
 import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
 
@@ -25,7 +25,7 @@ export interface ServiceAppOptions {
 export async function createServiceApp(module: Type, options: ServiceAppOptions = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     module,
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true, frameworkErrors: frameworkErrorHandler }),
     { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));
@@ -42,6 +42,8 @@ export async function createServiceApp(module: Type, options: ServiceAppOptions 
   }
   // The APIs take JSON only: anything else is 415, not a string body.
   fastify.removeContentTypeParser('text/plain');
+  // JSON and form bodies in UTF-8 only: another charset is 415, bytes that are not UTF-8 400.
+  installStrictBodyParsers(app, BODY_LIMIT);
   app.useGlobalFilters(new ProblemFilter());
   SwaggerModule.setup('api/docs', app, buildOpenApiDocument(app, options.api), { jsonDocumentUrl: 'api/docs/openapi.json' });
   return app;

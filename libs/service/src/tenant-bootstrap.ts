@@ -19,7 +19,8 @@ export class TenantBootstrap implements OnModuleInit {
     // Provisioning from a file: the same tenants on every start, however many instances.
     const file = process.env.FPI_TENANTS_FILE;
     if (file) {
-      const entries = JSON.parse(await readFile(file, 'utf8')) as { orgnr: string; name: string; environment?: TenantEnvironment; database?: string }[];
+      // Decoded strictly: a file that is not UTF-8 fails here instead of storing U+FFFD.
+      const entries = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file))) as { orgnr: string; name: string; environment?: TenantEnvironment; database?: string }[];
       for (const e of entries) {
         const tenant = await this.tenants.add({ id: tenantId(e.orgnr), name: e.name, environment: e.environment ?? 'test', database: e.database || undefined });
         this.logger.log(`tenant ${tenant.id} (${tenant.name}, ${tenant.environment}, database ${tenant.database ?? 'default'}) from ${file}`);

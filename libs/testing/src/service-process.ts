@@ -19,16 +19,36 @@ export const spawnService = (app: Deployable, env: NodeJS.ProcessEnv, port?: num
 
 export interface Load {
   acknowledged: Set<string>;
+  /** Statuses of the valid grants. */
   statuses: Map<number | string, number>;
+  /** Statuses of the bad requests (`badInput`): NUL, lone surrogates, bodies that are not UTF-8. */
+  rejected: Map<number | string, number>;
   retryAfterOn503: boolean;
   slowest: number;
   stop(): Promise<void>;
 }
 
-/** Bounded load: `writers` loops posting grants until stopped; each request times out after 5 s. */
-export function startLoad(base: () => string, token: string, writers = 4): Load {
+/** One instant, 2026-03-01 08:00 UTC, in the offsets EPJ systems write: the load's occurredAt values. */
+const MIXED_OFFSETS = ['2026-03-01T08:00:00Z', '2026-03-01T09:00:00+01:00', '2026-03-01T10:00:00+02:00', '2026-03-01T03:00:00-05:00', '2026-03-01t08:00:00.000z'];
+
+/** Bad requests interleaved with the load: each must be refused with a 4xx (or 503 while the database is down). */
+const BAD_REQUESTS: ((grant: Record<string, unknown>) => { contentType: string; body: string | Buffer })[] = [
+  (g) => ({ contentType: 'application/json', body: JSON.stringify({ ...g, description: 'a\u0000b' }) }),
+  (g) => ({ contentType: 'application/json', body: JSON.stringify({ ...g, description: 'lone \uD800' }) }),
+  (g) => ({ contentType: 'application/json', body: Buffer.from(JSON.stringify({ ...g, description: 'Sone s\xF8r' }), 'latin1') }),
+  (g) => ({ contentType: 'application/json; charset=iso-8859-1', body: Buffer.from(JSON.stringify({ ...g, description: 'Sone s\xF8r' }), 'latin1') }),
+  (g) => ({ contentType: 'application/json', body: JSON.stringify({ ...g, occurredAt: '2026-03-01T08:00:00+24:00' }) }),
+];
+
+/**
+ * Bounded load: `writers` loops posting grants (with occurredAt in mixed offsets) until
+ * stopped; each request times out after 5 s. With `badInput`, every fourth request is a bad
+ * one instead (see BAD_REQUESTS), counted in `rejected`.
+ */
+export function startLoad(base: () => string, token: string, writers = 4, options: { badInput?: boolean } = {}): Load {
   const acknowledged = new Set<string>();
   const statuses = new Map<number | string, number>();
+  const rejected = new Map<number | string, number>();
   let running = true;
   let retryAfterOn503 = true;
   let slowest = 0;
@@ -37,29 +57,32 @@ export function startLoad(base: () => string, token: string, writers = 4): Load 
     for (let i = 0; running && i < 100_000; i++) {
       const eventId = randomUUID();
       const started = Date.now();
+      const grant = {
+        type: 'ServiceDecisionGranted', eventId, decisionId: `F-${eventId.slice(0, 13)}`, occurredAt: MIXED_OFFSETS[i % MIXED_OFFSETS.length], sourceSystem: 'epj-fault',
+        patient: { system: FNR, value: syntheticPid() }, service: { code: '6' }, period: { start: '2026-03-01' },
+      };
+      const bad = options.badInput && i % 4 === 3 ? BAD_REQUESTS[(i >> 2) % BAD_REQUESTS.length]!(grant) : undefined;
+      const tally = bad ? (k: number | string) => rejected.set(k, (rejected.get(k) ?? 0) + 1) : count;
       try {
         const res = await fetch(`${base()}/api/v1/decision-events`, {
           method: 'POST',
           signal: AbortSignal.timeout(5000),
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({
-            type: 'ServiceDecisionGranted', eventId, decisionId: `F-${eventId.slice(0, 13)}`, occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'epj-fault',
-            patient: { system: FNR, value: syntheticPid() }, service: { code: '6' }, period: { start: '2026-03-01' },
-          }),
+          headers: { 'content-type': bad?.contentType ?? 'application/json', authorization: `Bearer ${token}` },
+          body: bad?.body ?? JSON.stringify(grant),
         });
         await res.arrayBuffer();
-        count(res.status);
-        if (res.status >= 200 && res.status < 300) acknowledged.add(eventId);
+        tally(res.status);
+        if (!bad && res.status >= 200 && res.status < 300) acknowledged.add(eventId);
         if (res.status === 503 && !(Number(res.headers.get('retry-after')) > 0)) retryAfterOn503 = false;
       } catch (error) {
-        count((error as Error).name === 'TimeoutError' ? 'timeout' : 'connection-error');
+        tally((error as Error).name === 'TimeoutError' ? 'timeout' : 'connection-error');
         await sleep(50);
       }
       slowest = Math.max(slowest, Date.now() - started);
     }
   });
   return {
-    acknowledged, statuses,
+    acknowledged, statuses, rejected,
     get retryAfterOn503() { return retryAfterOn503; },
     get slowest() { return slowest; },
     stop: async () => { running = false; await Promise.all(loops); },

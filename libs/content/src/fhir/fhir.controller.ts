@@ -9,6 +9,8 @@ import {
   capabilityStatement,
   countBundle,
   episodeOfCareIdMatches,
+  isHashedEpisodeOfCareId,
+  mergeSearchParams,
   operationOutcome,
   operationOutcomeOf,
   parseEpisodeOfCareId,
@@ -21,6 +23,7 @@ import {
 } from '#libs/fhir';
 import { AccessLog, CallerGuard, CurrentCaller, patientOfRequest, Public, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
+import { FhirFormatGuard } from './fhir-format.guard.js';
 
 const VERSION_DATE = '2026-11-23';
 
@@ -31,7 +34,7 @@ const VERSION_DATE = '2026-11-23';
  */
 @ApiTags('FHIR R4 (EpisodeOfCare)')
 @Controller('fhir')
-@UseGuards(CallerGuard)
+@UseGuards(FhirFormatGuard, CallerGuard)
 @RequireScope('read')
 export class FhirController {
   constructor(
@@ -60,13 +63,15 @@ export class FhirController {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new OperationOutcomeError(400, operationOutcome('error', 'invalid', 'POST _search takes an application/x-www-form-urlencoded body'));
     }
-    return this.search(caller, req, { ...query, ...(body as SearchParams) });
+    // URL and body parameters together, as if repeated in one query (R4 http.html#search).
+    return this.search(caller, req, mergeSearchParams(query, body as SearchParams));
   }
 
   @Get('EpisodeOfCare/:id')
   @Header('content-type', FHIR_JSON)
   async read(@CurrentCaller() caller: Caller, @Req() req: FastifyRequest, @Param('id') id: string) {
-    const ref = parseEpisodeOfCareId(id);
+    // A long decision id gives a hashed id: found through the overview's id index.
+    const ref = parseEpisodeOfCareId(id) ?? (isHashedEpisodeOfCareId(id) ? await this.reader.resolveHashedResourceId(caller.tenant, id) : undefined);
     if (!ref) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
     const history = await this.store.readStream(caller.tenant, decisionStreamId(ref.sourceSystem, ref.decisionId));
     const state = foldDecision(history.map(asDecisionEvent));
@@ -96,13 +101,15 @@ export class FhirController {
     }
     const q = parsed.query;
     let page: ReturnType<typeof searchPage> | undefined;
+    // _summary=count and _count=0 both ask for the total only (R4 search.html#count).
+    const totalOnly = q.summary === 'count' || q.count === 0;
     await this.reader.readLogged(caller, { personId: q.patient.value, includeEnded: true }, 'fhir.search', (o) => {
       page = searchPage(o.services, q);
-      return q.summary === 'count' ? { count: page.total } : { decisionIds: page.entries.map((s) => `${s.sourceSystem}/${s.decisionId}`) };
+      return totalOnly ? { count: page.total } : { decisionIds: page.entries.map((s) => `${s.sourceSystem}/${s.decisionId}`) };
     });
     if (!page) throw new Error('unreachable');
     const base = fhirBase(req);
-    if (q.summary === 'count') return countBundle(page.total, `${base}/EpisodeOfCare?${searchQueryString(q)}`);
+    if (totalOnly) return countBundle(page.total, `${base}/EpisodeOfCare?${searchQueryString(q)}`);
     return searchsetBundle({
       entries: page.entries.map((e) => toEpisodeOfCare(e, { system: q.patient.system, value: q.patient.value }, { tenant: caller.tenant })),
       total: page.total,

@@ -2,6 +2,7 @@ import { DECISION_EVENT_TYPES } from '#libs/contracts';
 import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent, TenantId } from '#libs/event-store';
 import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
+import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
 
 export const SERVICE_OVERVIEW = 'service_overview';
 const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
@@ -10,6 +11,12 @@ const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
  * The per-patient service overview: one JSON document per (tenant, patient) in
  * `service_overview_v<N>`, folded by the pure `evolveOverview`. A batch loads the documents
  * of its patients once, folds, and writes them back in one statement.
+ *
+ * Beside it, `service_overview_v<N>_ids` finds the decision behind a hashed EpisodeOfCare
+ * id (libs/fhir/src/episode-of-care-id.ts: ids of long decision ids are not reversible), so
+ * that every id the FHIR API hands out can be read back. The ids are derived from the
+ * decision alone, so a rebuild gives the same ones. A version set up before this index
+ * existed fills it from its documents in `setup` (the migration path).
  */
 export class ServiceOverviewProjection implements Projection {
   readonly name = SERVICE_OVERVIEW;
@@ -17,6 +24,11 @@ export class ServiceOverviewProjection implements Projection {
 
   get table(): string {
     return `${SERVICE_OVERVIEW}_v${this.version}`;
+  }
+
+  /** Hashed EpisodeOfCare id → (patient, sourceSystem, decisionId). */
+  get idsTable(): string {
+    return `${this.table}_ids`;
   }
 
   handles(eventType: string): boolean {
@@ -30,6 +42,30 @@ export class ServiceOverviewProjection implements Projection {
       document   jsonb       NOT NULL,
       updated_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (tenant_id, patient_id))`);
+    const { rows } = await db.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [this.idsTable]);
+    if (rows[0]!.exists) return;
+    await db.query(`CREATE TABLE ${this.idsTable} (
+      tenant_id     text NOT NULL,
+      resource_id   text NOT NULL,
+      patient_id    text NOT NULL,
+      source_system text NOT NULL,
+      decision_id   text NOT NULL,
+      PRIMARY KEY (tenant_id, resource_id))`);
+    // Migration: a version built before the index existed has its decisions in the documents.
+    const { rows: docs } = await db.query<{ tenant_id: string; patient_id: string; document: OverviewDocument }>(`SELECT tenant_id, patient_id, document FROM ${this.table}`);
+    for (const d of docs) await this.index(db, d.tenant_id, d.patient_id, Object.values(d.document.decisions));
+  }
+
+  /** Records the hashed ids of these decisions of one patient (reversible ids need no index). */
+  private async index(db: ProjectionSession, tenant: string, patientId: string, decisions: { sourceSystem: string; decisionId: string }[]): Promise<void> {
+    const rows = decisions.map((d) => ({ ...d, id: episodeOfCareId(d.sourceSystem, d.decisionId) })).filter((d) => isHashedEpisodeOfCareId(d.id));
+    if (rows.length === 0) return;
+    await db.query(
+      `INSERT INTO ${this.idsTable} (tenant_id, resource_id, patient_id, source_system, decision_id)
+       SELECT $1, r, $2, s, d FROM unnest($3::text[], $4::text[], $5::text[]) AS x(r, s, d)
+       ON CONFLICT (tenant_id, resource_id) DO NOTHING`,
+      [tenant, patientId, rows.map((r) => r.id), rows.map((r) => r.sourceSystem), rows.map((r) => r.decisionId)],
+    );
   }
 
   async apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void> {
@@ -56,6 +92,7 @@ export class ServiceOverviewProjection implements Projection {
         doc = evolveOverview(doc, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
       }
       out.push(JSON.stringify(doc));
+      await this.index(db, tenant, id, list.map((e) => e.data as { sourceSystem: string; decisionId: string }).filter((d) => typeof d.sourceSystem === 'string' && typeof d.decisionId === 'string'));
     }
     await db.query(
       `INSERT INTO ${this.table} (tenant_id, patient_id, document)
@@ -66,6 +103,7 @@ export class ServiceOverviewProjection implements Projection {
   }
 
   async drop(db: ProjectionSession): Promise<void> {
+    await db.query(`DROP TABLE IF EXISTS ${this.idsTable}`);
     await db.query(`DROP TABLE IF EXISTS ${this.table}`);
   }
 }

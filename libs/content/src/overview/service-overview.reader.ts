@@ -67,6 +67,30 @@ export class ServiceOverviewReader {
     }
   }
 
+  /**
+   * The decision behind a hashed EpisodeOfCare id (case-insensitive), from the live overview
+   * version's id index; undefined when no decision of the tenant has it (yet).
+   */
+  async resolveHashedResourceId(tenant: TenantId, resourceId: string): Promise<{ sourceSystem: string; decisionId: string } | undefined> {
+    const version = await (await this.engines.of(tenant)).liveVersion(SERVICE_OVERVIEW);
+    if (version === undefined) return undefined;
+    const cluster = await this.tenants.of(tenant);
+    const select = (pool: typeof cluster.readPool) =>
+      pool.query<{ source_system: string; decision_id: string }>(
+        `SELECT source_system, decision_id FROM ${SERVICE_OVERVIEW}_v${version}_ids WHERE tenant_id = $1 AND resource_id = $2`,
+        [tenant, resourceId.toLowerCase()],
+      );
+    let rows: { source_system: string; decision_id: string }[];
+    try {
+      ({ rows } = await select(cluster.readPool));
+    } catch (error) {
+      // Not on the replica yet (a version that just went live): the primary has it.
+      if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
+      ({ rows } = await select(cluster.db.pool));
+    }
+    return rows[0] ? { sourceSystem: rows[0].source_system, decisionId: rows[0].decision_id } : undefined;
+  }
+
   async read(tenant: TenantId, query: OverviewQuery): Promise<ServiceOverviewResponse> {
     const engine = await this.engines.of(tenant);
     const version = await engine.liveVersion(SERVICE_OVERVIEW);

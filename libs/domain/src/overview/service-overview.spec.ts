@@ -113,4 +113,24 @@ describe('service overview projection', () => {
     expect(viewOverview(doc, { today: TODAY, includeEnded: true }).services.map((s) => `${s.decisionId}:${s.status}`)).toEqual(['A:active', 'Z:paused', 'P:planned', 'E:ended']);
     expect(viewOverview(doc, { today: TODAY, includeEnded: true, since: '2026-03-01' }).services.map((s) => s.decisionId)).toEqual(['A', 'Z', 'P']);
   });
+
+  it('keeps the later instant as lastOccurredAt of a source and a decision, whatever the offsets', () => {
+    position = 0;
+    const doc = [
+      at(granted({ occurredAt: '2026-03-01T10:00:00+02:00' })),
+      at(changed({ description: 'Kveld', occurredAt: '2026-03-01T09:00:00Z' })), // an hour later in real time
+      at(changed({ description: 'Morgen', occurredAt: '2026-03-01T09:30:00+02:00' })), // 07:30Z: earlier than both
+    ].reduce(evolveOverview, emptyOverview(patient));
+    const view = viewOverview(doc, { today: TODAY });
+    expect(view.sources).toEqual([expect.objectContaining({ sourceSystem: 'epj-a', lastOccurredAt: '2026-03-01T09:00:00Z' })]);
+    expect(view.services[0]).toMatchObject({ lastChangedAt: '2026-03-01T09:00:00Z', description: 'Morgen' });
+  });
+
+  it('tells a cancellation by the Norwegian day of the end report, not the text before the T', () => {
+    // Reported at 23:30Z on the day before the start: 00:30 on the start day in Norway, so an end, not a withdrawal.
+    const { statuses } = given(granted({ period: { start: '2026-03-02' } }), ended('2026-03-02', '2026-03-01T23:30:00Z'));
+    expect(statuses()).toEqual(['ended']);
+    const early = given(granted({ period: { start: '2026-03-02' } }), ended('2026-03-02', '2026-03-01T21:30:00Z'));
+    expect(early.statuses()).toEqual(['cancelled']);
+  });
 });

@@ -5,6 +5,7 @@
  */
 import type { DecisionEvent, DecisionTerms, PatientRef, Performer, Period } from '../decision/decision-events.js';
 import { lookupServiceCode, SERVICE_CODE_TABLE_VERSION } from '../service-codes/service-codes.js';
+import { laterInstant, osloDateOf } from '../dates.js';
 
 export type DecisionLifecycle = 'granted' | 'paused' | 'ended' | 'entered-in-error';
 
@@ -14,9 +15,9 @@ export interface OverviewDecision extends DecisionTerms {
   lifecycle: DecisionLifecycle;
   pausedFrom?: string;
   pauseReason?: string;
-  /** occurredAt of the day the end was reported, to tell a cancellation from an end. */
+  /** The day (in Norway) of the occurredAt of the end, to tell a cancellation from an end. */
   endReportedOn?: string;
-  /** When the last event of this decision happened in the EPJ / was recorded by us. */
+  /** The latest occurredAt (in the EPJ) / recordedAt (by us) of this decision's events, as instants. */
   lastOccurredAt: string;
   lastRecordedAt: string;
   /** Stream position of the last applied event: a redelivered event is ignored. */
@@ -58,11 +59,12 @@ export function evolveOverview(doc: OverviewDocument, { event, streamPosition, r
     ...doc.sources,
     [d.sourceSystem]: {
       sourceSystem: d.sourceSystem,
-      lastRecordedAt: maxIso(doc.sources[d.sourceSystem]?.lastRecordedAt, recordedAt),
-      lastOccurredAt: maxIso(doc.sources[d.sourceSystem]?.lastOccurredAt, d.occurredAt),
+      lastRecordedAt: laterInstant(doc.sources[d.sourceSystem]?.lastRecordedAt, recordedAt),
+      lastOccurredAt: laterInstant(doc.sources[d.sourceSystem]?.lastOccurredAt, d.occurredAt),
     },
   };
-  const stamp = { lastOccurredAt: d.occurredAt, lastRecordedAt: recordedAt, position: streamPosition };
+  // The latest instant, not the last event's: EPJ clocks and offsets differ between events.
+  const stamp = { lastOccurredAt: laterInstant(current?.lastOccurredAt, d.occurredAt), lastRecordedAt: laterInstant(current?.lastRecordedAt, recordedAt), position: streamPosition };
   let next: OverviewDecision;
   switch (event.type) {
     case 'ServiceDecisionGranted': {
@@ -99,7 +101,7 @@ export function evolveOverview(doc: OverviewDocument, { event, streamPosition, r
       break;
     }
     case 'ServiceEnded':
-      next = { ...current!, lifecycle: 'ended', period: { ...current!.period, end: event.data.endDate }, endReportedOn: d.occurredAt.slice(0, 10), ...stamp };
+      next = { ...current!, lifecycle: 'ended', period: { ...current!.period, end: event.data.endDate }, endReportedOn: osloDateOf(d.occurredAt) ?? d.occurredAt.slice(0, 10), ...stamp };
       break;
     case 'DecisionEnteredInError':
       next = { ...current!, lifecycle: 'entered-in-error', ...stamp };
@@ -107,8 +109,6 @@ export function evolveOverview(doc: OverviewDocument, { event, streamPosition, r
   }
   return { ...doc, decisions: { ...doc.decisions, [k]: next }, sources };
 }
-
-const maxIso = (a: string | undefined, b: string) => (a === undefined || a < b ? b : a);
 
 /** planned | active | paused | ended | cancelled; entered-in-error decisions are not shown. */
 export type ServiceStatus = 'planned' | 'active' | 'paused' | 'ended' | 'cancelled';

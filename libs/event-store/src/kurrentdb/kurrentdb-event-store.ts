@@ -88,7 +88,7 @@ import type {
   StreamAppend,
   WaitOptions,
 } from '../event-store.port.js';
-import type { NewTenant, Tenant, TenantEnvironment, TenantRegistry } from '../tenant-registry.port.js';
+import { InvalidTenantNameError, tenantNameViolation, type NewTenant, type Tenant, type TenantEnvironment, type TenantRegistry } from '../tenant-registry.port.js';
 import { tenantId, type TenantId } from '../tenant.js';
 import { UpcasterRegistry } from '../upcasting.js';
 import { validateAppendRequest } from '../append-validation.js';
@@ -469,6 +469,8 @@ export class KurrentDbTenantRegistry implements TenantRegistry {
 
   async add(tenant: NewTenant): Promise<Tenant> {
     if (tenant.database !== undefined) throw new Error('the KurrentDB adapter keeps every tenant in one database; `database` is not supported');
+    const problem = tenantNameViolation(tenant.name);
+    if (problem) throw new InvalidTenantNameError(problem.rule, problem.detail);
     const id = tenantId(tenant.id);
     for (let attempt = 1; ; attempt++) {
       await this.refresh();

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { NewTenant, Tenant, TenantEnvironment, TenantRegistry } from '../tenant-registry.port.js';
+import { InvalidTenantNameError, tenantNameViolation, type NewTenant, type Tenant, type TenantEnvironment, type TenantRegistry } from '../tenant-registry.port.js';
 import type { TenantId } from '../tenant.js';
 
 interface TenantRow { tenant_id: string; name: string; environment: TenantEnvironment; database: string | null; created_at: Date }
@@ -25,6 +25,8 @@ export class PostgresTenantRegistry implements TenantRegistry {
   ) {}
 
   async add(tenant: NewTenant): Promise<Tenant> {
+    const problem = tenantNameViolation(tenant.name);
+    if (problem) throw new InvalidTenantNameError(problem.rule, problem.detail);
     const existing = await this.get(tenant.id);
     if (existing && existing.database !== tenant.database) throw new TenantDatabaseMismatchError(tenant.id, existing.database, tenant.database);
     if (!tenant.database) {

@@ -64,7 +64,7 @@ export class RecordDecisionController {
     const outcomes = await this.recorder.recordBatch(caller, batch.value.events);
     const results: BatchItemResult[] = outcomes.map((o, index) => {
       if (o.outcome !== 'rejected') return { index, eventId: o.receipt.eventId, status: o.outcome, receipt: o.receipt };
-      const { problem } = toProblem(o.error);
+      const { problem } = toProblem(o.error, { body: batch.value.events[index] });
       if (problem.status >= 500) throw o.error; // the store is unavailable: the batch as a whole fails
       const item = batch.value.events[index] as { eventId?: unknown } | null;
       const prefix = `/events/${index}`;

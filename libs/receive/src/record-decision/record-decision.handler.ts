@@ -29,6 +29,7 @@ import {
   type RecordedEvent,
 } from '#libs/event-store';
 import type { Caller } from '#libs/security';
+import { isDataException } from '#libs/http';
 import { RecordDecisionCommand, type RecordDecisionResult } from './record-decision.command.js';
 
 const validateDecisionEvent = compileValidator(DecisionEventSchema);
@@ -103,8 +104,9 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
 
   /**
    * Records a batch in order with one read of all its decisions and one multi-stream
-   * append. When that append meets a concurrent writer, the batch's remaining items fall
-   * back to one-by-one recording, which sorts out retries and conflicts item by item.
+   * append. When that append meets a concurrent writer or a value the database refuses,
+   * the batch's remaining items fall back to one-by-one recording, which sorts out retries,
+   * conflicts and refused values item by item.
    */
   async recordBatch(caller: Caller, bodies: unknown[]): Promise<BatchItemOutcome[]> {
     const rules = rulesFor(caller);
@@ -163,7 +165,9 @@ export class RecordDecisionHandler implements ICommandHandler<RecordDecisionComm
         });
       });
     } catch (error) {
-      if (!(error instanceof AppendManyConflictError)) throw error;
+      // A conflict, or a value the database refuses (a data exception, which the schema
+      // should have caught): item by item, so that each item gets its own answer.
+      if (!(error instanceof AppendManyConflictError) && !isDataException(error)) throw error;
       for (const [, s] of appends) {
         for (const x of s.pending) {
           outcomes[x.index] = await this.recordPrepared(caller, x.p).catch((e: unknown) => ({ outcome: 'rejected' as const, error: e }));

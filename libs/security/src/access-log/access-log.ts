@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
+import { escapeUnstorable } from '#libs/contracts';
 import { TenantDatabases, type TenantId } from '#libs/event-store';
 import type { Caller } from '../caller.js';
 
@@ -52,7 +53,7 @@ export class AccessLog {
       caller.tenant, entry.action, entry.outcome, entry.patientId ?? null, caller.clientId, caller.clientName ?? null, caller.orgnrParent,
       caller.orgnrChild ?? null, caller.hprNumber ?? null, caller.purpose ?? null, caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
       caller.purpose === 'BTG', caller.tokenId ?? null, caller.attestedAt ?? null, entry.returned ? JSON.stringify(entry.returned) : null, entry.detail ?? null,
-    ];
+    ].map((v) => (typeof v === 'string' ? escapeUnstorable(v) : v)); // the record is written whatever the request or token held
     return this.tenants.of(caller.tenant).then(
       ({ db }) =>
         new Promise<void>((resolve, reject) => {
