@@ -22,6 +22,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { endWithOwner } from './end-with-owner.js';
 import { createServer } from 'node:net';
 
 const run = promisify(execFile);
@@ -92,29 +93,10 @@ export async function kafkaJars(): Promise<string> {
   });
 }
 
-/** `sh` arguments of the watchdog: wait for end-of-file on stdin, then SIGKILL `pid`. */
-export const watchdogArgs = (pid: number): string[] => ['-c', 'read _ignored; kill -9 "$0" 2>/dev/null', String(pid)];
-
-/**
- * Ties a process to this one: a `sh` holds the read end of a pipe from us and kills `pid`
- * (SIGKILL) when the pipe closes, which the kernel does however we end. Returns a function
- * that disarms it (after the process ended normally). Neither keeps Node's event loop alive.
- */
-export function endWithOwner(pid: number): () => void {
-  const watchdog = spawn('sh', watchdogArgs(pid), { stdio: ['pipe', 'ignore', 'ignore'] });
-  watchdog.unref();
-  (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
-  watchdog.on('error', () => undefined);
-  watchdog.stdin!.on('error', () => undefined);
-  return () => {
-    watchdog.kill('SIGKILL');
-  };
-}
-
 /** The SASL_SSL listener of a broker started with `secure: true`. */
 export interface SecureListener {
   /** `127.0.0.1:<port>`. */
-  bootstrap: string;
+  readonly bootstrap: string;
   /** The broker's self-signed certificate (PEM), the one trust anchor a client needs. */
   caPem: string;
   /** The same, in a file (for `KAFKA_SSL_CA_FILE`). */
@@ -137,6 +119,10 @@ export interface KafkaBroker {
   restart(): Promise<void>;
   /** Ends the broker (SIGTERM, SIGKILL after 10 s) and removes its data. Safe to call twice. */
   stop(): Promise<void>;
+  /** The broker's folder: configuration, certificate, logs and data (removed by `stop()`). */
+  readonly dir: string;
+  /** The broker's process id while it runs. */
+  readonly pid: number | undefined;
 }
 
 export interface KafkaBrokerOptions {
@@ -184,20 +170,16 @@ function clusterId(): string {
 /** Throwaway SCRAM credentials: letters and digits only (the `--add-scram` syntax has its own quoting). */
 const secret = () => randomBytes(18).toString('hex');
 
-/** A self-signed certificate for 127.0.0.1/localhost in a PKCS12 keystore, and its PEM. */
-async function selfSignedKeystore(dir: string): Promise<{ keystore: string; password: string; caPem: string; caFile: string }> {
-  const keystore = join(dir, 'broker.p12');
-  const password = secret();
+/** Makes a self-signed certificate for 127.0.0.1/localhost in the PKCS12 `keystore`; returns its PEM. */
+async function selfSignedCertificate(keystore: string, password: string): Promise<string> {
   const keytool = (args: string[]) => run('keytool', args, { maxBuffer: 4 * 2 ** 20 });
   await keytool([
     '-genkeypair', '-alias', 'broker', '-keyalg', 'EC', '-groupname', 'secp256r1', '-sigalg', 'SHA256withECDSA',
     '-dname', 'CN=localhost', '-ext', 'SAN=IP:127.0.0.1,DNS:localhost', '-validity', '2',
     '-storetype', 'PKCS12', '-keystore', keystore, '-storepass', password, '-keypass', password,
   ]);
-  const { stdout: caPem } = await keytool(['-exportcert', '-rfc', '-alias', 'broker', '-keystore', keystore, '-storepass', password]);
-  const caFile = join(dir, 'broker-ca.pem');
-  await writeFile(caFile, caPem);
-  return { keystore, password, caPem, caFile };
+  const { stdout } = await keytool(['-exportcert', '-rfc', '-alias', 'broker', '-keystore', keystore, '-storepass', password]);
+  return stdout;
 }
 
 /** The broker logs warnings and the one line that says it serves (`Kafka Server started`). */
@@ -234,11 +216,18 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const properties: string[] = [];
   let secure: SecureListener | undefined;
   const scram: string[] = [];
+  // The certificate is made while the storage is formatted (two JVMs side by side).
+  let certificate: Promise<void> = Promise.resolve();
   if (options.secure) {
-    const tls = await selfSignedKeystore(dir);
+    const tls = { keystore: join(dir, 'broker.p12'), password: secret() };
     const username = 'fpi-outbox';
     const password = secret();
-    secure = { bootstrap: `127.0.0.1:${securePort}`, caPem: tls.caPem, caFile: tls.caFile, username, password };
+    secure = { bootstrap: `127.0.0.1:${securePort}`, caPem: '', caFile: join(dir, 'broker-ca.pem'), username, password };
+    const listener = secure;
+    certificate = selfSignedCertificate(tls.keystore, tls.password).then(async (pem) => {
+      listener.caPem = pem;
+      await writeFile(listener.caFile, pem);
+    });
     listeners.push(`SASL_SSL://127.0.0.1:${securePort}`);
     advertised.push(`SASL_SSL://127.0.0.1:${securePort}`);
     protocols.push('SASL_SSL:SASL_SSL');
@@ -290,13 +279,14 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   await writeFile(log4j, LOG4J2);
   const java = (main: string, args: string[]) => ['-cp', `${jars}/*`, ...JVM_OPTIONS, `-Dlog4j2.configurationFile=${log4j}`, main, ...args];
 
-  try {
-    await run('java', java('kafka.tools.StorageTool', ['format', '--cluster-id', clusterId(), '--config', config, ...scram]), { maxBuffer: 4 * 2 ** 20 });
-  } catch (error) {
+  const format = run('java', java('kafka.tools.StorageTool', ['format', '--cluster-id', clusterId(), '--config', config, ...scram]), { maxBuffer: 4 * 2 ** 20 });
+  const [formatted, certified] = await Promise.allSettled([format, certificate]);
+  for (const [what, outcome] of [['kafka-storage format', formatted], ['keytool (the broker certificate)', certified]] as const) {
+    if (outcome.status === 'fulfilled') continue;
     await rm(dir, { recursive: true, force: true });
-    const { stdout, stderr, code } = error as { stdout?: string; stderr?: string; code?: string };
-    if (code === 'ENOENT') throw new Error('the Kafka broker for the tests needs Java ≥ 17 (java) on the PATH');
-    throw new Error(`kafka-storage format failed:\n${stdout ?? ''}${stderr ?? ''}`);
+    const { stdout, stderr, code } = outcome.reason as { stdout?: string; stderr?: string; code?: string };
+    if (code === 'ENOENT') throw new Error('the Kafka broker for the tests needs Java ≥ 17 (java, keytool) on the PATH');
+    throw new Error(`${what} failed:\n${stdout ?? ''}${stderr ?? ''}${stdout || stderr ? '' : String(outcome.reason)}`);
   }
 
   let child: ChildProcess | undefined;
@@ -356,8 +346,11 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const gone = new Promise<void>((r) => proc.once('exit', () => r()));
     proc.kill(signal);
-    const timer = sleep(graceMs).then(() => 'late' as const);
-    if ((await Promise.race([gone, timer])) === 'late') {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
+    const outcome = await Promise.race([gone, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
       proc.kill('SIGKILL');
       await gone;
     }
@@ -383,7 +376,11 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     bootstrap: `127.0.0.1:${plainPort}`,
     secure,
     version,
+    dir,
     startedInMs: Date.now() - started,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     kill: () => end('SIGKILL', 10_000),
     restart: async () => {
       if (stopped) throw new Error('the broker was stopped');

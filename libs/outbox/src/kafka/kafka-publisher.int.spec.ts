@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Kafka, logLevel, type IHeaders, type KafkaConfig } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
@@ -369,5 +370,15 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
       const topics = await admin.listTopics().finally(() => admin.disconnect());
       expect(topics.filter((t) => t.startsWith('fpi.secure.') && !/\.313231593$/.test(t))).toEqual([]);
     });
+  });
+
+  it('stop() ends the broker process and removes its data (last: the other tests need the broker)', async () => {
+    const pid = broker.pid!;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 0); // running
+    await broker.stop();
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    expect(broker.pid).toBeUndefined();
+    expect(existsSync(broker.dir)).toBe(false);
   });
 });
