@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { endWithOwner } from './end-with-owner.js';
-import { freeStablePort } from './kafka-broker.js';
+import { BROKER_DIR_PREFIX, freeStablePort, removeAbandonedBrokerDirs } from './kafka-broker.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,6 +68,23 @@ describe('the Kafka broker helper leaves no process behind', () => {
       expect(alive(target.pid!)).toBe(true);
     } finally {
       target.kill('SIGKILL');
+    }
+  });
+
+  it('the folder of a broker whose owner died is removed at the next start, a living owner\'s is kept', async () => {
+    const gone = spawn('true');
+    await new Promise((r) => gone.once('exit', r));
+    const abandoned = mkdtempSync(join(tmpdir(), BROKER_DIR_PREFIX));
+    writeFileSync(join(abandoned, 'owner.pid'), String(gone.pid));
+    const mine = mkdtempSync(join(tmpdir(), BROKER_DIR_PREFIX));
+    writeFileSync(join(mine, 'owner.pid'), String(process.pid));
+    try {
+      await removeAbandonedBrokerDirs();
+      expect(existsSync(abandoned)).toBe(false);
+      expect(existsSync(mine)).toBe(true);
+    } finally {
+      rmSync(abandoned, { recursive: true, force: true });
+      rmSync(mine, { recursive: true, force: true });
     }
   });
 

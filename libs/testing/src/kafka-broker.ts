@@ -12,7 +12,8 @@
  *   JDK's keytool (the SCRAM user is created by `kafka-storage format --add-scram`).
  * - No process is left behind: `stop()` ends the broker; if the test process dies first
  *   (a crashed Jest worker, Ctrl-C, a SIGKILL), a watchdog shell that holds a pipe from it
- *   sees the pipe close and kills the broker (`endWithOwner`).
+ *   sees the pipe close and kills the broker (`endWithOwner`); the next start removes the
+ *   folder such a broker left in the temp directory.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -197,6 +198,27 @@ logger.started.level = INFO
 /** Small and quick on a shared 2-core machine: C1 only, serial GC, few threads, one partition for internal topics. */
 const JVM_OPTIONS = ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true'];
 
+export const BROKER_DIR_PREFIX = 'fpi-kafka-';
+
+/** Running, as far as signal 0 can tell. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Broker folders whose owner died before `stop()` (its watchdog ended the broker, the files stayed). */
+export async function removeAbandonedBrokerDirs(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    if (!name.startsWith(BROKER_DIR_PREFIX)) continue;
+    const owner = Number(await readFile(join(tmpdir(), name, 'owner.pid'), 'utf8').catch(() => ''));
+    if (owner > 0 && !running(owner)) await rm(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
 /**
  * Starts a fresh single-node KRaft broker (see the module comment); fetches the jars first
  * when they are not cached. Rejects (with the end of the broker's log) when it does not
@@ -206,7 +228,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const started = Date.now();
   const jars = await kafkaJars();
   const version = kafkaVersion();
-  const dir = await mkdtemp(join(tmpdir(), 'fpi-kafka-'));
+  await removeAbandonedBrokerDirs();
+  const dir = await mkdtemp(join(tmpdir(), BROKER_DIR_PREFIX));
+  await writeFile(join(dir, 'owner.pid'), String(process.pid));
   const ports = new Set<number>();
   while (ports.size < (options.secure ? 3 : 2)) ports.add(await freeStablePort());
   const [plainPort, controllerPort, securePort = 0] = [...ports] as [number, number, number?];
