@@ -1,8 +1,11 @@
 import { parseCheckpoint, tenantId, type RecordedEvent } from '#libs/event-store';
 import { PermanentPublishError } from './message-publisher.port.js';
 import { DEFAULT_TOPIC_PREFIX, OUTBOX_HEADERS, outboxTopic, toOutboxMessage, type OutboxEventValue } from './outbox-message.js';
-import { outboxConfigFromEnv } from './outbox.config.js';
-import { classifyKafkaError, kafkaErrorTypes } from './kafka/kafka-publisher.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeKafkaSecurity, outboxConfigFromEnv } from './outbox.config.js';
+import { classifyKafkaError, kafkaErrorTypes, kafkaPublisherOptions } from './kafka/kafka-publisher.js';
 
 const event: RecordedEvent = {
   tenant: tenantId('313231593'),
@@ -70,6 +73,69 @@ describe('outbox configuration', () => {
   it('refuses a broker list or topic prefix that cannot work', () => {
     expect(() => outboxConfigFromEnv({ KAFKA_BROKERS: 'kafka-1' })).toThrow(/KAFKA_BROKERS.*host:port/);
     expect(() => outboxConfigFromEnv({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPIC_PREFIX: 'fpi/events/' })).toThrow(/KAFKA_TOPIC_PREFIX/);
+  });
+
+  describe('TLS and SASL', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fpi-kafka-ca-'));
+    const certificate = (n: number) => `-----BEGIN CERTIFICATE-----\nTUlJQ${n}mFrZQ==\n-----END CERTIFICATE-----\n`;
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, `a bundle with a comment\n${certificate(1)}${certificate(2)}`);
+    const emptyFile = join(dir, 'empty.pem');
+    writeFileSync(emptyFile, 'no certificate here\n');
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const base = { KAFKA_BROKERS: 'kafka-1:9093' };
+
+    it('without KAFKA_SSL and KAFKA_SASL_* the connection is plain, as before', () => {
+      const config = outboxConfigFromEnv({ ...base, KAFKA_SSL: 'false' });
+      expect(config.tls).toBeUndefined();
+      expect(config.sasl).toBeUndefined();
+      expect(kafkaPublisherOptions(config)).toEqual({ brokers: ['kafka-1:9093'], clientId: 'fpi-platform' });
+      expect(describeKafkaSecurity(config)).toBe('no TLS, no SASL');
+    });
+
+    it('KAFKA_SSL=true verifies the brokers against Node\'s CAs, or against every certificate of KAFKA_SSL_CA_FILE', () => {
+      expect(kafkaPublisherOptions(outboxConfigFromEnv({ ...base, KAFKA_SSL: 'true' })).ssl).toBe(true);
+      const config = outboxConfigFromEnv({ ...base, KAFKA_SSL: 'TRUE', KAFKA_SSL_CA_FILE: caFile });
+      expect(config.tls).toEqual({ ca: [certificate(1).trim(), certificate(2).trim()] });
+      expect(kafkaPublisherOptions(config).ssl).toEqual({ ca: [certificate(1).trim(), certificate(2).trim()] });
+      expect(describeKafkaSecurity(config)).toBe('TLS (2 CA certificate(s) from KAFKA_SSL_CA_FILE), no SASL');
+    });
+
+    it('KAFKA_SASL_MECHANISM with user and password becomes the client\'s SASL; the password is never described', () => {
+      for (const mechanism of ['scram-sha-256', 'scram-sha-512', 'SCRAM-SHA-512']) {
+        const config = outboxConfigFromEnv({ ...base, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: 'fpi-outbox', KAFKA_SASL_PASSWORD: 's3cret pass' });
+        expect(kafkaPublisherOptions(config).sasl).toEqual({ mechanism: mechanism.toLowerCase(), username: 'fpi-outbox', password: 's3cret pass' });
+        expect(describeKafkaSecurity(config)).toBe(`TLS, SASL ${mechanism.toLowerCase()} as fpi-outbox`);
+      }
+      const plain = outboxConfigFromEnv({ ...base, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
+      expect(plain.sasl).toEqual({ mechanism: 'plain', username: 'u', password: 'p' });
+      // SCRAM never sends the password itself: allowed without TLS (the data still travels in clear).
+      expect(outboxConfigFromEnv({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).sasl?.mechanism).toBe('scram-sha-256');
+    });
+
+    it('refuses settings that cannot work, naming the variable and never echoing the password', () => {
+      const refusals: [NodeJS.ProcessEnv, RegExp][] = [
+        [{ KAFKA_SSL: 'yes' }, /KAFKA_SSL: "yes" is neither true nor false/],
+        [{ KAFKA_SSL_CA_FILE: caFile }, /KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true/],
+        [{ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: join(dir, 'missing.pem') }, /KAFKA_SSL_CA_FILE: cannot read .*missing\.pem \(ENOENT\)/],
+        [{ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: emptyFile }, /KAFKA_SSL_CA_FILE: .*empty\.pem holds no PEM certificate/],
+        [{ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' }, /KAFKA_SASL_MECHANISM: "gssapi" is not one of scram-sha-256, scram-sha-512, plain/],
+        [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u' }, /needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/],
+        [{ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' }, /KAFKA_SASL_MECHANISM is not/],
+        [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' }, /plain sends the password in clear: set KAFKA_SSL=true/],
+      ];
+      for (const [env, message] of refusals) {
+        let error: unknown;
+        try {
+          outboxConfigFromEnv({ ...base, ...env });
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(Error);
+        expect((error as Error).message).toMatch(message);
+        expect((error as Error).message).not.toContain('hunter2');
+      }
+    });
   });
 });
 

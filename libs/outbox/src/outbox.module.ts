@@ -3,9 +3,9 @@ import { Counter } from 'prom-client';
 import { EVENT_STORE, TenantDatabases, type EventStore } from '#libs/event-store';
 import { Metrics } from '#libs/observability';
 import { ByDatabase } from '#libs/projections';
-import { KafkaPublisher } from './kafka/kafka-publisher.js';
+import { KafkaPublisher, kafkaPublisherOptions } from './kafka/kafka-publisher.js';
 import { MESSAGE_PUBLISHER, type MessagePublisher } from './message-publisher.port.js';
-import { outboxConfigFromEnv, type OutboxConfig } from './outbox.config.js';
+import { describeKafkaSecurity, outboxConfigFromEnv, type OutboxConfig } from './outbox.config.js';
 import { DEFAULT_OUTBOX_OPTIONS, OutboxRelay } from './outbox-relay.js';
 
 export const OUTBOX_CONFIG = Symbol('OUTBOX_CONFIG');
@@ -28,7 +28,7 @@ class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       this.logger.log('Kafka outbox is off (KAFKA_BROKERS is not set)');
       return;
     }
-    const brokers = this.config.brokers.length > 0 ? this.config.brokers.join(',') : 'a publisher provided in code';
+    const brokers = this.config.brokers.length > 0 ? `${this.config.brokers.join(',')} (${describeKafkaSecurity(this.config)})` : 'a publisher provided in code';
     this.logger.log(`Kafka outbox on: ${brokers}, topics ${this.config.topicPrefix}<tenant>`);
     await this.relays.start();
   }
@@ -41,7 +41,8 @@ class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 
 /**
  * Kafka outbox: when `KAFKA_BROKERS` is set, relays every committed event to the topic
- * `${KAFKA_TOPIC_PREFIX ?? 'fpi.events.'}${tenant}` (key = stream id), at least once.
+ * `${KAFKA_TOPIC_PREFIX ?? 'fpi.events.'}${tenant}` (key = stream id), at least once, over
+ * TLS and SASL when `KAFKA_SSL` / `KAFKA_SASL_*` say so (see `outboxConfigFromEnv`).
  * Without it nothing runs. Needs the database, event-store and metrics modules (global).
  * Tests (or another broker) may override `MESSAGE_PUBLISHER`: the relay runs whenever a
  * publisher is provided.
@@ -55,11 +56,7 @@ class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       useFactory: (config: OutboxConfig): MessagePublisher | null => {
         if (config.brokers.length === 0) return null;
         const logger = new Logger('Outbox');
-        return new KafkaPublisher({
-          brokers: config.brokers,
-          clientId: config.clientId,
-          log: (level, message) => (level === 'info' ? logger.log(message) : logger[level](message)),
-        });
+        return new KafkaPublisher(kafkaPublisherOptions(config, (level, message) => (level === 'info' ? logger.log(message) : logger[level](message))));
       },
     },
     {

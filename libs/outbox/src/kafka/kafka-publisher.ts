@@ -1,5 +1,6 @@
-import { Kafka, Partitioners, logLevel, type KafkaConfig, type LogEntry, type Message, type Producer, type RetryOptions } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type KafkaConfig, type LogEntry, type Message, type Producer, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { PermanentPublishError, type MessagePublisher, type OutboxMessage } from '../message-publisher.port.js';
+import type { OutboxConfig } from '../outbox.config.js';
 
 export interface KafkaPublisherOptions {
   /** `host:port` of the bootstrap brokers. */
@@ -30,6 +31,22 @@ export class PublishTimeoutError extends Error {
     super(`publishing to ${topic} took longer than ${ms} ms`);
     this.name = 'PublishTimeoutError';
   }
+}
+
+/**
+ * The publisher's options from the outbox configuration (`outboxConfigFromEnv`): brokers,
+ * client id, TLS (`ssl`: Node's `tls.connect` options, so the server certificate and host
+ * name are verified) and SASL.
+ */
+export function kafkaPublisherOptions(config: OutboxConfig, log?: KafkaPublisherOptions['log']): KafkaPublisherOptions {
+  return {
+    brokers: config.brokers,
+    clientId: config.clientId,
+    ...(config.tls ? { ssl: config.tls.ca ? { ca: config.tls.ca } : true } : {}),
+    // The mechanism names are kafkajs's own (`scram-sha-256`, `scram-sha-512`, `plain`).
+    ...(config.sasl ? { sasl: { ...config.sasl } as SASLOptions } : {}),
+    ...(log ? { log } : {}),
+  };
 }
 
 /** The kafkajs form of an outbox message. */
