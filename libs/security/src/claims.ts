@@ -18,6 +18,8 @@ export const SCOPES = {
   read: 'nhn:fpi/service-overview.read',
   /** The patient's access log (innsyn i logg), for those who answer such requests. */
   audit: 'nhn:fpi/access-log.read',
+  /** Operators: per-database and per-municipality detail in /health/ready. */
+  operator: 'nhn:fpi/operations.read',
 } as const;
 export type ScopeName = keyof typeof SCOPES;
 

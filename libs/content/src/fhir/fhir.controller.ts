@@ -19,7 +19,7 @@ import {
   toEpisodeOfCare,
   type SearchParams,
 } from '#libs/fhir';
-import { CallerGuard, CurrentCaller, Public, RequireScope, type Caller } from '#libs/security';
+import { CallerGuard, CurrentCaller, Public, publicBase, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
 
 const VERSION_DATE = '2026-11-23';
@@ -104,6 +104,7 @@ export class FhirController {
   }
 }
 
+/** The FHIR base in links: FPI_PUBLIC_BASE_URL, never the client's Host or X-Forwarded-* headers. */
 function fhirBase(req: FastifyRequest): string {
-  return `${req.protocol}://${req.headers.host ?? 'localhost'}/fhir`;
+  return `${publicBase(req)}/fhir`;
 }

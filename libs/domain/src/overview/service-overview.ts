@@ -47,20 +47,25 @@ export const emptyOverview = (patient: PatientRef): OverviewDocument => ({ patie
 
 const key = (sourceSystem: string, decisionId: string) => `${sourceSystem}/${decisionId}`;
 
+/**
+ * An entry of a document map by own property only. The keys come from senders (a source
+ * system may be called `toString` or, as a client id, `__proto__`): Object.prototype's
+ * members are no entries.
+ */
+const own = <T>(map: Record<string, T>, k: string): T | undefined => (Object.hasOwn(map, k) ? map[k] : undefined);
+
 /** Applies one event; the same event delivered twice changes nothing. */
 export function evolveOverview(doc: OverviewDocument, { event, streamPosition, recordedAt }: OverviewEvent): OverviewDocument {
   const d = event.data;
   const k = key(d.sourceSystem, d.decisionId);
-  const current = doc.decisions[k];
+  const current = own(doc.decisions, k);
   if (current && streamPosition <= current.position) return doc;
   if (!current && event.type !== 'ServiceDecisionGranted') return doc; // history starts with a grant
+  const source = own(doc.sources, d.sourceSystem);
+  // A computed key defines an own property, also `__proto__` (an assignment would set the prototype).
   const sources = {
     ...doc.sources,
-    [d.sourceSystem]: {
-      sourceSystem: d.sourceSystem,
-      lastRecordedAt: maxIso(doc.sources[d.sourceSystem]?.lastRecordedAt, recordedAt),
-      lastOccurredAt: maxIso(doc.sources[d.sourceSystem]?.lastOccurredAt, d.occurredAt),
-    },
+    [d.sourceSystem]: { sourceSystem: d.sourceSystem, lastRecordedAt: maxIso(source?.lastRecordedAt, recordedAt), lastOccurredAt: maxIso(source?.lastOccurredAt, d.occurredAt) },
   };
   const stamp = { lastOccurredAt: d.occurredAt, lastRecordedAt: recordedAt, position: streamPosition };
   let next: OverviewDecision;
