@@ -44,10 +44,11 @@ export interface DevTokenOptions {
   ttlSeconds?: number;
   /** Binds the token to a DPoP key (`cnf.jkt`). */
   dpopJkt?: string;
-  /** For tests: another issuer or audience, or an expiry in the past. */
+  /** For tests: another issuer or audience, an expiry in the past, an `iat` other than now (seconds since the epoch). */
   issuer?: string;
   audience?: string;
   expiresAt?: number;
+  issuedAt?: number;
 }
 
 /**
@@ -122,7 +123,7 @@ export class DevIssuer {
       .setProtectedHeader({ alg: 'ES256', kid: this.publicJwk.kid, typ: 'at+jwt' })
       .setIssuer(o.issuer ?? DEV_ISSUER)
       .setAudience(o.audience ?? API_AUDIENCE)
-      .setIssuedAt(now)
+      .setIssuedAt(o.issuedAt ?? now)
       .setJti(randomUUID())
       .setExpirationTime(o.expiresAt ?? now + (o.ttlSeconds ?? 3600))
       .sign(key);
