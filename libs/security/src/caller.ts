@@ -122,12 +122,14 @@ export class TokenCallerResolver implements CallerResolver {
     }
   }
 
-  /** Whether the request carries a valid token with the operator scope (health details). */
+  /**
+   * Whether the request's caller, resolved by the same rules as every route (registered
+   * organisation, no dev token for a production one), has the operator scope (health details).
+   */
   async isOperator(request: IncomingRequest): Promise<boolean> {
     if (!request.headers.authorization) return false;
     try {
-      const { payload } = await this.verifiedToken(request, this.replay);
-      return String(payload.scope ?? '').split(' ').includes(SCOPES.operator);
+      return (await this.resolve(request)).scopes.includes('operator');
     } catch {
       return false;
     }

@@ -43,8 +43,10 @@ export interface KeySourceStatus {
 function isKeySourceFailure(error: unknown): boolean {
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) return false;
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
-  // Network errors (fetch failed, ECONNREFUSED), a non-200 answer, or a body that is not JSON.
-  return error instanceof TypeError || error instanceof SyntaxError || (error instanceof errors.JOSEError && /JSON Web Key Set|HTTP response/i.test(error.message));
+  // Network errors (fetch's TypeError "fetch failed", by name: it may come from another realm),
+  // a non-200 answer, or a body that is not a key set.
+  const name = (error as Error | undefined)?.name;
+  return name === 'TypeError' || name === 'AbortError' || name === 'TimeoutError' || (error instanceof errors.JOSEError && /JSON Web Key Set|HTTP response/i.test(error.message));
 }
 
 /**
