@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { freePort } from '#libs/database';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
 import { createDpopKey, createDpopProof, startTestPlatform, type TestPlatform } from '#libs/testing';
@@ -101,5 +103,19 @@ describe('an external issuer (HelseID mode: JWKS URL, DPoP required)', () => {
     expect(bearer.status).toBe(401);
     expect(((await bearer.json()) as { type: string }).type).toBe('urn:fpi:problem:dpop-required');
     await fetch(`${api.url}/dev-issuer/jwks.json`).then((r) => expect(r.status).toBe(404));
+  });
+
+  it('refuses a token of the dev issuer for a production municipality even when HelseID settings name that issuer', async () => {
+    await api.app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenantId('922734046'), name: 'Produksjon kommune', environment: 'production' });
+    const url = `${api.url}/api/v1/service-overview`;
+    const key = await createDpopKey();
+    const token = await issuerPlatform.token({ tenant: '922734046', scopes: ['read'], purpose: 'TREAT', dpopJkt: key.jkt });
+    const res = await fetch(url, { headers: { authorization: `DPoP ${token}`, dpop: await createDpopProof({ key, method: 'GET', url, accessToken: token }), 'person-id': '13717404089' } });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { type: string }).type).toBe('urn:fpi:problem:dev-token-for-production-tenant');
+  });
+
+  it('makes no dev signing key of its own', async () => {
+    expect(existsSync(join(api.dataDir, 'dev-issuer'))).toBe(false);
   });
 });

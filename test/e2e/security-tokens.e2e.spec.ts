@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ const run = promisify(execFile);
 const TEST = '313231593';
 const PRODUCTION = '922734046';
 const UNREGISTERED = '974760673';
+const OTHER_TEST = '912159523';
 const PROTOTYPE_KEYS = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'];
 
 const grant = (pid: string) => ({
@@ -177,8 +178,8 @@ describe('embedded default: dev tokens, client-supplied keys, iat, readiness', (
     });
 
     it('refuses a production municipality, also one just added with tenant add --production, and prints no token', async () => {
-      await fpi({}, 'tenant', 'add', '--orgnr', '912159523', '--name', 'Ny produksjonskommune', '--production');
-      for (const orgnr of [PRODUCTION, '912159523']) {
+      await fpi({}, 'tenant', 'add', '--orgnr', '312345676', '--name', 'Ny produksjonskommune', '--production');
+      for (const orgnr of [PRODUCTION, '312345676']) {
         const failure = await fpi({}, 'token', '--tenant', orgnr, '--scope', 'write').then(() => undefined, (e: { code: number; stdout: string; stderr: string }) => e);
         expect(failure).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/production municipality: development tokens are never made/) });
       }
@@ -198,6 +199,16 @@ describe('embedded default: dev tokens, client-supplied keys, iat, readiness', (
         const env = { FPI_DATA_DIR: fresh, FPI_AUTH_JWKS_URL: 'https://helseid.test.example/jwks', FPI_AUTH_ISSUER: 'https://helseid.test.example' };
         await expect(fpi(env, 'token', '--tenant', TEST, '--scope', 'read')).rejects.toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/configured for HelseID/) });
         expect(existsSync(join(fresh, 'dev-issuer'))).toBe(false);
+      } finally {
+        await rm(fresh, { recursive: true, force: true });
+      }
+    });
+
+    it('without a running platform or DATABASE_URL: a clear message, and no database started', async () => {
+      const fresh = await mkdtemp(join(tmpdir(), 'fpi-no-platform-'));
+      try {
+        await expect(fpi({ DATABASE_URL: '', FPI_DATA_DIR: fresh }, 'token', '--tenant', TEST, '--scope', 'read')).rejects.toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/start the platform first/) });
+        expect(readdirSync(fresh)).toEqual([]); // no cluster, no dev key
       } finally {
         await rm(fresh, { recursive: true, force: true });
       }
@@ -243,7 +254,8 @@ describe('HelseID mode: the JWKS endpoint is down', () => {
       delete process.env.FPI_AUTH_JWKS_URL;
       delete process.env.FPI_AUTH_ISSUER;
     }
-    await p.app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenantId(TEST), name: 'Test kommune', environment: 'test' });
+    // Not 313231593: that one must not exist here unless registered (no dev tenant with HelseID).
+    await p.app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenantId(OTHER_TEST), name: 'Testkommune B', environment: 'test' });
   });
   afterAll(async () => {
     delete process.env.FPI_PUBLIC_BASE_URL;
@@ -255,7 +267,7 @@ describe('HelseID mode: the JWKS endpoint is down', () => {
   /** A read with a DPoP-bound token of the stand-in HelseID; the proof names the public URL. */
   const read = async (sign: DevIssuer = issuer) => {
     const key = await createDpopKey();
-    const token = await sign.issue({ tenant: TEST, scopes: ['read'], purpose: 'TREAT', clientId: 'legevakt', dpopJkt: key.jkt, issuer: ISSUER });
+    const token = await sign.issue({ tenant: OTHER_TEST, scopes: ['read'], purpose: 'TREAT', clientId: 'legevakt', dpopJkt: key.jkt, issuer: ISSUER });
     const proof = await createDpopProof({ key, method: 'GET', url: `${PUBLIC}/api/v1/service-overview`, accessToken: token });
     const res = await fetch(`${p.url}/api/v1/service-overview`, { headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': syntheticPid() } });
     return { status: res.status, headers: Object.fromEntries(res.headers), body: (await res.json()) as Record<string, any> };
@@ -264,7 +276,7 @@ describe('HelseID mode: the JWKS endpoint is down', () => {
 
   it('creates no dev tenant, no dev signing key and no /dev-issuer/token', async () => {
     expect(existsSync(join(p.dataDir, 'dev-issuer'))).toBe(false);
-    expect((await p.db.pool.query('SELECT tenant_id FROM tenants')).rows).toEqual([{ tenant_id: TEST }]); // only the one this test registered
+    expect((await p.db.pool.query('SELECT tenant_id FROM tenants')).rows).toEqual([{ tenant_id: OTHER_TEST }]); // only the one this test registered
     expect((await fetch(`${p.url}/dev-issuer/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"role":"tester"}' })).status).toBe(404);
   });
 

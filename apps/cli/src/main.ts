@@ -1,7 +1,7 @@
 /** `fpi`: the platform's command line (npx fpi --help). */
 import { Command, Option } from 'commander';
 import { PostgresTenantRegistry, tenantId } from '#libs/event-store';
-import { Databases, parseDatabaseSettings } from '#libs/database';
+import { Databases, parseDatabaseSettings, readRuntimeFile } from '#libs/database';
 import { authMode, DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';
 import { projectionCommands } from './commands/projections.js';
@@ -61,6 +61,11 @@ program
   .option('--dpop-jkt <thumbprint>', 'bind the token to a DPoP key (cnf.jkt)')
   .action(async (o: { tenant: string; scope: string[]; purpose?: (typeof PURPOSES_OF_USE)[number]; purposeDetails?: string; hpr?: string; orgChild?: string; clientId: string; clientName?: string; ttl: number; dpopJkt?: string }) => {
     assertDevTokensAvailable();
+    // The municipality must be a registered test one: ask the platform's database, never a
+    // short-lived embedded one started here (it would race the platform's own start).
+    if (!process.env.DATABASE_URL && !(await readRuntimeFile(dataDir()))) {
+      throw new Error('token: start the platform first (npm start) or set DATABASE_URL: a dev token is made only for a municipality registered there as a test municipality');
+    }
     const token = await withDatabase(async (db) => {
       const issuer = await DevIssuer.open(dataDir());
       return issuer.issueForTenant(new PostgresTenantRegistry(db.pool), {

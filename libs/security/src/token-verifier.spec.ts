@@ -1,5 +1,5 @@
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { TokenVerifier } from './token-verifier.js';
+import { errors, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { isKeySourceFailure, TokenVerifier } from './token-verifier.js';
 
 const ISSUER = 'https://helseid-sts.example';
 const AUDIENCE = 'nhn:fpi';
@@ -43,5 +43,28 @@ describe('TokenVerifier: iat', () => {
 
   it('says the key source is up for a local key set', () => {
     expect(verifier.keySourceStatus()).toEqual({ status: 'up' });
+  });
+});
+
+describe('a JWKS failure is our outage (503), a token problem is the caller\'s (401)', () => {
+  it.each([
+    ['a timeout', new errors.JWKSTimeout()],
+    ['a key set that is not one', new errors.JWKSInvalid()],
+    ['a non-200 answer', new errors.JOSEError('Expected 200 OK from the JSON Web Key Set HTTP response')],
+    ['a body that is not JSON', new errors.JOSEError('Failed to parse the JSON Web Key Set HTTP response as JSON')],
+    ['a network error (fetch failed)', new TypeError('fetch failed')],
+    ['an abort', Object.assign(new Error('aborted'), { name: 'AbortError' })],
+  ])('%s is a key-source failure', (_, error) => {
+    expect(isKeySourceFailure(error)).toBe(true);
+  });
+
+  it.each([
+    ['no key with the token\'s kid', new errors.JWKSNoMatchingKey()],
+    ['several matching keys', new errors.JWKSMultipleMatchingKeys()],
+    ['an expired token', new errors.JWTExpired('expired', {})],
+    ['a bad signature', new errors.JWSSignatureVerificationFailed()],
+    ['a wrong claim', new errors.JWTClaimValidationFailed('aud', {})],
+  ])('%s is not', (_, error) => {
+    expect(isKeySourceFailure(error)).toBe(false);
   });
 });

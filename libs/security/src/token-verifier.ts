@@ -40,7 +40,7 @@ export interface KeySourceStatus {
  * A failure of the key source itself, as opposed to a token naming a key the set lacks
  * (JWKSNoMatchingKey / JWKSMultipleMatchingKeys stay the caller's 401).
  */
-function isKeySourceFailure(error: unknown): boolean {
+export function isKeySourceFailure(error: unknown): boolean {
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) return false;
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
   // Network errors (fetch's TypeError "fetch failed", by name: it may come from another realm),
