@@ -55,9 +55,10 @@ const unauthorized = (code: string, detail: string, error = 'invalid_token') =>
 const forbidden = (code: string, title: string, detail: string) => new ProblemError({ type: problemType(code), title, status: 403, detail });
 
 /**
- * Verifies the access token (signature, issuer, audience, lifetime), its DPoP proof, and
+ * Verifies the access token (signature, issuer, audience, lifetime, iat), its DPoP proof, and
  * takes the tenant from the token's `orgnr_parent` only: nothing in a body or header can
- * choose another. The tenant must be registered.
+ * choose another. The tenant must be registered, and a production one never takes a token
+ * of the development issuer.
  */
 @Injectable()
 export class TokenCallerResolver implements CallerResolver {
@@ -116,7 +117,9 @@ export class TokenCallerResolver implements CallerResolver {
   async verifiedClient(request: IncomingRequest): Promise<string | undefined> {
     try {
       const { payload } = await this.verifiedToken(request, PEEK_REPLAY);
-      return typeof payload.client_id === 'string' ? `${payload.iss ?? ''} ${payload.client_id}` : undefined;
+      // The same client as Caller.clientId: client_id, else sub.
+      const client = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.sub === 'string' ? payload.sub : undefined;
+      return client === undefined ? undefined : `${payload.iss ?? ''} ${client}`;
     } catch {
       return undefined;
     }
