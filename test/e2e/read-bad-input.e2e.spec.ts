@@ -34,7 +34,9 @@ describe(`content services refuse ${RUNS} generated bad read parameters`, () => 
   );
   const badCheckpoint = fc.oneof(fc.string({ maxLength: 30 }).filter((s) => !/^[0-9]{1,20}-[0-9]{1,19}$/.test(s)), fc.constant('1-'), fc.constant('-1'), fc.constant('1:2'));
   const badDate = fc.oneof(fc.constantFrom('2026-02-30', '2026-13-01', 'yesterday', '', '26-1-1'), fc.string({ maxLength: 12 }).filter((s) => !/^\d{4}-\d{2}-\d{2}$/.test(s)));
-  const unknownParam = fc.stringMatching(/^[a-z][a-z_]{0,10}$/).filter((k) => !['include', 'since'].includes(k));
+  // Names of Object.prototype's members too: parameter maps are looked up by own property only.
+  const PROTOTYPE_KEYS = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__'];
+  const unknownParam = fc.oneof(fc.stringMatching(/^[a-z][a-z_]{0,10}$/).filter((k) => !['include', 'since'].includes(k)), fc.constantFrom(...PROTOTYPE_KEYS));
   /** Text that cannot be stored (NUL, controls, unpaired surrogates), for JSON bodies. */
   const unstorable = fc.tuple(fc.string({ maxLength: 4 }), fc.constantFrom('\u0000', '\u0007', '\u009B', '\uD800', '\uDFFF'), fc.string({ maxLength: 4 })).map(([a, bad, b]) => a + bad + b);
   /** The same in a URL: percent escapes of NUL and controls, of bytes that are not UTF-8, and malformed ones. */
@@ -54,7 +56,9 @@ describe(`content services refuse ${RUNS} generated bad read parameters`, () => 
   type Probe = { kind: 'problem' | 'fhir'; label?: string; run: () => ReturnType<TestPlatform['http']> extends infer A ? Promise<{ status: number; headers: Record<string, string>; body: any }> : never };
   const probe: fc.Arbitrary<Probe> = fc.oneof(
     notPid.map((v) => ({ kind: 'problem' as const, run: () => p.http().get('/api/v1/service-overview').set('person-id', v.replace(/[\r\n]/g, '')) })),
-    fc.tuple(unknownParam, fc.string({ maxLength: 10 })).map(([k, v]) => ({ kind: 'problem' as const, run: () => p.http().get('/api/v1/service-overview').query({ [k]: v }).set('person-id', pid) })),
+    fc.tuple(unknownParam, fc.string({ maxLength: 10 })).map(([k, v]) => ({ kind: 'problem' as const, run: () => p.http().get(`/api/v1/service-overview?${new URLSearchParams([[k, v]])}`).set('person-id', pid) })),
+    fc.tuple(fc.constantFrom(...PROTOTYPE_KEYS), fc.jsonValue()).map(([k, v]) => ({ kind: 'problem' as const, run: () => p.http().post('/api/v1/service-overview/_search').set('content-type', 'application/json').send(`{"personId": "${pid}", ${JSON.stringify(k)}: ${JSON.stringify(v) ?? 'null'}}`) })),
+    fc.constantFrom(...PROTOTYPE_KEYS).map((v) => ({ kind: 'problem' as const, run: () => p.http().get('/api/v1/service-overview').query({ include: v }).set('person-id', pid) })),
     fc.string({ maxLength: 10 }).filter((v) => v !== 'ended').map((v) => ({ kind: 'problem' as const, run: () => p.http().get('/api/v1/service-overview').query({ include: v }).set('person-id', pid) })),
     badDate.map((v) => ({ kind: 'problem' as const, run: () => p.http().get('/api/v1/service-overview').query({ include: 'ended', since: v }).set('person-id', pid) })),
     badCheckpoint.map((v) => ({ kind: 'problem' as const, run: () => p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', v.replace(/[\r\n]/g, '')) })),
@@ -67,7 +71,8 @@ describe(`content services refuse ${RUNS} generated bad read parameters`, () => 
       fc.string({ maxLength: 20 }).map((v) => ({ 'patient.identifier': v })),
       fc.tuple(fc.constantFrom('status', 'type', 'date', '_count', '_summary', '_cursor'), fc.string({ maxLength: 12 })).map(([k, v]) => ({ 'patient.identifier': `${FNR}|${pid}`, [k]: `!${v}` })),
       unknownParam.map((k) => ({ 'patient.identifier': `${FNR}|${pid}`, [k]: '1' })),
-    ).map((q) => ({ kind: 'fhir' as const, label: JSON.stringify(q), run: () => p.http().get('/fhir/EpisodeOfCare').query(q) })),
+      fc.tuple(fc.constantFrom('status', 'type', '_summary', '_format'), fc.constantFrom(...PROTOTYPE_KEYS)).map(([k, v]) => ({ 'patient.identifier': `${FNR}|${pid}`, [k]: v })),
+    ).map((q) => ({ kind: 'fhir' as const, label: JSON.stringify(q), run: () => p.http().get(`/fhir/EpisodeOfCare?${new URLSearchParams(Object.entries(q))}`) })),
     // Unstorable text in JSON bodies; NUL, controls and bytes that are not UTF-8 in URLs.
     fc.oneof(unstorable.map((v) => ({ personId: v })), unstorable.map((v) => ({ personId: pid, minCheckpoint: v })), unstorable.map((v) => ({ personId: pid, [v]: 1 })))
       .map((b) => ({ kind: 'problem' as const, run: () => p.http().post('/api/v1/service-overview/_search').set('content-type', 'application/json').send(JSON.stringify(b)) })),

@@ -38,6 +38,8 @@ const badDate = fc.constantFrom('2026-02-30', '2026-13-01', '26-01-01', '2026-1-
 const wrongType = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }));
 const unknownCode = fc.constantFrom('0', '10', '12', '13', '16', '30', '99', '999', '0000', 'x', '1.5', '-1');
 const requiredKeys = ['type', 'eventId', 'decisionId', 'occurredAt', 'patient', 'service', 'period'] as const;
+/** Names of Object.prototype's members: every lookup by a client's key is by own property only. */
+const PROTOTYPE_KEYS = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__'];
 
 /**
  * Text PostgreSQL cannot store as sent: NUL and other control characters, unpaired
@@ -63,8 +65,15 @@ const mutation: fc.Arbitrary<(g: Json) => Json> = fc.oneof(
   fc.constantFrom(...requiredKeys).map((k) => (g: Json) => { const c = clone(g); delete c[k]; return c; }),
   fc.tuple(fc.constantFrom('eventId', 'decisionId', 'occurredAt', 'sourceSystem', 'patient', 'service', 'period', 'extent', 'performer'), wrongType)
     .map(([k, v]) => (g: Json) => ({ ...clone(g), [k]: v })),
-  fc.tuple(fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !(k in validGrant('x'))), fc.jsonValue())
+  fc.tuple(fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom(...PROTOTYPE_KEYS)).filter((k) => !Object.hasOwn(validGrant('x'), k)), fc.jsonValue())
     .map(([k, v]) => (g: Json) => ({ ...clone(g), [k]: v })),
+  fc.tuple(fc.constantFrom('type', 'service', 'patient'), fc.constantFrom(...PROTOTYPE_KEYS)).map(([field, key]) => (g: Json) => {
+    const c = clone(g);
+    if (field === 'type') c.type = key;
+    else if (field === 'service') c.service = { code: key };
+    else (c.patient as Json).system = key;
+    return c;
+  }),
   fc.tuple(fc.constantFrom('patient', 'service', 'period', 'extent', 'performer'), fc.string({ minLength: 1, maxLength: 8 }))
     .filter(([, k]) => !['system', 'value', 'code', 'start', 'end', 'unit', 'orgnr', 'name', 'phone'].includes(k))
     .map(([o, k]) => (g: Json) => { const c = clone(g); (c[o] as Json)[k] = 1; return c; }),
@@ -93,6 +102,7 @@ const mutation: fc.Arbitrary<(g: Json) => Json> = fc.oneof(
 
 const oktMutation: fc.Arbitrary<(pid: string) => unknown> = fc.oneof(
   fc.jsonValue().map((v) => () => v),
+  fc.constantFrom(...PROTOTYPE_KEYS).map((key) => (pid: string) => ({ personIdentifier: pid, oktMessages: [{ startDate: '2026-01-01', iplosCode: { iplosCodeValue: key } }] })),
   fc.constant((pid: string) => ({ personIdentifier: pid, oktMessages: [] })),
   fc.string({ maxLength: 20 }).filter((s) => !/^\d+([.,]\d+)?\s*(timer|time|t|h|hours?|minutter|minutt|min|m)?$/i.test(s.trim()) && s.trim() !== '')
     .map((w) => (pid: string) => ({ personIdentifier: pid, oktMessages: [{ startDate: '2026-01-01', iplosCode: { iplosCodeValue: '15' }, weeklyExtent: w }] })),
@@ -149,7 +159,13 @@ describe(`receive service refuses ${RUNS} generated invalid payloads`, () => {
           fc.array(mutation, { minLength: 1, maxLength: 5 }).map((ms) => ({ events: ms.map((m) => m(validGrant(pid))), extra: true })),
         ).map((body) => ({ path: '/api/v1/decision-events/batch', body: body as unknown })),
       },
-      { weight: 2, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 5 }).map((ms) => ({ path: '/api/v1/decision-events/batch', body: { events: ms.map((m) => m(validGrant(pid))) } as unknown, itemsOnly: true })) },
+      {
+        weight: 2,
+        arbitrary: fc.array(mutation, { minLength: 1, maxLength: 5 })
+          .map((ms) => ({ path: '/api/v1/decision-events/batch', body: { events: ms.map((m) => m(validGrant(pid))) } as unknown, itemsOnly: true }))
+          // A `__proto__` member (or constructor.prototype) anywhere refuses the whole body (400, above), not an item.
+          .filter((r) => !/"__proto__"|"constructor":\{[^}]*"prototype"/.test(JSON.stringify(r.body))),
+      },
       {
         weight: 2,
         arbitrary: fc.tuple(badBytes, fc.constantFrom('/api/v1/decision-events', '/api/v1/decision-events/batch', '/okt-events')).map(([make, path]) => {

@@ -89,9 +89,11 @@ describe('security, tenancy and access log', () => {
       });
 
       it('refuses a proof replayed against another instance behind the same load balancer', async () => {
-        // A second platform on the same database and keys, as a second instance would be.
+        // A second platform on the same database and keys, as a second instance would be; both
+        // know the public URL the load balancer serves (FPI_PUBLIC_BASE_URL).
         process.env.DATABASE_URL = p.db.url;
         process.env.FPI_DATA_DIR = p.dataDir;
+        process.env.FPI_PUBLIC_BASE_URL = p.url;
         const { createPlatformApp } = await import('../../apps/platform/src/bootstrap.js');
         const second = await createPlatformApp({ logger: false });
         await second.listen(0, '127.0.0.1');
@@ -99,15 +101,15 @@ describe('security, tenancy and access log', () => {
           const key = await createDpopKey();
           const token = await p.token({ dpopJkt: key.jkt });
           const proof = await createDpopProof({ key, method: 'GET', url: url(), accessToken: token });
-          const publicHost = new URL(p.url!).host;
           expect((await fetch(url(), { headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': pidA } })).status).toBe(200);
           // The load balancer sends the replay to the other instance; the public URL (htu) is the same.
           const replay = await fetch(`${await second.getUrl()}/api/v1/service-overview`, {
-            headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': pidA, 'x-forwarded-host': publicHost, 'x-forwarded-proto': 'http' },
+            headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': pidA },
           });
           expect(replay.status).toBe(401);
           expect(((await replay.json()) as { detail: string }).detail).toMatch(/dpop-replay/);
         } finally {
+          delete process.env.FPI_PUBLIC_BASE_URL;
           await second.close();
         }
       });

@@ -80,9 +80,9 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
     // The standby is read-only: the content service's writes (projections, access log) went to the primary.
     expect(await psql(standby, 'SELECT pg_is_in_recovery()')).toContain('t');
 
-    const ready = (await (await fetch(`${content!.url}/health/ready`)).json()) as { status: string; details: { replicas: { status: string; replicas: { database: string; status: string; lagBytes: number; lagSeconds: number }[] } } };
-    expect(ready.details.replicas.status).toBe('up');
-    expect(ready.details.replicas.replicas).toEqual([expect.objectContaining({ database: 'default', status: 'up', lagBytes: expect.any(Number), lagSeconds: expect.any(Number) })]);
+    // Anyone sees the replicas' status; the per-database lag is in /metrics (and the operator's detail).
+    const ready = (await (await fetch(`${content!.url}/health/ready`)).json()) as { status: string; checks: Record<string, string> };
+    expect(ready.checks.replicas).toBe('up');
     const metrics = await (await fetch(`${content!.url}/metrics`)).text();
     expect(metrics).toMatch(/^fpi_replica_lag_bytes\{database="default"\} \d+/m);
     expect(metrics).toMatch(/^fpi_replica_lag_seconds\{database="default"\} [\d.e-]+/m);

@@ -3,6 +3,7 @@ import { openDatabase, readRuntimeFile, type Database } from '#libs/database';
 import { PostgresEventStore, PostgresTenantRegistry, tenantId, type Tenant } from '#libs/event-store';
 import { parsePersonIdentifier, validateOrganisationNumber } from '#libs/domain';
 import { InvalidArgumentError } from 'commander';
+import { authMode } from '#libs/security';
 
 export const dataDir = () => process.env.FPI_DATA_DIR || join(process.cwd(), 'data');
 
@@ -56,3 +57,13 @@ export function guardProduction(tenant: Tenant, options: { iKnowThisIsProduction
 }
 
 export const store = (db: Database) => new PostgresEventStore(db.pool);
+
+/**
+ * Development tokens exist only with the dev issuer. With HelseID configured
+ * (FPI_AUTH_JWKS_URL) no dev signing key is made or used: tokens come from HelseID.
+ */
+export function assertDevTokensAvailable(): void {
+  if (authMode() === 'helseid') {
+    throw new Error('no development tokens here: this platform is configured for HelseID (FPI_AUTH_JWKS_URL is set), which does not accept the dev issuer; get a token from HelseID (no dev signing key was created)');
+  }
+}

@@ -1,11 +1,11 @@
 /** `fpi`: the platform's command line (npx fpi --help). */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PostgresTenantRegistry, tenantId, tenantNameViolation } from '#libs/event-store';
-import { Databases, parseDatabaseSettings } from '#libs/database';
-import { DevIssuer, PURPOSES_OF_USE, type ScopeName } from '#libs/security';
+import { Databases, parseDatabaseSettings, readRuntimeFile } from '#libs/database';
+import { authMode, DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';
 import { projectionCommands } from './commands/projections.js';
-import { dataDir, orgnr, withDatabase } from './context.js';
+import { assertDevTokensAvailable, dataDir, orgnr, withDatabase } from './context.js';
 
 const program = new Command()
   .name('fpi')
@@ -55,9 +55,9 @@ tenant
 
 program
   .command('token')
-  .description('print a development access token of the embedded default (only the token, so $(npx fpi token …) works)')
-  .requiredOption('--tenant <orgnr>', 'orgnr_parent: the municipality the token acts for', orgnr)
-  .addOption(new Option('--scope <scope...>', 'what it may do').choices(['read', 'write', 'write-any-source', 'audit']).makeOptionMandatory())
+  .description('print a development access token of the embedded default for a registered test municipality (only the token, so $(npx fpi token …) works); never for a production municipality, never with HelseID configured')
+  .requiredOption('--tenant <orgnr>', 'orgnr_parent: the (test) municipality the token acts for', orgnr)
+  .addOption(new Option('--scope <scope...>', 'what it may do').choices(Object.keys(SCOPES)).makeOptionMandatory())
   .addOption(new Option('--purpose <purpose>', 'purpose of use (required for reads)').choices([...PURPOSES_OF_USE]))
   .option('--purpose-details <code>', 'purpose_of_use_details: a 9151 code')
   .option('--hpr <number>', 'the user\'s HPR number')
@@ -67,13 +67,22 @@ program
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number(v), 3600)
   .option('--dpop-jkt <thumbprint>', 'bind the token to a DPoP key (cnf.jkt)')
   .action(async (o: { tenant: string; scope: string[]; purpose?: (typeof PURPOSES_OF_USE)[number]; purposeDetails?: string; hpr?: string; orgChild?: string; clientId: string; clientName?: string; ttl: number; dpopJkt?: string }) => {
-    const issuer = await DevIssuer.open(dataDir());
-    process.stdout.write(
-      (await issuer.issue({
+    assertDevTokensAvailable();
+    // The municipality must be a registered test one: ask the platform's database, never a
+    // short-lived embedded one started here (it would race the platform's own start).
+    if (!process.env.DATABASE_URL && !(await readRuntimeFile(dataDir()))) {
+      throw new Error('token: start the platform first (npm start) or set DATABASE_URL: a dev token is made only for a municipality registered there as a test municipality');
+    }
+    const token = await withDatabase(async (db) => {
+      const issuer = await DevIssuer.open(dataDir());
+      return issuer.issueForTenant(new PostgresTenantRegistry(db.pool), {
         tenant: o.tenant, scopes: o.scope as ScopeName[], purpose: o.purpose, purposeDetails: o.purposeDetails, hpr: o.hpr, orgChild: o.orgChild,
         clientId: o.clientId, clientName: o.clientName, ttlSeconds: o.ttl, dpopJkt: o.dpopJkt,
-      })) + '\n',
-    );
+      });
+    }).catch((error: unknown) => {
+      throw error instanceof DevTokenRefusedError ? new Error(`token: ${error.message}`) : error;
+    });
+    process.stdout.write(token + '\n');
   });
 
 projectionCommands(program);

@@ -51,7 +51,7 @@ function encodePart(part: string): string | undefined {
   for (const ch of part) {
     if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch === '-') out += ch;
     else if (ch >= 'A' && ch <= 'Z') out += `.${ch.toLowerCase()}`;
-    else if (ESCAPES[ch] !== undefined) out += ESCAPES[ch];
+    else if (Object.hasOwn(ESCAPES, ch)) out += ESCAPES[ch];
     else return undefined;
   }
   return out;
@@ -97,7 +97,7 @@ export function parseEpisodeOfCareId(id: string): DecisionRef | undefined {
     if (next === undefined) return undefined;
     if (next === '0') parts.push('');
     else if (next >= 'a' && next <= 'z') parts[parts.length - 1] += next.toUpperCase();
-    else if (UNESCAPES[next] !== undefined) parts[parts.length - 1] += UNESCAPES[next];
+    else if (Object.hasOwn(UNESCAPES, next)) parts[parts.length - 1] += UNESCAPES[next];
     else return undefined;
   }
   if (parts.length !== 2) return undefined;

@@ -90,7 +90,7 @@ function serviceTypes(entry: ServiceOverviewEntry): fhir4.CodeableConcept[] {
     { coding: [{ system: SERVICE_TYPE_SYSTEM, code: entry.service.code, display: entry.service.display }] },
   ];
   if (entry.stayType) {
-    const display = OKT_STAY_TYPE_DISPLAYS[entry.stayType];
+    const display = Object.hasOwn(OKT_STAY_TYPE_DISPLAYS, entry.stayType) ? OKT_STAY_TYPE_DISPLAYS[entry.stayType] : undefined;
     types.push({ coding: [{ system: OKT_STAY_TYPE_SYSTEM, code: entry.stayType, ...(display ? { display } : {}) }] });
   }
   return types;

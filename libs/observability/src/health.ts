@@ -1,6 +1,6 @@
-import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, HttpException, Inject, Module, UseFilters } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
+import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, HttpException, Inject, Module, Optional, Req, Res, ServiceUnavailableException, UseFilters } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { DATABASES, Databases, latestMigrationVersion, type Cluster } from '#libs/database';
 import { ReadinessChecks, ReadinessModule } from './readiness.js';
 
@@ -12,6 +12,32 @@ class HealthResponseFilter implements ExceptionFilter {
   }
 }
 
+/** Decides whether a request may see /health/ready's detail (provided by the security module: the operator scope). */
+export interface HealthDetailAccess {
+  mayReadDetail(request: FastifyRequest): Promise<boolean>;
+}
+export const HEALTH_DETAIL_ACCESS = Symbol('HEALTH_DETAIL_ACCESS');
+
+export type ReadinessStatus = 'up' | 'degraded' | 'down';
+
+/**
+ * What anyone may see of readiness: the overall status and one status per kind of check,
+ * with no municipality, database name, host or error text (`database:<name>` checks fold
+ * into `database`, the worst of them).
+ */
+export function publicReadiness(result: Pick<HealthCheckResult, 'details'>): { status: ReadinessStatus; checks: Record<string, ReadinessStatus> } {
+  const rank: Record<ReadinessStatus, number> = { up: 0, degraded: 1, down: 2 };
+  const checks = new Map<string, ReadinessStatus>();
+  for (const [name, detail] of Object.entries(result.details ?? {})) {
+    const kind = name.startsWith('database:') ? 'database' : name;
+    const status: ReadinessStatus = detail?.status === 'up' ? 'up' : detail?.status === 'degraded' ? 'degraded' : 'down';
+    const before = checks.get(kind);
+    if (before === undefined || rank[status] > rank[before]) checks.set(kind, status);
+  }
+  const worst = [...checks.values()].reduce<ReadinessStatus>((w, s) => (rank[s] > rank[w] ? s : w), 'up');
+  return { status: worst, checks: Object.fromEntries([...checks].sort(([a], [b]) => a.localeCompare(b))) };
+}
+
 @Controller('health')
 @UseFilters(HealthResponseFilter)
 export class HealthController {
@@ -20,6 +46,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     @Inject(DATABASES) private readonly databases: Databases,
     private readonly readiness: ReadinessChecks,
+    @Optional() @Inject(HEALTH_DETAIL_ACCESS) private readonly detailAccess: HealthDetailAccess | undefined,
   ) {}
 
   /** The process is up. Never touches the database, so a database outage does not restart us. */
@@ -28,10 +55,28 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready to serve: the database answers and the schema is at the newest migration. */
+  /**
+   * Ready to serve: `up`, `degraded` (serving, something lags) or `down` (503) with one status
+   * per kind of check. Callers with the operator scope also get `details` per database,
+   * projection and municipality; everyone else never sees tenant or database names.
+   */
   @Get('ready')
   @HealthCheck()
-  ready() {
+  async ready(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    let result: HealthCheckResult;
+    try {
+      result = await this.check();
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      result = error.getResponse() as HealthCheckResult;
+      reply.status(503);
+    }
+    const summary = publicReadiness(result);
+    if (this.detailAccess && (await this.detailAccess.mayReadDetail(request))) return { ...summary, details: result.details };
+    return summary;
+  }
+
+  private check() {
     const extra = [...this.readiness.checks.entries()].map(([name, check]) => async () => {
       const session = this.indicators.check(name);
       try {

@@ -4,7 +4,9 @@ import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegi
 import { ProblemError, problemType } from '#libs/contracts';
 import { CLAIMS, PURPOSES_OF_USE, SCOPES, TRUST_FRAMEWORK_TYPE, type PurposeOfUse, type ScopeName, type TrustFrameworkAttestation } from './claims.js';
 import { verifyDpopProof, DpopError, type DpopReplayCache } from './dpop.js';
-import { TokenVerifier } from './token-verifier.js';
+import { DEV_ISSUER } from './dev-issuer.js';
+import { publicRequestUrl } from './public-url.js';
+import { KEYS_RETRY_AFTER_SECONDS, TokenKeysUnavailableError, TokenVerifier } from './token-verifier.js';
 
 /** Who is calling, from a verified access token: the tenant they act for and on what basis. */
 export interface Caller {
@@ -29,7 +31,7 @@ export interface IncomingRequest {
   method: string;
   url: string;
   protocol?: string;
-  /** Host with port, as the client addressed it (Fastify honours X-Forwarded-Host with trustProxy). */
+  /** Host with port from the Host header (X-Forwarded-Host only from FPI_TRUSTED_PROXIES). */
   host?: string;
   headers: Record<string, string | string[] | undefined>;
 }
@@ -53,9 +55,10 @@ const unauthorized = (code: string, detail: string, error = 'invalid_token') =>
 const forbidden = (code: string, title: string, detail: string) => new ProblemError({ type: problemType(code), title, status: 403, detail });
 
 /**
- * Verifies the access token (signature, issuer, audience, lifetime), its DPoP proof, and
+ * Verifies the access token (signature, issuer, audience, lifetime, iat), its DPoP proof, and
  * takes the tenant from the token's `orgnr_parent` only: nothing in a body or header can
- * choose another. The tenant must be registered.
+ * choose another. The tenant must be registered, and a production one never takes a token
+ * of the development issuer.
  */
 @Injectable()
 export class TokenCallerResolver implements CallerResolver {
@@ -68,7 +71,12 @@ export class TokenCallerResolver implements CallerResolver {
     @Inject(AUTH_SETTINGS) private readonly settings: AuthSettings,
   ) {}
 
-  async resolve(request: IncomingRequest): Promise<Caller> {
+  /**
+   * The verified token of a request: signature, issuer, audience, lifetime, and the DPoP
+   * proof (checked against the configured public URL, jti remembered in `replay`). Throws a
+   * 401 problem for a missing or bad token or proof, 503 when the issuer's keys are out of reach.
+   */
+  private async verifiedToken(request: IncomingRequest, replay: DpopReplayCache): Promise<{ payload: JWTPayload; dpop: boolean }> {
     const header = single(request.headers.authorization);
     if (!header) throw unauthorized('unauthenticated', 'send an access token: Authorization: DPoP <token> with a DPoP proof', 'invalid_request');
     const [scheme, token, ...rest] = header.trim().split(/\s+/);
@@ -79,12 +87,18 @@ export class TokenCallerResolver implements CallerResolver {
       decodeProtectedHeader(token);
       payload = await this.verifier.verify(token);
     } catch (error) {
+      if (error instanceof TokenKeysUnavailableError) {
+        throw new ProblemError(
+          { type: problemType('token-keys-unavailable'), title: 'Token keys unavailable', status: 503, detail: "the token issuer's keys (JWKS) cannot be fetched right now; this is our outage, not your token: retry later" },
+          { 'retry-after': String(KEYS_RETRY_AFTER_SECONDS) },
+        );
+      }
       throw unauthorized('invalid-token', `the access token is not valid: ${(error as Error).message}`);
     }
     const jkt = (payload.cnf as { jkt?: string } | undefined)?.jkt;
     if (dpop) {
       try {
-        await verifyDpopProof({ proof: single(request.headers.dpop), method: request.method, url: absoluteUrl(request), accessToken: token, expectedJkt: jkt, replay: this.replay });
+        await verifyDpopProof({ proof: single(request.headers.dpop), method: request.method, url: publicRequestUrl(request), accessToken: token, expectedJkt: jkt, replay });
       } catch (error) {
         if (error instanceof DpopError) throw unauthorized('invalid-dpop-proof', `${error.rule}: ${error.message}`, 'invalid_dpop_proof');
         throw error;
@@ -92,12 +106,51 @@ export class TokenCallerResolver implements CallerResolver {
     } else if (jkt || !this.settings.allowBearer) {
       throw unauthorized('dpop-required', jkt ? 'this token is DPoP-bound: send it as "Authorization: DPoP" with a proof' : 'this platform requires DPoP (RFC 9449)', 'invalid_request');
     }
+    return { payload, dpop };
+  }
+
+  /**
+   * The rate-limit bucket of a request whose token (and DPoP proof) verify: issuer and
+   * client_id. Undefined for anything else, which is then limited by its peer address. The
+   * proof's jti is not consumed here (the resolver does that when the route runs).
+   */
+  async verifiedClient(request: IncomingRequest): Promise<string | undefined> {
+    try {
+      const { payload } = await this.verifiedToken(request, PEEK_REPLAY);
+      // The same client as Caller.clientId: client_id, else sub.
+      const client = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.sub === 'string' ? payload.sub : undefined;
+      return client === undefined ? undefined : `${payload.iss ?? ''} ${client}`;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Whether the request's caller, resolved by the same rules as every route (registered
+   * organisation, no dev token for a production one), has the operator scope (health details).
+   */
+  async isOperator(request: IncomingRequest): Promise<boolean> {
+    if (!request.headers.authorization) return false;
+    try {
+      return (await this.resolve(request)).scopes.includes('operator');
+    } catch {
+      return false;
+    }
+  }
+
+  async resolve(request: IncomingRequest): Promise<Caller> {
+    const { payload, dpop } = await this.verifiedToken(request, this.replay);
 
     const orgnrParent = stringClaim(payload, CLAIMS.orgnrParent);
     if (!orgnrParent || !/^[0-9]{9}$/.test(orgnrParent)) throw forbidden('unknown-tenant', 'No tenant', 'the token carries no orgnr_parent (the municipality)');
     const tenant = orgnrParent as TenantId;
     const environment = await this.environment(tenant);
     if (!environment) throw forbidden('unknown-tenant', 'Unknown tenant', `organisation ${orgnrParent} is not a tenant of this platform`);
+    // Whatever minted it (the CLI, /dev-issuer/token, a copied key, a platform whose HelseID
+    // settings name the dev issuer): a development token never reaches a production municipality.
+    if (environment === 'production' && payload.iss === DEV_ISSUER) {
+      throw forbidden('dev-token-for-production-tenant', 'Development token refused', `organisation ${orgnrParent} is a production municipality: tokens of the development issuer are not accepted for it`);
+    }
 
     const granted = String(payload.scope ?? '').split(' ');
     const scopes = (Object.keys(SCOPES) as ScopeName[]).filter((s) => granted.includes(SCOPES[s]));
@@ -136,11 +189,8 @@ export class TokenCallerResolver implements CallerResolver {
 const single = (v: string | string[] | undefined) => (Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : v);
 const stringClaim = (p: JWTPayload, name: string) => (typeof p[name] === 'string' ? (p[name] as string) : undefined);
 
-/** The request URL as the client addressed it (htu): behind a proxy, X-Forwarded-* via trustProxy. */
-function absoluteUrl(request: IncomingRequest): string {
-  const host = request.host ?? single(request.headers.host) ?? 'localhost';
-  return `${request.protocol ?? 'http'}://${host}${request.url}`;
-}
+/** A replay cache that remembers nothing: for checks that must not consume a proof's jti. */
+const PEEK_REPLAY: DpopReplayCache = { remember: async () => true };
 
 /** Handler parameter: the resolved caller (set on the request by CallerGuard). */
 export const CurrentCaller = createParamDecorator((_: unknown, ctx: ExecutionContext): Caller => {

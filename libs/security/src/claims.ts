@@ -24,6 +24,8 @@ export const SCOPES = {
    * or an operator's replay, never for an EPJ's everyday use (issue 15 part 6).
    */
   'write-any-source': 'nhn:fpi/decision-events.write-any-source',
+  /** Operators: per-database and per-municipality detail in /health/ready. */
+  operator: 'nhn:fpi/operations.read',
 } as const;
 export type ScopeName = keyof typeof SCOPES;
 

@@ -3,10 +3,32 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/event-store';
 import { API_AUDIENCE, CLAIMS, PURPOSE_OF_USE_SYSTEM, SCOPES, TRUST_FRAMEWORK_TYPE, type PurposeOfUse, type ScopeName } from './claims.js';
 
 /** Issuer of development tokens: never a production issuer. */
 export const DEV_ISSUER = 'urn:fpi:dev-issuer';
+
+/** Why a development token is not made: `unknown-tenant` (not registered) or `production-tenant`. */
+export class DevTokenRefusedError extends Error {
+  constructor(readonly reason: 'unknown-tenant' | 'production-tenant', message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The one rule for minting development tokens (CLI and `POST /dev-issuer/token`): only for a
+ * registered municipality whose environment is `test`, never for a production one (a dev
+ * token of a production municipality would open real patients' data to anyone holding the
+ * dev key). Returns the refusal, or undefined when the token may be made.
+ */
+export function devTokenRefusal(orgnr: string, tenant: { environment: TenantEnvironment } | undefined): DevTokenRefusedError | undefined {
+  if (!tenant) return new DevTokenRefusedError('unknown-tenant', `organisation ${orgnr} is not a registered municipality (npx fpi tenant add --orgnr ${orgnr} --name …)`);
+  if (tenant.environment !== 'test') {
+    return new DevTokenRefusedError('production-tenant', `${orgnr} is a production municipality: development tokens are never made for it (use its HelseID client)`);
+  }
+  return undefined;
+}
 
 export interface DevTokenOptions {
   tenant: string;
@@ -22,10 +44,11 @@ export interface DevTokenOptions {
   ttlSeconds?: number;
   /** Binds the token to a DPoP key (`cnf.jkt`). */
   dpopJkt?: string;
-  /** For tests: another issuer or audience, or an expiry in the past. */
+  /** For tests: another issuer or audience, an expiry in the past, an `iat` other than now (seconds since the epoch). */
   issuer?: string;
   audience?: string;
   expiresAt?: number;
+  issuedAt?: number;
 }
 
 /**
@@ -52,11 +75,29 @@ export class DevIssuer {
     return DevIssuer.open(dataDir);
   }
 
+  /**
+   * A token for a test municipality only: looks the tenant up in `tenants` and throws
+   * DevTokenRefusedError for an unknown or production one (see devTokenRefusal).
+   */
+  async issueForTenant(tenants: Pick<TenantRegistry, 'get'>, o: DevTokenOptions): Promise<string> {
+    const tenant = /^[0-9]{9}$/.test(o.tenant) ? await tenants.get(tenantId(o.tenant)) : undefined;
+    const refusal = devTokenRefusal(o.tenant, tenant);
+    if (refusal) throw refusal;
+    return this.issue(o);
+  }
+
   jwks(): { keys: JWK[] } {
     return { keys: [this.publicJwk] };
   }
 
+  /**
+   * Signs a token with exactly the given claims, for any organisation: tests use it to forge
+   * tokens the platform must refuse. Tools mint through issueForTenant. Throws a TypeError
+   * for a scope that is not one of SCOPES (own keys only: `toString` is no scope).
+   */
   async issue(o: DevTokenOptions): Promise<string> {
+    const unknownScope = o.scopes.find((s) => !Object.hasOwn(SCOPES, s));
+    if (unknownScope !== undefined) throw new TypeError(`unknown scope ${JSON.stringify(unknownScope)}; one of ${Object.keys(SCOPES).join(', ')}`);
     const now = Math.floor(Date.now() / 1000);
     const key = await importJWK(this.privateJwk, 'ES256');
     const attestation = o.purpose
@@ -82,7 +123,7 @@ export class DevIssuer {
       .setProtectedHeader({ alg: 'ES256', kid: this.publicJwk.kid, typ: 'at+jwt' })
       .setIssuer(o.issuer ?? DEV_ISSUER)
       .setAudience(o.audience ?? API_AUDIENCE)
-      .setIssuedAt(now)
+      .setIssuedAt(o.issuedAt ?? now)
       .setJti(randomUUID())
       .setExpirationTime(o.expiresAt ?? now + (o.ttlSeconds ?? 3600))
       .sign(key);

@@ -9,3 +9,4 @@ export * from './security.module.js';
 export * from './token-verifier.js';
 export * from './rate-limit.js';
 export * from './postgres-replay-cache.js';
+export * from './public-url.js';

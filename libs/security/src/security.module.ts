@@ -1,6 +1,8 @@
-import { Body, Controller, Get, Global, HttpCode, Inject, Module, NotFoundException, Optional, Post } from '@nestjs/common';
-import { ProblemError } from '#libs/contracts';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { Body, Controller, Get, Global, HttpCode, Inject, Injectable, Module, NotFoundException, type OnModuleInit, Optional, Post } from '@nestjs/common';
+import { HEALTH_DETAIL_ACCESS, ReadinessChecks, type HealthDetailAccess } from '#libs/observability';
+import { Type } from '@sinclair/typebox';
+import { compileValidator, ProblemError } from '#libs/contracts';
+import { TENANT_REGISTRY, type TenantRegistry } from '#libs/event-store';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { join } from 'node:path';
 import { AccessLogController } from './access-log/access-log.controller.js';
@@ -8,16 +10,14 @@ import { AccessLog } from './access-log/access-log.js';
 import { CallerGuard } from './caller.guard.js';
 import { AUTH_SETTINGS, CALLER_RESOLVER, DPOP_REPLAY_CACHE, TokenCallerResolver, type AuthSettings } from './caller.js';
 import { API_AUDIENCE } from './claims.js';
-import { DEV_ISSUER, DevIssuer } from './dev-issuer.js';
+import { DEV_ISSUER, DevIssuer, DevTokenRefusedError } from './dev-issuer.js';
 import { InMemoryReplayCache } from './dpop.js';
 import { PostgresReplayCache } from './postgres-replay-cache.js';
 import { DATABASE, type Database } from '#libs/database';
 import { TokenVerifier } from './token-verifier.js';
+import { authMode } from './auth-mode.js';
 
-/** Production: HelseID's JWKS (FPI_AUTH_JWKS_URL + FPI_AUTH_ISSUER); otherwise the dev issuer. */
-export function authMode(env: NodeJS.ProcessEnv = process.env): 'helseid' | 'dev' {
-  return env.FPI_AUTH_JWKS_URL ? 'helseid' : 'dev';
-}
+export { authMode } from './auth-mode.js';
 
 /** The roles of the reference client (/demo) and what their dev tokens carry. */
 export const DEMO_ROLES = {
@@ -28,6 +28,26 @@ export const DEMO_ROLES = {
   tester: { scopes: ['write', 'write-any-source', 'read', 'audit'], purpose: 'TREAT', clientId: 'demo-tester', clientName: 'Testpanel (demo)' },
 } as const;
 
+/** The role names of DEMO_ROLES, in the order the demo shows them. */
+export const DEMO_ROLE_NAMES = Object.keys(DEMO_ROLES) as (keyof typeof DEMO_ROLES)[];
+
+/**
+ * The demo role a client names, by own property only: `toString`, `__proto__`,
+ * `constructor` and the like are no role (undefined), not Object.prototype's members.
+ */
+export function demoRole(name: unknown): (typeof DEMO_ROLES)[keyof typeof DEMO_ROLES] | undefined {
+  return typeof name === 'string' && Object.hasOwn(DEMO_ROLES, name) ? DEMO_ROLES[name as keyof typeof DEMO_ROLES] : undefined;
+}
+
+const DevTokenRequestSchema = Type.Object(
+  {
+    role: Type.String({ enum: DEMO_ROLE_NAMES, description: 'a role of the reference client' }),
+    tenant: Type.Optional(Type.String({ pattern: '^[0-9]{9}$', description: 'orgnr of a test municipality (default FPI_DEV_TENANT)' })),
+  },
+  { additionalProperties: false },
+);
+const validateDevTokenRequest = compileValidator(DevTokenRequestSchema);
+
 @ApiExcludeController()
 @Controller('dev-issuer')
 class DevIssuerController {
@@ -37,19 +57,26 @@ class DevIssuerController {
   ) {}
 
   /**
-   * A dev token for a role of the reference client, for a test tenant only. Exists only with
+   * A dev token for a role of the reference client, for a registered test municipality only
+   * (400 naming the bad field; 403 `unknown-tenant` or `production-tenant`). Exists only with
    * the dev issuer (the embedded default), never when HelseID is configured.
    */
   @Post('token')
   @HttpCode(200)
-  async token(@Body() body: { role?: string; tenant?: string } | undefined) {
+  async token(@Body() body: unknown) {
     if (!this.issuer) throw new NotFoundException();
-    const role = DEMO_ROLES[(body?.role ?? '') as keyof typeof DEMO_ROLES];
-    if (!role) throw ProblemError.of(400, 'invalid-role', 'Unknown role', undefined, [{ pointer: '/role', rule: 'enum', detail: `one of ${Object.keys(DEMO_ROLES).join(', ')}` }]);
-    const requested = body?.tenant ?? process.env.FPI_DEV_TENANT ?? '313231593';
-    const tenant = /^[0-9]{9}$/.test(requested) ? await this.tenants.get(tenantId(requested)) : undefined;
-    if (!tenant || tenant.environment !== 'test') throw ProblemError.of(403, 'unknown-tenant', 'Dev tokens are for test tenants only');
-    return { token: await this.issuer.issue({ tenant: tenant.id, ...role, scopes: [...role.scopes], ttlSeconds: 3600 }), role: body!.role, tenant: tenant.id };
+    const parsed = validateDevTokenRequest(body ?? {});
+    if (!parsed.ok) throw ProblemError.of(400, 'invalid-dev-token-request', 'Invalid dev token request', undefined, parsed.errors);
+    const role = demoRole(parsed.value.role);
+    if (!role) throw ProblemError.of(400, 'invalid-dev-token-request', 'Invalid dev token request', undefined, [{ pointer: '/role', rule: 'enum', detail: `one of ${DEMO_ROLE_NAMES.join(', ')}` }]);
+    const tenant = parsed.value.tenant ?? process.env.FPI_DEV_TENANT ?? '313231593';
+    try {
+      const token = await this.issuer.issueForTenant(this.tenants, { tenant, ...role, scopes: [...role.scopes], ttlSeconds: 3600 });
+      return { token, role: parsed.value.role, tenant };
+    } catch (error) {
+      if (!(error instanceof DevTokenRefusedError)) throw error;
+      throw ProblemError.of(403, error.reason, error.reason === 'production-tenant' ? 'No dev tokens for a production municipality' : 'Unknown tenant', error.message);
+    }
   }
 
   /** The dev issuer's public keys, so other services (and you) can verify its tokens. */
@@ -57,6 +84,19 @@ class DevIssuerController {
   jwks() {
     if (!this.issuer) throw new NotFoundException();
     return this.issuer.jwks();
+  }
+}
+
+/** /health/ready says whether the issuer's keys (HelseID's JWKS) could be fetched. */
+@Injectable()
+class TokenKeysReadiness implements OnModuleInit {
+  constructor(
+    private readonly verifier: TokenVerifier,
+    private readonly readiness: ReadinessChecks,
+  ) {}
+
+  onModuleInit(): void {
+    if (authMode() === 'helseid') this.readiness.register('token-keys', async () => ({ ...this.verifier.keySourceStatus() }));
   }
 }
 
@@ -94,9 +134,16 @@ class DevIssuerController {
       useFactory: (db: Database) => (process.env.FPI_DPOP_REPLAY_CACHE === 'memory' ? new InMemoryReplayCache() : new PostgresReplayCache(db.pool)),
     },
     { provide: CALLER_RESOLVER, useClass: TokenCallerResolver },
+    {
+      // Per-database and per-municipality readiness detail: only for tokens with the operator scope.
+      provide: HEALTH_DETAIL_ACCESS,
+      inject: [CALLER_RESOLVER],
+      useFactory: (resolver: TokenCallerResolver): HealthDetailAccess => ({ mayReadDetail: (request) => resolver.isOperator(request) }),
+    },
+    TokenKeysReadiness,
     CallerGuard,
     AccessLog,
   ],
-  exports: [CALLER_RESOLVER, CallerGuard, AccessLog, DevIssuer, AUTH_SETTINGS],
+  exports: [CALLER_RESOLVER, CallerGuard, AccessLog, DevIssuer, AUTH_SETTINGS, HEALTH_DETAIL_ACCESS],
 })
 export class SecurityModule {}

@@ -8,7 +8,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { packageRoot } from '#libs/database';
 import { frameworkErrorHandler, installNoStore, installStrictBodyParsers, ProblemFilter } from '#libs/http';
-import { installRateLimit } from '#libs/security';
+import { assertPublicUrlSettings, CALLER_RESOLVER, installRateLimit, trustedProxies, type TokenCallerResolver } from '#libs/security';
 import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
 
 /** The largest request body accepted (413 above). */
@@ -23,9 +23,12 @@ export interface ServiceAppOptions {
 
 /** Builds a deployable's Nest app on Fastify with the platform's HTTP conventions. */
 export async function createServiceApp(module: Type, options: ServiceAppOptions = {}): Promise<NestFastifyApplication> {
+  // Bad or missing public-URL settings stop the service before it listens.
+  assertPublicUrlSettings();
   const app = await NestFactory.create<NestFastifyApplication>(
     module,
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: true, frameworkErrors: frameworkErrorHandler }),
+    // X-Forwarded-* count only from the proxies named in FPI_TRUSTED_PROXIES (default: none).
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: trustedProxies(), frameworkErrors: frameworkErrorHandler }),
     { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));
@@ -34,7 +37,8 @@ export async function createServiceApp(module: Type, options: ServiceAppOptions 
   await app.register(helmet, { contentSecurityPolicy: false });
   const fastify = app.getHttpAdapter().getInstance();
   installNoStore(fastify);
-  await installRateLimit(fastify);
+  const resolver = app.get<TokenCallerResolver>(CALLER_RESOLVER, { strict: false });
+  await installRateLimit(fastify, (request) => resolver.verifiedClient(request));
   if (options.demo) {
     // The reference client (legevakt and home-care view): static files, no build step.
     await app.register(fastifyStatic, { root: `${packageRoot()}/apps/platform/demo`, prefix: '/demo/', decorateReply: false });

@@ -103,8 +103,10 @@ export async function expectStoredOnceAndProjected(databaseUrl: string, contentB
     expect(counts.every((c) => c.n === 1)).toBe(true);
     // Wait for the projection, then compare with a fold of what is stored.
     for (let i = 0; ; i++) {
-      const ready = (await (await fetch(`${contentBase}/health/ready`)).json()) as { details?: { projections?: { projections: { eventsBehind: number }[] } } };
-      if (ready.details?.projections?.projections.every((p) => p.eventsBehind === 0)) break;
+      // Per-tenant lag is in /metrics (readiness detail needs the operator scope).
+      const metrics = await (await fetch(`${contentBase}/metrics`)).text();
+      const behind = [...metrics.matchAll(/^fpi_projection_events_behind\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
+      if (behind.length > 0 && behind.every((n) => n === 0)) break;
       if (i > 200) throw new Error('projection did not catch up');
       await sleep(50);
     }

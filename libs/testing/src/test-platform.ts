@@ -9,11 +9,11 @@ import { createTestDatabase, type TestDatabase } from './test-database.js';
 export type TokenOptions = Partial<DevTokenOptions>;
 
 /**
- * What the default test caller may do: everything, in the dev test tenant, for treatment;
- * including reporting for any source system (tests name several EPJs' `sourceSystem`). Tests
- * of the ownership rule use `as({ clientId, scopes: ['write'] })` for an ordinary EPJ.
+ * What the default test caller may do: everything (also the operator's health detail), in the
+ * dev test tenant, for treatment; including reporting for any source system (tests name several
+ * EPJs' `sourceSystem`). Tests of the ownership rule use `as({ clientId, scopes: ['write'] })`.
  */
-export const FULL_ACCESS: DevTokenOptions = { tenant: '313231593', scopes: ['write', 'write-any-source', 'read', 'audit'], purpose: 'TREAT', clientId: 'dev-client', hpr: '4128168' };
+export const FULL_ACCESS: DevTokenOptions = { tenant: '313231593', scopes: ['write', 'write-any-source', 'read', 'audit', 'operator'], purpose: 'TREAT', clientId: 'dev-client', hpr: '4128168' };
 
 export interface TestPlatform {
   app: NestFastifyApplication;
@@ -22,7 +22,7 @@ export interface TestPlatform {
   /** FPI_DATA_DIR of this platform (its dev issuer's keys). */
   dataDir: string;
   db: TestDatabase;
-  /** supertest with a dev token that may write, read (purpose TREAT) and audit in tenant 313231593. */
+  /** supertest with a dev token that may write, read (purpose TREAT), audit and see health detail in tenant 313231593. */
   http: () => ReturnType<typeof request.agent>;
   /** supertest as another caller: other tenant, client, scopes or purpose. */
   as: (options: TokenOptions) => Promise<ReturnType<typeof request.agent>>;
@@ -33,8 +33,8 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-/** The all-in-one platform on a fresh test database, ready for supertest. */
-export async function startTestPlatform(options: { listen?: boolean } = {}): Promise<TestPlatform> {
+/** The all-in-one platform on a fresh test database, ready for supertest (`listen`: also on loopback, on `port` or any free one). */
+export async function startTestPlatform(options: { listen?: boolean; port?: number } = {}): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'fpi-platform-'));
   process.env.DATABASE_URL = db.url;
@@ -47,7 +47,7 @@ export async function startTestPlatform(options: { listen?: boolean } = {}): Pro
   await app.getHttpAdapter().getInstance().ready();
   let url: string | undefined;
   if (options.listen) {
-    await app.listen(0, '127.0.0.1');
+    await app.listen(options.port ?? 0, '127.0.0.1');
     url = await app.getUrl();
   }
   // With HelseID configured (FPI_AUTH_JWKS_URL) there is no dev issuer: tokens come from elsewhere.

@@ -7,9 +7,9 @@ import { compileValidator, DecisionEventSchema, type DecisionEventV1 } from '#li
 import { asDecisionEvent, isSyntheticPersonIdentifier, osloToday, normalizeDecisionReport, reportFromEvent, decisionStreamId, DECISION_EVENT_SCHEMA_VERSION } from '#libs/domain';
 import { AppendManyConflictError, START, type NewEvent, type PostgresEventStore, type RecordedEvent, type Tenant, type TenantId } from '#libs/event-store';
 import { RecordDecisionHandler } from '#libs/receive';
-import { DevIssuer, type Caller } from '#libs/security';
+import { DevIssuer, DevTokenRefusedError, type Caller } from '#libs/security';
 import { generateDecisionEvents } from '#libs/synthetic';
-import { dataDir, guardProduction, orgnr, personIdArg, store, tenantOf, withDatabase } from '../context.js';
+import { assertDevTokensAvailable, dataDir, guardProduction, orgnr, personIdArg, store, tenantOf, withDatabase } from '../context.js';
 
 const BATCH = 500;
 const validate = compileValidator(DecisionEventSchema);
@@ -186,7 +186,7 @@ export function dataCommands(program: Command): void {
     .description('post a recorded event stream (NDJSON) into a tenant, idempotently: replaying twice changes nothing')
     .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
     .option('--url <url>', 'the platform to post to (the receive API)', 'http://localhost:3000')
-    .option('--token <token>', 'access token with the write scope, and write-any-source to replay other sources\' events (default: a dev token for the tenant with both)')
+    .option('--token <token>', 'access token with the write scope, and write-any-source to replay other sources\' events (default: a dev token with both, for a test municipality only)')
     .option('--rate <n>', 'at most n events a second', (v) => Number(v))
     .option('--from-position <p>', 'start at line p of the file (1-based)', (v) => Number(v), 1)
     .option('--direct', 'append through the store port instead of the receive API (no lifecycle checks)')
@@ -205,7 +205,11 @@ export function dataCommands(program: Command): void {
         }
         const started = Date.now();
         const bar = progress('replay', lines.length);
-        const token = o.direct ? undefined : o.token ?? (await (await DevIssuer.open(dataDir())).issue({ tenant: tenant.id, scopes: ['write', 'write-any-source'], clientId: 'fpi-replay' }));
+        // Without --token: a dev token, only for a test municipality and never with HelseID.
+        if (!o.direct && !o.token) assertDevTokensAvailable();
+        const token = o.direct ? undefined : o.token ?? (await (await DevIssuer.open(dataDir())).issueForTenant({ get: async () => tenant }, { tenant: tenant.id, scopes: ['write', 'write-any-source'], clientId: 'fpi-replay' }).catch((error: unknown) => {
+          throw error instanceof DevTokenRefusedError ? new Error(`replay: ${error.message}; pass --token with a token of its HelseID client`) : error;
+        }));
         const s = store(db);
         for (let i = 0; i < lines.length; i += BATCH) {
           const chunk = lines.slice(i, i + BATCH);

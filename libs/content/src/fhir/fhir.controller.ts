@@ -21,7 +21,7 @@ import {
   toEpisodeOfCare,
   type SearchParams,
 } from '#libs/fhir';
-import { AccessLog, CallerGuard, CurrentCaller, patientOfRequest, Public, RequireScope, type Caller } from '#libs/security';
+import { AccessLog, CallerGuard, CurrentCaller, patientOfRequest, Public, publicBase, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
 import { FhirFormatGuard } from './fhir-format.guard.js';
 
@@ -120,6 +120,7 @@ export class FhirController {
   }
 }
 
+/** The FHIR base in links: FPI_PUBLIC_BASE_URL, never the client's Host or X-Forwarded-* headers. */
 function fhirBase(req: FastifyRequest): string {
-  return `${req.protocol}://${req.headers.host ?? 'localhost'}/fhir`;
+  return `${publicBase(req)}/fhir`;
 }

@@ -99,6 +99,20 @@ describe('service overview projection', () => {
     ]);
   });
 
+  it.each(['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'])('a source system called %s is a source like any other (own keys only), also after a JSON round trip', (source) => {
+    position = 0;
+    // The projection stores the document as JSON and reads it back before the next event.
+    const roundTrip = (d: OverviewDocument) => JSON.parse(JSON.stringify(d)) as OverviewDocument;
+    let doc = evolveOverview(emptyOverview(patient), at({ type: 'ServiceDecisionGranted', data: { ...base('K-1', source, '2026-03-01T08:00:00Z'), serviceCode: '6', period: { start: '2026-03-01' } } }, 1, '2026-05-01T10:00:00Z'));
+    doc = roundTrip(doc);
+    expect(Object.getPrototypeOf(doc.sources)).toBe(Object.prototype);
+    doc = evolveOverview(doc, at({ type: 'ServicePaused', data: { ...base('K-1', source, '2026-05-03T08:00:00Z'), pausedFrom: '2026-05-03' } }, 2, '2026-05-03T08:00:01Z'));
+    doc = roundTrip(doc);
+    const view = viewOverview(doc, { today: TODAY });
+    expect(view.services.map((s) => [s.sourceSystem, s.decisionId, s.status])).toEqual([[source, 'K-1', 'paused']]);
+    expect(view.sources).toEqual([{ sourceSystem: source, lastRecordedAt: '2026-05-03T08:00:01Z', lastOccurredAt: '2026-05-03T08:00:00Z' }]);
+  });
+
   it('orders active and paused services first, then planned, then ended', () => {
     position = 0;
     let doc: OverviewDocument = emptyOverview(patient);

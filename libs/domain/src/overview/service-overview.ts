@@ -48,20 +48,25 @@ export const emptyOverview = (patient: PatientRef): OverviewDocument => ({ patie
 
 const key = (sourceSystem: string, decisionId: string) => `${sourceSystem}/${decisionId}`;
 
+/**
+ * An entry of a document map by own property only. The keys come from senders (a source
+ * system may be called `toString` or, as a client id, `__proto__`): Object.prototype's
+ * members are no entries.
+ */
+const own = <T>(map: Record<string, T>, k: string): T | undefined => (Object.hasOwn(map, k) ? map[k] : undefined);
+
 /** Applies one event; the same event delivered twice changes nothing. */
 export function evolveOverview(doc: OverviewDocument, { event, streamPosition, recordedAt }: OverviewEvent): OverviewDocument {
   const d = event.data;
   const k = key(d.sourceSystem, d.decisionId);
-  const current = doc.decisions[k];
+  const current = own(doc.decisions, k);
   if (current && streamPosition <= current.position) return doc;
   if (!current && event.type !== 'ServiceDecisionGranted') return doc; // history starts with a grant
+  const source = own(doc.sources, d.sourceSystem);
+  // A computed key defines an own property, also `__proto__` (an assignment would set the prototype).
   const sources = {
     ...doc.sources,
-    [d.sourceSystem]: {
-      sourceSystem: d.sourceSystem,
-      lastRecordedAt: laterInstant(doc.sources[d.sourceSystem]?.lastRecordedAt, recordedAt),
-      lastOccurredAt: laterInstant(doc.sources[d.sourceSystem]?.lastOccurredAt, d.occurredAt),
-    },
+    [d.sourceSystem]: { sourceSystem: d.sourceSystem, lastRecordedAt: laterInstant(source?.lastRecordedAt, recordedAt), lastOccurredAt: laterInstant(source?.lastOccurredAt, d.occurredAt) },
   };
   // The latest instant, not the last event's: EPJ clocks and offsets differ between events.
   const stamp = { lastOccurredAt: laterInstant(current?.lastOccurredAt, d.occurredAt), lastRecordedAt: laterInstant(current?.lastRecordedAt, recordedAt), position: streamPosition };

@@ -1,0 +1,92 @@
+import { isIP } from 'node:net';
+import { authMode } from './auth-mode.js';
+
+/**
+ * Where the platform is reached from outside, and which peers may speak for clients.
+ *
+ * - `FPI_PUBLIC_BASE_URL` (e.g. `https://fpi.example.no` or `https://api.example.no/fpi`):
+ *   the DPoP `htu` check (RFC 9449 §4.3 step 9) and FHIR links use it, never the client's
+ *   Host or X-Forwarded-* headers, so neither a forged header nor a proof made for another
+ *   server passes. Required with HelseID (FPI_AUTH_JWKS_URL). Unset in the embedded default:
+ *   the Host of the direct request (the developer's own machine).
+ * - `FPI_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges, or `loopback`,
+ *   `linklocal`, `uniquelocal`): only requests from these peers may set the client address
+ *   with X-Forwarded-For (rate limits by address). Default: none.
+ */
+
+/** FPI_PUBLIC_BASE_URL without a trailing slash; undefined when unset. Throws for a bad value. */
+export function parsePublicBaseUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new Error(`FPI_PUBLIC_BASE_URL must be an absolute URL such as https://fpi.example.no, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`FPI_PUBLIC_BASE_URL must be an http(s) URL, got ${url.protocol}`);
+  if (url.search || url.hash || url.username || url.password) throw new Error('FPI_PUBLIC_BASE_URL takes scheme, host, port and path only (no query, fragment or credentials)');
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+let memo: { raw: string | undefined; base: string | undefined } | undefined;
+
+/** The configured public base URL (memoised per value of the variable). */
+export function publicBaseUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const raw = env.FPI_PUBLIC_BASE_URL;
+  if (env !== process.env) return parsePublicBaseUrl(raw);
+  if (!memo || memo.raw !== raw) memo = { raw, base: parsePublicBaseUrl(raw) };
+  return memo.base;
+}
+
+/** Checks the settings at start: a bad value, or HelseID without a public base URL, stops the service. */
+export function assertPublicUrlSettings(env: NodeJS.ProcessEnv = process.env): void {
+  const base = parsePublicBaseUrl(env.FPI_PUBLIC_BASE_URL);
+  if (!base && authMode(env) === 'helseid') {
+    throw new Error('FPI_PUBLIC_BASE_URL is required with FPI_AUTH_JWKS_URL: DPoP proofs (htu) and FHIR links are checked against the public URL, never the Host header');
+  }
+  trustedProxies(env);
+}
+
+export interface UrlOfRequest {
+  /** Path and query as received (`/api/v1/…?x=1`). */
+  url: string;
+  protocol?: string;
+  host?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** The public base (scheme, host, optional path prefix) a request was addressed to. */
+export function publicBase(request: Omit<UrlOfRequest, 'url'>): string {
+  const base = publicBaseUrl();
+  if (base) return base;
+  // Embedded default only (HelseID requires FPI_PUBLIC_BASE_URL): the direct request's Host.
+  const host = request.host ?? (Array.isArray(request.headers.host) ? request.headers.host[0] : request.headers.host) ?? 'localhost';
+  return `${request.protocol ?? 'http'}://${host}`;
+}
+
+/** The full URL the client addressed (the DPoP `htu`): the public base plus the request path. */
+export function publicRequestUrl(request: UrlOfRequest): string {
+  return `${publicBase(request)}${request.url}`;
+}
+
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * FPI_TRUSTED_PROXIES as Fastify's `trustProxy` list: false when unset (X-Forwarded-* are
+ * ignored, the socket's peer is the client). Throws for an entry that is no address, CIDR
+ * range or named range.
+ */
+export function trustedProxies(env: NodeJS.ProcessEnv = process.env): string[] | false {
+  const raw = (env.FPI_TRUSTED_PROXIES ?? '').trim();
+  if (raw === '') return false;
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    const [address, prefix, ...more] = entry.split('/');
+    const family = isIP(address ?? '');
+    const prefixOk = prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!NAMED_RANGES.has(entry) && (family === 0 || !prefixOk || more.length > 0)) {
+      throw new Error(`FPI_TRUSTED_PROXIES: ${JSON.stringify(entry)} is not an IP address, a CIDR range or one of ${[...NAMED_RANGES].join(', ')}`);
+    }
+  }
+  return entries;
+}
