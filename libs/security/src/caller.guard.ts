@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadat
 import { Reflector } from '@nestjs/core';
 import { ProblemError, problemType } from '#libs/contracts';
 import { AccessLog } from './access-log/access-log.js';
-import { CALLER_RESOLVER, type Caller, type CallerResolver, type IncomingRequest } from './caller.js';
+import { CALLER_RESOLVER, MUNICIPALITY_HEADER, type Caller, type CallerResolver, type IncomingRequest } from './caller.js';
 import { SCOPES, type ScopeName } from './claims.js';
 import { patientOfRequest } from './person-id.js';
 
@@ -17,7 +17,9 @@ type Request = IncomingRequest & { caller?: Caller; params?: Record<string, stri
 
 /**
  * Authenticates every route of the APIs, then checks the route's scope and, for reads, the
- * purpose of use. A refused read of a known tenant is written to the access log too.
+ * purpose of use and, for an organisation reading under an agreement, the agreement rule
+ * (the caller's `partner.decision`). A refused read of a known tenant is written to the
+ * access log too, naming the partner and the agreement when there is one.
  */
 @Injectable()
 export class CallerGuard implements CanActivate {
@@ -33,17 +35,23 @@ export class CallerGuard implements CanActivate {
     const caller = await this.resolver.resolve(request);
     request.caller = caller;
     const scope = this.reflector.getAllAndOverride<ScopeName | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]);
-    if (!scope) return true;
     const refuse = async (code: string, detail: string, extra: Record<string, string> = {}) => {
       if (scope !== 'write') await this.accessLog.record(caller, { action: `${context.getClass().name}.${context.getHandler().name}`, outcome: 'denied', patientId: patientOfRequest(request), detail });
       throw new ProblemError({ type: problemType(code), title: 'Forbidden', status: 403, detail }, extra);
     };
-    if (!caller.scopes.includes(scope)) {
+    if (!scope && !caller.partner) return true;
+    if (scope && !caller.scopes.includes(scope)) {
       await refuse('insufficient-scope', `this route needs the scope ${SCOPES[scope]}`, { 'www-authenticate': `DPoP error="insufficient_scope", scope="${SCOPES[scope]}"` });
+    }
+    // An agreement is about reading patients' overviews: nothing else of the municipality's.
+    if (caller.partner && scope !== 'read') {
+      await refuse('partner-reads-only', `an organisation reading under an agreement (${MUNICIPALITY_HEADER}) may only read service overviews`);
     }
     if (scope === 'read' && !caller.purpose) {
       await refuse('purpose-required', 'reads need a purpose of use (TREAT, ETREAT, COC or BTG) in the trust-framework attestation');
     }
+    const decision = caller.partner?.decision;
+    if (decision && !decision.allowed) await refuse(decision.rule, decision.detail);
     return true;
   }
 }

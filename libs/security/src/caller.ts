@@ -2,6 +2,9 @@ import { createParamDecorator, type ExecutionContext, Inject, Injectable } from 
 import { decodeProtectedHeader, type JWTPayload } from 'jose';
 import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/event-store';
 import { ProblemError, problemType } from '#libs/contracts';
+import { osloToday, validateOrganisationNumber } from '#libs/domain';
+import { agreementDecision, type AgreementDecision } from './agreements/agreement.js';
+import { AgreementRegister } from './agreements/agreement-register.js';
 import { CLAIMS, PURPOSES_OF_USE, SCOPES, TRUST_FRAMEWORK_TYPE, type PurposeOfUse, type ScopeName, type TrustFrameworkAttestation } from './claims.js';
 import { verifyDpopProof, DpopError, type DpopReplayCache } from './dpop.js';
 import { DEV_ISSUER } from './dev-issuer.js';
@@ -25,7 +28,21 @@ export interface Caller {
   /** When the attestation was made (the token's iat): it lives only as long as the token. */
   attestedAt?: string;
   scheme: 'DPoP' | 'Bearer';
+  /**
+   * Set when the caller is an organisation outside the municipality (a GP practice, a
+   * hospital trust) naming the municipality in the `fpi-municipality` header: its legal
+   * entity (the token's orgnr_parent) and what the agreement rule decided for this request.
+   * CallerGuard serves it only when `decision.allowed`.
+   */
+  partner?: { orgnr: string; decision: AgreementDecision };
 }
+
+/**
+ * The header in which an organisation reading under an agreement names the municipality it
+ * asks (its 9-digit organisation number). A municipality's own units need not send it: their
+ * token's orgnr_parent is the municipality.
+ */
+export const MUNICIPALITY_HEADER = 'fpi-municipality';
 
 export interface IncomingRequest {
   method: string;
@@ -56,9 +73,12 @@ const forbidden = (code: string, title: string, detail: string) => new ProblemEr
 
 /**
  * Verifies the access token (signature, issuer, audience, lifetime, iat), its DPoP proof, and
- * takes the tenant from the token's `orgnr_parent` only: nothing in a body or header can
- * choose another. The tenant must be registered, and a production one never takes a token
- * of the development issuer.
+ * takes the tenant from the token's `orgnr_parent`. The one other way in is the
+ * `fpi-municipality` header of an organisation with an agreement: the tenant is then the
+ * municipality it names, and the caller carries the agreement rule's decision for the token's
+ * organisation, purpose and today's Norwegian date (read from the register on every request).
+ * The tenant must be registered, and a production one never takes a token of the
+ * development issuer.
  */
 @Injectable()
 export class TokenCallerResolver implements CallerResolver {
@@ -69,6 +89,7 @@ export class TokenCallerResolver implements CallerResolver {
     @Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry,
     @Inject(DPOP_REPLAY_CACHE) private readonly replay: DpopReplayCache,
     @Inject(AUTH_SETTINGS) private readonly settings: AuthSettings,
+    private readonly agreements: AgreementRegister,
   ) {}
 
   /**
@@ -132,7 +153,9 @@ export class TokenCallerResolver implements CallerResolver {
   async isOperator(request: IncomingRequest): Promise<boolean> {
     if (!request.headers.authorization) return false;
     try {
-      return (await this.resolve(request)).scopes.includes('operator');
+      const caller = await this.resolve(request);
+      // An agreement lets a partner read patients' overviews, never see the platform's operations.
+      return !caller.partner && caller.scopes.includes('operator');
     } catch {
       return false;
     }
@@ -143,13 +166,23 @@ export class TokenCallerResolver implements CallerResolver {
 
     const orgnrParent = stringClaim(payload, CLAIMS.orgnrParent);
     if (!orgnrParent || !/^[0-9]{9}$/.test(orgnrParent)) throw forbidden('unknown-tenant', 'No tenant', 'the token carries no orgnr_parent (the municipality)');
-    const tenant = orgnrParent as TenantId;
+    const named = municipalityHeader(request);
+    const partner = named !== undefined && named !== orgnrParent;
+    const tenant = (partner ? named : orgnrParent) as TenantId;
     const environment = await this.environment(tenant);
-    if (!environment) throw forbidden('unknown-tenant', 'Unknown tenant', `organisation ${orgnrParent} is not a tenant of this platform`);
+    if (!environment) {
+      throw forbidden(
+        'unknown-tenant',
+        'Unknown tenant',
+        partner
+          ? `municipality ${tenant} (the ${MUNICIPALITY_HEADER} header) is not a tenant of this platform`
+          : `organisation ${orgnrParent} is not a tenant of this platform; an organisation reading under an agreement with a municipality names it in the ${MUNICIPALITY_HEADER} header`,
+      );
+    }
     // Whatever minted it (the CLI, /dev-issuer/token, a copied key, a platform whose HelseID
     // settings name the dev issuer): a development token never reaches a production municipality.
     if (environment === 'production' && payload.iss === DEV_ISSUER) {
-      throw forbidden('dev-token-for-production-tenant', 'Development token refused', `organisation ${orgnrParent} is a production municipality: tokens of the development issuer are not accepted for it`);
+      throw forbidden('dev-token-for-production-tenant', 'Development token refused', `organisation ${tenant} is a production municipality: tokens of the development issuer are not accepted for it`);
     }
 
     const granted = String(payload.scope ?? '').split(' ');
@@ -160,6 +193,10 @@ export class TokenCallerResolver implements CallerResolver {
     const purposeCode = attestation?.care_relationship?.purpose_of_use?.code;
     const purpose = (PURPOSES_OF_USE as readonly string[]).includes(purposeCode ?? '') ? (purposeCode as PurposeOfUse) : undefined;
     const details = attestation?.care_relationship?.purpose_of_use_details;
+    // No cache: an agreement ended a moment ago allows nothing from the next request on.
+    const decision = partner
+      ? agreementDecision(await this.agreements.ofPartner(tenant, orgnrParent), { tenant, partner: orgnrParent, purpose, today: osloToday(), now: new Date() })
+      : undefined;
     return {
       tenant,
       tenantEnvironment: environment,
@@ -174,6 +211,7 @@ export class TokenCallerResolver implements CallerResolver {
       tokenId: payload.jti,
       attestedAt: payload.iat ? new Date(payload.iat * 1000).toISOString() : undefined,
       scheme: dpop ? 'DPoP' : 'Bearer',
+      ...(decision ? { partner: { orgnr: orgnrParent, decision } } : {}),
     };
   }
 
@@ -184,6 +222,23 @@ export class TokenCallerResolver implements CallerResolver {
     if (found) this.environments.set(tenant, { environment: found.environment, at: Date.now() });
     return found?.environment;
   }
+}
+
+/**
+ * The municipality a request names in the fpi-municipality header: undefined when absent;
+ * a 400 problem naming the header and the rule when it is not one valid organisation number.
+ */
+function municipalityHeader(request: IncomingRequest): string | undefined {
+  const raw = request.headers[MUNICIPALITY_HEADER];
+  if (raw === undefined) return undefined;
+  const value = single(raw);
+  const check = value === undefined ? ({ ok: false, rule: 'single-value', message: 'send the header once' } as const) : validateOrganisationNumber(value);
+  if (!check.ok) {
+    throw ProblemError.of(400, 'invalid-municipality', 'Invalid municipality', `the ${MUNICIPALITY_HEADER} header must be the municipality's organisation number`, [
+      { pointer: `/${MUNICIPALITY_HEADER}`, rule: check.rule, detail: check.message },
+    ]);
+  }
+  return value;
 }
 
 const single = (v: string | string[] | undefined) => (Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : v);

@@ -26,6 +26,10 @@ export const SCOPES = {
   'write-any-source': 'nhn:fpi/decision-events.write-any-source',
   /** Operators: per-database and per-municipality detail in /health/ready. */
   operator: 'nhn:fpi/operations.read',
+  /** The municipality's agreement register (who outside it may read, and why): list it and its history. */
+  'agreements-read': 'nhn:fpi/agreements.read',
+  /** Register and end agreements in the municipality's register (its administration, not an EPJ). */
+  'agreements-write': 'nhn:fpi/agreements.write',
 } as const;
 export type ScopeName = keyof typeof SCOPES;
 

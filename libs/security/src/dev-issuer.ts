@@ -31,7 +31,13 @@ export function devTokenRefusal(orgnr: string, tenant: { environment: TenantEnvi
 }
 
 export interface DevTokenOptions {
+  /** The test municipality the token is for: its orgnr_parent, unless `org` names a partner. */
   tenant: string;
+  /**
+   * A partner's token (a GP practice, a hospital trust): its legal entity as orgnr_parent. It
+   * reads `tenant`'s data only under an agreement, naming the municipality in fpi-municipality.
+   */
+  org?: string;
   scopes: ScopeName[];
   purpose?: PurposeOfUse;
   /** purpose_of_use_details, a 9151 code (the municipal service the user works in). */
@@ -83,6 +89,12 @@ export class DevIssuer {
     const tenant = /^[0-9]{9}$/.test(o.tenant) ? await tenants.get(tenantId(o.tenant)) : undefined;
     const refusal = devTokenRefusal(o.tenant, tenant);
     if (refusal) throw refusal;
+    if (o.org !== undefined && o.org !== o.tenant) {
+      // A partner's own number must not be a production municipality's: that token would be its way in.
+      const own = /^[0-9]{9}$/.test(o.org) ? await tenants.get(tenantId(o.org)) : undefined;
+      if (!/^[0-9]{9}$/.test(o.org)) throw new TypeError(`org must be a 9-digit organisation number, got ${JSON.stringify(o.org)}`);
+      if (own && own.environment !== 'test') throw new DevTokenRefusedError('production-tenant', `${o.org} is a production municipality: development tokens are never made for it`);
+    }
     return this.issue(o);
   }
 
@@ -100,10 +112,11 @@ export class DevIssuer {
     if (unknownScope !== undefined) throw new TypeError(`unknown scope ${JSON.stringify(unknownScope)}; one of ${Object.keys(SCOPES).join(', ')}`);
     const now = Math.floor(Date.now() / 1000);
     const key = await importJWK(this.privateJwk, 'ES256');
+    const legalEntity = o.org ?? o.tenant;
     const attestation = o.purpose
       ? [{
           type: TRUST_FRAMEWORK_TYPE,
-          practitioner: { legal_entity: { id: o.tenant, system: 'urn:oid:2.16.578.1.12.4.1.4.101' }, ...(o.orgChild ? { point_of_care: { id: o.orgChild, system: 'urn:oid:2.16.578.1.12.4.1.4.101' } } : {}) },
+          practitioner: { legal_entity: { id: legalEntity, system: 'urn:oid:2.16.578.1.12.4.1.4.101' }, ...(o.orgChild ? { point_of_care: { id: o.orgChild, system: 'urn:oid:2.16.578.1.12.4.1.4.101' } } : {}) },
           care_relationship: {
             purpose_of_use: { code: o.purpose, system: PURPOSE_OF_USE_SYSTEM },
             ...(o.purposeDetails ? { purpose_of_use_details: { code: o.purposeDetails, system: 'urn:oid:2.16.578.1.12.4.1.1.9151' } } : {}),
@@ -113,7 +126,7 @@ export class DevIssuer {
     return new SignJWT({
       client_id: o.clientId ?? 'dev-client',
       scope: o.scopes.map((s) => SCOPES[s]).join(' '),
-      [CLAIMS.orgnrParent]: o.tenant,
+      [CLAIMS.orgnrParent]: legalEntity,
       ...(o.orgChild ? { [CLAIMS.orgnrChild]: o.orgChild } : {}),
       [CLAIMS.clientName]: o.clientName ?? o.clientId ?? 'Development client',
       ...(o.hpr ? { [CLAIMS.hprNumber]: o.hpr } : {}),

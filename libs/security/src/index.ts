@@ -10,3 +10,5 @@ export * from './token-verifier.js';
 export * from './rate-limit.js';
 export * from './postgres-replay-cache.js';
 export * from './public-url.js';
+export * from './agreements/agreement.js';
+export * from './agreements/agreement-register.js';

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Global, HttpCode, Inject, Injectable, Module, NotFoundException, type OnModuleInit, Optional, Post } from '@nestjs/common';
+import { Body, Controller, Get, Global, HttpCode, Inject, Injectable, Logger, Module, NotFoundException, type OnApplicationBootstrap, type OnModuleInit, Optional, Post } from '@nestjs/common';
 import { HEALTH_DETAIL_ACCESS, ReadinessChecks, type HealthDetailAccess } from '#libs/observability';
 import { Type } from '@sinclair/typebox';
 import { compileValidator, ProblemError } from '#libs/contracts';
-import { TENANT_REGISTRY, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { osloToday } from '#libs/domain';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { join } from 'node:path';
 import { AccessLogController } from './access-log/access-log.controller.js';
@@ -16,14 +17,24 @@ import { PostgresReplayCache } from './postgres-replay-cache.js';
 import { DATABASE, type Database } from '#libs/database';
 import { TokenVerifier } from './token-verifier.js';
 import { authMode } from './auth-mode.js';
+import { AgreementRegister } from './agreements/agreement-register.js';
+import { AgreementsController } from './agreements/agreements.controller.js';
 
 export { authMode } from './auth-mode.js';
 
-/** The roles of the reference client (/demo) and what their dev tokens carry. */
+/**
+ * The GP practice (fastlegekontor) of the demo: a synthetic organisation number (valid mod 11,
+ * in the 3xxxxxxxx range of Brønnøysund's test environment) with a driftsavtale with the dev
+ * municipality, registered at start of the embedded default (DemoAgreementBootstrap).
+ */
+export const DEMO_GP_ORGNR = '315000033';
+
+/** The roles of the reference client (/demo) and what their dev tokens carry (`org`: a partner reading under an agreement). */
 export const DEMO_ROLES = {
   legevakt: { scopes: ['read'], purpose: 'ETREAT', purposeDetails: '25', clientId: 'demo-legevakt', clientName: 'Legevakt (demo)' },
   hjemmetjeneste: { scopes: ['read'], purpose: 'TREAT', purposeDetails: '15', clientId: 'demo-hjemmetjeneste', clientName: 'Hjemmetjenesten (demo)' },
   vedtakskontor: { scopes: ['read'], purpose: 'COC', clientId: 'demo-vedtakskontor', clientName: 'Vedtakskontoret (demo)' },
+  fastlege: { scopes: ['read'], purpose: 'TREAT', clientId: 'demo-fastlege', clientName: 'Fastlegekontoret (demo)', org: DEMO_GP_ORGNR },
   // The test panel plays several EPJ systems (its "source system" field), so it may act for any source.
   tester: { scopes: ['write', 'write-any-source', 'read', 'audit'], purpose: 'TREAT', clientId: 'demo-tester', clientName: 'Testpanel (demo)' },
 } as const;
@@ -72,7 +83,8 @@ class DevIssuerController {
     const tenant = parsed.value.tenant ?? process.env.FPI_DEV_TENANT ?? '313231593';
     try {
       const token = await this.issuer.issueForTenant(this.tenants, { tenant, ...role, scopes: [...role.scopes], ttlSeconds: 3600 });
-      return { token, role: parsed.value.role, tenant };
+      // A partner's token names the municipality it asks in the fpi-municipality header.
+      return { token, role: parsed.value.role, tenant, ...('org' in role ? { org: role.org } : {}) };
     } catch (error) {
       if (!(error instanceof DevTokenRefusedError)) throw error;
       throw ProblemError.of(403, error.reason, error.reason === 'production-tenant' ? 'No dev tokens for a production municipality' : 'Unknown tenant', error.message);
@@ -84,6 +96,36 @@ class DevIssuerController {
   jwks() {
     if (!this.issuer) throw new NotFoundException();
     return this.issuer.jwks();
+  }
+}
+
+/**
+ * The embedded default's demo agreement: a driftsavtale of the dev municipality with the demo
+ * GP practice (TREAT and ETREAT), so the /demo Fastlege role reads through an agreement.
+ * Only with the dev issuer and a registered test municipality (FPI_DEMO_AGREEMENT=false:
+ * never); added at a start when the demo practice has no agreement that is not ended.
+ */
+@Injectable()
+class DemoAgreementBootstrap implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Agreements');
+  constructor(
+    @Optional() @Inject(DevIssuer) private readonly issuer: DevIssuer | undefined,
+    @Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry,
+    private readonly register: AgreementRegister,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.issuer || process.env.FPI_DEMO_AGREEMENT === 'false') return;
+    const tenant = process.env.FPI_DEV_TENANT ?? '313231593';
+    if (!/^[0-9]{9}$/.test(tenant) || (await this.tenants.get(tenantId(tenant)))?.environment !== 'test') return;
+    const a = await this.register.add(
+      {
+        tenant, partnerOrgnr: DEMO_GP_ORGNR, partnerName: 'Fastlegekontoret (demo)', kind: 'driftsavtale', purposes: ['TREAT', 'ETREAT'],
+        validFrom: `${osloToday().slice(0, 4)}-01-01`, registeredBy: 'fpi-platform (embedded default)', reason: 'the /demo Fastlege role reads through this agreement',
+      },
+      { unlessInForce: true },
+    );
+    this.logger.log(`demo agreement #${a.id}: ${a.partnerName} (${a.partnerOrgnr}) ${a.kind} with ${tenant}`);
   }
 }
 
@@ -102,7 +144,7 @@ class TokenKeysReadiness implements OnModuleInit {
 
 @Global()
 @Module({
-  controllers: [DevIssuerController, AccessLogController],
+  controllers: [DevIssuerController, AccessLogController, AgreementsController],
   providers: [
     {
       provide: AUTH_SETTINGS,
@@ -140,10 +182,12 @@ class TokenKeysReadiness implements OnModuleInit {
       inject: [CALLER_RESOLVER],
       useFactory: (resolver: TokenCallerResolver): HealthDetailAccess => ({ mayReadDetail: (request) => resolver.isOperator(request) }),
     },
+    { provide: AgreementRegister, inject: [DATABASE], useFactory: (db: Database) => new AgreementRegister(db.pool) },
+    DemoAgreementBootstrap,
     TokenKeysReadiness,
     CallerGuard,
     AccessLog,
   ],
-  exports: [CALLER_RESOLVER, CallerGuard, AccessLog, DevIssuer, AUTH_SETTINGS, HEALTH_DETAIL_ACCESS],
+  exports: [CALLER_RESOLVER, CallerGuard, AccessLog, AgreementRegister, DevIssuer, AUTH_SETTINGS, HEALTH_DETAIL_ACCESS],
 })
 export class SecurityModule {}

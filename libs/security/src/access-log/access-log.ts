@@ -23,6 +23,12 @@ export interface AccessLogRecord {
   breakTheGlass: boolean;
   returned: Returned | null;
   detail: string | null;
+  /**
+   * Set for a call of an organisation outside the municipality (fpi-municipality header): its
+   * organisation number, its name in the agreement register, and the agreement the read was
+   * allowed under (or the one the refusal names; null when it has none).
+   */
+  partner: { orgnr: string; name: string | null; agreementId: string | null } | null;
 }
 
 /** Records of one database waiting for their shared INSERT, and the flush in progress. */
@@ -49,10 +55,12 @@ export class AccessLog {
    * record to be stored, but the database commits once per batch instead of once per read.
    */
   record(caller: Caller, entry: { action: string; outcome: AccessLogRecord['outcome']; patientId?: string; returned?: Returned; detail?: string }): Promise<void> {
+    const agreement = caller.partner?.decision.agreement;
     const row = [
       caller.tenant, entry.action, entry.outcome, entry.patientId ?? null, caller.clientId, caller.clientName ?? null, caller.orgnrParent,
       caller.orgnrChild ?? null, caller.hprNumber ?? null, caller.purpose ?? null, caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
       caller.purpose === 'BTG', caller.tokenId ?? null, caller.attestedAt ?? null, entry.returned ? JSON.stringify(entry.returned) : null, entry.detail ?? null,
+      caller.partner?.orgnr ?? null, agreement?.partnerName ?? null, agreement?.id ?? null,
     ].map((v) => (typeof v === 'string' ? escapeUnstorable(v) : v)); // the record is written whatever the request or token held
     return this.tenants.of(caller.tenant).then(
       ({ db }) =>
@@ -69,13 +77,15 @@ export class AccessLog {
     await new Promise((r) => setImmediate(r)); // let the reads of this turn join
     while (queue.pending.length > 0) {
       const batch = queue.pending.splice(0, 500);
-      const columns = Array.from({ length: 16 }, (_, c) => batch.map((b) => b.row[c]));
+      const columns = Array.from({ length: 19 }, (_, c) => batch.map((b) => b.row[c]));
       try {
         await pool.query(
           `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
-                                   purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail)
+                                   purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail,
+                                   partner_orgnr, partner_name, agreement_id)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                                $10::text[], $11::jsonb[], $12::boolean[], $13::text[], $14::timestamptz[], $15::jsonb[], $16::text[])`,
+                                $10::text[], $11::jsonb[], $12::boolean[], $13::text[], $14::timestamptz[], $15::jsonb[], $16::text[],
+                                $17::text[], $18::text[], $19::bigint[])`,
           columns,
         );
         for (const b of batch) b.done();
@@ -90,7 +100,7 @@ export class AccessLog {
   async forPatient(tenant: TenantId, patientId: string, limit = 1000): Promise<AccessLogRecord[]> {
     const { rows } = await (await this.tenants.of(tenant)).db.pool.query(
       `SELECT id, at, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number, purpose_of_use,
-              purpose_details, break_the_glass, returned, detail
+              purpose_details, break_the_glass, returned, detail, partner_orgnr, partner_name, agreement_id::text
          FROM access_log WHERE tenant_id = $1 AND patient_id = $2 ORDER BY at DESC, id DESC LIMIT $3`,
       [tenant, patientId, limit],
     );
@@ -98,6 +108,7 @@ export class AccessLog {
       id: Number(r.id), at: (r.at as Date).toISOString(), action: r.action, outcome: r.outcome, patientId: r.patient_id, clientId: r.client_id,
       clientName: r.client_name, orgnrParent: r.orgnr_parent, orgnrChild: r.orgnr_child, hprNumber: r.hpr_number, purposeOfUse: r.purpose_of_use,
       purposeDetails: r.purpose_details, breakTheGlass: r.break_the_glass, returned: r.returned, detail: r.detail,
+      partner: r.partner_orgnr ? { orgnr: r.partner_orgnr, name: r.partner_name, agreementId: r.agreement_id } : null,
     }));
   }
 }
