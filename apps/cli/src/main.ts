@@ -5,6 +5,7 @@ import { Databases, parseDatabaseSettings, readRuntimeFile } from '#libs/databas
 import { authMode, DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';
 import { projectionCommands } from './commands/projections.js';
+import { agreementCommands } from './commands/agreements.js';
 import { assertDevTokensAvailable, dataDir, orgnr, withDatabase } from './context.js';
 
 const program = new Command()
@@ -56,7 +57,8 @@ tenant
 program
   .command('token')
   .description('print a development access token of the embedded default for a registered test municipality (only the token, so $(npx fpi token …) works); never for a production municipality, never with HelseID configured')
-  .requiredOption('--tenant <orgnr>', 'orgnr_parent: the (test) municipality the token acts for', orgnr)
+  .requiredOption('--tenant <orgnr>', 'the (test) municipality the token acts for: its orgnr_parent, unless --org names a partner', orgnr)
+  .option('--org <orgnr>', "a partner's token (GP practice, hospital trust): its orgnr_parent; it reads --tenant under an agreement, naming it in the fpi-municipality header", orgnr)
   .addOption(new Option('--scope <scope...>', 'what it may do').choices(Object.keys(SCOPES)).makeOptionMandatory())
   .addOption(new Option('--purpose <purpose>', 'purpose of use (required for reads)').choices([...PURPOSES_OF_USE]))
   .option('--purpose-details <code>', 'purpose_of_use_details: a 9151 code')
@@ -66,7 +68,7 @@ program
   .option('--client-name <name>', 'client name for the access log')
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number(v), 3600)
   .option('--dpop-jkt <thumbprint>', 'bind the token to a DPoP key (cnf.jkt)')
-  .action(async (o: { tenant: string; scope: string[]; purpose?: (typeof PURPOSES_OF_USE)[number]; purposeDetails?: string; hpr?: string; orgChild?: string; clientId: string; clientName?: string; ttl: number; dpopJkt?: string }) => {
+  .action(async (o: { tenant: string; org?: string; scope: string[]; purpose?: (typeof PURPOSES_OF_USE)[number]; purposeDetails?: string; hpr?: string; orgChild?: string; clientId: string; clientName?: string; ttl: number; dpopJkt?: string }) => {
     assertDevTokensAvailable();
     // The municipality must be a registered test one: ask the platform's database, never a
     // short-lived embedded one started here (it would race the platform's own start).
@@ -76,7 +78,7 @@ program
     const token = await withDatabase(async (db) => {
       const issuer = await DevIssuer.open(dataDir());
       return issuer.issueForTenant(new PostgresTenantRegistry(db.pool), {
-        tenant: o.tenant, scopes: o.scope as ScopeName[], purpose: o.purpose, purposeDetails: o.purposeDetails, hpr: o.hpr, orgChild: o.orgChild,
+        tenant: o.tenant, org: o.org, scopes: o.scope as ScopeName[], purpose: o.purpose, purposeDetails: o.purposeDetails, hpr: o.hpr, orgChild: o.orgChild,
         clientId: o.clientId, clientName: o.clientName, ttlSeconds: o.ttl, dpopJkt: o.dpopJkt,
       });
     }).catch((error: unknown) => {
@@ -87,6 +89,7 @@ program
 
 projectionCommands(program);
 dataCommands(program);
+agreementCommands(program);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fpi: ${(error as Error).message}`);
