@@ -51,7 +51,8 @@ export class CallerGuard implements CanActivate {
       await refuse('purpose-required', 'reads need a purpose of use (TREAT, ETREAT, COC or BTG) in the trust-framework attestation');
     }
     const decision = caller.partner?.decision;
-    if (decision && !decision.allowed) await refuse(decision.rule, decision.detail);
+    // The rule leads the detail too: a FHIR OperationOutcome carries the detail, not the problem type.
+    if (decision && !decision.allowed) await refuse(decision.rule, `${decision.rule}: ${decision.detail}`);
     return true;
   }
 }
