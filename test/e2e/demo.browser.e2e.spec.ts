@@ -74,6 +74,20 @@ describe('/demo: the legevakt and home-care view', () => {
     await page.close();
   });
 
+  it('reads as the Fastlege role through the demo practice\'s driftsavtale, shown by name in the access log', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${p.url}/demo/`);
+    await page.getByLabel('Fastlege').check();
+    await page.getByRole('button', { name: 'Hent token' }).click();
+    await page.getByText(/Token hentet for fastlege \(virksomhet 315000033, leser kommune 313231593 gjennom driftsavtale\)/).waitFor();
+    await page.getByLabel(/Fødselsnummer eller D-nummer/).fill(pid);
+    await page.getByRole('button', { name: 'Slå opp' }).click();
+    await page.locator(`li.service[data-decision="${decisionId}"]`).waitFor();
+    await page.getByRole('button', { name: /Vis tilgangslogg/ }).click();
+    await page.locator('tr.log-entry', { hasText: 'Fastlegekontoret (demo) (avtale' }).first().waitFor();
+    await page.close();
+  });
+
   it('says so clearly when no source has reported for a patient', async () => {
     const page = await browser.newPage();
     await page.goto(`${p.url}/demo/`);

@@ -7,7 +7,7 @@ import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { packageRoot } from '#libs/database';
 import { osloToday } from '#libs/domain';
-import { CLAIMS, type DevTokenOptions } from '#libs/security';
+import { CLAIMS, DEMO_GP_ORGNR, type DevTokenOptions } from '#libs/security';
 import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
 const run = promisify(execFile);
@@ -163,6 +163,15 @@ describe('FR-13 partners reading under an agreement: a GP practice (driftsavtale
     expect(worse.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/partnerOrgnr', '/partnerName', '/kind', '/purposes/1', '/validFrom']);
     expect((await admin.get('/api/v1/agreements/history').expect(200)).body.changes).toHaveLength(before);
     expect((await p.http().post('/api/v1/agreements').send({})).status).toBe(403); // the register has its own scope
+  });
+
+  it('gives /demo a Fastlege role whose token reads the dev municipality through the demo driftsavtale registered at start', async () => {
+    const issued = (await request(p.app.getHttpServer()).post('/dev-issuer/token').send({ role: 'fastlege' }).expect(200)).body as { token: string; tenant: string; org: string };
+    expect({ tenant: issued.tenant, org: issued.org, orgnrParent: decodeJwt(issued.token)[CLAIMS.orgnrParent] }).toEqual({ tenant: MUNICIPALITY, org: DEMO_GP_ORGNR, orgnrParent: DEMO_GP_ORGNR });
+    const demo = await request(p.app.getHttpServer()).post('/api/v1/service-overview/_search').set('authorization', `Bearer ${issued.token}`).set('fpi-municipality', issued.tenant).send({ personId: pid }).expect(200);
+    expect(demo.body.services).toHaveLength(2);
+    const listed = (await admin.get('/api/v1/agreements').expect(200)).body.agreements as { partnerOrgnr: string; kind: string; purposes: string[] }[];
+    expect(listed.filter((a) => a.partnerOrgnr === DEMO_GP_ORGNR)).toEqual([expect.objectContaining({ kind: 'driftsavtale', purposes: ['TREAT', 'ETREAT'] })]);
   });
 
   describe('the fpi CLI', () => {

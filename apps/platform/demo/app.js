@@ -1,7 +1,8 @@
 // Reference client: how an end-user system calls the content services correctly.
 // The person identifier travels in a request body (POST _search) or a header, never in a URL.
 const $ = (id) => document.getElementById(id);
-const state = { token: undefined, testerToken: undefined, pid: undefined, checkpoint: undefined };
+// municipality: set for a partner's role (fastlege), which names the municipality it asks in fpi-municipality.
+const state = { token: undefined, municipality: undefined, testerToken: undefined, pid: undefined, checkpoint: undefined };
 
 const STATUS = { active: 'Aktiv', paused: 'Pause', planned: 'Planlagt', ended: 'Avsluttet', cancelled: 'Kansellert' };
 const STATUS_EN = { active: 'active', paused: 'paused (temporary cessation)', planned: 'planned', ended: 'ended', cancelled: 'cancelled' };
@@ -15,11 +16,12 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
-async function token(role) {
+async function issue(role) {
   const res = await fetch('/dev-issuer/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role }) });
   if (!res.ok) throw new Error(`token: ${res.status}`);
-  return (await res.json()).token;
+  return res.json();
 }
+const token = async (role) => (await issue(role)).token;
 
 async function problemText(res) {
   try {
@@ -33,8 +35,13 @@ async function problemText(res) {
 $('role-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const role = new FormData(e.target).get('role');
-  state.token = await token(role);
-  $('token-status').textContent = `Token hentet for ${role}.`;
+  const issued = await issue(role);
+  state.token = issued.token;
+  // A GP practice is a company of its own (issued.org): it reads the municipality's data under its agreement.
+  state.municipality = issued.org ? issued.tenant : undefined;
+  $('token-status').textContent = issued.org
+    ? `Token hentet for ${role} (virksomhet ${issued.org}, leser kommune ${issued.tenant} gjennom driftsavtale).`
+    : `Token hentet for ${role}.`;
 });
 
 async function lookup() {
@@ -45,7 +52,7 @@ async function lookup() {
   const body = { personId: state.pid, ...($('include-ended').checked ? { include: 'ended' } : {}), ...(state.checkpoint ? { minCheckpoint: state.checkpoint } : {}) };
   const res = await fetch('/api/v1/service-overview/_search', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${state.token}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${state.token}`, ...(state.municipality ? { 'fpi-municipality': state.municipality } : {}) },
     body: JSON.stringify(body),
   });
   if (!res.ok) {
@@ -141,8 +148,8 @@ $('show-log').addEventListener('click', async () => {
   $('log').replaceChildren(
     el('table', {},
       el('caption', {}, `Tilgangslogg for ${mask(pid)}`),
-      el('thead', {}, el('tr', {}, ['Tid', 'Klient', 'Formål', 'Handling', 'Utfall'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, entries.map((e) => el('tr', { class: 'log-entry' }, el('td', {}, time(e.at)), el('td', {}, e.clientName ?? e.clientId), el('td', {}, e.purposeOfUse ?? ''), el('td', {}, e.action), el('td', {}, e.outcome)))),
+      el('thead', {}, el('tr', {}, ['Tid', 'Klient', 'Virksomhet (avtale)', 'Formål', 'Handling', 'Utfall'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, entries.map((e) => el('tr', { class: 'log-entry' }, el('td', {}, time(e.at)), el('td', {}, e.clientName ?? e.clientId), el('td', {}, e.partner ? `${e.partner.name ?? e.partner.orgnr}${e.partner.agreementId ? ` (avtale ${e.partner.agreementId})` : ''}` : 'kommunen'), el('td', {}, e.purposeOfUse ?? ''), el('td', {}, e.action), el('td', {}, e.outcome)))),
     ),
   );
 });
