@@ -30,5 +30,30 @@ export function buildOpenApiDocument(app: INestApplication, api: ApiDescription 
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HelseID access token; in production as "DPoP <token>" with a DPoP proof (RFC 9449). Dev tokens: npx fpi token' }, 'helseid')
     .addSecurityRequirements('helseid')
     .build();
-  return addContractSchemas(SwaggerModule.createDocument(app, config));
+  return addMunicipalityHeader(addContractSchemas(SwaggerModule.createDocument(app, config)));
+}
+
+/** Tags of the read routes a partner may call under an agreement (the content services). */
+const PARTNER_READ_TAGS = ['content (innholdstjenester)', 'OKT prototype compatibility', 'FHIR R4 (EpisodeOfCare)'];
+
+/**
+ * Documents the `fpi-municipality` header on every read route a partner may call: one place,
+ * since the guard, not the controllers, reads it (libs/security caller.ts).
+ */
+function addMunicipalityHeader(doc: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(doc.paths)) {
+    for (const operation of [item.get, item.post]) {
+      // FHIR metadata is public: no token, no municipality.
+      if (!operation?.tags?.some((t) => PARTNER_READ_TAGS.includes(t)) || operation.operationId === 'FhirController_metadata') continue;
+      (operation.parameters ??= []).push({
+        name: 'fpi-municipality',
+        in: 'header',
+        required: false,
+        description:
+          "Only for an organisation outside the municipality (a GP practice, a hospital trust): the organisation number of the municipality it asks. Served only under an agreement in force for the token's organisation (orgnr_parent), purpose of use and today's date; otherwise 403 no-agreement, agreement-not-yet-valid, agreement-expired, agreement-ended or purpose-not-covered. The municipality's own units leave it out.",
+        schema: { type: 'string', pattern: '^[0-9]{9}$' },
+      });
+    }
+  }
+  return doc;
 }
