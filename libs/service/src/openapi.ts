@@ -43,8 +43,8 @@ const PARTNER_READ_TAGS = ['content (innholdstjenester)', 'OKT prototype compati
 function addMunicipalityHeader(doc: OpenAPIObject): OpenAPIObject {
   for (const item of Object.values(doc.paths)) {
     for (const operation of [item.get, item.post]) {
-      // FHIR metadata is public: no token, no municipality.
-      if (!operation?.tags?.some((t) => PARTNER_READ_TAGS.includes(t)) || operation.operationId === 'FhirController_metadata') continue;
+      // FHIR metadata is public (no token); the OKT receive route writes (partners only read).
+      if (!operation?.tags?.some((t) => PARTNER_READ_TAGS.includes(t)) || ['FhirController_metadata', 'OktController_post'].includes(operation.operationId)) continue;
       (operation.parameters ??= []).push({
         name: 'fpi-municipality',
         in: 'header',
