@@ -44,7 +44,7 @@ function addMunicipalityHeader(doc: OpenAPIObject): OpenAPIObject {
   for (const item of Object.values(doc.paths)) {
     for (const operation of [item.get, item.post]) {
       // FHIR metadata is public (no token); the OKT receive route writes (partners only read).
-      if (!operation?.tags?.some((t) => PARTNER_READ_TAGS.includes(t)) || ['FhirController_metadata', 'OktController_post'].includes(operation.operationId)) continue;
+      if (!operation?.tags?.some((t) => PARTNER_READ_TAGS.includes(t)) || ['FhirController_metadata', 'OktController_post'].includes(operation.operationId ?? '')) continue;
       (operation.parameters ??= []).push({
         name: 'fpi-municipality',
         in: 'header',
