@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
 import { episodeOfCareId } from '#libs/fhir';
+import { AgreementRegister } from '#libs/security';
 import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
@@ -146,6 +147,9 @@ describe('security, tenancy and access log', () => {
       const idB = episodeOfCareId('epj-sec', decisionB);
       const changeB = { type: 'ServiceDecisionChanged', eventId: randomUUID(), decisionId: decisionB, occurredAt: '2026-03-02T08:00:00Z', sourceSystem: 'epj-sec', patient: { system: FNR, value: pidB }, description: 'x' };
       const asA = p.http();
+      // The agreement register: A's administration sees and changes A's register only.
+      const registerOfA = await p.as({ scopes: ['agreements-read', 'agreements-write'], clientId: 'avtaler-a' });
+      const agreementOfB = await p.app.get(AgreementRegister).add({ tenant: B, partnerOrgnr: '315000017', partnerName: 'Legesenteret B', kind: 'driftsavtale', purposes: ['TREAT'], validFrom: '2026-01-01', registeredBy: 'B', reason: 'B' });
       const checks: Record<string, () => Promise<void>> = {
         'get /api/v1/service-overview': async () => expect((await asA.get('/api/v1/service-overview').set('person-id', pidB).expect(200)).body.services).toEqual([]),
         'post /api/v1/service-overview/_search': async () => expect((await asA.post('/api/v1/service-overview/_search').send({ personId: pidB, include: 'ended' }).expect(200)).body.services).toEqual([]),
@@ -159,6 +163,20 @@ describe('security, tenancy and access log', () => {
         'post /fhir/EpisodeOfCare/_search': async () => expect((await asA.post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${pidB}`, _summary: 'count' }).expect(200)).body.total).toBe(0),
         'get /fhir/EpisodeOfCare/{id}': async () => void (await asA.get(`/fhir/EpisodeOfCare/${idB}`).expect(404)),
         'get /fhir/metadata': async () => void (await asA.get('/fhir/metadata').expect(200)),
+        'get /api/v1/agreements': async () => {
+          const { municipality, agreements } = (await registerOfA.get('/api/v1/agreements').expect(200)).body as { municipality: string; agreements: { tenant: string }[] };
+          expect([municipality, ...agreements.map((a) => a.tenant)].every((t) => t === A)).toBe(true);
+        },
+        'get /api/v1/agreements/history': async () => {
+          const changes = (await registerOfA.get('/api/v1/agreements/history').expect(200)).body.changes as { agreement: { tenant: string } }[];
+          expect(changes.every((c) => c.agreement.tenant === A)).toBe(true);
+        },
+        'post /api/v1/agreements': async () =>
+          expect((await registerOfA.post('/api/v1/agreements').send({ partnerOrgnr: '315000017', partnerName: 'x', kind: 'driftsavtale', purposes: ['TREAT'], validFrom: '2026-01-01', reason: 'x' }).expect(201)).body.tenant).toBe(A),
+        'post /api/v1/agreements/{id}/end': async () => {
+          await registerOfA.post(`/api/v1/agreements/${agreementOfB.id}/end`).send({ reason: 'x' }).expect(404);
+          expect((await p.app.get(AgreementRegister).list(B)).find((a) => a.id === agreementOfB.id)?.ended).toBeUndefined();
+        },
         // Operational endpoints: no patient data, nothing per tenant.
         'get /metrics': async () => expect((await asA.get('/metrics').expect(200)).text).not.toContain(pidB),
         'get /health/live': async () => void (await asA.get('/health/live').expect(200)),
@@ -175,6 +193,8 @@ describe('security, tenancy and access log', () => {
       expect(await eventsOf(B)).toBe(beforeB);
       const overviewB = await (await p.as({ tenant: B })).get('/api/v1/service-overview').set('person-id', pidB).expect(200);
       expect(overviewB.body.services.map((s: { decisionId: string }) => s.decisionId)).toEqual([decisionB]);
+      // Naming B in fpi-municipality is no way in either, without an agreement of B with A.
+      expect((await asA.get('/api/v1/service-overview').set('person-id', pidB).set('fpi-municipality', B).expect(403)).body.type).toBe('urn:fpi:problem:no-agreement');
     });
   });
 
