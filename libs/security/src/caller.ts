@@ -195,7 +195,7 @@ export class TokenCallerResolver implements CallerResolver {
     const details = attestation?.care_relationship?.purpose_of_use_details;
     // No cache: an agreement ended a moment ago allows nothing from the next request on.
     const decision = partner
-      ? agreementDecision(await this.agreements.ofPartner(tenant, orgnrParent), { tenant, partner: orgnrParent, purpose, today: osloToday(), now: new Date() })
+      ? agreementDecision(await this.agreements.ofPartner(tenant, orgnrParent), { tenant, partner: orgnrParent, purpose, today: osloToday() })
       : undefined;
     return {
       tenant,

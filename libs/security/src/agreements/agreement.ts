@@ -26,7 +26,7 @@ export interface Agreement {
   registeredAt: string;
   registeredBy: string;
   reason: string;
-  /** Set when ended: from this instant on it allows nothing. */
+  /** Set when ended (always at the moment it is recorded): from then on it allows nothing. */
   ended?: { at: string; by: string; reason: string };
 }
 
@@ -39,8 +39,9 @@ export type AgreementDecision =
 
 /**
  * The agreement rule: whether `partner` may read `tenant`'s data for `purpose` on `today`
- * (the Norwegian calendar day, osloToday) at the instant `now`. Allowed under the first of
- * `agreements` (the tenant's register) that is the partner's, not ended at `now`, valid on
+ * (the Norwegian calendar day, osloToday). Allowed under the first of `agreements` (the
+ * tenant's register) that is the partner's, not ended (an end is recorded when it happens,
+ * never ahead, so no clock of ours is compared with the database's), valid on
  * `today` (validFrom ≤ today ≤ validTo) and lists the purpose. Otherwise refused with the
  * most telling rule: `no-agreement` (none for the partner), `purpose-not-covered` (one is
  * in force, but not for this purpose, or the token names none), `agreement-ended`,
@@ -49,12 +50,12 @@ export type AgreementDecision =
  */
 export function agreementDecision(
   agreements: readonly Agreement[],
-  request: { tenant: string; partner: string; purpose: PurposeOfUse | undefined; today: string; now: Date },
+  request: { tenant: string; partner: string; purpose: PurposeOfUse | undefined; today: string },
 ): AgreementDecision {
   const mine = agreements.filter((a) => a.tenant === request.tenant && a.partnerOrgnr === request.partner);
   const who = `organisation ${request.partner}`;
   if (mine.length === 0) return { allowed: false, rule: 'no-agreement', detail: `${who} has no agreement with municipality ${request.tenant} in its agreement register` };
-  const ended = (a: Agreement) => a.ended !== undefined && Date.parse(a.ended.at) <= request.now.getTime();
+  const ended = (a: Agreement) => a.ended !== undefined;
   const inForce = mine.filter((a) => !ended(a) && a.validFrom <= request.today && (a.validTo === undefined || request.today <= a.validTo));
   const covering = inForce.find((a) => request.purpose !== undefined && a.purposes.includes(request.purpose));
   if (covering) return { allowed: true, agreement: covering };
