@@ -47,6 +47,14 @@ describe('dev tokens are only for registered test municipalities', () => {
     await expect(issuer.issueForTenant(registry, { tenant: 'toString', scopes: ['write'] })).rejects.toMatchObject({ reason: 'unknown-tenant' });
   });
 
+  it("mints a partner's token for a test municipality (orgnr_parent and legal entity: the partner), never as a production municipality", async () => {
+    const token = decodeJwt(await issuer.issueForTenant(registry, { tenant: '313231593', org: '315000017', scopes: ['read'], purpose: 'TREAT' }));
+    expect(token['helseid://claims/client/claims/orgnr_parent']).toBe('315000017');
+    expect((token.authorization_details as { practitioner: { legal_entity: { id: string } } }[])[0]!.practitioner.legal_entity.id).toBe('315000017');
+    await expect(issuer.issueForTenant(registry, { tenant: '313231593', org: '922734046', scopes: ['read'] })).rejects.toMatchObject({ reason: 'production-tenant' });
+    await expect(issuer.issueForTenant(registry, { tenant: '922734046', org: '315000017', scopes: ['read'] })).rejects.toMatchObject({ reason: 'production-tenant' });
+  });
+
   it.each(PROTOTYPE_KEYS)('refuses the scope %j (own keys of SCOPES only)', async (scope) => {
     await expect(issuer.issue({ tenant: '313231593', scopes: [scope as never] })).rejects.toThrow(/unknown scope/);
   });
