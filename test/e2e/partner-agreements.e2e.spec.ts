@@ -65,6 +65,10 @@ describe('FR-13 partners reading under an agreement: a GP practice (driftsavtale
 
   it('refuses the GP practice with no-agreement while the register has none, and logs the attempt with the partner', async () => {
     await expectRefused(await overview(await partner(GP_PRACTICE)), 'no-agreement');
+    // FHIR answers an OperationOutcome whose diagnostics lead with the rule.
+    const fhir = await (await partner(GP_PRACTICE)).get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pid}` });
+    expect(fhir.status).toBe(403);
+    expect(fhir.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'security', diagnostics: expect.stringMatching(/^no-agreement: /) }] });
     const [entry] = await patientLog();
     expect(entry).toMatchObject({ outcome: 'denied', orgnrParent: GP_PRACTICE, partner: { orgnr: GP_PRACTICE, agreementId: null }, detail: expect.stringMatching(/^no-agreement: /) });
     // Without the header the practice is no tenant of its own: it is told how to name the municipality.
