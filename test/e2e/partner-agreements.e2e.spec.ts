@@ -124,10 +124,14 @@ describe('FR-13 partners reading under an agreement: a GP practice (driftsavtale
     expect((await patientLog(otherAuditor))[0]).toMatchObject({ outcome: 'denied', orgnrParent: GP_PRACTICE, partner: { orgnr: GP_PRACTICE } });
   });
 
-  it('lets a partner read overviews only: its token may not read the access log or the register, whatever its scopes', async () => {
-    const gp = await partner(GP_PRACTICE, { scopes: ['read', 'audit', 'agreements-read'] });
+  it('lets a partner read overviews only: its token may not read the access log or the register, nor write, whatever its scopes', async () => {
+    const gp = await partner(GP_PRACTICE, { scopes: ['read', 'audit', 'agreements-read', 'write'] });
     await expectRefusedType(await gp.get('/api/v1/access-log').set('person-id', pid), 'partner-reads-only');
     await expectRefusedType(await gp.get('/api/v1/agreements'), 'partner-reads-only');
+    const before = await p.storedEventsSnapshot();
+    const write = { type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'GP-WRITE', occurredAt: `${day(-1)}T08:00:00Z`, patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: day(0) } };
+    await expectRefusedType(await gp.post('/api/v1/decision-events').send(write), 'partner-reads-only');
+    expect(await p.storedEventsSnapshot()).toBe(before);
   });
   const expectRefusedType = async (response: request.Response, rule: string) => expect({ status: response.status, type: response.body.type }).toEqual({ status: 403, type: `urn:fpi:problem:${rule}` });
 
