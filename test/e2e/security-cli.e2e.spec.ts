@@ -19,6 +19,8 @@ describe('security: the fpi CLI', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), 'fpi-security-cli-'));
+    // Dev tokens only for a registered test municipality.
+    await fpi('tenant', 'add', '--orgnr', '313231593', '--name', 'Test kommune');
   });
   afterAll(async () => {
     await db?.drop();

@@ -47,7 +47,7 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
     await psql(primary, 'CREATE DATABASE fpi');
     dir = await mkdtemp(join(tmpdir(), 'fpi-replica-'));
     // Both services verify the dev issuer's tokens from the same key directory.
-    token = await (await DevIssuer.open(dir)).issue({ tenant: TENANT, scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'epj-replica' }) // the source system it posts as;
+    token = await (await DevIssuer.open(dir)).issue({ tenant: TENANT, scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'epj-replica' }); // the source system it posts as
     receive = await spawnService('receive-service', { DATABASE_URL: primary.url('fpi'), FPI_DATA_DIR: dir });
     content = await spawnService('content-service', { DATABASE_URL: primary.url('fpi'), READ_DATABASE_URL: standby.url('fpi'), FPI_DATA_DIR: dir });
   }, 120_000);
@@ -122,7 +122,9 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
   });
 
   it('failover: the primary is lost under load, the standby promoted, no acknowledged event is lost', async () => {
-    const load = startLoad(() => receive!.url, token);
+    // The load posts as source system `epj-fault`: its own EPJ client (a decision belongs to its source).
+    const loadToken = await (await DevIssuer.open(dir)).issue({ tenant: TENANT, scopes: ['write'], clientId: 'epj-fault' });
+    const load = startLoad(() => receive!.url, loadToken);
     await sleep(1500);
     // As if the primary's machine lost power: no clean shutdown.
     await primary.stop('immediate');
