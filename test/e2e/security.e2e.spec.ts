@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
 import { episodeOfCareId } from '#libs/fhir';
+import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
+
+/** The FHIR resource the API returned, checked by the FHIR validator. */
+const validFhir = <T extends { total?: number }>(resource: T): T => (expectValidFhir(resource), resource);
 import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
@@ -153,10 +157,10 @@ describe('security, tenancy and access log', () => {
           const entries = (await asA.get('/api/v1/access-log').set('person-id', pidB).expect(200)).body.entries as { orgnrParent: string }[];
           expect(entries.every((e) => e.orgnrParent === A)).toBe(true);
         },
-        'get /fhir/EpisodeOfCare': async () => expect((await asA.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidB}` }).expect(200)).body.total).toBe(0),
-        'post /fhir/EpisodeOfCare/_search': async () => expect((await asA.post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${pidB}`, _summary: 'count' }).expect(200)).body.total).toBe(0),
-        'get /fhir/EpisodeOfCare/{id}': async () => void (await asA.get(`/fhir/EpisodeOfCare/${idB}`).expect(404)),
-        'get /fhir/metadata': async () => void (await asA.get('/fhir/metadata').expect(200)),
+        'get /fhir/EpisodeOfCare': async () => expect(validFhir((await asA.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidB}` }).expect(200)).body).total).toBe(0),
+        'post /fhir/EpisodeOfCare/_search': async () => expect(validFhir((await asA.post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${pidB}`, _summary: 'count' }).expect(200)).body).total).toBe(0),
+        'get /fhir/EpisodeOfCare/{id}': async () => void validFhir((await asA.get(`/fhir/EpisodeOfCare/${idB}`).expect(404)).body),
+        'get /fhir/metadata': async () => void validFhir((await asA.get('/fhir/metadata').expect(200)).body),
         // Operational endpoints: no patient data, nothing per tenant.
         'get /metrics': async () => expect((await asA.get('/metrics').expect(200)).text).not.toContain(pidB),
         'get /health/live': async () => void (await asA.get('/health/live').expect(200)),
