@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSchemathesis, schemathesis, startTestPlatform, type TestPlatform } from '#libs/testing';
+import { FNR, runSchemathesis, schemathesis, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const EXAMPLES = Number(process.env.FPI_SCHEMATHESIS_EXAMPLES ?? 10);
 const SEED = process.env.FPI_SCHEMATHESIS_SEED ?? '20261130';
@@ -22,11 +22,18 @@ describe('Schemathesis against the served OpenAPI document', () => {
   const rateLimit = process.env.FPI_RATE_LIMIT_PER_MINUTE;
 
   beforeAll(async () => {
-    [st] = await Promise.all([schemathesis()]);
+    st = await schemathesis();
     // The fuzzer sends thousands of requests a minute from one client: the rate limit (tested
     // on its own in security-hardening) would answer most of them with 429.
     process.env.FPI_RATE_LIMIT_PER_MINUTE = '0';
     p = await startTestPlatform({ listen: true });
+    // The document's examples name the README's synthetic patient and decision: with them
+    // stored, the examples phase reaches the answers with data (overview, OKT, FHIR read).
+    await (await p.as({ clientId: 'epj-demo' })).post('/api/v1/decision-events').send({
+      type: 'ServiceDecisionGranted', eventId: '6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b00', decisionId: 'VEDTAK-2026-0042', occurredAt: '2026-03-01T08:15:00+01:00',
+      sourceSystem: 'epj-demo', patient: { system: FNR, value: '13717404089' }, service: { code: '15' }, period: { start: '2026-03-01' },
+      extent: { value: 6, unit: 'hours-per-week' }, performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+47 99 99 99 99' },
+    }).expect(201);
     reports = await mkdtemp(join(tmpdir(), 'fpi-schemathesis-'));
   }, 300_000);
   afterAll(async () => {
