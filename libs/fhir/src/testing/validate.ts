@@ -21,10 +21,11 @@
  *    or strings.
  *
  * Every issue is a failure: Medplum's errors and its warnings and information alike. Known
- * exceptions (documented in docs/fhir.md, "Validation"): none. Medplum does not evaluate the
- * base invariants `ele-1`, `dom-3`, `org-1` and `sdf-19` and checks no terminology beyond
- * what is written above; the resource is checked as it goes over the wire (after a JSON
- * round trip: undefined properties vanish).
+ * exceptions (docs/testing-peers.md): none. Not checked: the base invariants `ele-1`,
+ * `dom-3` (every contained resource referenced), `org-1` and `sdf-19`, which Medplum leaves
+ * out, and terminology beyond what is written above (no code system server here). The
+ * resource is checked as it goes over the wire (after a JSON round trip: undefined
+ * properties vanish).
  */
 import { createRequire } from 'node:module';
 import { expect } from '@jest/globals';
