@@ -47,9 +47,13 @@ export async function schemathesis(): Promise<string> {
 }
 
 /** Runs `st` with `args`; resolves with its exit code and its whole output (stdout and stderr). */
-export function runSchemathesis(st: string, args: string[]): Promise<{ code: number | null; output: string }> {
+export async function runSchemathesis(st: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  // Schemathesis keeps a cache of the crashes it found (replayed first next time) in its
+  // working directory: there, not in the repository.
+  const cwd = join(packageRoot(), 'node_modules', '.cache', 'fpi-platform', 'schemathesis');
+  await mkdir(cwd, { recursive: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(st, args, { env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(st, args, { cwd, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
