@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { DevIssuer } from '#libs/security';
 import { createTestDatabase, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
+import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** The built platform as a process of its own, its JSON logs captured as an operator sees them. */
 describe('access logs never print a person identifier', () => {
@@ -59,7 +60,7 @@ describe('access logs never print a person identifier', () => {
     expect((await fetch(`${base}/api/v1/service-overview`, { headers: { 'person-id': pid, ...auth } })).status).toBe(200);
     expect((await fetch(`${base}/okt-status/${pid}`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${base}/okt-events/${pid}`, { headers: auth })).status).toBeLessThan(500);
-    await fetch(`${base}/fhir/EpisodeOfCare?patient.identifier=${encodeURIComponent(`${FNR}|${pid}`)}`, { headers: auth });
+    expectValidFhir(await (await fetch(`${base}/fhir/EpisodeOfCare?patient.identifier=${encodeURIComponent(`${FNR}|${pid}`)}`, { headers: auth })).json());
     await fetch(`${base}/api/v1/service-overview?pid=${pid}`, { headers: { 'person-id': pid, ...auth } });
     await new Promise((r) => setTimeout(r, 300)); // let pino flush
     const requestLines = output.split('\n').filter((l) => l.includes('"req"'));

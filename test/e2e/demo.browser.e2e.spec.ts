@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { packageRoot } from '#libs/database';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { chromiumBinary, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
-/** The reference client in a real browser: Debian's Chromium, driven by Playwright. */
+/** The reference client in a real browser: the Chromium build shipped in the `@sparticuz/chromium` npm package, driven by Playwright. */
 describe('/demo: the legevakt and home-care view', () => {
   let p: TestPlatform;
   let browser: Browser;
@@ -25,10 +25,8 @@ describe('/demo: the legevakt and home-care view', () => {
       patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: today }, performer: { name: 'Trygghetsalarmsentralen', phone: '+47 22 22 22 22' },
     });
     await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', last.body.checkpoint).expect(200);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const binary = await chromiumBinary();
+    browser = await chromium.launch({ executablePath: binary.executablePath, args: binary.args, env: { ...process.env, ...binary.env } });
   });
   afterAll(async () => {
     await browser?.close();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'fhir-kit-client';
 import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 import { osloToday } from '#libs/content';
-import { validateR4Resource } from '../../libs/fhir/src/testing/validate.js';
+import { expectValidFhir as expectValid } from '../../libs/fhir/src/testing/validate.js';
 
 describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () => {
   let p: TestPlatform;
@@ -32,12 +32,6 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
     await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', last.checkpoint).expect(200);
   });
   afterAll(async () => p?.close());
-
-  const expectValid = (resource: unknown) => {
-    const result = validateR4Resource(resource);
-    expect(result.errors).toEqual([]);
-    expect(result.valid).toBe(true);
-  };
 
   it('publishes a valid CapabilityStatement', async () => {
     const cs = (await client.capabilityStatement()) as unknown as fhir4.CapabilityStatement;

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 const RUNS = Number(process.env.FPI_PROPERTY_RUNS ?? 1000);
 /** Jest's default 60 s is too short for 10,000 requests on a small machine (`npm run test:faults`). */
@@ -99,6 +100,7 @@ describe(`content services refuse ${RUNS} generated bad read parameters`, () => 
         expect(res.status).toBeGreaterThanOrEqual(400);
         expect(res.status).toBeLessThan(500);
         if (pr.kind === 'fhir') expect(res.body.resourceType).toBe('OperationOutcome');
+        if (pr.kind === 'fhir') expectValidFhir(res.body);
         else expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       }),
       { numRuns: RUNS },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { freePort } from '#libs/database';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
 import { createDpopKey, createDpopProof, startTestPlatform, type TestPlatform } from '#libs/testing';
+import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** A platform configured as in production: DPoP required, a tight rate limit. */
 describe('hardening: DPoP required, rate limits, security headers', () => {
@@ -55,6 +56,7 @@ describe('hardening: DPoP required, rate limits, security headers', () => {
     const limited = await noisy('/fhir/metadata');
     expect(limited.status).toBe(429);
     expect(limited.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expectValidFhir(limited.body);
     expect(limited.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'throttled' }] });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
   });

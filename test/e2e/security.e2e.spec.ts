@@ -3,6 +3,10 @@ import { SignJWT, generateKeyPair } from 'jose';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
 import { episodeOfCareId } from '#libs/fhir';
 import { AgreementRegister } from '#libs/security';
+import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
+
+/** The FHIR resource the API returned, checked by the FHIR validator. */
+const validFhir = <T extends { total?: number }>(resource: T): T => (expectValidFhir(resource), resource);
 import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
@@ -159,10 +163,10 @@ describe('security, tenancy and access log', () => {
           const entries = (await asA.get('/api/v1/access-log').set('person-id', pidB).expect(200)).body.entries as { orgnrParent: string }[];
           expect(entries.every((e) => e.orgnrParent === A)).toBe(true);
         },
-        'get /fhir/EpisodeOfCare': async () => expect((await asA.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidB}` }).expect(200)).body.total).toBe(0),
-        'post /fhir/EpisodeOfCare/_search': async () => expect((await asA.post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${pidB}`, _summary: 'count' }).expect(200)).body.total).toBe(0),
-        'get /fhir/EpisodeOfCare/{id}': async () => void (await asA.get(`/fhir/EpisodeOfCare/${idB}`).expect(404)),
-        'get /fhir/metadata': async () => void (await asA.get('/fhir/metadata').expect(200)),
+        'get /fhir/EpisodeOfCare': async () => expect(validFhir((await asA.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidB}` }).expect(200)).body).total).toBe(0),
+        'post /fhir/EpisodeOfCare/_search': async () => expect(validFhir((await asA.post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${pidB}`, _summary: 'count' }).expect(200)).body).total).toBe(0),
+        'get /fhir/EpisodeOfCare/{id}': async () => void validFhir((await asA.get(`/fhir/EpisodeOfCare/${idB}`).expect(404)).body),
+        'get /fhir/metadata': async () => void validFhir((await asA.get('/fhir/metadata').expect(200)).body),
         'get /api/v1/agreements': async () => {
           const { municipality, agreements } = (await registerOfA.get('/api/v1/agreements').expect(200)).body as { municipality: string; agreements: { tenant: string }[] };
           expect([municipality, ...agreements.map((a) => a.tenant)].every((t) => t === A)).toBe(true);

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL streaming replication for real (Debian's server binaries, installed by .ci/run):
+ * PostgreSQL streaming replication for real (the embedded PostgreSQL package's own server binaries):
  * a primary and a synchronous hot standby, the receive service writing to the primary, the
  * content service projecting into the primary and reading overviews from the standby
  * (READ_DATABASE_URL). Then the primary is lost under load, the standby promoted, the
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevIssuer } from '#libs/security';
 import {
-  expectStoredOnceAndProjected, FNR, psql, sleep, spawnService, startLoad, startPrimary, startStandby, syntheticPid,
+  expectStoredOnceAndProjected, FNR, sleep, sql, spawnService, startLoad, startPrimary, startStandby, syntheticPid,
   type PgServer, type ServiceProcess,
 } from '#libs/testing';
 
@@ -39,12 +39,12 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
   };
   /** Sessions on the standby whose last statement read the overview read model. */
   const overviewReadsOnStandby = async () =>
-    Number(await psql(standby, `SELECT count(*) FROM pg_stat_activity WHERE datname = 'fpi' AND query LIKE '%FROM service_overview_v%'`));
+    Number(await sql(standby, `SELECT count(*) FROM pg_stat_activity WHERE datname = 'fpi' AND query LIKE '%FROM service_overview_v%'`));
 
   beforeAll(async () => {
     primary = await startPrimary();
     standby = await startStandby(primary, { synchronous: true });
-    await psql(primary, 'CREATE DATABASE fpi');
+    await sql(primary, 'CREATE DATABASE fpi');
     dir = await mkdtemp(join(tmpdir(), 'fpi-replica-'));
     // Both services verify the dev issuer's tokens from the same key directory.
     token = await (await DevIssuer.open(dir)).issue({ tenant: TENANT, scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'epj-replica' }); // the source system it posts as
@@ -78,7 +78,7 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
     // The lookups ran on the standby.
     expect(await overviewReadsOnStandby()).toBeGreaterThanOrEqual(1);
     // The standby is read-only: the content service's writes (projections, access log) went to the primary.
-    expect(await psql(standby, 'SELECT pg_is_in_recovery()')).toContain('t');
+    expect(await sql(standby, 'SELECT pg_is_in_recovery()')).toContain('t');
 
     // Anyone sees the replicas' status; the per-database lag is in /metrics (and the operator's detail).
     const ready = (await (await fetch(`${content!.url}/health/ready`)).json()) as { status: string; checks: Record<string, string> };
@@ -90,7 +90,7 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
 
   it('a lagging replica: lag in bytes, stale reads served, read-your-writes waits for the replica', async () => {
     // Pause WAL replay on the standby, write, and watch the lag appear.
-    await psql(standby, 'SELECT pg_wal_replay_pause()');
+    await sql(standby, 'SELECT pg_wal_replay_pause()');
     const pid = syntheticPid();
     let checkpoint: string;
     try {
@@ -114,7 +114,7 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
       expect(res2.headers.get('retry-after')).toBe('1');
       expect(((await res2.json()) as { type: string }).type).toBe('urn:fpi:problem:not-caught-up');
     } finally {
-      await psql(standby, 'SELECT pg_wal_replay_resume()');
+      await sql(standby, 'SELECT pg_wal_replay_resume()');
     }
     const fresh = await overview(pid, checkpoint);
     expect(fresh.status).toBe(200);
@@ -139,7 +139,7 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
     expect(load.retryAfterOn503).toBe(true);
 
     await standby.promote();
-    expect(await psql(standby, 'SELECT pg_is_in_recovery()')).toContain('f');
+    expect(await sql(standby, 'SELECT pg_is_in_recovery()')).toContain('f');
     // Point both services at the new primary (no replica until a new standby is built).
     await receive!.stop();
     await content!.stop();

@@ -2,3 +2,4 @@ export * from './decision-events/v1.js';
 export * from './problem.js';
 export * from './validation.js';
 export * from './storable-text.js';
+export * from './openapi-responses.js';

@@ -11,3 +11,4 @@ export * from './operation-outcome.js';
 export * from './capability-statement.js';
 export * from './search-params.js';
 export * from './formats.js';
+export * from './openapi-schemas.js';

@@ -256,7 +256,8 @@ function parseDate(params: SearchParams, issues: SearchIssue[]): DateCriterion[]
       issues.push({ code: 'not-supported', diagnostics: `date '${occurrence}': a list of dates (OR) is not supported; repeat the parameter for AND.`, expression: ['date'] });
       continue;
     }
-    const m = /^([a-z]{2})?(.*)$/.exec(occurrence)!;
+    // `s`: a value may hold any character (a newline too); `.` alone would leave no match.
+    const m = /^([a-z]{2})?(.*)$/s.exec(occurrence)!;
     const prefix = m[1] ?? 'eq';
     const value = m[2]!;
     if (prefix === 'ne' || prefix === 'ap') {

@@ -1,5 +1,7 @@
 import { type ArgumentsHost, Catch, Controller, type ExceptionFilter, Get, HttpException, Inject, Module, Optional, Req, Res, ServiceUnavailableException, UseFilters } from '@nestjs/common';
+import { ApiOperation, ApiResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiProblem } from '#libs/contracts';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { DATABASES, Databases, latestMigrationVersion, type Cluster } from '#libs/database';
 import { ReadinessChecks, ReadinessModule } from './readiness.js';
@@ -38,7 +40,19 @@ export function publicReadiness(result: Pick<HealthCheckResult, 'details'>): { s
   return { status: worst, checks: Object.fromEntries([...checks].sort(([a], [b]) => a.localeCompare(b))) };
 }
 
+/** The readiness answer: one status per kind of check; `details` for operators only. */
+const READINESS_SCHEMA = {
+  type: 'object',
+  required: ['status', 'checks'],
+  properties: {
+    status: { type: 'string', enum: ['up', 'degraded', 'down'] },
+    checks: { type: 'object', additionalProperties: { type: 'string', enum: ['up', 'degraded', 'down'] } },
+    details: { type: 'object' },
+  },
+};
+
 @Controller('health')
+@ApiProblem(429, 'Too many requests from this client (FPI_RATE_LIMIT_PER_MINUTE); Retry-After says when to come back')
 @UseFilters(HealthResponseFilter)
 export class HealthController {
   constructor(
@@ -51,6 +65,8 @@ export class HealthController {
 
   /** The process is up. Never touches the database, so a database outage does not restart us. */
   @Get('live')
+  @ApiOperation({ summary: 'The process is up (never touches the database)', security: [] })
+  @ApiResponse({ status: 200, description: 'Up', schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -61,7 +77,11 @@ export class HealthController {
    * projection and municipality; everyone else never sees tenant or database names.
    */
   @Get('ready')
-  @HealthCheck()
+  @ApiOperation({ summary: 'Ready: the database answers and the schema is at the newest migration; projection lag', security: [] })
+  @ApiResponse({ status: 200, description: 'Serving (`up`, or `degraded` when something lags); `details` only for the operator scope', schema: READINESS_SCHEMA })
+  @ApiResponse({ status: 503, description: 'Not ready (`down`)', schema: READINESS_SCHEMA })
+  // Terminus documents its own { status: ok|error, info, error } shape; ours is the summary below.
+  @HealthCheck({ swaggerDocumentation: false })
   async ready(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     let result: HealthCheckResult;
     try {

@@ -1,4 +1,6 @@
 import { Controller, Get, Header, Global, Module } from '@nestjs/common';
+import { ApiOperation, ApiResponse } from '@nestjs/swagger';
+import { ApiProblem } from '#libs/contracts';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /** The process's Prometheus registry (one per Nest app, so tests do not share counters). */
@@ -32,6 +34,9 @@ export class MetricsController {
   constructor(private readonly metrics: Metrics) {}
 
   @Get('metrics')
+  @ApiOperation({ summary: 'Prometheus metrics (text exposition format)', security: [] })
+  @ApiResponse({ status: 200, description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } })
+  @ApiProblem(429, 'Too many requests from this client (FPI_RATE_LIMIT_PER_MINUTE); Retry-After says when to come back')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(): Promise<string> {
     return this.metrics.registry.metrics();

@@ -49,6 +49,7 @@ export const openApiRefs = {
   batch: ref('DecisionEventBatch'),
   oktEvent: ref('OktEvent'),
   oktResult: ref('OktResultMessage'),
+  batchResult: ref('DecisionEventBatchResult'),
 };
 
 const ProblemSchema = {
@@ -82,9 +83,44 @@ export function addContractSchemas(document: OpenAPIObject): OpenAPIObject {
     ...document.components.schemas,
     ...Object.fromEntries(DECISION_EVENT_VARIANTS.map((v, i) => [DECISION_EVENT_TYPES[i]!, plain(v)])),
     DecisionEvent: { oneOf: DECISION_EVENT_TYPES.map(ref), discriminator: { propertyName: 'type' }, description: 'A decision event, information model v1' },
-    DecisionEventBatch: { ...plain(DecisionEventBatchSchema), properties: { events: { type: 'array', minItems: 1, maxItems: 500, items: ref('DecisionEvent') } } },
+    // Items are judged one by one (a bad item is rejected in its own result, the batch still
+    // answers 200), so the batch itself accepts any item: the document must not claim more.
+    DecisionEventBatch: {
+      ...plain(DecisionEventBatchSchema),
+      properties: {
+        events: {
+          type: 'array', minItems: 1, maxItems: 500,
+          description: 'Each item a DecisionEvent, validated on its own: an item that is not one is rejected in its result, the others are still recorded',
+          items: { anyOf: [ref('DecisionEvent'), { description: 'anything else: rejected in its own result' }] },
+        },
+      },
+    },
     DecisionEventReceipt: plain(DecisionEventReceiptSchema),
     Problem: ProblemSchema,
+    DecisionEventBatchResult: {
+      type: 'object',
+      required: ['accepted', 'duplicates', 'rejected', 'results'],
+      properties: {
+        accepted: { type: 'integer', minimum: 0 },
+        duplicates: { type: 'integer', minimum: 0 },
+        rejected: { type: 'integer', minimum: 0 },
+        results: {
+          type: 'array',
+          description: 'One per item, in order',
+          items: {
+            type: 'object',
+            required: ['index', 'status'],
+            properties: {
+              index: { type: 'integer', minimum: 0 },
+              eventId: { type: 'string' },
+              status: { type: 'string', enum: ['accepted', 'duplicate', 'rejected'] },
+              receipt: ref('DecisionEventReceipt'),
+              problem: ref('Problem'),
+            },
+          },
+        },
+      },
+    },
     OktEvent: plain(OktEventSchema),
     OktResultMessage: plain(OktResultMessageSchema),
   } as NonNullable<OpenAPIObject['components']>['schemas'];

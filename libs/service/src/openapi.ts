@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { FHIR_OPENAPI_SCHEMAS } from '#libs/fhir';
 import { addContractSchemas } from '#libs/receive';
 
 export interface ApiDescription {
@@ -30,7 +31,9 @@ export function buildOpenApiDocument(app: INestApplication, api: ApiDescription 
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HelseID access token; in production as "DPoP <token>" with a DPoP proof (RFC 9449). Dev tokens: npx fpi token' }, 'helseid')
     .addSecurityRequirements('helseid')
     .build();
-  return addMunicipalityHeader(addContractSchemas(SwaggerModule.createDocument(app, config)));
+  const document = addMunicipalityHeader(addContractSchemas(SwaggerModule.createDocument(app, config)));
+  document.components!.schemas = { ...document.components!.schemas, ...(FHIR_OPENAPI_SCHEMAS as NonNullable<OpenAPIObject['components']>['schemas']) };
+  return document;
 }
 
 /** Tags of the read routes a partner may call under an agreement (the content services). */
@@ -53,6 +56,11 @@ function addMunicipalityHeader(doc: OpenAPIObject): OpenAPIObject {
           "Only for an organisation outside the municipality (a GP practice, a hospital trust): the organisation number of the municipality it asks. Served only under an agreement in force for the token's organisation (orgnr_parent), purpose of use and today's date; otherwise 403 no-agreement, agreement-not-yet-valid, agreement-expired, agreement-ended or purpose-not-covered. The municipality's own units leave it out.",
         schema: { type: 'string', pattern: '^[0-9]{9}$' },
       });
+      // A malformed header is a 400 (problem+json, or an OperationOutcome under /fhir).
+      const fhir = operation.tags?.includes('FHIR R4 (EpisodeOfCare)');
+      operation.responses['400'] ??= fhir
+        ? { description: 'A bad parameter or fpi-municipality header (OperationOutcome)', content: { 'application/fhir+json': { schema: { $ref: '#/components/schemas/OperationOutcome' } } } }
+        : { description: 'A bad parameter or fpi-municipality header (problem+json)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }
   }
   return doc;

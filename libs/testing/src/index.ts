@@ -5,3 +5,5 @@ export * from './synthetic.js';
 export * from './dpop-proof.js';
 export * from './service-process.js';
 export * from './pg-cluster.js';
+export * from './chromium.js';
+export * from './schemathesis.js';

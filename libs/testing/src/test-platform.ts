@@ -13,7 +13,7 @@ export type TokenOptions = Partial<DevTokenOptions>;
  * dev test tenant, for treatment; including reporting for any source system (tests name several
  * EPJs' `sourceSystem`). Tests of the ownership rule use `as({ clientId, scopes: ['write'] })`.
  */
-export const FULL_ACCESS: DevTokenOptions = { tenant: '313231593', scopes: ['write', 'write-any-source', 'read', 'audit', 'operator'], purpose: 'TREAT', clientId: 'dev-client', hpr: '4128168' };
+export const FULL_ACCESS: DevTokenOptions = { tenant: '313231593', scopes: ['write', 'write-any-source', 'read', 'audit', 'operator', 'agreements-read', 'agreements-write'], purpose: 'TREAT', clientId: 'dev-client', hpr: '4128168' };
 
 export interface TestPlatform {
   app: NestFastifyApplication;

@@ -1,9 +1,10 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type } from '@sinclair/typebox';
-import { compileValidator, ProblemError } from '#libs/contracts';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator, ProblemError } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewReader, type ServiceOverviewResponse } from './service-overview.reader.js';
+import { SERVICE_OVERVIEW_OPENAPI_SCHEMA } from './service-overview.schema.js';
 
 const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
 const SearchSchema = Type.Object(
@@ -38,15 +39,20 @@ function sinceDate(since: unknown): string | undefined {
 @Controller('api/v1/service-overview')
 @UseGuards(CallerGuard)
 @RequireScope('read')
+@ApiCallerProblems()
+@ApiUnavailable()
 export class ServiceOverviewController {
   constructor(private readonly reader: ServiceOverviewReader) {}
 
   @Get()
   @ApiOperation({ summary: "A patient's municipal services: active and paused first; ended ones with include=ended" })
-  @ApiHeader({ name: 'person-id', required: true, description: 'The patient (11 digits); never put it in the URL' })
+  @ApiHeader({ name: 'person-id', required: true, description: 'The patient (11 digits: fødselsnummer, D-nummer or felles hjelpenummer); never put it in the URL', schema: { type: 'string', pattern: '^[0-9]{11}$' }, example: '13717404089' })
   @ApiHeader({ name: 'min-checkpoint', required: false, description: 'Read your write: wait (up to 2 s) until the overview reflects this checkpoint' })
   @ApiQuery({ name: 'include', required: false, enum: ['ended'] })
   @ApiQuery({ name: 'since', required: false, description: 'YYYY-MM-DD' })
+  @ApiQuery({ name: 'min-checkpoint', required: false, description: 'The same as the min-checkpoint header' })
+  @ApiResponse({ status: 200, description: 'The overview', schema: SERVICE_OVERVIEW_OPENAPI_SCHEMA as never })
+  @ApiProblem(400, 'A missing or invalid person-id, an invalid parameter or checkpoint, or an unknown query parameter')
   async get(
     @CurrentCaller() caller: Caller,
     @Headers('person-id') personId: string | undefined,
@@ -71,6 +77,9 @@ export class ServiceOverviewController {
   @HttpCode(200)
   @ApiOperation({ summary: 'The same lookup with the patient in the body' })
   @ApiBody({ schema: JSON.parse(JSON.stringify(SearchSchema)) })
+  @ApiResponse({ status: 200, description: 'The overview', schema: SERVICE_OVERVIEW_OPENAPI_SCHEMA as never })
+  @ApiProblem(400, 'Malformed JSON, a search that is not of this shape, an invalid personId or checkpoint')
+  @ApiJsonBodyProblems()
   async search(@CurrentCaller() caller: Caller, @Body() body: unknown, @Headers('min-checkpoint') minCheckpointHeader: string | undefined): Promise<ServiceOverviewResponse> {
     const parsed = validateSearch(body);
     if (!parsed.ok) throw ProblemError.of(400, 'invalid-search', 'The search is malformed', undefined, parsed.errors);

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { v5 as uuidv5 } from 'uuid';
-import { compileValidator, ProblemError, STAY_TYPES, type DecisionEventV1 } from '#libs/contracts';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator, ProblemError, STAY_TYPES, type DecisionEventV1 } from '#libs/contracts';
 import {
   asDecisionEvent,
   canonicalServiceCode,
@@ -32,6 +32,9 @@ export const norwegianToday = osloToday;
 @Controller('okt-events')
 @UseGuards(CallerGuard)
 @RequireScope('write')
+@ApiCallerProblems()
+@ApiJsonBodyProblems()
+@ApiUnavailable()
 export class OktController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -47,6 +50,9 @@ export class OktController {
   })
   @ApiBody({ schema: openApiRefs.oktEvent })
   @ApiResponse({ status: 200, description: 'ResultMessage', schema: openApiRefs.oktResult })
+  @ApiProblem(400, 'Malformed JSON, or not an OktEvent')
+  @ApiProblem(409, 'The person\'s decisions changed concurrently too often to apply the snapshot; post it again')
+  @ApiProblem(422, 'A message breaks a domain rule (identifier, 9151 code, dates, extent)')
   async post(@CurrentCaller() caller: Caller, @Body() body: unknown): Promise<OktResultMessage> {
     const parsed = validateOktEvent(body);
     if (!parsed.ok) throw ProblemError.of(400, 'invalid-okt-event', 'The OktEvent is malformed', undefined, parsed.errors);

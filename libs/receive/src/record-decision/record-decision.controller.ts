@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiExtraModels, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { compileValidator, DecisionEventBatchSchema, ProblemError, type Problem, type DecisionEventReceipt } from '#libs/contracts';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator, DecisionEventBatchSchema, ProblemError, type Problem, type DecisionEventReceipt } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { toProblem } from '#libs/http';
 import { RecordDecisionCommand } from './record-decision.command.js';
@@ -24,6 +24,9 @@ export interface BatchItemResult {
 @Controller('api/v1/decision-events')
 @UseGuards(CallerGuard)
 @RequireScope('write')
+@ApiCallerProblems()
+@ApiJsonBodyProblems()
+@ApiUnavailable()
 export class RecordDecisionController {
   constructor(
     private readonly commands: CommandBus,
@@ -39,9 +42,9 @@ export class RecordDecisionController {
   @ApiBody({ schema: openApiRefs.decisionEvent, examples: openApiRefs.decisionEventExamples })
   @ApiResponse({ status: 201, description: 'Stored', schema: openApiRefs.receipt })
   @ApiResponse({ status: 200, description: 'Already stored (retry): the original receipt', schema: openApiRefs.receipt })
-  @ApiResponse({ status: 400, description: 'Does not match the information model (problem+json)', schema: openApiRefs.problem })
-  @ApiResponse({ status: 409, description: 'Lifecycle or idempotency conflict (problem+json)', schema: openApiRefs.problem })
-  @ApiResponse({ status: 422, description: 'Breaks a domain rule (problem+json)', schema: openApiRefs.problem })
+  @ApiProblem(400, 'Malformed JSON, or does not match the information model')
+  @ApiProblem(409, 'Lifecycle or idempotency conflict')
+  @ApiProblem(422, 'Breaks a domain rule')
   async record(@CurrentCaller() caller: Caller, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<DecisionEventReceipt> {
     const result = await this.commands.execute(new RecordDecisionCommand(caller, body));
     if (result.outcome === 'duplicate') reply.status(200).header('idempotent-replay', 'true');
@@ -57,7 +60,8 @@ export class RecordDecisionController {
       'An item may build on an earlier item of the same batch (a grant, then a pause of it).',
   })
   @ApiBody({ schema: openApiRefs.batch })
-  @ApiResponse({ status: 200, description: 'One result per item: accepted, duplicate or rejected with its problem' })
+  @ApiResponse({ status: 200, description: 'One result per item: accepted, duplicate or rejected with its problem', schema: openApiRefs.batchResult })
+  @ApiProblem(400, 'Malformed JSON, or not a batch of 1–500 events (the items themselves are judged one by one)')
   async recordBatch(@CurrentCaller() caller: Caller, @Body() body: unknown) {
     const batch = validateBatch(body);
     if (!batch.ok) throw ProblemError.of(400, 'invalid-batch', 'The batch is malformed', undefined, batch.errors);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ProblemError } from '#libs/contracts';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, ProblemError } from '#libs/contracts';
 import { CallerGuard, RequireScope } from '../caller.guard.js';
 import { CurrentCaller, type Caller } from '../caller.js';
 import { PURPOSES_OF_USE } from '../claims.js';
@@ -29,6 +29,8 @@ const objectBody = (body: unknown, allowed: readonly string[]): Record<string, u
 @ApiTags('agreements (avtaleregister)')
 @Controller('api/v1/agreements')
 @UseGuards(CallerGuard)
+@ApiCallerProblems()
+@ApiUnavailable()
 export class AgreementsController {
   constructor(private readonly register: AgreementRegister) {}
 
@@ -49,6 +51,9 @@ export class AgreementsController {
   @Post()
   @RequireScope('agreements-write')
   @ApiOperation({ summary: 'Register an agreement (400 naming each bad field)' })
+  @ApiResponse({ status: 201, description: 'The agreement as registered, with its id' })
+  @ApiProblem(400, 'A bad field of the agreement, each named with its rule')
+  @ApiJsonBodyProblems()
   @ApiBody({
     schema: {
       type: 'object',
@@ -82,6 +87,10 @@ export class AgreementsController {
   @HttpCode(200)
   @RequireScope('agreements-write')
   @ApiOperation({ summary: 'End an agreement now: from this instant it allows no read (404 unknown, 409 ended already)' })
+  @ApiProblem(400, 'No reason, or a field that is not one of this request')
+  @ApiProblem(404, 'No such agreement in this municipality')
+  @ApiProblem(409, 'The agreement has ended already')
+  @ApiJsonBodyProblems()
   @ApiBody({ schema: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', maxLength: 1000 } } } })
   async end(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body() body: unknown) {
     const b = objectBody(body, ['reason']);
