@@ -48,7 +48,7 @@ export function receiveProblem(error: unknown, context: { decisionId?: string } 
   }
   if (error instanceof ConcurrencyRetriesExhaustedError) {
     return new ProblemError(
-      { type: problemType('concurrency-conflict'), title: 'Too many concurrent changes', status: 409, detail: `decision ${context.decisionId ?? ''} kept changing; retry` },
+      { type: problemType('concurrency-conflict'), title: 'Too many concurrent changes', status: 409, detail: `${context.decisionId === undefined ? 'the decisions' : `decision ${context.decisionId}`} kept changing; retry` },
       { 'retry-after': '1' },
     );
   }
