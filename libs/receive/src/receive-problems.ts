@@ -42,9 +42,9 @@ export function receiveProblem(error: unknown, context: { decisionId?: string } 
     return ProblemError.of(status, 'rule-violation', 'The event breaks a rule', detail, errors);
   }
   if (error instanceof IdempotencyConflictError) {
-    return ProblemError.of(409, 'idempotency-conflict', 'Event id already used', 'the eventId is already stored with a different payload', [
-      { pointer: '/eventId', rule: 'idempotency', detail: 'already used for another event' },
-    ]);
+    // The store's own problem, as a ProblemError whose pointers an OKT snapshot can remap.
+    const { problem, headers } = error.toProblem();
+    return new ProblemError(problem, headers);
   }
   if (error instanceof ConcurrencyRetriesExhaustedError) {
     return new ProblemError(
