@@ -315,6 +315,17 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
         expect(formatCheckpoint(empty.checkpoint)).toBe(formatCheckpoint(all[all.length - 1]!.checkpoint));
       });
 
+      it('lag: counts the events after a checkpoint and dates the first of them', async () => {
+        expect(await store.lag(tenant, START)).toEqual({ events: 0, oldestRecordedAt: null });
+        for (let i = 0; i < 5; i++) await store.append(tenant, `lag-${i}`, [event()], 'no_stream');
+        const all = await readAllEvents(store, tenant);
+        expect((await store.lag(tenant, START)).events).toBe(5);
+        const behind = await store.lag(tenant, all[1]!.checkpoint);
+        expect(behind.events).toBe(3);
+        expect(behind.oldestRecordedAt?.getTime()).toBe(all[2]!.recordedAt.getTime());
+        expect(await store.lag(tenant, all[4]!.checkpoint)).toEqual({ events: 0, oldestRecordedAt: null });
+      });
+
       it('late commit: an event that took an earlier position but committed later is still delivered', async () => {
         const slow = event('Slow');
         const held = h.holdAppend(tenant, 'slow-stream', [slow]);

@@ -79,6 +79,14 @@ export interface ReadAllResult {
   checkpoint: Checkpoint;
 }
 
+/** How far a reader at some checkpoint is behind the tenant's newest event. */
+export interface Lag {
+  /** Committed events after the checkpoint. */
+  events: number;
+  /** When the first of them was recorded; null when there are none. */
+  oldestRecordedAt: Date | null;
+}
+
 export interface WaitOptions {
   timeoutMs: number;
   signal?: AbortSignal;
@@ -101,6 +109,8 @@ export interface EventStore {
   readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
   /** Events after `from` (exclusive) in `$all` order; only events no reader can miss any more. */
   readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult>;
+  /** Events after `from` and the age of the first of them (projection lag, caught-up checks). */
+  lag(tenant: TenantId, from: Checkpoint): Promise<Lag>;
   /** Ids of the streams holding events whose `data.patient.value` is the given identifier. */
   streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]>;
   /** Resolves when new events may be readable for the tenant, or when the timeout passes. */

@@ -1,7 +1,7 @@
 import type { Checkpoint } from './checkpoint.js';
 import { EventStoreError } from './errors.js';
 import type {
-  AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions,
+  AppendResult, EventStore, ExpectedVersion, Lag, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions,
 } from './event-store.port.js';
 import type { TenantId } from './tenant.js';
 
@@ -57,6 +57,10 @@ export class InstrumentedEventStore implements EventStore {
 
   readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult> {
     return this.inner.readAll(tenant, from, limit);
+  }
+
+  lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    return this.inner.lag(tenant, from);
   }
 
   streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {

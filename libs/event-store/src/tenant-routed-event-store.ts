@@ -1,5 +1,5 @@
 import type { Checkpoint } from './checkpoint.js';
-import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from './event-store.port.js';
+import type { AppendResult, EventStore, Lag, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from './event-store.port.js';
 import type { TenantId } from './tenant.js';
 
 /**
@@ -24,6 +24,9 @@ export class TenantRoutedEventStore implements EventStore {
   }
   async readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult> {
     return (await this.storeOf(tenant)).readAll(tenant, from, limit);
+  }
+  async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    return (await this.storeOf(tenant)).lag(tenant, from);
   }
   async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
     return (await this.storeOf(tenant)).streamIdsForPatient(tenant, patientIdentifier);

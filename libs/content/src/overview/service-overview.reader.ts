@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ProblemError, problemType } from '#libs/contracts';
 import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
-import { compareCheckpoints, formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type TenantId } from '#libs/event-store';
+import { formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type TenantId } from '#libs/event-store';
+import { hasReached } from '#libs/projections';
 import { AccessLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
@@ -109,47 +110,34 @@ export class ServiceOverviewReader {
     // Reads go to the tenant's replica when one is configured. The projection has reached the
     // checkpoint on the primary; a replica may replay it a moment later, so wait for that too.
     const cluster = await this.tenants.of(tenant);
-    type Row = { document: OverviewDocument | null; transaction_id: string | null; global_position: string | null };
     // One statement, one snapshot: the document and the checkpoint it reflects agree.
     const select = (pool: typeof cluster.readPool) =>
-      pool.query<Row>(
-        `SELECT (SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $2) AS document,
-                c.transaction_id, c.global_position
-           FROM (SELECT 1) one LEFT JOIN projection_checkpoints c ON c.projection = $3 AND c.tenant_id = $1`,
-        [tenant, query.personId, projection],
-      );
-    let rows: Row[];
+      engine.checkpoints.on(pool).readWithCheckpoint<OverviewDocument>(projection, tenant, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [query.personId]);
+    let read: { value: OverviewDocument | null; checkpoint: Checkpoint };
     for (;;) {
       try {
-        ({ rows } = await select(cluster.readPool));
+        read = await select(cluster.readPool);
       } catch (error) {
         // A version that just went live may not have reached the replica yet: read the primary.
         if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
-        ({ rows } = await select(cluster.db.pool));
+        read = await select(cluster.db.pool);
       }
-      if (!wanted || compareCheckpoints(checkpointOf(rows[0]!), wanted) >= 0) break;
+      if (!wanted || hasReached(read.checkpoint, wanted)) break;
       if (Date.now() - started > READ_YOUR_WRITES_TIMEOUT_MS) throw notCaughtUp(query.minCheckpoint!);
       await new Promise((r) => setTimeout(r, 10));
     }
-    const row = rows[0]!;
     const patient = { system: personIdentifierSystem(query.personId), value: query.personId };
-    const view = row.document
-      ? viewOverview(row.document, { today: osloToday(), includeEnded: query.includeEnded, since: query.since })
+    const view = read.value
+      ? viewOverview(read.value, { today: osloToday(), includeEnded: query.includeEnded, since: query.since })
       : { patient, services: [], sources: [] };
     return {
       ...view,
-      checkpoint: formatCheckpoint(checkpointOf(row)),
+      checkpoint: formatCheckpoint(read.checkpoint),
       readModelVersion: version,
       generatedAt: new Date().toISOString(),
     };
   }
 }
-
-/** The projection's checkpoint read with the document (none yet: the start). */
-const checkpointOf = (row: { transaction_id: string | null; global_position: string | null }): Checkpoint => ({
-  transactionId: BigInt(row.transaction_id ?? 0),
-  globalPosition: Number(row.global_position ?? 0),
-});
 
 function notCaughtUp(minCheckpoint: string): ProblemError {
   return new ProblemError(

@@ -77,6 +77,7 @@ import {
   WrongExpectedVersionError,
 } from '../errors.js';
 import type {
+  Lag,
   AppendResult,
   EventMetadata,
   EventStore,
@@ -816,6 +817,19 @@ export class KurrentDbEventStore implements EventStore {
     }
     const events = eventsAfter(read, from, limit);
     return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : from };
+  }
+
+  /** Counts by paging the tenant's filtered `$all` from `from` (KurrentDB keeps no count per prefix). */
+  async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    let events = 0;
+    let oldestRecordedAt: Date | null = null;
+    for (let at = from; ; ) {
+      const page = await this.readAll(tenant, at, 1000);
+      oldestRecordedAt ??= page.events[0]?.recordedAt ?? null;
+      events += page.events.length;
+      if (page.events.length < 1000) return { events, oldestRecordedAt };
+      at = page.checkpoint;
+    }
   }
 
   /** Reads the tenant's index stream of the patient (written with every append naming them). */

@@ -9,6 +9,7 @@ import {
   WrongExpectedVersionError,
 } from '../errors.js';
 import type {
+  Lag,
   AppendResult,
   EventStore,
   ExpectedVersion,
@@ -261,6 +262,17 @@ export class PostgresEventStore implements EventStore {
     });
     const events = rows.map((r) => this.toRecorded(tenant, r));
     return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : from };
+  }
+
+  async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    const { rows } = await this.pool.query<{ events: string; oldest: Date | null }>({
+      name: 'fpi_lag',
+      text: `SELECT (SELECT count(*) FROM events e WHERE e.tenant_id = $1 AND (e.transaction_id, e.global_position) > ($2::xid8, $3::bigint)) AS events,
+                    (SELECT e.recorded_at FROM events e WHERE e.tenant_id = $1 AND (e.transaction_id, e.global_position) > ($2::xid8, $3::bigint)
+                      ORDER BY e.transaction_id, e.global_position LIMIT 1) AS oldest`,
+      values: [tenant, from.transactionId.toString(), from.globalPosition],
+    });
+    return { events: Number(rows[0]!.events), oldestRecordedAt: rows[0]!.oldest };
   }
 
   async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
