@@ -5,3 +5,4 @@ export * from './overview/service-overview.projection.js';
 export * from './overview/service-overview.reader.js';
 export * from './fhir/fhir.controller.js';
 export * from './projection-engines.js';
+export * from './overview/patient-decisions.js';

@@ -59,12 +59,12 @@ export class InstrumentedEventStore implements EventStore {
     return this.inner.readAll(tenant, from, limit);
   }
 
-  lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
-    return this.inner.lag(tenant, from);
+  head(tenant: TenantId): Promise<Checkpoint> {
+    return this.inner.head(tenant);
   }
 
-  streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
-    return this.inner.streamIdsForPatient(tenant, patientIdentifier);
+  lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    return this.inner.lag(tenant, from);
   }
 
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {

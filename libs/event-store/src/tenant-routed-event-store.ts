@@ -25,11 +25,11 @@ export class TenantRoutedEventStore implements EventStore {
   async readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult> {
     return (await this.storeOf(tenant)).readAll(tenant, from, limit);
   }
+  async head(tenant: TenantId): Promise<Checkpoint> {
+    return (await this.storeOf(tenant)).head(tenant);
+  }
   async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
     return (await this.storeOf(tenant)).lag(tenant, from);
-  }
-  async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
-    return (await this.storeOf(tenant)).streamIdsForPatient(tenant, patientIdentifier);
   }
   async waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
     return (await this.storeOf(tenant)).waitForEvents(tenant, options);

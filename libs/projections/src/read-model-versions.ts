@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '#libs/database';
+import type { Queryable } from './checkpoints/checkpoint-store.port.js';
 import type { Projection } from './projection.js';
 
 export type VersionStatus = 'building' | 'live' | 'retired' | 'dropped';
@@ -15,6 +16,12 @@ export interface ProjectionDefinition {
   /** Registered (and live, when the read model has no live version) at start. */
   initialVersion: number;
   create(version: number): Projection | undefined;
+}
+
+/** The version of a read model readers use now (`read_model_versions`); undefined before its first version is registered. */
+export async function liveVersionOf(db: Queryable, readModel: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ version: number }>({ name: 'fpi_live_version', text: `SELECT version FROM read_model_versions WHERE read_model = $1 AND status = 'live'`, values: [readModel] });
+  return rows[0]?.version;
 }
 
 /** A single, fixed version as a definition. */
@@ -62,9 +69,9 @@ export class ReadModelVersions {
   async liveVersion(readModel: string): Promise<number | undefined> {
     const cached = this.live.get(readModel);
     if (cached && Date.now() - cached.at < 1000) return cached.version;
-    const { rows } = await this.pool.query<{ version: number }>(`SELECT version FROM read_model_versions WHERE read_model = $1 AND status = 'live'`, [readModel]);
-    if (rows[0]) this.live.set(readModel, { version: rows[0].version, at: Date.now() });
-    return rows[0]?.version;
+    const version = await liveVersionOf(this.pool, readModel);
+    if (version !== undefined) this.live.set(readModel, { version, at: Date.now() });
+    return version;
   }
 
   /** Every registered version: id (`<name>_v<version>`) → status. */

@@ -5,3 +5,4 @@ export * from './synthetic.js';
 export * from './dpop-proof.js';
 export * from './service-process.js';
 export * from './pg-cluster.js';
+export * from './patient-events.js';

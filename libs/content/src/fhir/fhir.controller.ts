@@ -1,19 +1,15 @@
-import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { asDecisionEvent, decisionStreamId, foldDecision } from '#libs/domain';
-import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import {
   FHIR_JSON,
   OperationOutcomeError,
   capabilityStatement,
   countBundle,
   episodeOfCareIdMatches,
-  isHashedEpisodeOfCareId,
   mergeSearchParams,
   operationOutcome,
   operationOutcomeOf,
-  parseEpisodeOfCareId,
   parseEpisodeOfCareSearch,
   searchPage,
   searchQueryString,
@@ -39,7 +35,6 @@ const VERSION_DATE = '2026-11-23';
 export class FhirController {
   constructor(
     private readonly reader: ServiceOverviewReader,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly accessLog: AccessLog,
   ) {}
 
@@ -70,18 +65,15 @@ export class FhirController {
   @Get('EpisodeOfCare/:id')
   @Header('content-type', FHIR_JSON)
   async read(@CurrentCaller() caller: Caller, @Req() req: FastifyRequest, @Param('id') id: string) {
-    // A long decision id gives a hashed id: found through the overview's id index.
-    const ref = parseEpisodeOfCareId(id) ?? (isHashedEpisodeOfCareId(id) ? await this.reader.resolveHashedResourceId(caller.tenant, id) : undefined);
-    if (!ref) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
-    const history = await this.store.readStream(caller.tenant, decisionStreamId(ref.sourceSystem, ref.decisionId));
-    const state = foldDecision(history.map(asDecisionEvent));
-    if (state.status === 'none') throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
-    if (state.status === 'entered-in-error') {
+    // Any id a search hands out (reversible or hashed) is in the overview's decision index.
+    const found = await this.reader.decisionByResourceId(caller.tenant, id);
+    if (!found) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
+    if (found.decision.lifecycle === 'entered-in-error') {
       // A read attempt about a patient is logged whatever its answer: the 410 names whose decision it was.
-      await this.accessLog.record(caller, { action: 'fhir.read', outcome: 'error', patientId: state.decision.patient.value, returned: { decisionIds: [] }, detail: '410 entered-in-error' });
+      await this.accessLog.record(caller, { action: 'fhir.read', outcome: 'error', patientId: found.patientId, returned: { decisionIds: [] }, detail: '410 entered-in-error' });
       throw new OperationOutcomeError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
     }
-    const overview = await this.reader.readLogged(caller, { personId: state.decision.patient.value, includeEnded: true }, 'fhir.read', (o) => ({
+    const overview = await this.reader.readLogged(caller, { personId: found.patientId, includeEnded: true }, 'fhir.read', (o) => ({
       decisionIds: o.services.filter((s) => episodeOfCareIdMatches(id, s)).map((s) => `${s.sourceSystem}/${s.decisionId}`),
     }));
     const entry = overview.services.find((s) => episodeOfCareIdMatches(id, { sourceSystem: s.sourceSystem, decisionId: s.decisionId }));

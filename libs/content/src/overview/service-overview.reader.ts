@@ -1,8 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ProblemError, problemType } from '#libs/contracts';
-import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
-import { formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type TenantId } from '#libs/event-store';
-import { hasReached } from '#libs/projections';
+import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDecision, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
+import { EVENT_STORE, formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type EventStore, type TenantId } from '#libs/event-store';
+import { hasReached, type ProjectionEngine } from '#libs/projections';
 import { AccessLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
@@ -35,6 +35,7 @@ export class ServiceOverviewReader {
     private readonly engines: ProjectionEngines,
     private readonly tenants: TenantDatabases,
     private readonly accessLog: AccessLog,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   /**
@@ -69,34 +70,57 @@ export class ServiceOverviewReader {
   }
 
   /**
-   * The decision behind a hashed EpisodeOfCare id (case-insensitive), from the live overview
-   * version's id index; undefined when no decision of the tenant has it (yet).
+   * The decision an EpisodeOfCare id names (any id the FHIR API hands out, case-insensitive)
+   * and the patient whose overview holds it, from the live overview version and its
+   * decision index in one snapshot; undefined when no decision of the tenant has that id.
+   * Current as of the call: waits (up to 2 s, else 503 `not-caught-up`) until the overview
+   * has applied every event the tenant had when it was asked.
    */
-  async resolveHashedResourceId(tenant: TenantId, resourceId: string): Promise<{ sourceSystem: string; decisionId: string } | undefined> {
-    const version = await (await this.engines.of(tenant)).liveVersion(SERVICE_OVERVIEW);
-    if (version === undefined) return undefined;
-    const cluster = await this.tenants.of(tenant);
-    const select = (pool: typeof cluster.readPool) =>
-      pool.query<{ source_system: string; decision_id: string }>(
-        `SELECT source_system, decision_id FROM ${SERVICE_OVERVIEW}_v${version}_ids WHERE tenant_id = $1 AND resource_id = $2`,
-        [tenant, resourceId.toLowerCase()],
-      );
-    let rows: { source_system: string; decision_id: string }[];
-    try {
-      ({ rows } = await select(cluster.readPool));
-    } catch (error) {
-      // Not on the replica yet (a version that just went live): the primary has it.
-      if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
-      ({ rows } = await select(cluster.db.pool));
-    }
-    return rows[0] ? { sourceSystem: rows[0].source_system, decisionId: rows[0].decision_id } : undefined;
+  async decisionByResourceId(tenant: TenantId, resourceId: string): Promise<{ patientId: string; decision: OverviewDecision } | undefined> {
+    const { engine, projection } = await this.live(tenant);
+    const head = await this.store.head(tenant);
+    if (!(await engine.waitFor(projection, tenant, head, READ_YOUR_WRITES_TIMEOUT_MS))) throw notCaughtUp(formatCheckpoint(head));
+    const found = await this.readAt<{ patientId: string; decision: OverviewDecision | null }>(tenant, engine, projection, head, Date.now(),
+      `SELECT jsonb_build_object('patientId', x.patient_id, 'decision', o.document->'decisions'->(x.source_system || '/' || x.decision_id))
+         FROM ${projection}_decisions x JOIN ${projection} o ON o.tenant_id = x.tenant_id AND o.patient_id = x.patient_id
+        WHERE x.tenant_id = $1 AND x.resource_id = $3`,
+      [resourceId.toLowerCase()], formatCheckpoint(head));
+    return found.value?.decision ? { patientId: found.value.patientId, decision: found.value.decision } : undefined;
   }
 
-  async read(tenant: TenantId, query: OverviewQuery): Promise<ServiceOverviewResponse> {
+  /** The tenant's engine and the live overview version's projection id (503 before there is one). */
+  private async live(tenant: TenantId): Promise<{ engine: ProjectionEngine; version: number; projection: string }> {
     const engine = await this.engines.of(tenant);
     const version = await engine.liveVersion(SERVICE_OVERVIEW);
     if (version === undefined) throw ProblemError.of(503, 'unavailable', 'The service overview is not available yet');
-    const projection = `${SERVICE_OVERVIEW}_v${version}`;
+    return { engine, version, projection: `${SERVICE_OVERVIEW}_v${version}` };
+  }
+
+  /**
+   * A value of the read model with the checkpoint it reflects, in one statement. Reads go to
+   * the tenant's replica when one is configured: the projection has reached `wanted` on the
+   * primary, a replica may replay it a moment later, so this waits for that too.
+   */
+  private async readAt<T>(tenant: TenantId, engine: ProjectionEngine, projection: string, wanted: Checkpoint | undefined, started: number, sql: string, params: unknown[], asked = ''): Promise<{ value: T | null; checkpoint: Checkpoint }> {
+    const cluster = await this.tenants.of(tenant);
+    const select = (pool: typeof cluster.readPool) => engine.checkpoints.on(pool).readWithCheckpoint<T>(projection, tenant, sql, params);
+    for (;;) {
+      let read: { value: T | null; checkpoint: Checkpoint };
+      try {
+        read = await select(cluster.readPool);
+      } catch (error) {
+        // A version that just went live may not have reached the replica yet: read the primary.
+        if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
+        read = await select(cluster.db.pool);
+      }
+      if (!wanted || hasReached(read.checkpoint, wanted)) return read;
+      if (Date.now() - started > READ_YOUR_WRITES_TIMEOUT_MS) throw notCaughtUp(asked);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async read(tenant: TenantId, query: OverviewQuery): Promise<ServiceOverviewResponse> {
+    const { engine, version, projection } = await this.live(tenant);
     const started = Date.now();
     let wanted: Checkpoint | undefined;
     if (query.minCheckpoint !== undefined) {
@@ -107,25 +131,7 @@ export class ServiceOverviewReader {
       }
       if (!(await engine.waitFor(projection, tenant, wanted, READ_YOUR_WRITES_TIMEOUT_MS))) throw notCaughtUp(query.minCheckpoint);
     }
-    // Reads go to the tenant's replica when one is configured. The projection has reached the
-    // checkpoint on the primary; a replica may replay it a moment later, so wait for that too.
-    const cluster = await this.tenants.of(tenant);
-    // One statement, one snapshot: the document and the checkpoint it reflects agree.
-    const select = (pool: typeof cluster.readPool) =>
-      engine.checkpoints.on(pool).readWithCheckpoint<OverviewDocument>(projection, tenant, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [query.personId]);
-    let read: { value: OverviewDocument | null; checkpoint: Checkpoint };
-    for (;;) {
-      try {
-        read = await select(cluster.readPool);
-      } catch (error) {
-        // A version that just went live may not have reached the replica yet: read the primary.
-        if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
-        read = await select(cluster.db.pool);
-      }
-      if (!wanted || hasReached(read.checkpoint, wanted)) break;
-      if (Date.now() - started > READ_YOUR_WRITES_TIMEOUT_MS) throw notCaughtUp(query.minCheckpoint!);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const read = await this.readAt<OverviewDocument>(tenant, engine, projection, wanted, started, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [query.personId], query.minCheckpoint);
     const patient = { system: personIdentifierSystem(query.personId), value: query.personId };
     const view = read.value
       ? viewOverview(read.value, { today: osloToday(), includeEnded: query.includeEnded, since: query.since })

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { validateAppendRequest } from '../append-validation.js';
-import type { Checkpoint } from '../checkpoint.js';
+import { START, type Checkpoint } from '../checkpoint.js';
 import {
   AppendManyConflictError,
   IdempotencyConflictError,
@@ -264,6 +264,15 @@ export class PostgresEventStore implements EventStore {
     return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : from };
   }
 
+  async head(tenant: TenantId): Promise<Checkpoint> {
+    const { rows } = await this.pool.query<{ transaction_id: string; global_position: string }>({
+      name: 'fpi_head',
+      text: 'SELECT transaction_id, global_position FROM events WHERE tenant_id = $1 ORDER BY transaction_id DESC, global_position DESC LIMIT 1',
+      values: [tenant],
+    });
+    return rows[0] ? { transactionId: BigInt(rows[0].transaction_id), globalPosition: Number(rows[0].global_position) } : START;
+  }
+
   async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
     const { rows } = await this.pool.query<{ events: string; oldest: Date | null }>({
       name: 'fpi_lag',
@@ -273,16 +282,6 @@ export class PostgresEventStore implements EventStore {
       values: [tenant, from.transactionId.toString(), from.globalPosition],
     });
     return { events: Number(rows[0]!.events), oldestRecordedAt: rows[0]!.oldest };
-  }
-
-  async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
-    const { rows } = await this.pool.query<{ stream_id: string }>({
-      name: 'fpi_streams_for_patient',
-      text: `SELECT DISTINCT stream_id FROM events
-              WHERE tenant_id = $1 AND data ? 'patient' AND data #>> '{patient,value}' = $2 ORDER BY stream_id`,
-      values: [tenant, patientIdentifier],
-    });
-    return rows.map((r) => r.stream_id);
   }
 
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {

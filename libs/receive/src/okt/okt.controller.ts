@@ -15,6 +15,7 @@ import {
   type OktService,
   type Violation,
 } from '#libs/domain';
+import { PatientDecisions } from '#libs/content';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { RecordDecisionHandler } from '../record-decision/record-decision.handler.js';
@@ -36,6 +37,7 @@ export class OktController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly recorder: RecordDecisionHandler,
+    private readonly decisions: PatientDecisions,
   ) {}
 
   @Post()
@@ -68,7 +70,7 @@ export class OktController {
   private async apply(caller: Caller, pid: string, services: OktService[], sender: string): Promise<OktResultMessage> {
     const prefix = decisionStreamId(sender, '');
     const known = await Promise.all(
-      (await this.store.streamIdsForPatient(caller.tenant, pid))
+      (await this.decisions.streamIdsOf(caller.tenant, pid))
         .filter((id) => id.startsWith(prefix))
         .map(async (id) => ({ decisionId: id.slice(prefix.length), state: foldDecision((await this.store.readStream(caller.tenant, id)).map(asDecisionEvent)) })),
     );
