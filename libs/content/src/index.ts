@@ -6,3 +6,5 @@ export * from './overview/service-overview.reader.js';
 export * from './fhir/fhir.controller.js';
 export * from './projection-engines.js';
 export * from './overview/patient-decisions.js';
+export * from './okt/okt-read.queries.js';
+export * from './fhir/fhir.queries.js';

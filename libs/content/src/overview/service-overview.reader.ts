@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ProblemError, problemType } from '#libs/contracts';
 import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDecision, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
 import { EVENT_STORE, formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type EventStore, type TenantId } from '#libs/event-store';
@@ -143,6 +144,48 @@ export class ServiceOverviewReader {
       generatedAt: new Date().toISOString(),
     };
   }
+}
+
+/**
+ * "What services does this patient have?" as the HTTP adapters ask it: the person
+ * identifier as sent (`source`, parsed and access-logged by `ServiceOverviewReader.personIdOf`),
+ * `include` and `since` as sent, and the access-log action.
+ */
+export class ServiceOverviewQuery extends Query<ServiceOverviewResponse> {
+  constructor(
+    readonly caller: Caller,
+    readonly action: string,
+    readonly personId: PersonIdSource,
+    readonly options: { include?: unknown; since?: unknown; minCheckpoint?: string },
+  ) {
+    super();
+  }
+}
+
+/** Answers `ServiceOverviewQuery`: the person identifier first (a refusal naming a patient is logged), then the parameters, then the logged read. */
+@QueryHandler(ServiceOverviewQuery)
+export class ServiceOverviewHandler implements IQueryHandler<ServiceOverviewQuery> {
+  constructor(private readonly reader: ServiceOverviewReader) {}
+
+  async execute({ caller, action, personId, options }: ServiceOverviewQuery): Promise<ServiceOverviewResponse> {
+    const pid = await this.reader.personIdOf(caller, personId, action);
+    return this.reader.readLogged(caller, { personId: pid.value, includeEnded: includeEnded(options.include), since: sinceDate(options.since), minCheckpoint: options.minCheckpoint }, action);
+  }
+}
+
+const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+
+function includeEnded(include: unknown): boolean {
+  if (include === undefined) return false;
+  if (include === 'ended') return true;
+  throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/include', rule: 'enum', detail: 'the only value is "ended"' }]);
+}
+
+function sinceDate(since: unknown): string | undefined {
+  if (since === undefined) return undefined;
+  // A real calendar day: Date.parse would roll 2026-02-30 over into March.
+  if (typeof since === 'string' && new RegExp(DATE).test(since) && !Number.isNaN(Date.parse(since)) && new Date(`${since}T00:00:00Z`).toISOString().startsWith(since)) return since;
+  throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/since', rule: 'format', detail: 'must be a date YYYY-MM-DD' }]);
 }
 
 function notCaughtUp(minCheckpoint: string): ProblemError {
