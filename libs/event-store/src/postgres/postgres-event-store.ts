@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { validateAppendRequest } from '../append-validation.js';
-import { START, type Checkpoint } from '../checkpoint.js';
+import { checkpointOfColumns, START, type Checkpoint } from '../checkpoint.js';
 import {
   AppendManyConflictError,
   IdempotencyConflictError,
@@ -270,7 +270,7 @@ export class PostgresEventStore implements EventStore {
       text: 'SELECT transaction_id, global_position FROM events WHERE tenant_id = $1 ORDER BY transaction_id DESC, global_position DESC LIMIT 1',
       values: [tenant],
     });
-    return rows[0] ? { transactionId: BigInt(rows[0].transaction_id), globalPosition: Number(rows[0].global_position) } : START;
+    return rows[0] ? checkpointOfColumns(rows[0].transaction_id, rows[0].global_position) : START;
   }
 
   async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
@@ -309,7 +309,7 @@ export class PostgresEventStore implements EventStore {
       streamId: r.stream_id,
       streamPosition: Number(r.stream_position),
       globalPosition: Number(r.global_position),
-      checkpoint: { transactionId: BigInt(r.transaction_id), globalPosition: Number(r.global_position) },
+      checkpoint: checkpointOfColumns(r.transaction_id, r.global_position),
       eventId: r.event_id,
       type: r.event_type,
       schemaVersion,
@@ -331,7 +331,7 @@ function toAppendResult(outcome: 'appended' | 'duplicate', rows: PositionRow[]):
       streamPosition: Number(r.stream_position),
       globalPosition: Number(r.global_position),
     })),
-    checkpoint: { transactionId: BigInt(last.transaction_id), globalPosition: Number(last.global_position) },
+    checkpoint: checkpointOfColumns(last.transaction_id, last.global_position),
   };
 }
 

@@ -1,4 +1,4 @@
-import { compareCheckpoints, START, type Checkpoint, type TenantId } from '#libs/event-store';
+import { checkpointOfColumns, compareCheckpoints, START, type Checkpoint, type TenantId } from '#libs/event-store';
 
 /** A database session: a pooled client inside a batch's transaction, or the pool itself. */
 export type Queryable = { query: import('pg').ClientBase['query'] };
@@ -55,13 +55,12 @@ export interface CheckpointColumns {
 }
 
 /**
- * The checkpoint of a stored row: `transaction_id` (xid8, a decimal string up to 2^64−1) and
- * `global_position` (bigint). No row, or NULL columns (a LEFT JOIN that found none): `START`,
- * since a projection that never ran has applied nothing.
+ * The checkpoint of a stored row (`checkpointOfColumns`). No row, or NULL columns (a LEFT
+ * JOIN that found none): `START`, since a projection that never ran has applied nothing.
  */
 export function checkpointOfRow(row: CheckpointColumns | undefined): Checkpoint {
   if (!row || row.transaction_id === null || row.global_position === null) return START;
-  return { transactionId: BigInt(row.transaction_id), globalPosition: Number(row.global_position) };
+  return checkpointOfColumns(row.transaction_id, row.global_position);
 }
 
 /** Whether `stored` is at or after `wanted`; nothing stored has reached only `START`. */
