@@ -10,7 +10,7 @@ import { ServiceOverviewController } from './overview/service-overview.controlle
 import { serviceOverviewDefinition } from './overview/service-overview.projection.js';
 import { ServiceOverviewHandler, ServiceOverviewReader } from './overview/service-overview.reader.js';
 import { FhirController } from './fhir/fhir.controller.js';
-import { ReadEpisodeOfCareHandler, SearchEpisodeOfCareHandler } from './fhir/fhir.queries.js';
+import { CapabilityStatementHandler, ReadEpisodeOfCareHandler, SearchEpisodeOfCareHandler } from './fhir/fhir.queries.js';
 import { OktEventsHandler, OktStatusHandler } from './okt/okt-read.queries.js';
 import { ProjectionEngines } from './projection-engines.js';
 
@@ -142,6 +142,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     ServiceOverviewHandler,
     OktEventsHandler,
     OktStatusHandler,
+    CapabilityStatementHandler,
     ReadEpisodeOfCareHandler,
     SearchEpisodeOfCareHandler,
     ProjectionLifecycle,

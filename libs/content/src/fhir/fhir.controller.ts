@@ -2,12 +2,10 @@ import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Req, UseGu
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { QueryBus } from '@nestjs/cqrs';
-import { FHIR_JSON, OperationOutcomeError, capabilityStatement, mergeSearchParams, operationOutcome, type SearchParams } from '#libs/fhir';
+import { FHIR_JSON, OperationOutcomeError, mergeSearchParams, operationOutcome, type SearchParams } from '#libs/fhir';
 import { CallerGuard, CurrentCaller, Public, publicBase, RequireScope, type Caller } from '#libs/security';
 import { FhirFormatGuard } from './fhir-format.guard.js';
-import { ReadEpisodeOfCareQuery, SearchEpisodeOfCareQuery } from './fhir.queries.js';
-
-const VERSION_DATE = '2026-11-23';
+import { CapabilityStatementQuery, ReadEpisodeOfCareQuery, SearchEpisodeOfCareQuery } from './fhir.queries.js';
 
 /**
  * FHIR R4 facade of the service overview: EpisodeOfCare per decision (HL7 Norway
@@ -26,7 +24,7 @@ export class FhirController {
   @Public()
   @Header('content-type', FHIR_JSON)
   metadata(@Req() req: FastifyRequest) {
-    return capabilityStatement({ baseUrl: fhirBase(req), softwareVersion: process.env.npm_package_version ?? '0.1.0', date: VERSION_DATE });
+    return this.queries.execute(new CapabilityStatementQuery(fhirBase(req)));
   }
 
   @Get('EpisodeOfCare')

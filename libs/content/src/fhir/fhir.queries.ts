@@ -1,6 +1,7 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import {
   OperationOutcomeError,
+  capabilityStatement,
   countBundle,
   episodeOfCareIdMatches,
   operationOutcome,
@@ -14,6 +15,22 @@ import {
 } from '#libs/fhir';
 import { AccessLog, patientOfRequest, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
+
+const VERSION_DATE = '2026-11-23';
+
+/** The server's CapabilityStatement (`GET /fhir/metadata`); `base` is the FHIR base for links. */
+export class CapabilityStatementQuery extends Query<fhir4.CapabilityStatement> {
+  constructor(readonly base: string) {
+    super();
+  }
+}
+
+@QueryHandler(CapabilityStatementQuery)
+export class CapabilityStatementHandler implements IQueryHandler<CapabilityStatementQuery> {
+  async execute({ base }: CapabilityStatementQuery) {
+    return capabilityStatement({ baseUrl: base, softwareVersion: process.env.npm_package_version ?? '0.1.0', date: VERSION_DATE });
+  }
+}
 
 /** FHIR read: `GET /fhir/EpisodeOfCare/{id}` (id as sent, case-insensitive). */
 export class ReadEpisodeOfCareQuery extends Query<fhir4.EpisodeOfCare> {
