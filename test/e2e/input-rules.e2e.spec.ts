@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { EVENT_STORE, InvalidTenantNameError, TENANT_REGISTRY, tenantId, type EventStore, type TenantRegistry } from '#libs/event-store';
 import { isDataException, toProblem } from '#libs/http';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { eventsOfPatient, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
 const TENANT = tenantId('313231593');
 const PROBLEM = /^application\/problem\+json/;
@@ -86,7 +86,7 @@ describe('issue 14: bad input, time, charsets and FHIR search semantics', () => 
         expectProblem(await postJson('/okt-events', { personIdentifier: pid, oktMessages: [{ ...message, [field]: value }] }), 400, `/oktMessages/0/${field}`, 'no-control-characters');
       }
       expectProblem(await postJson('/okt-events', { personIdentifier: pid, oktMessages: [{ ...message, iplosCode: { iplosCodeValue: '15', iplosCodeDescription: '\uD83D' } }] }), 400, '/oktMessages/0/iplosCode/iplosCodeDescription', 'unpaired-surrogate');
-      expect(await store.streamIdsForPatient(TENANT, pid)).toEqual([]);
+      expect(await eventsOfPatient(store, TENANT, pid)).toEqual([]);
     });
 
     it('per-item results: a batch with one unstorable item answers 200, the valid item accepted, the bad one rejected; resent: duplicate + rejected', async () => {

@@ -1,5 +1,5 @@
 import { EVENT_STORE, tenantId, type EventStore } from '#libs/event-store';
-import { startTestPlatform, syntheticPid, type TestPlatform } from '#libs/testing';
+import { eventsOfPatient, startTestPlatform, syntheticPid, type TestPlatform } from '#libs/testing';
 import { norwegianToday } from '#libs/receive';
 import { foldDecision, oktDecisionKey, type DecisionEvent } from '#libs/domain';
 
@@ -23,9 +23,8 @@ describe('POST /okt-events (NHN OKT prototype compatibility)', () => {
   const senders = new Map<string, Awaited<ReturnType<TestPlatform['as']>>>();
   const send = (pid: string, oktMessages: object[], client = 'epj-okt') => senders.get(client)!.post('/okt-events').send({ personIdentifier: pid, oktMessages });
   const history = async (pid: string) => {
-    const ids = await store.streamIdsForPatient(TENANT, pid);
-    const events = (await Promise.all(ids.map((id) => store.readStream(TENANT, id)))).flat();
-    return events.sort((a, b) => a.globalPosition - b.globalPosition).map((e) => `${e.type} ${String(e.data.decisionId)}`);
+    const events = await eventsOfPatient(store, TENANT, pid);
+    return events.map((e) => `${e.type} ${String(e.data.decisionId)}`);
   };
 
   it('turns snapshots into lifecycle events: add, change, pause, resume, removal → ended', async () => {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
 import { Counter, Gauge } from 'prom-client';
 import { DATABASES, replicationLag, type Databases } from '#libs/database';
 import { EVENT_STORE, TenantDatabases, type EventStore } from '#libs/event-store';
@@ -7,8 +8,10 @@ import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from 
 import { OktReadController } from './okt/okt-read.controller.js';
 import { ServiceOverviewController } from './overview/service-overview.controller.js';
 import { serviceOverviewDefinition } from './overview/service-overview.projection.js';
-import { ServiceOverviewReader } from './overview/service-overview.reader.js';
+import { ServiceOverviewHandler, ServiceOverviewReader } from './overview/service-overview.reader.js';
 import { FhirController } from './fhir/fhir.controller.js';
+import { CapabilityStatementHandler, ReadEpisodeOfCareHandler, SearchEpisodeOfCareHandler } from './fhir/fhir.queries.js';
+import { OktEventsHandler, OktStatusHandler } from './okt/okt-read.queries.js';
 import { ProjectionEngines } from './projection-engines.js';
 
 /** A projection this many seconds behind makes /health/ready report `degraded`. */
@@ -105,8 +108,12 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
   }
 }
 
-/** Content services (innholdstjenester): projections and the lookups that read them. */
+/**
+ * Content services (innholdstjenester): projections and the lookups that read them. Every
+ * read is a query on the `QueryBus` (`@nestjs/cqrs`); the controllers are HTTP adapters.
+ */
 @Module({
+  imports: [CqrsModule.forRoot()],
   controllers: [ServiceOverviewController, OktReadController, FhirController],
   providers: [
     {
@@ -132,6 +139,12 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     // The default database's engine, for code that knows only one (the CLI, tests).
     { provide: ProjectionEngine, inject: [ProjectionEngines], useFactory: (engines: ProjectionEngines) => engines.main },
     ServiceOverviewReader,
+    ServiceOverviewHandler,
+    OktEventsHandler,
+    OktStatusHandler,
+    CapabilityStatementHandler,
+    ReadEpisodeOfCareHandler,
+    SearchEpisodeOfCareHandler,
     ProjectionLifecycle,
   ],
   exports: [ProjectionEngine, ProjectionEngines, ServiceOverviewReader],

@@ -5,3 +5,6 @@ export * from './overview/service-overview.projection.js';
 export * from './overview/service-overview.reader.js';
 export * from './fhir/fhir.controller.js';
 export * from './projection-engines.js';
+export * from './overview/patient-decisions.js';
+export * from './okt/okt-read.queries.js';
+export * from './fhir/fhir.queries.js';

@@ -1,4 +1,4 @@
-import { compareCheckpoints, formatCheckpoint, InvalidCheckpointError, parseCheckpoint, START } from './checkpoint.js';
+import { checkpointOfColumns, compareCheckpoints, formatCheckpoint, InvalidCheckpointError, parseCheckpoint, START } from './checkpoint.js';
 import { tenantId, InvalidTenantIdError } from './tenant.js';
 import { UpcasterRegistry } from './upcasting.js';
 
@@ -11,6 +11,11 @@ describe('checkpoint', () => {
 
   it.each(['', '1', '1-', '-1', 'a-1', '1-2-3', '1:2', ' 1-2', '1-99999999999999999'])('rejects %j', (value) => {
     expect(() => parseCheckpoint(value)).toThrow(InvalidCheckpointError);
+  });
+
+  it('reads stored columns as pg gives them (xid8 and bigint as strings), exactly beyond 2^53', () => {
+    expect(checkpointOfColumns('18446744073709551615', '9007199254740991')).toEqual({ transactionId: 18446744073709551615n, globalPosition: 9007199254740991 });
+    expect(formatCheckpoint(checkpointOfColumns('74012', '812'))).toBe('74012-812');
   });
 
   it('orders by transaction id first, then global position', () => {

@@ -27,6 +27,15 @@ export function parseCheckpoint(value: string): Checkpoint {
   return { transactionId: BigInt(m[1]!), globalPosition };
 }
 
+/**
+ * The checkpoint of stored columns: `transaction_id` (PostgreSQL `xid8`, a decimal string up
+ * to 2^64−1, kept exact as a bigint) and `global_position` (`bigint`, a string from `pg`).
+ * The one parser of stored positions: events, checkpoints and dead letters.
+ */
+export function checkpointOfColumns(transactionId: string | number | bigint, globalPosition: string | number): Checkpoint {
+  return { transactionId: BigInt(transactionId), globalPosition: Number(globalPosition) };
+}
+
 /** Negative when a is before b, 0 when equal, positive when after. */
 export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
   if (a.transactionId !== b.transactionId) return a.transactionId < b.transactionId ? -1 : 1;

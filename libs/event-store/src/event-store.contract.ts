@@ -263,20 +263,6 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
       });
     });
 
-    describe('streams by patient', () => {
-      it('finds the streams whose events name the patient, within the tenant only', async () => {
-        const patient = { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' };
-        await store.append(tenant, 'Decision/a/1', [event('Granted', { patient })], 'no_stream');
-        await store.append(tenant, 'Decision/a/2', [event('Granted', { patient }), event('Changed', { patient })], 'no_stream');
-        await store.append(tenant, 'Decision/a/3', [event('Granted', { patient: { ...patient, value: '22750884907' } })], 'no_stream');
-        await store.append(tenant, 'Other', [event('X', { note: 'no patient' })], 'no_stream');
-        expect(await store.streamIdsForPatient(tenant, patient.value)).toEqual(['Decision/a/1', 'Decision/a/2']);
-        const other = freshTenant();
-        await h.addTenant(other);
-        expect(await store.streamIdsForPatient(other, patient.value)).toEqual([]);
-      });
-    });
-
     describe('tenancy', () => {
       it('keeps tenants apart: reads see only their own tenant, event ids are unique per tenant', async () => {
         const other = freshTenant();
@@ -313,6 +299,27 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
         const empty = await store.readAll(tenant, all[all.length - 1]!.checkpoint, 10);
         expect(empty.events).toEqual([]);
         expect(formatCheckpoint(empty.checkpoint)).toBe(formatCheckpoint(all[all.length - 1]!.checkpoint));
+      });
+
+      it('head: the checkpoint of the newest event, per tenant', async () => {
+        expect(await store.head(tenant)).toEqual(START);
+        await store.append(tenant, 'head-1', [event()], 'no_stream');
+        const last = await store.append(tenant, 'head-2', [event(), event()], 'no_stream');
+        expect(formatCheckpoint(await store.head(tenant))).toBe(formatCheckpoint(last.checkpoint));
+        const other = freshTenant();
+        await h.addTenant(other);
+        expect(await store.head(other)).toEqual(START);
+      });
+
+      it('lag: counts the events after a checkpoint and dates the first of them', async () => {
+        expect(await store.lag(tenant, START)).toEqual({ events: 0, oldestRecordedAt: null });
+        for (let i = 0; i < 5; i++) await store.append(tenant, `lag-${i}`, [event()], 'no_stream');
+        const all = await readAllEvents(store, tenant);
+        expect((await store.lag(tenant, START)).events).toBe(5);
+        const behind = await store.lag(tenant, all[1]!.checkpoint);
+        expect(behind.events).toBe(3);
+        expect(behind.oldestRecordedAt?.getTime()).toBe(all[2]!.recordedAt.getTime());
+        expect(await store.lag(tenant, all[4]!.checkpoint)).toEqual({ events: 0, oldestRecordedAt: null });
       });
 
       it('late commit: an event that took an earlier position but committed later is still delivered', async () => {

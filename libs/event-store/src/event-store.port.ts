@@ -79,6 +79,14 @@ export interface ReadAllResult {
   checkpoint: Checkpoint;
 }
 
+/** How far a reader at some checkpoint is behind the tenant's newest event. */
+export interface Lag {
+  /** Committed events after the checkpoint. */
+  events: number;
+  /** When the first of them was recorded; null when there are none. */
+  oldestRecordedAt: Date | null;
+}
+
 export interface WaitOptions {
   timeoutMs: number;
   signal?: AbortSignal;
@@ -101,8 +109,10 @@ export interface EventStore {
   readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
   /** Events after `from` (exclusive) in `$all` order; only events no reader can miss any more. */
   readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult>;
-  /** Ids of the streams holding events whose `data.patient.value` is the given identifier. */
-  streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]>;
+  /** The checkpoint of the tenant's newest committed event (`START` when none): what a reader must reach to be current. */
+  head(tenant: TenantId): Promise<Checkpoint>;
+  /** Events after `from` and the age of the first of them (projection lag, caught-up checks). */
+  lag(tenant: TenantId, from: Checkpoint): Promise<Lag>;
   /** Resolves when new events may be readable for the tenant, or when the timeout passes. */
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'>;
 }

@@ -1,7 +1,7 @@
 import type { Checkpoint } from './checkpoint.js';
 import { EventStoreError } from './errors.js';
 import type {
-  AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions,
+  AppendResult, EventStore, ExpectedVersion, Lag, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions,
 } from './event-store.port.js';
 import type { TenantId } from './tenant.js';
 
@@ -59,8 +59,12 @@ export class InstrumentedEventStore implements EventStore {
     return this.inner.readAll(tenant, from, limit);
   }
 
-  streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
-    return this.inner.streamIdsForPatient(tenant, patientIdentifier);
+  head(tenant: TenantId): Promise<Checkpoint> {
+    return this.inner.head(tenant);
+  }
+
+  lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    return this.inner.lag(tenant, from);
   }
 
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {

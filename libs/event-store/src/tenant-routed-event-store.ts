@@ -1,5 +1,5 @@
 import type { Checkpoint } from './checkpoint.js';
-import type { AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from './event-store.port.js';
+import type { AppendResult, EventStore, Lag, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from './event-store.port.js';
 import type { TenantId } from './tenant.js';
 
 /**
@@ -25,8 +25,11 @@ export class TenantRoutedEventStore implements EventStore {
   async readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult> {
     return (await this.storeOf(tenant)).readAll(tenant, from, limit);
   }
-  async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
-    return (await this.storeOf(tenant)).streamIdsForPatient(tenant, patientIdentifier);
+  async head(tenant: TenantId): Promise<Checkpoint> {
+    return (await this.storeOf(tenant)).head(tenant);
+  }
+  async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    return (await this.storeOf(tenant)).lag(tenant, from);
   }
   async waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
     return (await this.storeOf(tenant)).waitForEvents(tenant, options);

@@ -25,10 +25,10 @@
  * When the encoding would exceed 64 characters (or the input has characters outside the
  * contract's alphabet), the id is `.9` followed by 40 hex digits of SHA-256 over both
  * parts. `.9` is never produced by the escape encoding, so the two forms cannot be
- * confused. A hashed id is not reversible: `parseEpisodeOfCareId` returns undefined and the
- * read looks it up in the service overview's id index (`service_overview_v<N>_ids`, filled
- * by the projection; libs/content/src/overview/service-overview.projection.ts), then checks
- * it with `episodeOfCareIdMatches`. The hash depends on the decision alone, so ids stay the
+ * confused. A hashed id is not reversible: `parseEpisodeOfCareId` returns undefined. The
+ * read looks every id up in the service overview's decision index
+ * (`service_overview_v<N>_decisions`, filled by the projection;
+ * libs/content/src/overview/service-overview.projection.ts). The hash depends on the decision alone, so ids stay the
  * same across rebuilds, and ids handed out before the index existed resolve too.
  */
 import { createHash } from 'node:crypto';

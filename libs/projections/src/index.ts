@@ -2,3 +2,8 @@ export * from './projection-engine.js';
 export * from './projection-runner.js';
 export * from './projection.js';
 export * from './by-database.js';
+export * from './read-model-versions.js';
+export * from './checkpoint-waiters.js';
+export * from './dead-letters.js';
+export * from './checkpoints/checkpoint-store.port.js';
+export * from './checkpoints/postgres-checkpoint-store.js';

@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { inTransaction } from '#libs/database';
 import type { Checkpoint, EventStore, RecordedEvent, TenantId } from '#libs/event-store';
+import type { CheckpointStore } from './checkpoints/checkpoint-store.port.js';
+import type { DeadLetters } from './dead-letters.js';
 import { projectionId, type Projection } from './projection.js';
 
 export interface RunnerOptions {
@@ -59,6 +61,8 @@ export class ProjectionRunner {
     private readonly store: EventStore,
     readonly projection: Projection,
     readonly tenant: TenantId,
+    private readonly checkpoints: CheckpointStore,
+    private readonly deadLetters: DeadLetters,
     private readonly options: RunnerOptions = DEFAULT_RUNNER_OPTIONS,
     private readonly hooks: RunnerHooks = {},
   ) {
@@ -104,11 +108,7 @@ export class ProjectionRunner {
           continue;
         }
         try {
-          await client.query(
-            `INSERT INTO projection_checkpoints (projection, tenant_id, owner, heartbeat_at) VALUES ($1, $2, $3, now())
-             ON CONFLICT (projection, tenant_id) DO UPDATE SET owner = excluded.owner, heartbeat_at = now()`,
-            [this.id, this.tenant, `${hostname()}:${process.pid}`],
-          );
+          await this.checkpoints.on(client).claim(this.id, this.tenant, `${hostname()}:${process.pid}`);
           await this.process(client, signal);
         } finally {
           if (!broken) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch(() => undefined);
@@ -127,22 +127,19 @@ export class ProjectionRunner {
   }
 
   private async process(client: pg.PoolClient, signal: AbortSignal): Promise<void> {
+    const checkpoints = this.checkpoints.on(client);
     while (!signal.aborted) {
-      const { rows } = await client.query<{ transaction_id: string; global_position: string; status: string }>(
-        'SELECT transaction_id, global_position, status FROM projection_checkpoints WHERE projection = $1 AND tenant_id = $2',
-        [this.id, this.tenant],
-      );
-      const row = rows[0]!;
-      if (row.status === 'paused') {
+      const stored = (await checkpoints.read(this.id, this.tenant))!; // claimed above
+      if (stored.status === 'paused') {
         this.setCaughtUp(false);
         await abortableSleep(this.options.pollMs, signal);
         continue;
       }
-      const from: Checkpoint = { transactionId: BigInt(row.transaction_id), globalPosition: Number(row.global_position) };
+      const from = stored.checkpoint;
       const page = await this.store.readAll(this.tenant, from, this.options.batchSize);
       if (page.events.length === 0) {
         this.setCaughtUp(true);
-        await client.query('UPDATE projection_checkpoints SET heartbeat_at = now() WHERE projection = $1 AND tenant_id = $2', [this.id, this.tenant]);
+        await checkpoints.heartbeat(this.id, this.tenant);
         await this.store.waitForEvents(this.tenant, { timeoutMs: this.options.pollMs, signal });
         continue;
       }
@@ -192,12 +189,7 @@ export class ProjectionRunner {
       const relevant = events.filter((e) => this.projection.handles(e.type));
       if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant, signal);
       // Compare-and-set: a checkpoint that moved under us means another runner was active.
-      const result = await client.query(
-        `UPDATE projection_checkpoints SET transaction_id = $3, global_position = $4, updated_at = now(), heartbeat_at = now()
-          WHERE projection = $1 AND tenant_id = $2 AND transaction_id = $5 AND global_position = $6 AND status = 'running'`,
-        [this.id, this.tenant, to.transactionId.toString(), to.globalPosition, from.transactionId.toString(), from.globalPosition],
-      );
-      if (result.rowCount !== 1) throw new CheckpointMovedError();
+      if (!(await this.checkpoints.on(client).compareAndSet(this.id, this.tenant, from, to))) throw new CheckpointMovedError();
     });
     this.hooks.onApplied?.(events.length);
     this.hooks.onCheckpoint?.(to);
@@ -205,19 +197,7 @@ export class ProjectionRunner {
 
   /** Pauses the projection at the poison event and records it; never skips silently. */
   private async deadLetter(client: pg.PoolClient, event: RecordedEvent, error: unknown): Promise<void> {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    await inTransaction(client, async () => {
-      await client.query(
-        `INSERT INTO projection_dead_letters (projection, tenant_id, event_id, event_type, stream_id, stream_position, transaction_id, global_position, error, attempts)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [this.id, this.tenant, event.eventId, event.type, event.streamId, event.streamPosition, event.checkpoint.transactionId.toString(), event.globalPosition, message, this.options.retryDelaysMs.length + 1],
-      );
-      await client.query(
-        `UPDATE projection_checkpoints SET status = 'paused', paused_reason = $3, updated_at = now() WHERE projection = $1 AND tenant_id = $2`,
-        [this.id, this.tenant, `event ${event.eventId} (${event.type}) failed: ${message}`],
-      );
-    });
+    await inTransaction(client, () => this.deadLetters.record(client, this.id, this.tenant, event, error, this.options.retryDelaysMs.length + 1));
     this.hooks.onDeadLetter?.(event, error);
   }
 }
-

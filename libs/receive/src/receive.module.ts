@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { PatientDecisions } from '#libs/content';
 import { OktController } from './okt/okt.controller.js';
 import { RecordDecisionController } from './record-decision/record-decision.controller.js';
 import { RecordOktSnapshotHandler } from './okt/okt.handler.js';
@@ -9,7 +10,8 @@ import { RecordDecisionBatchHandler, RecordDecisionHandler } from './record-deci
 @Module({
   imports: [CqrsModule.forRoot()],
   controllers: [RecordDecisionController, OktController],
-  // Every write reaches its handler as a command on the CommandBus.
-  providers: [RecordDecisionHandler, RecordDecisionBatchHandler, RecordOktSnapshotHandler],
+  // Every write reaches its handler as a command on the CommandBus; the OKT snapshot diff
+  // finds the patient's decisions in the service-overview read model (PatientDecisions).
+  providers: [RecordDecisionHandler, RecordDecisionBatchHandler, RecordOktSnapshotHandler, PatientDecisions],
 })
 export class ReceiveModule {}

@@ -7,3 +7,4 @@ export * from './service-process.js';
 export * from './pg-cluster.js';
 export * from './chromium.js';
 export * from './schemathesis.js';
+export * from './patient-events.js';

@@ -141,17 +141,13 @@ export function dataCommands(program: Command): void {
         const out = o.out === '-' ? process.stdout : createWriteStream(o.out);
         const emit = (e: RecordedEvent) => writeLine(out, reportFromEvent(e.eventId, asDecisionEvent(e)));
         let n = 0;
-        if (patient !== undefined) {
-          const streams = await s.readStreams(tenant.id, await s.streamIdsForPatient(tenant.id, patient));
-          const events = [...streams.values()].flat().sort((a, b) => (a.checkpoint.transactionId === b.checkpoint.transactionId ? a.globalPosition - b.globalPosition : a.checkpoint.transactionId < b.checkpoint.transactionId ? -1 : 1));
-          for (const e of events) await emit(e), (n += 1);
-        } else {
-          for (let from = START; ; ) {
-            const page = await s.readAll(tenant.id, from, 2000);
-            for (const e of page.events) await emit(e), (n += 1);
-            if (page.events.length < 2000) break;
-            from = page.checkpoint;
-          }
+        // One patient's events are found in `$all` (the CLI runs no read models).
+        const concerns = (e: RecordedEvent) => patient === undefined || (e.data.patient as { value?: unknown } | undefined)?.value === patient;
+        for (let from = START; ; ) {
+          const page = await s.readAll(tenant.id, from, 2000);
+          for (const e of page.events) if (concerns(e)) await emit(e), (n += 1);
+          if (page.events.length < 2000) break;
+          from = page.checkpoint;
         }
         if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
         await s.close();

@@ -1,32 +1,12 @@
-import { applyDecorators, Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Get, Header, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiFhir, ApiFhirCallerOutcomes } from '#libs/contracts';
 import type { FastifyRequest } from 'fastify';
-import { asDecisionEvent, decisionStreamId, foldDecision } from '#libs/domain';
-import { EVENT_STORE, type EventStore } from '#libs/event-store';
-import {
-  FHIR_JSON,
-  OperationOutcomeError,
-  capabilityStatement,
-  countBundle,
-  episodeOfCareIdMatches,
-  isHashedEpisodeOfCareId,
-  mergeSearchParams,
-  operationOutcome,
-  operationOutcomeOf,
-  parseEpisodeOfCareId,
-  parseEpisodeOfCareSearch,
-  searchPage,
-  searchQueryString,
-  searchsetBundle,
-  toEpisodeOfCare,
-  type SearchParams,
-} from '#libs/fhir';
-import { AccessLog, CallerGuard, CurrentCaller, patientOfRequest, Public, publicBase, RequireScope, type Caller } from '#libs/security';
-import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
+import { QueryBus } from '@nestjs/cqrs';
+import { FHIR_JSON, OperationOutcomeError, mergeSearchParams, operationOutcome, type SearchParams } from '#libs/fhir';
+import { CallerGuard, CurrentCaller, Public, publicBase, RequireScope, type Caller } from '#libs/security';
 import { FhirFormatGuard } from './fhir-format.guard.js';
-
-const VERSION_DATE = '2026-11-23';
+import { CapabilityStatementQuery, ReadEpisodeOfCareQuery, SearchEpisodeOfCareQuery } from './fhir.queries.js';
 
 const SEARCH_PARAMETERS = [
   { name: 'patient.identifier', description: 'The patient: system|value (FNR, DNR or FHN system); required unless patient:identifier is given. Prefer POST _search: no identifier in the URL', example: 'urn:oid:2.16.578.1.12.4.1.4.1|13717404089' },
@@ -51,7 +31,8 @@ const SEARCH_FORM = {
 /**
  * FHIR R4 facade of the service overview: EpisodeOfCare per decision (HL7 Norway
  * OKT-on-FHIR profile). Searches need the patient by identifier; prefer POST _search so
- * the identifier stays out of URLs.
+ * the identifier stays out of URLs. An HTTP adapter: reads and searches are queries on the
+ * query bus (fhir.queries.ts).
  */
 @ApiTags('FHIR R4 (EpisodeOfCare)')
 @Controller('fhir')
@@ -60,11 +41,7 @@ const SEARCH_FORM = {
 @ApiFhirCallerOutcomes()
 @ApiFhir(406, 'The client accepts no JSON (_format, or Accept without a JSON type): this server answers in FHIR JSON only (OperationOutcome)')
 export class FhirController {
-  constructor(
-    private readonly reader: ServiceOverviewReader,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly accessLog: AccessLog,
-  ) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get('metadata')
   @Public()
@@ -72,7 +49,7 @@ export class FhirController {
   @ApiFhir(200, 'CapabilityStatement', 'CapabilityStatement')
   @Header('content-type', FHIR_JSON)
   metadata(@Req() req: FastifyRequest) {
-    return capabilityStatement({ baseUrl: fhirBase(req), softwareVersion: process.env.npm_package_version ?? '0.1.0', date: VERSION_DATE });
+    return this.queries.execute(new CapabilityStatementQuery(fhirBase(req)));
   }
 
   @Get('EpisodeOfCare')
@@ -113,54 +90,12 @@ export class FhirController {
   @ApiFhir(404, 'No such EpisodeOfCare (OperationOutcome)')
   @ApiFhir(410, 'The decision was entered in error (OperationOutcome)')
   @ApiFhir(503, 'The event store cannot be reached; Retry-After says when to retry (OperationOutcome)')
-  async read(@CurrentCaller() caller: Caller, @Req() req: FastifyRequest, @Param('id') id: string) {
-    // A long decision id gives a hashed id: found through the overview's id index.
-    const ref = parseEpisodeOfCareId(id) ?? (isHashedEpisodeOfCareId(id) ? await this.reader.resolveHashedResourceId(caller.tenant, id) : undefined);
-    if (!ref) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
-    const history = await this.store.readStream(caller.tenant, decisionStreamId(ref.sourceSystem, ref.decisionId));
-    const state = foldDecision(history.map(asDecisionEvent));
-    if (state.status === 'none') throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
-    if (state.status === 'entered-in-error') {
-      // A read attempt about a patient is logged whatever its answer: the 410 names whose decision it was.
-      await this.accessLog.record(caller, { action: 'fhir.read', outcome: 'error', patientId: state.decision.patient.value, returned: { decisionIds: [] }, detail: '410 entered-in-error' });
-      throw new OperationOutcomeError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
-    }
-    const overview = await this.reader.readLogged(caller, { personId: state.decision.patient.value, includeEnded: true }, 'fhir.read', (o) => ({
-      decisionIds: o.services.filter((s) => episodeOfCareIdMatches(id, s)).map((s) => `${s.sourceSystem}/${s.decisionId}`),
-    }));
-    const entry = overview.services.find((s) => episodeOfCareIdMatches(id, { sourceSystem: s.sourceSystem, decisionId: s.decisionId }));
-    if (!entry) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not in the overview yet`));
-    void req;
-    return toEpisodeOfCare(entry, overview.patient, { tenant: caller.tenant });
+  async read(@CurrentCaller() caller: Caller, @Param('id') id: string) {
+    return this.queries.execute(new ReadEpisodeOfCareQuery(caller, id));
   }
 
-  private async search(caller: Caller, req: FastifyRequest, params: SearchParams) {
-    const parsed = parseEpisodeOfCareSearch(params);
-    if (!parsed.ok) {
-      // A refused search that still names a patient (a padded value, a system that does not
-      // fit the number) is an attempt about that patient: logged, by the same parser.
-      const patientId = patientOfRequest({ headers: {}, query: params as Record<string, unknown> });
-      if (patientId) await this.accessLog.record(caller, { action: 'fhir.search', outcome: 'error', patientId, detail: '400 invalid search' });
-      throw new OperationOutcomeError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
-    }
-    const q = parsed.query;
-    let page: ReturnType<typeof searchPage> | undefined;
-    // _summary=count and _count=0 both ask for the total only (R4 search.html#count).
-    const totalOnly = q.summary === 'count' || q.count === 0;
-    await this.reader.readLogged(caller, { personId: q.patient.value, includeEnded: true }, 'fhir.search', (o) => {
-      page = searchPage(o.services, q);
-      return totalOnly ? { count: page.total } : { decisionIds: page.entries.map((s) => `${s.sourceSystem}/${s.decisionId}`) };
-    });
-    if (!page) throw new Error('unreachable');
-    const base = fhirBase(req);
-    if (totalOnly) return countBundle(page.total, `${base}/EpisodeOfCare?${searchQueryString(q)}`);
-    return searchsetBundle({
-      entries: page.entries.map((e) => toEpisodeOfCare(e, { system: q.patient.system, value: q.patient.value }, { tenant: caller.tenant })),
-      total: page.total,
-      baseUrl: base,
-      selfUrl: `${base}/EpisodeOfCare?${searchQueryString(q)}`,
-      ...(page.nextCursor ? { nextUrl: `${base}/EpisodeOfCare?${searchQueryString(q, { cursor: page.nextCursor })}` } : {}),
-    });
+  private search(caller: Caller, req: FastifyRequest, params: SearchParams) {
+    return this.queries.execute(new SearchEpisodeOfCareQuery(caller, params, fhirBase(req)));
   }
 }
 

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type } from '@sinclair/typebox';
 import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator, ProblemError } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
-import { ServiceOverviewReader, type ServiceOverviewResponse } from './service-overview.reader.js';
+import { ServiceOverviewQuery, type ServiceOverviewResponse } from './service-overview.reader.js';
 import { SERVICE_OVERVIEW_OPENAPI_SCHEMA } from './service-overview.schema.js';
 
-const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
 const SearchSchema = Type.Object(
   {
     personId: Type.String({ description: 'Fødselsnummer, D-nummer or felles hjelpenummer (11 digits)' }),
@@ -18,22 +18,10 @@ const SearchSchema = Type.Object(
 );
 const validateSearch = compileValidator(SearchSchema);
 
-function includeEnded(include: unknown): boolean {
-  if (include === undefined) return false;
-  if (include === 'ended') return true;
-  throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/include', rule: 'enum', detail: 'the only value is "ended"' }]);
-}
-
-function sinceDate(since: unknown): string | undefined {
-  if (since === undefined) return undefined;
-  // A real calendar day: Date.parse would roll 2026-02-30 over into March.
-  if (typeof since === 'string' && new RegExp(DATE).test(since) && !Number.isNaN(Date.parse(since)) && new Date(`${since}T00:00:00Z`).toISOString().startsWith(since)) return since;
-  throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/since', rule: 'format', detail: 'must be a date YYYY-MM-DD' }]);
-}
-
 /**
  * Content service (innholdstjeneste): "what services does this patient have right now?"
- * The person identifier travels in a header or a body, never in the URL.
+ * The person identifier travels in a header or a body, never in the URL. An HTTP adapter:
+ * it checks the request's shape and sends a `ServiceOverviewQuery` on the query bus.
  */
 @ApiTags('content (innholdstjenester)')
 @Controller('api/v1/service-overview')
@@ -42,7 +30,7 @@ function sinceDate(since: unknown): string | undefined {
 @ApiCallerProblems()
 @ApiUnavailable()
 export class ServiceOverviewController {
-  constructor(private readonly reader: ServiceOverviewReader) {}
+  constructor(private readonly queries: QueryBus) {}
 
   @Get()
   @ApiOperation({ summary: "A patient's municipal services: active and paused first; ended ones with include=ended" })
@@ -63,14 +51,11 @@ export class ServiceOverviewController {
     if (unknown.length > 0) {
       throw ProblemError.of(400, 'invalid-parameter', 'Unknown query parameter', undefined, unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })));
     }
-    const action = 'service-overview.read';
-    const pid = await this.reader.personIdOf(caller, { value: personId, pointer: '/person-id' }, action);
-    return this.reader.readLogged(caller, {
-      personId: pid.value,
-      includeEnded: includeEnded(query.include),
-      since: sinceDate(query.since),
+    return this.queries.execute(new ServiceOverviewQuery(caller, 'service-overview.read', { value: personId, pointer: '/person-id' }, {
+      include: query.include,
+      since: query.since,
       minCheckpoint: minCheckpointHeader ?? (query['min-checkpoint'] as string | undefined),
-    }, action);
+    }));
   }
 
   @Post('_search')
@@ -83,12 +68,10 @@ export class ServiceOverviewController {
   async search(@CurrentCaller() caller: Caller, @Body() body: unknown, @Headers('min-checkpoint') minCheckpointHeader: string | undefined): Promise<ServiceOverviewResponse> {
     const parsed = validateSearch(body);
     if (!parsed.ok) throw ProblemError.of(400, 'invalid-search', 'The search is malformed', undefined, parsed.errors);
-    const pid = await this.reader.personIdOf(caller, { value: parsed.value.personId, pointer: '/personId' }, 'service-overview.search');
-    return this.reader.readLogged(caller, {
-      personId: pid.value,
-      includeEnded: parsed.value.include === 'ended',
+    return this.queries.execute(new ServiceOverviewQuery(caller, 'service-overview.search', { value: parsed.value.personId, pointer: '/personId' }, {
+      include: parsed.value.include,
       since: parsed.value.since,
       minCheckpoint: parsed.value.minCheckpoint ?? minCheckpointHeader,
-    }, 'service-overview.search');
+    }));
   }
 }

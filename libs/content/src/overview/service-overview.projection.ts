@@ -2,7 +2,7 @@ import { DECISION_EVENT_TYPES } from '#libs/contracts';
 import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent, TenantId } from '#libs/event-store';
 import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
-import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
+import { episodeOfCareId } from '#libs/fhir';
 
 export const SERVICE_OVERVIEW = 'service_overview';
 const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
@@ -12,11 +12,14 @@ const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
  * `service_overview_v<N>`, folded by the pure `evolveOverview`. A batch loads the documents
  * of its patients once, folds, and writes them back in one statement.
  *
- * Beside it, `service_overview_v<N>_ids` finds the decision behind a hashed EpisodeOfCare
- * id (libs/fhir/src/episode-of-care-id.ts: ids of long decision ids are not reversible), so
- * that every id the FHIR API hands out can be read back. The ids are derived from the
- * decision alone, so a rebuild gives the same ones. A version set up before this index
- * existed fills it from its documents in `setup` (the migration path).
+ * Beside it, `service_overview_v<N>_decisions` indexes every decision: its EpisodeOfCare id
+ * (libs/fhir/src/episode-of-care-id.ts; ids of long decision ids are hashed, not reversible)
+ * → the patient whose document holds it. FHIR read by id finds the decision there, and so
+ * every id the FHIR API hands out can be read back. Written in the same transaction as the
+ * documents, so index and documents always agree. The ids are derived from the decision
+ * alone, so a rebuild gives the same ones. A version set up before this index existed fills
+ * it from its documents in `setup` (the migration path) and drops the older hashed-id-only
+ * `_ids` table it replaces.
  */
 export class ServiceOverviewProjection implements Projection {
   readonly name = SERVICE_OVERVIEW;
@@ -26,9 +29,9 @@ export class ServiceOverviewProjection implements Projection {
     return `${SERVICE_OVERVIEW}_v${this.version}`;
   }
 
-  /** Hashed EpisodeOfCare id → (patient, sourceSystem, decisionId). */
-  get idsTable(): string {
-    return `${this.table}_ids`;
+  /** EpisodeOfCare id (lower case) → (patient, sourceSystem, decisionId), every decision. */
+  get decisionsTable(): string {
+    return `${this.table}_decisions`;
   }
 
   handles(eventType: string): boolean {
@@ -42,29 +45,29 @@ export class ServiceOverviewProjection implements Projection {
       document   jsonb       NOT NULL,
       updated_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (tenant_id, patient_id))`);
-    const { rows } = await db.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [this.idsTable]);
+    const { rows } = await db.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [this.decisionsTable]);
     if (rows[0]!.exists) return;
-    await db.query(`CREATE TABLE ${this.idsTable} (
+    await db.query(`CREATE TABLE ${this.decisionsTable} (
       tenant_id     text NOT NULL,
       resource_id   text NOT NULL,
       patient_id    text NOT NULL,
       source_system text NOT NULL,
       decision_id   text NOT NULL,
       PRIMARY KEY (tenant_id, resource_id))`);
+    await db.query(`DROP TABLE IF EXISTS ${this.table}_ids`);
     // Migration: a version built before the index existed has its decisions in the documents.
     const { rows: docs } = await db.query<{ tenant_id: string; patient_id: string; document: OverviewDocument }>(`SELECT tenant_id, patient_id, document FROM ${this.table}`);
-    for (const d of docs) await this.index(db, d.tenant_id, d.patient_id, Object.values(d.document.decisions));
+    await this.index(db, docs.flatMap((d) => Object.values(d.document.decisions).map((x) => ({ tenant: d.tenant_id, patientId: d.patient_id, ...x }))));
   }
 
-  /** Records the hashed ids of these decisions of one patient (reversible ids need no index). */
-  private async index(db: ProjectionSession, tenant: string, patientId: string, decisions: { sourceSystem: string; decisionId: string }[]): Promise<void> {
-    const rows = decisions.map((d) => ({ ...d, id: episodeOfCareId(d.sourceSystem, d.decisionId) })).filter((d) => isHashedEpisodeOfCareId(d.id));
-    if (rows.length === 0) return;
+  /** Records the EpisodeOfCare ids of new decisions, in one statement. */
+  private async index(db: ProjectionSession, decisions: { tenant: string; patientId: string; sourceSystem: string; decisionId: string }[]): Promise<void> {
+    if (decisions.length === 0) return;
     await db.query(
-      `INSERT INTO ${this.idsTable} (tenant_id, resource_id, patient_id, source_system, decision_id)
-       SELECT $1, r, $2, s, d FROM unnest($3::text[], $4::text[], $5::text[]) AS x(r, s, d)
+      `INSERT INTO ${this.decisionsTable} (tenant_id, resource_id, patient_id, source_system, decision_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
        ON CONFLICT (tenant_id, resource_id) DO NOTHING`,
-      [tenant, patientId, rows.map((r) => r.id), rows.map((r) => r.sourceSystem), rows.map((r) => r.decisionId)],
+      [decisions.map((d) => d.tenant), decisions.map((d) => episodeOfCareId(d.sourceSystem, d.decisionId)), decisions.map((d) => d.patientId), decisions.map((d) => d.sourceSystem), decisions.map((d) => d.decisionId)],
     );
   }
 
@@ -85,15 +88,18 @@ export class ServiceOverviewProjection implements Projection {
     );
     const docs = new Map(rows.map((r) => [r.patient_id, r.document]));
     const out: string[] = [];
+    const added: { tenant: string; patientId: string; sourceSystem: string; decisionId: string }[] = [];
     for (const id of ids) {
       const list = byPatient.get(id)!;
-      let doc = docs.get(id) ?? emptyOverview(list[0]!.data.patient as PatientRef);
+      const before = docs.get(id);
+      let doc = before ?? emptyOverview(list[0]!.data.patient as PatientRef);
       for (const e of list) {
         doc = evolveOverview(doc, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
       }
       out.push(JSON.stringify(doc));
-      await this.index(db, tenant, id, list.map((e) => e.data as { sourceSystem: string; decisionId: string }).filter((d) => typeof d.sourceSystem === 'string' && typeof d.decisionId === 'string'));
+      for (const [k, d] of Object.entries(doc.decisions)) if (!before || !Object.hasOwn(before.decisions, k)) added.push({ tenant, patientId: id, sourceSystem: d.sourceSystem, decisionId: d.decisionId });
     }
+    await this.index(db, added);
     await db.query(
       `INSERT INTO ${this.table} (tenant_id, patient_id, document)
        SELECT $1, p, d FROM unnest($2::text[], $3::jsonb[]) AS x(p, d)
@@ -103,7 +109,8 @@ export class ServiceOverviewProjection implements Projection {
   }
 
   async drop(db: ProjectionSession): Promise<void> {
-    await db.query(`DROP TABLE IF EXISTS ${this.idsTable}`);
+    await db.query(`DROP TABLE IF EXISTS ${this.decisionsTable}`);
+    await db.query(`DROP TABLE IF EXISTS ${this.table}_ids`);
     await db.query(`DROP TABLE IF EXISTS ${this.table}`);
   }
 }

@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ProblemError, problemType } from '#libs/contracts';
-import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
-import { compareCheckpoints, formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type TenantId } from '#libs/event-store';
+import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDecision, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
+import { EVENT_STORE, formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type EventStore, type TenantId } from '#libs/event-store';
+import { hasReached, type ProjectionEngine } from '#libs/projections';
 import { AccessLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
@@ -34,6 +36,7 @@ export class ServiceOverviewReader {
     private readonly engines: ProjectionEngines,
     private readonly tenants: TenantDatabases,
     private readonly accessLog: AccessLog,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   /**
@@ -68,34 +71,64 @@ export class ServiceOverviewReader {
   }
 
   /**
-   * The decision behind a hashed EpisodeOfCare id (case-insensitive), from the live overview
-   * version's id index; undefined when no decision of the tenant has it (yet).
+   * The decision an EpisodeOfCare id names (any id the FHIR API hands out, case-insensitive)
+   * and the patient whose overview holds it, from the live overview version and its
+   * decision index in one snapshot; undefined when no decision of the tenant has that id.
+   * Current as of the call: first waits (up to 2 s) until the overview has applied every
+   * event the tenant had when it was asked; a projection that lags longer (paused at a dead
+   * letter) is answered from what it has, as overview reads without `min-checkpoint` are.
    */
-  async resolveHashedResourceId(tenant: TenantId, resourceId: string): Promise<{ sourceSystem: string; decisionId: string } | undefined> {
-    const version = await (await this.engines.of(tenant)).liveVersion(SERVICE_OVERVIEW);
-    if (version === undefined) return undefined;
-    const cluster = await this.tenants.of(tenant);
-    const select = (pool: typeof cluster.readPool) =>
-      pool.query<{ source_system: string; decision_id: string }>(
-        `SELECT source_system, decision_id FROM ${SERVICE_OVERVIEW}_v${version}_ids WHERE tenant_id = $1 AND resource_id = $2`,
-        [tenant, resourceId.toLowerCase()],
-      );
-    let rows: { source_system: string; decision_id: string }[];
-    try {
-      ({ rows } = await select(cluster.readPool));
-    } catch (error) {
-      // Not on the replica yet (a version that just went live): the primary has it.
-      if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
-      ({ rows } = await select(cluster.db.pool));
-    }
-    return rows[0] ? { sourceSystem: rows[0].source_system, decisionId: rows[0].decision_id } : undefined;
+  async decisionByResourceId(tenant: TenantId, resourceId: string): Promise<{ patientId: string; decision: OverviewDecision } | undefined> {
+    const { engine, projection } = await this.live(tenant);
+    const started = Date.now();
+    const head = await this.store.head(tenant);
+    const current = await engine.waitFor(projection, tenant, head, READ_YOUR_WRITES_TIMEOUT_MS);
+    const found = await this.readAt<{ patientId: string; decision: OverviewDecision | null }>(tenant, engine, projection, current ? head : undefined, started,
+      `SELECT jsonb_build_object('patientId', x.patient_id, 'decision', o.document->'decisions'->(x.source_system || '/' || x.decision_id))
+         FROM ${projection}_decisions x JOIN ${projection} o ON o.tenant_id = x.tenant_id AND o.patient_id = x.patient_id
+        WHERE x.tenant_id = $1 AND x.resource_id = $3`,
+      [resourceId.toLowerCase()], { stale: true });
+    return found.value?.decision ? { patientId: found.value.patientId, decision: found.value.decision } : undefined;
   }
 
-  async read(tenant: TenantId, query: OverviewQuery): Promise<ServiceOverviewResponse> {
+  /** The tenant's engine and the live overview version's projection id (503 before there is one). */
+  private async live(tenant: TenantId): Promise<{ engine: ProjectionEngine; version: number; projection: string }> {
     const engine = await this.engines.of(tenant);
     const version = await engine.liveVersion(SERVICE_OVERVIEW);
     if (version === undefined) throw ProblemError.of(503, 'unavailable', 'The service overview is not available yet');
-    const projection = `${SERVICE_OVERVIEW}_v${version}`;
+    return { engine, version, projection: `${SERVICE_OVERVIEW}_v${version}` };
+  }
+
+  /**
+   * A value of the read model with the checkpoint it reflects, in one statement. Reads go to
+   * the tenant's replica when one is configured: the projection has reached `wanted` on the
+   * primary, a replica may replay it a moment later, so this waits for that too, until 2 s
+   * after `started`; then 503 `not-caught-up` for `asked` (a client's min-checkpoint), or the
+   * replica's answer when `stale` is allowed.
+   */
+  private async readAt<T>(tenant: TenantId, engine: ProjectionEngine, projection: string, wanted: Checkpoint | undefined, started: number, sql: string, params: unknown[], on: { asked?: string; stale?: boolean }): Promise<{ value: T | null; checkpoint: Checkpoint }> {
+    const cluster = await this.tenants.of(tenant);
+    const select = (pool: typeof cluster.readPool) => engine.checkpoints.on(pool).readWithCheckpoint<T>(projection, tenant, sql, params);
+    for (;;) {
+      let read: { value: T | null; checkpoint: Checkpoint };
+      try {
+        read = await select(cluster.readPool);
+      } catch (error) {
+        // A version that just went live may not have reached the replica yet: read the primary.
+        if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
+        read = await select(cluster.db.pool);
+      }
+      if (!wanted || hasReached(read.checkpoint, wanted)) return read;
+      if (Date.now() - started > READ_YOUR_WRITES_TIMEOUT_MS) {
+        if (on.stale) return read;
+        throw notCaughtUp(on.asked ?? '');
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async read(tenant: TenantId, query: OverviewQuery): Promise<ServiceOverviewResponse> {
+    const { engine, version, projection } = await this.live(tenant);
     const started = Date.now();
     let wanted: Checkpoint | undefined;
     if (query.minCheckpoint !== undefined) {
@@ -106,50 +139,61 @@ export class ServiceOverviewReader {
       }
       if (!(await engine.waitFor(projection, tenant, wanted, READ_YOUR_WRITES_TIMEOUT_MS))) throw notCaughtUp(query.minCheckpoint);
     }
-    // Reads go to the tenant's replica when one is configured. The projection has reached the
-    // checkpoint on the primary; a replica may replay it a moment later, so wait for that too.
-    const cluster = await this.tenants.of(tenant);
-    type Row = { document: OverviewDocument | null; transaction_id: string | null; global_position: string | null };
-    // One statement, one snapshot: the document and the checkpoint it reflects agree.
-    const select = (pool: typeof cluster.readPool) =>
-      pool.query<Row>(
-        `SELECT (SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $2) AS document,
-                c.transaction_id, c.global_position
-           FROM (SELECT 1) one LEFT JOIN projection_checkpoints c ON c.projection = $3 AND c.tenant_id = $1`,
-        [tenant, query.personId, projection],
-      );
-    let rows: Row[];
-    for (;;) {
-      try {
-        ({ rows } = await select(cluster.readPool));
-      } catch (error) {
-        // A version that just went live may not have reached the replica yet: read the primary.
-        if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
-        ({ rows } = await select(cluster.db.pool));
-      }
-      if (!wanted || compareCheckpoints(checkpointOf(rows[0]!), wanted) >= 0) break;
-      if (Date.now() - started > READ_YOUR_WRITES_TIMEOUT_MS) throw notCaughtUp(query.minCheckpoint!);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const row = rows[0]!;
+    const read = await this.readAt<OverviewDocument>(tenant, engine, projection, wanted, started, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [query.personId], { asked: query.minCheckpoint });
     const patient = { system: personIdentifierSystem(query.personId), value: query.personId };
-    const view = row.document
-      ? viewOverview(row.document, { today: osloToday(), includeEnded: query.includeEnded, since: query.since })
+    const view = read.value
+      ? viewOverview(read.value, { today: osloToday(), includeEnded: query.includeEnded, since: query.since })
       : { patient, services: [], sources: [] };
     return {
       ...view,
-      checkpoint: formatCheckpoint(checkpointOf(row)),
+      checkpoint: formatCheckpoint(read.checkpoint),
       readModelVersion: version,
       generatedAt: new Date().toISOString(),
     };
   }
 }
 
-/** The projection's checkpoint read with the document (none yet: the start). */
-const checkpointOf = (row: { transaction_id: string | null; global_position: string | null }): Checkpoint => ({
-  transactionId: BigInt(row.transaction_id ?? 0),
-  globalPosition: Number(row.global_position ?? 0),
-});
+/**
+ * "What services does this patient have?" as the HTTP adapters ask it: the person
+ * identifier as sent (`source`, parsed and access-logged by `ServiceOverviewReader.personIdOf`),
+ * `include` and `since` as sent, and the access-log action.
+ */
+export class ServiceOverviewQuery extends Query<ServiceOverviewResponse> {
+  constructor(
+    readonly caller: Caller,
+    readonly action: string,
+    readonly personId: PersonIdSource,
+    readonly options: { include?: unknown; since?: unknown; minCheckpoint?: string },
+  ) {
+    super();
+  }
+}
+
+/** Answers `ServiceOverviewQuery`: the person identifier first (a refusal naming a patient is logged), then the parameters, then the logged read. */
+@QueryHandler(ServiceOverviewQuery)
+export class ServiceOverviewHandler implements IQueryHandler<ServiceOverviewQuery> {
+  constructor(private readonly reader: ServiceOverviewReader) {}
+
+  async execute({ caller, action, personId, options }: ServiceOverviewQuery): Promise<ServiceOverviewResponse> {
+    const pid = await this.reader.personIdOf(caller, personId, action);
+    return this.reader.readLogged(caller, { personId: pid.value, includeEnded: includeEnded(options.include), since: sinceDate(options.since), minCheckpoint: options.minCheckpoint }, action);
+  }
+}
+
+const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+
+function includeEnded(include: unknown): boolean {
+  if (include === undefined) return false;
+  if (include === 'ended') return true;
+  throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/include', rule: 'enum', detail: 'the only value is "ended"' }]);
+}
+
+function sinceDate(since: unknown): string | undefined {
+  if (since === undefined) return undefined;
+  // A real calendar day: Date.parse would roll 2026-02-30 over into March.
+  if (typeof since === 'string' && new RegExp(DATE).test(since) && !Number.isNaN(Date.parse(since)) && new Date(`${since}T00:00:00Z`).toISOString().startsWith(since)) return since;
+  throw ProblemError.of(400, 'invalid-parameter', 'Invalid parameter', undefined, [{ pointer: '/since', rule: 'format', detail: 'must be a date YYYY-MM-DD' }]);
+}
 
 function notCaughtUp(minCheckpoint: string): ProblemError {
   return new ProblemError(

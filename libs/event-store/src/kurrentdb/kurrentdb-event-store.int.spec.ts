@@ -22,7 +22,6 @@ import {
   eventsAfter,
   judgeClaims,
   parseClaim,
-  patientIdentifiers,
   planAppend,
   positionFromCheckpoint,
   streamStateFor,
@@ -86,7 +85,6 @@ describe('KurrentDB adapter mapping', () => {
       const others = [
         names.eventStream(other, 's'),
         names.claimStream(tenant, randomUUID()),
-        names.patientStream(tenant, '13717404089'),
         names.tenantsStream(),
         new KurrentDbStreamNames('fpi-x').eventStream(tenant, 's'),
       ];
@@ -113,12 +111,9 @@ describe('KurrentDB adapter mapping', () => {
       expect(regex.test('fpi-test-ab12x313231593.e.s')).toBe(false);
     });
 
-    it('claims event ids case-insensitively and hashes patient identifiers', () => {
+    it('claims event ids case-insensitively', () => {
       const id = randomUUID();
       expect(names.claimStream(tenant, id.toUpperCase())).toBe(`fpi.313231593.id.${id}`);
-      expect(names.patientStream(tenant, '13717404089')).toMatch(/^fpi\.313231593\.p\.[0-9a-f]{64}$/);
-      expect(names.patientStream(tenant, '13717404089')).not.toContain('13717404089');
-      expect(names.patientStream(tenant, 'a')).not.toBe(names.patientStream(other, 'a'));
     });
 
     it('refuses namespaces that could collide and malformed tenant ids', () => {
@@ -278,15 +273,6 @@ describe('KurrentDB adapter mapping', () => {
       expect(decodeEventData([...new TextEncoder().encode('{"a":1}')])).toEqual({ a: 1 });
       expect(decodeEventData({ a: 1 })).toEqual({ a: 1 });
       expect(decodeEventData([1])).toEqual({});
-    });
-
-    it('indexes the patient identifiers the events name', () => {
-      const patient = (value: unknown) => ({ data: { patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value } } });
-      expect(patientIdentifiers([patient('13717404089'), patient('13717404089'), patient('22750884907'), { data: { note: 'x' } }])).toEqual([
-        '13717404089',
-        '22750884907',
-      ]);
-      expect(patientIdentifiers([patient(12345), patient(null), patient({ a: 1 }), { data: { patient: 'x' } }])).toEqual(['12345']);
     });
 
     it('validates appends like the PostgreSQL adapter', () => {

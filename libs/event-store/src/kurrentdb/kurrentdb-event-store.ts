@@ -9,7 +9,6 @@
  *   `<ns>.<tenant>.e.<streamId>`   the tenant's event streams; `$all` filtered by the prefix
  *                                  `<ns>.<tenant>.e.` is the tenant's `$all`
  *   `<ns>.<tenant>.id.<uuid>`      one claim stream per event id (lower case)
- *   `<ns>.<tenant>.p.<sha256>`     patient index: stream ids whose events name the patient
  *   `<ns>.tenants`                 the tenant registry
  *
  * Idempotency. KurrentDB dedupes event ids only within a stream, and only best-effort for
@@ -41,8 +40,7 @@
  * position), so it always equals `checkpoint.globalPosition` as with PostgreSQL.
  * KurrentDB assigns positions at commit, so there is no late-commit window to guard.
  *
- * Costs and limits: each event costs two log records plus one index record per append
- * that names a patient; one small stream per event id. `readAll` is a server-side filtered
+ * Costs and limits: each event costs two log records; one small stream per event id. `readAll` is a server-side filtered
  * `$all` read: it scans the whole log after the checkpoint, other tenants' records included.
  * `$all` reads need a user allowed to read `$all` (admin by default) on secure clusters.
  */
@@ -68,7 +66,7 @@ import {
   type ReadPosition,
   type ReadStreamOptions as KurrentReadStreamOptions,
 } from '@kurrent/kurrentdb-client';
-import { compareCheckpoints, type Checkpoint } from '../checkpoint.js';
+import { compareCheckpoints, START, type Checkpoint } from '../checkpoint.js';
 import {
   AppendManyConflictError,
   IdempotencyConflictError,
@@ -77,6 +75,7 @@ import {
   WrongExpectedVersionError,
 } from '../errors.js';
 import type {
+  Lag,
   AppendResult,
   EventMetadata,
   EventStore,
@@ -99,7 +98,6 @@ const MAX_APPEND_ATTEMPTS = 10;
 const READ_CONCURRENCY = 16;
 
 const CLAIM_EVENT_TYPE = 'fpi.EventIdClaimed';
-const PATIENT_INDEX_EVENT_TYPE = 'fpi.PatientStreamIndexed';
 const TENANT_REGISTERED_EVENT_TYPE = 'fpi.TenantRegistered';
 /** Event metadata keys. Multi-stream appends accept string values only. */
 export const KURRENT_SCHEMA_VERSION_KEY = 'fpi.schemaVersion';
@@ -147,10 +145,6 @@ export class KurrentDbStreamNames {
 
   claimStream(tenant: TenantId, eventId: string): string {
     return `${this.namespace}.${tenantId(tenant)}.id.${eventId.toLowerCase()}`;
-  }
-
-  patientStream(tenant: TenantId, patientIdentifier: string): string {
-    return `${this.namespace}.${tenantId(tenant)}.p.${sha256(patientIdentifier)}`;
   }
 
   tenantsStream(): string {
@@ -381,19 +375,6 @@ function asJsonObject(raw: unknown): Record<string, unknown> | undefined {
   }
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
-
-/** The patient identifiers (`data.patient.value`, a string or number) named by the events. */
-export function patientIdentifiers(events: Pick<NewEvent, 'data'>[]): string[] {
-  const out = new Set<string>();
-  for (const e of events) {
-    const patient = e.data?.patient;
-    if (patient === null || typeof patient !== 'object' || Array.isArray(patient)) continue;
-    const value = (patient as Record<string, unknown>).value;
-    if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) out.add(String(value));
-  }
-  return [...out];
-}
-
 
 // ---------------------------------------------------------------------------------------
 // Client helpers
@@ -818,15 +799,25 @@ export class KurrentDbEventStore implements EventStore {
     return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : from };
   }
 
-  /** Reads the tenant's index stream of the patient (written with every append naming them). */
-  async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
-    const records = await readRecords(this.client, this.names.patientStream(tenant, patientIdentifier), {});
-    const ids = new Set<string>();
-    for (const r of records) {
-      const streamId = decodeEventData(r.data).streamId;
-      if (typeof streamId === 'string') ids.add(streamId);
+  /** The newest record of the tenant's filtered `$all`, read backwards. */
+  async head(tenant: TenantId): Promise<Checkpoint> {
+    for await (const resolved of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, filter: streamNameFilter({ prefixes: [this.names.eventStreamPrefix(tenant)] }) })) {
+      if (resolved.event?.position) return checkpointFromPosition(resolved.event.position);
     }
-    return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return START;
+  }
+
+  /** Counts by paging the tenant's filtered `$all` from `from` (KurrentDB keeps no count per prefix). */
+  async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    let events = 0;
+    let oldestRecordedAt: Date | null = null;
+    for (let at = from; ; ) {
+      const page = await this.readAll(tenant, at, 1000);
+      oldestRecordedAt ??= page.events[0]?.recordedAt ?? null;
+      events += page.events.length;
+      if (page.events.length < 1000) return { events, oldestRecordedAt };
+      at = page.checkpoint;
+    }
   }
 
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
@@ -842,10 +833,9 @@ export class KurrentDbEventStore implements EventStore {
     if (!(await this.tenants.isRegistered(tenant))) throw new UnknownTenantError(tenant);
   }
 
-  /** Events, one claim per event, and one patient index record per (patient, stream). */
+  /** Events and one claim per event. */
   private writeRequests(tenant: TenantId, parts: PlannedPart[]): AppendStreamRequest[] {
     const requests: AppendStreamRequest[] = [];
-    const byPatient = new Map<string, Set<string>>();
     for (const part of parts) {
       requests.push({
         streamName: this.names.eventStream(tenant, part.streamId),
@@ -868,18 +858,6 @@ export class KurrentDbEventStore implements EventStore {
           // A fresh record id: the server's per-stream idempotency must never match a retry.
           events: [jsonEvent({ id: randomUUID(), type: CLAIM_EVENT_TYPE, data: { ...claim } })],
         });
-      });
-      for (const value of patientIdentifiers(part.events)) {
-        const name = this.names.patientStream(tenant, value);
-        if (!byPatient.has(name)) byPatient.set(name, new Set());
-        byPatient.get(name)!.add(part.streamId);
-      }
-    }
-    for (const [streamName, streamIds] of byPatient) {
-      requests.push({
-        streamName,
-        expectedState: ANY,
-        events: [...streamIds].map((streamId): EventData => jsonEvent({ id: randomUUID(), type: PATIENT_INDEX_EVENT_TYPE, data: { streamId } })),
       });
     }
     return requests;

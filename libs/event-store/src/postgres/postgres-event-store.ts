@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { validateAppendRequest } from '../append-validation.js';
-import type { Checkpoint } from '../checkpoint.js';
+import { checkpointOfColumns, START, type Checkpoint } from '../checkpoint.js';
 import {
   AppendManyConflictError,
   IdempotencyConflictError,
@@ -9,6 +9,7 @@ import {
   WrongExpectedVersionError,
 } from '../errors.js';
 import type {
+  Lag,
   AppendResult,
   EventStore,
   ExpectedVersion,
@@ -263,14 +264,24 @@ export class PostgresEventStore implements EventStore {
     return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : from };
   }
 
-  async streamIdsForPatient(tenant: TenantId, patientIdentifier: string): Promise<string[]> {
-    const { rows } = await this.pool.query<{ stream_id: string }>({
-      name: 'fpi_streams_for_patient',
-      text: `SELECT DISTINCT stream_id FROM events
-              WHERE tenant_id = $1 AND data ? 'patient' AND data #>> '{patient,value}' = $2 ORDER BY stream_id`,
-      values: [tenant, patientIdentifier],
+  async head(tenant: TenantId): Promise<Checkpoint> {
+    const { rows } = await this.pool.query<{ transaction_id: string; global_position: string }>({
+      name: 'fpi_head',
+      text: 'SELECT transaction_id, global_position FROM events WHERE tenant_id = $1 ORDER BY transaction_id DESC, global_position DESC LIMIT 1',
+      values: [tenant],
     });
-    return rows.map((r) => r.stream_id);
+    return rows[0] ? checkpointOfColumns(rows[0].transaction_id, rows[0].global_position) : START;
+  }
+
+  async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
+    const { rows } = await this.pool.query<{ events: string; oldest: Date | null }>({
+      name: 'fpi_lag',
+      text: `SELECT (SELECT count(*) FROM events e WHERE e.tenant_id = $1 AND (e.transaction_id, e.global_position) > ($2::xid8, $3::bigint)) AS events,
+                    (SELECT e.recorded_at FROM events e WHERE e.tenant_id = $1 AND (e.transaction_id, e.global_position) > ($2::xid8, $3::bigint)
+                      ORDER BY e.transaction_id, e.global_position LIMIT 1) AS oldest`,
+      values: [tenant, from.transactionId.toString(), from.globalPosition],
+    });
+    return { events: Number(rows[0]!.events), oldestRecordedAt: rows[0]!.oldest };
   }
 
   waitForEvents(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
@@ -298,7 +309,7 @@ export class PostgresEventStore implements EventStore {
       streamId: r.stream_id,
       streamPosition: Number(r.stream_position),
       globalPosition: Number(r.global_position),
-      checkpoint: { transactionId: BigInt(r.transaction_id), globalPosition: Number(r.global_position) },
+      checkpoint: checkpointOfColumns(r.transaction_id, r.global_position),
       eventId: r.event_id,
       type: r.event_type,
       schemaVersion,
@@ -320,7 +331,7 @@ function toAppendResult(outcome: 'appended' | 'duplicate', rows: PositionRow[]):
       streamPosition: Number(r.stream_position),
       globalPosition: Number(r.global_position),
     })),
-    checkpoint: { transactionId: BigInt(last.transaction_id), globalPosition: Number(last.global_position) },
+    checkpoint: checkpointOfColumns(last.transaction_id, last.global_position),
   };
 }
 

@@ -22,6 +22,7 @@ import {
   type OktService,
   type Violation,
 } from '#libs/domain';
+import { PatientDecisions } from '#libs/content';
 import { compareCheckpoints, EVENT_STORE, formatCheckpoint, type EventStore } from '#libs/event-store';
 import type { Caller } from '#libs/security';
 import { decisionCommandOf, decisionStream, rulesFor } from '../record-decision/record-decision.handler.js';
@@ -45,7 +46,10 @@ export class RecordOktSnapshotCommand extends Command<OktResultMessage> {
 
 @CommandHandler(RecordOktSnapshotCommand)
 export class RecordOktSnapshotHandler implements ICommandHandler<RecordOktSnapshotCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly decisions: PatientDecisions,
+  ) {}
 
   async execute({ caller, snapshot }: RecordOktSnapshotCommand): Promise<OktResultMessage> {
     const services = parseServices(snapshot);
@@ -59,7 +63,7 @@ export class RecordOktSnapshotHandler implements ICommandHandler<RecordOktSnapsh
       this.store,
       caller.tenant,
       decisionStream,
-      async () => (await this.store.streamIdsForPatient(caller.tenant, pid)).filter((id) => id.startsWith(prefix)),
+      async () => (await this.decisions.streamIdsOf(caller.tenant, pid)).filter((id) => id.startsWith(prefix)),
       (histories) => {
         const known = [...histories].map(([id, history]) => ({ decisionId: id.slice(prefix.length), state: foldDecision(history.map(asDecisionEvent)) }));
         const diff = diffOktSnapshot(known, services, { pid, sourceSystem: sender, today: norwegianToday(), occurredAt: new Date().toISOString() });

@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { decisionStreamId, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { EVENT_STORE, START, TenantDatabases, type Checkpoint, type EventStore, type TenantId } from '#libs/event-store';
+import { liveVersionOf, PostgresCheckpointStore } from '#libs/projections';
+import { SERVICE_OVERVIEW } from './service-overview.projection.js';
+
+const PAGE = 1000;
+
+/**
+ * A patient's decisions, for the OKT snapshot diff (a write, so it must be current): the
+ * service-overview read model at its checkpoint, plus the tenant's events after that
+ * checkpoint that name the patient (what the projection has not applied yet). Needs no
+ * projection running in this process (the receive service runs none); with no overview
+ * yet it reads the whole `$all` of the tenant.
+ */
+@Injectable()
+export class PatientDecisions {
+  constructor(
+    private readonly tenants: TenantDatabases,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  /** Stream ids (`Decision/<sourceSystem>/<decisionId>`) of the patient's decisions, sorted. */
+  async streamIdsOf(tenant: TenantId, personId: string): Promise<string[]> {
+    const streams = new Set<string>();
+    let from: Checkpoint = START;
+    const pool = (await this.tenants.of(tenant)).db.pool;
+    const version = await liveVersionOf(pool, SERVICE_OVERVIEW);
+    if (version !== undefined) {
+      const projection = `${SERVICE_OVERVIEW}_v${version}`;
+      const read = await new PostgresCheckpointStore(pool).readWithCheckpoint<OverviewDocument>(projection, tenant, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [personId]);
+      for (const d of Object.values(read.value?.decisions ?? {})) streams.add(decisionStreamId(d.sourceSystem, d.decisionId));
+      from = read.checkpoint;
+    }
+    for (;;) {
+      const page = await this.store.readAll(tenant, from, PAGE);
+      for (const e of page.events) {
+        if ((e.data.patient as PatientRef | undefined)?.value === personId && typeof e.data.sourceSystem === 'string' && typeof e.data.decisionId === 'string') {
+          streams.add(decisionStreamId(e.data.sourceSystem, e.data.decisionId));
+        }
+      }
+      if (page.events.length < PAGE) break;
+      from = page.checkpoint;
+    }
+    return [...streams].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+}

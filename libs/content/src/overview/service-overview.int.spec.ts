@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { decisionStreamId } from '#libs/domain';
+import { PostgresEventStore, PostgresTenantRegistry, tenantId, type Checkpoint, type TenantDatabases } from '#libs/event-store';
+import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
+import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
+import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';
+import { PatientDecisions } from './patient-decisions.js';
+import { ServiceOverviewProjection, serviceOverviewDefinition } from './service-overview.projection.js';
+
+const TENANT = tenantId('313231593');
+const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
+const FAST: EngineOptions = { ...DEFAULT_ENGINE_OPTIONS, batchSize: 50, pollMs: 50, lockRetryMs: 50, superviseMs: 50, dropRetiredAfterMs: 60_000 };
+const LONG_ID = `V-${'x'.repeat(70)}`; // too long for a reversible EpisodeOfCare id: hashed
+
+describe('service-overview read model on PostgreSQL: the decision index and the patient → decisions lookup', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  const engines: ProjectionEngine[] = [];
+  const tenants = () => ({ of: async () => ({ db: { pool: db.pool } }) }) as unknown as TenantDatabases;
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    store = new PostgresEventStore(db.pool);
+    await new PostgresTenantRegistry(db.pool).add({ id: TENANT, name: 'Test kommune', environment: 'test' });
+  });
+  afterEach(async () => {
+    await Promise.all(engines.splice(0).map((e) => e.stop()));
+    await store.close();
+    await db.drop();
+  });
+
+  const engine = () => {
+    const e = new ProjectionEngine(db.pool, store, new PostgresTenantRegistry(db.pool), [serviceOverviewDefinition], FAST);
+    engines.push(e);
+    return e;
+  };
+  const grant = async (pid: string, decisionId: string, sourceSystem = 'epj-a'): Promise<Checkpoint> =>
+    (await store.append(TENANT, decisionStreamId(sourceSystem, decisionId), [{
+      eventId: randomUUID(), type: 'ServiceDecisionGranted',
+      data: { decisionId, sourceSystem, patient: { system: FNR, value: pid }, serviceCode: '15', period: { start: '2026-01-05' }, occurredAt: '2026-01-05T08:00:00Z' },
+    }], 'no_stream')).checkpoint;
+  const index = async (version = 1) =>
+    (await db.pool.query(`SELECT resource_id, patient_id, source_system, decision_id FROM service_overview_v${version}_decisions ORDER BY resource_id`)).rows;
+
+  it('indexes every decision by its EpisodeOfCare id, hashed ones included, with its patient; a rebuilt version has the same ids', async () => {
+    const [a, b] = [syntheticPid(), syntheticPid()];
+    await grant(a, 'V-1');
+    await grant(a, LONG_ID, 'epj-b');
+    const last = await grant(b, 'V-2');
+    const e = engine();
+    await e.start();
+    expect(await e.waitFor('service_overview_v1', TENANT, last, 5000)).toBe(true);
+    const v1 = await index();
+    expect(v1).toEqual(
+      [
+        { resource_id: episodeOfCareId('epj-a', 'V-1'), patient_id: a, source_system: 'epj-a', decision_id: 'V-1' },
+        { resource_id: episodeOfCareId('epj-b', LONG_ID), patient_id: a, source_system: 'epj-b', decision_id: LONG_ID },
+        { resource_id: episodeOfCareId('epj-a', 'V-2'), patient_id: b, source_system: 'epj-a', decision_id: 'V-2' },
+      ].sort((x, y) => (x.resource_id < y.resource_id ? -1 : 1)),
+    );
+    expect(v1.filter((r) => isHashedEpisodeOfCareId(r.resource_id))).toHaveLength(1);
+
+    await e.requestVersion('service_overview');
+    const deadline = Date.now() + 10_000;
+    while ((await e.liveVersion('service_overview')) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await e.liveVersion('service_overview')).toBe(2);
+    expect(await index(2)).toEqual(v1);
+  });
+
+  it('a version built before the index existed fills it from its documents at setup, and drops the older hashed-only table', async () => {
+    const pid = syntheticPid();
+    await grant(pid, 'V-1');
+    const last = await grant(pid, LONG_ID);
+    const e = engine();
+    await e.start();
+    expect(await e.waitFor('service_overview_v1', TENANT, last, 5000)).toBe(true);
+    const built = await index();
+    await e.stop();
+    // As an older release left it: the documents, and `_ids` with the hashed ids only.
+    await db.pool.query('DROP TABLE service_overview_v1_decisions');
+    await db.pool.query('CREATE TABLE service_overview_v1_ids (tenant_id text, resource_id text, patient_id text, source_system text, decision_id text)');
+    await new ServiceOverviewProjection(1).setup(db.pool);
+    expect(await index()).toEqual(built);
+    expect((await db.pool.query(`SELECT to_regclass('service_overview_v1_ids') IS NULL AS gone`)).rows[0].gone).toBe(true);
+  });
+
+  it("finds a patient's decisions in the read model and in the events it has not applied yet, or in $all before there is one", async () => {
+    const decisions = new PatientDecisions(tenants(), store);
+    const pid = syntheticPid();
+    const other = syntheticPid();
+    await grant(pid, 'V-1');
+    await grant(other, 'V-9');
+    // No read model yet: the tenant's $all.
+    expect(await decisions.streamIdsOf(TENANT, pid)).toEqual(['Decision/epj-a/V-1']);
+    const e = engine();
+    await e.start();
+    expect(await e.waitFor('service_overview_v1', TENANT, await grant(pid, 'V-2', 'epj-b'), 5000)).toBe(true);
+    await e.stop();
+    // Appended while no projection runs: only in the tail after the read model's checkpoint.
+    await grant(pid, 'V-3');
+    expect(await decisions.streamIdsOf(TENANT, pid)).toEqual(['Decision/epj-a/V-1', 'Decision/epj-a/V-3', 'Decision/epj-b/V-2']);
+    expect(await decisions.streamIdsOf(TENANT, syntheticPid())).toEqual([]);
+  });
+});
