@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Global, HttpCode, Inject, Injectable, Logger, Module, NotFoundException, type OnApplicationBootstrap, type OnModuleInit, Optional, Post } from '@nestjs/common';
+import { type CanActivate, Controller, Get, Global, HttpCode, Inject, Injectable, Logger, Module, NotFoundException, type OnApplicationBootstrap, type OnModuleInit, Optional, Post, UseGuards } from '@nestjs/common';
 import { HEALTH_DETAIL_ACCESS, ReadinessChecks, type HealthDetailAccess } from '#libs/observability';
-import { Type } from '@sinclair/typebox';
-import { compileValidator, ProblemError } from '#libs/contracts';
+import { Type, type Static } from '@sinclair/typebox';
+import { invalidRequest, ProblemError, ValidatedBody } from '#libs/contracts';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
 import { osloToday } from '#libs/domain';
 import { ApiExcludeController } from '@nestjs/swagger';
@@ -57,10 +57,22 @@ const DevTokenRequestSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const validateDevTokenRequest = compileValidator(DevTokenRequestSchema);
+const invalidDevTokenRequest = invalidRequest('invalid-dev-token-request', 'Invalid dev token request');
+
+/** 404 for the dev issuer's routes when there is no dev issuer (HelseID configured): before the body is validated. */
+@Injectable()
+class DevIssuerPresent implements CanActivate {
+  constructor(@Optional() @Inject(DevIssuer) private readonly issuer: DevIssuer | undefined) {}
+
+  canActivate(): boolean {
+    if (!this.issuer) throw new NotFoundException();
+    return true;
+  }
+}
 
 @ApiExcludeController()
 @Controller('dev-issuer')
+@UseGuards(DevIssuerPresent)
 class DevIssuerController {
   constructor(
     @Optional() @Inject(DevIssuer) private readonly issuer: DevIssuer | undefined,
@@ -74,17 +86,15 @@ class DevIssuerController {
    */
   @Post('token')
   @HttpCode(200)
-  async token(@Body() body: unknown) {
-    if (!this.issuer) throw new NotFoundException();
-    const parsed = validateDevTokenRequest(body ?? {});
-    if (!parsed.ok) throw ProblemError.of(400, 'invalid-dev-token-request', 'Invalid dev token request', undefined, parsed.errors);
-    const role = demoRole(parsed.value.role);
-    if (!role) throw ProblemError.of(400, 'invalid-dev-token-request', 'Invalid dev token request', undefined, [{ pointer: '/role', rule: 'enum', detail: `one of ${DEMO_ROLE_NAMES.join(', ')}` }]);
-    const tenant = parsed.value.tenant ?? process.env.FPI_DEV_TENANT ?? '313231593';
+  async token(@ValidatedBody(DevTokenRequestSchema, invalidDevTokenRequest, { whenAbsent: {} }) request: Static<typeof DevTokenRequestSchema>) {
+    const issuer = this.issuer!; // DevIssuerPresent answered 404 without one
+    const role = demoRole(request.role);
+    if (!role) throw invalidDevTokenRequest([{ pointer: '/role', rule: 'enum', detail: `one of ${DEMO_ROLE_NAMES.join(', ')}` }]);
+    const tenant = request.tenant ?? process.env.FPI_DEV_TENANT ?? '313231593';
     try {
-      const token = await this.issuer.issueForTenant(this.tenants, { tenant, ...role, scopes: [...role.scopes], ttlSeconds: 3600 });
+      const token = await issuer.issueForTenant(this.tenants, { tenant, ...role, scopes: [...role.scopes], ttlSeconds: 3600 });
       // A partner's token names the municipality it asks in the fpi-municipality header.
-      return { token, role: parsed.value.role, tenant, ...('org' in role ? { org: role.org } : {}) };
+      return { token, role: request.role, tenant, ...('org' in role ? { org: role.org } : {}) };
     } catch (error) {
       if (!(error instanceof DevTokenRefusedError)) throw error;
       throw ProblemError.of(403, error.reason, error.reason === 'production-tenant' ? 'No dev tokens for a production municipality' : 'Unknown tenant', error.message);

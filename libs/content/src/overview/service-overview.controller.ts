@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Type } from '@sinclair/typebox';
-import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator, ProblemError } from '#libs/contracts';
+import { Type, type Static } from '@sinclair/typebox';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, invalidRequest, ProblemError, ValidatedBody } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewQuery, type ServiceOverviewResponse } from './service-overview.reader.js';
 import { SERVICE_OVERVIEW_OPENAPI_SCHEMA } from './service-overview.schema.js';
@@ -16,7 +16,6 @@ const SearchSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const validateSearch = compileValidator(SearchSchema);
 
 /**
  * Content service (innholdstjeneste): "what services does this patient have right now?"
@@ -65,13 +64,15 @@ export class ServiceOverviewController {
   @ApiResponse({ status: 200, description: 'The overview', schema: SERVICE_OVERVIEW_OPENAPI_SCHEMA as never })
   @ApiProblem(400, 'Malformed JSON, a search that is not of this shape, an invalid personId or checkpoint')
   @ApiJsonBodyProblems()
-  async search(@CurrentCaller() caller: Caller, @Body() body: unknown, @Headers('min-checkpoint') minCheckpointHeader: string | undefined): Promise<ServiceOverviewResponse> {
-    const parsed = validateSearch(body);
-    if (!parsed.ok) throw ProblemError.of(400, 'invalid-search', 'The search is malformed', undefined, parsed.errors);
-    return this.queries.execute(new ServiceOverviewQuery(caller, 'service-overview.search', { value: parsed.value.personId, pointer: '/personId' }, {
-      include: parsed.value.include,
-      since: parsed.value.since,
-      minCheckpoint: parsed.value.minCheckpoint ?? minCheckpointHeader,
+  async search(
+    @CurrentCaller() caller: Caller,
+    @ValidatedBody(SearchSchema, invalidRequest('invalid-search', 'The search is malformed')) search: Static<typeof SearchSchema>,
+    @Headers('min-checkpoint') minCheckpointHeader: string | undefined,
+  ): Promise<ServiceOverviewResponse> {
+    return this.queries.execute(new ServiceOverviewQuery(caller, 'service-overview.search', { value: search.personId, pointer: '/personId' }, {
+      include: search.include,
+      since: search.since,
+      minCheckpoint: search.minCheckpoint ?? minCheckpointHeader,
     }));
   }
 }

@@ -1,14 +1,12 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator } from '#libs/contracts';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, ValidatedBody } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { invalidOktEvent } from '../receive-problems.js';
 import { openApiRefs } from '../openapi.js';
-import { OktEventSchema, type OktResultMessage } from './okt-contract.js';
+import { OktEventSchema, type OktEvent, type OktResultMessage } from './okt-contract.js';
 import { RecordOktSnapshotCommand } from './okt.handler.js';
-
-const validateOktEvent = compileValidator(OktEventSchema);
 
 /** The OKT prototype's endpoint: the snapshot as a command on the bus. */
 @ApiTags('OKT prototype compatibility')
@@ -33,9 +31,7 @@ export class OktController {
   @ApiProblem(400, 'Malformed JSON, or not an OktEvent')
   @ApiProblem(409, 'The person\'s decisions changed concurrently too often to apply the snapshot; post it again')
   @ApiProblem(422, 'A message breaks a domain rule (identifier, 9151 code, dates, extent)')
-  async post(@CurrentCaller() caller: Caller, @Body() body: unknown): Promise<OktResultMessage> {
-    const parsed = validateOktEvent(body);
-    if (!parsed.ok) throw invalidOktEvent(parsed.errors);
-    return this.commands.execute(new RecordOktSnapshotCommand(caller, parsed.value));
+  async post(@CurrentCaller() caller: Caller, @ValidatedBody(OktEventSchema, invalidOktEvent) snapshot: OktEvent): Promise<OktResultMessage> {
+    return this.commands.execute(new RecordOktSnapshotCommand(caller, snapshot));
   }
 }

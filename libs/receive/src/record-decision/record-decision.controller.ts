@@ -1,15 +1,14 @@
-import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiExtraModels, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator, DecisionEventBatchSchema, type Problem, type DecisionEventReceipt } from '#libs/contracts';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, DecisionEventBatchSchema, DecisionEventSchema, ValidatedBody, type DecisionEventV1, type Problem, type DecisionEventReceipt } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { toProblem } from '#libs/http';
 import { RecordDecisionBatchCommand, RecordDecisionCommand } from './record-decision.handler.js';
-import { invalidBatch } from '../receive-problems.js';
+import { invalidBatch, invalidEvent } from '../receive-problems.js';
 import { openApiRefs } from '../openapi.js';
-
-const validateBatch = compileValidator(DecisionEventBatchSchema);
 
 export interface BatchItemResult {
   index: number;
@@ -43,8 +42,8 @@ export class RecordDecisionController {
   @ApiProblem(400, 'Malformed JSON, or does not match the information model')
   @ApiProblem(409, 'Lifecycle or idempotency conflict')
   @ApiProblem(422, 'Breaks a domain rule')
-  async record(@CurrentCaller() caller: Caller, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<DecisionEventReceipt> {
-    const result = await this.commands.execute(new RecordDecisionCommand(caller, body));
+  async record(@CurrentCaller() caller: Caller, @ValidatedBody(DecisionEventSchema, invalidEvent) report: DecisionEventV1, @Res({ passthrough: true }) reply: FastifyReply): Promise<DecisionEventReceipt> {
+    const result = await this.commands.execute(new RecordDecisionCommand(caller, report));
     if (result.outcome === 'duplicate') reply.status(200).header('idempotent-replay', 'true');
     return result.receipt;
   }
@@ -60,15 +59,13 @@ export class RecordDecisionController {
   @ApiBody({ schema: openApiRefs.batch })
   @ApiResponse({ status: 200, description: 'One result per item: accepted, duplicate or rejected with its problem', schema: openApiRefs.batchResult })
   @ApiProblem(400, 'Malformed JSON, or not a batch of 1–500 events (the items themselves are judged one by one)')
-  async recordBatch(@CurrentCaller() caller: Caller, @Body() body: unknown) {
-    const batch = validateBatch(body);
-    if (!batch.ok) throw invalidBatch(batch.errors);
-    const outcomes = await this.commands.execute(new RecordDecisionBatchCommand(caller, batch.value.events));
+  async recordBatch(@CurrentCaller() caller: Caller, @ValidatedBody(DecisionEventBatchSchema, invalidBatch) batch: Static<typeof DecisionEventBatchSchema>) {
+    const outcomes = await this.commands.execute(new RecordDecisionBatchCommand(caller, batch.events));
     const results: BatchItemResult[] = outcomes.map((o, index) => {
       if (o.outcome !== 'rejected') return { index, eventId: o.receipt.eventId, status: o.outcome, receipt: o.receipt };
-      const { problem } = toProblem(o.error, { body: batch.value.events[index] });
+      const { problem } = toProblem(o.error, { body: batch.events[index] });
       if (problem.status >= 500) throw o.error; // the store is unavailable: the batch as a whole fails
-      const item = batch.value.events[index] as { eventId?: unknown } | null;
+      const item = batch.events[index] as { eventId?: unknown } | null;
       const prefix = `/events/${index}`;
       return {
         index,

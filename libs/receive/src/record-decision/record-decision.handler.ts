@@ -34,9 +34,9 @@ export interface RecordDecisionResult {
 
 export type BatchItemOutcome = RecordDecisionResult | { outcome: 'rejected'; error: unknown };
 
-/** Record one decision event reported by an EPJ (the body is not validated yet). */
+/** Record one decision event reported by an EPJ (the report matches the schema: the endpoint's pipe checked it). */
 export class RecordDecisionCommand extends Command<RecordDecisionResult> {
-  constructor(readonly caller: Caller, readonly body: unknown) {
+  constructor(readonly caller: Caller, readonly report: DecisionEventV1) {
     super();
   }
 }
@@ -100,13 +100,13 @@ export function receiptOf(command: DecisionCommand, result: AppendResult): Recor
 
 const validateDecisionEvent = compileValidator(DecisionEventSchema);
 
-/** One report: parse → command → the command handler; a retry of a stored event gets the original receipt. */
+/** One report (schema-valid): command → the command handler; a retry of a stored event gets the original receipt. */
 @CommandHandler(RecordDecisionCommand)
 export class RecordDecisionHandler implements ICommandHandler<RecordDecisionCommand> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async execute({ caller, body }: RecordDecisionCommand): Promise<RecordDecisionResult> {
-    const { streamId, command } = decisionCommandOf(parseDecisionEvent(body), rulesFor(caller));
+  async execute({ caller, report }: RecordDecisionCommand): Promise<RecordDecisionResult> {
+    const { streamId, command } = decisionCommandOf(report, rulesFor(caller));
     try {
       return receiptOf(command, await handleCommand(this.store, caller.tenant, streamId, command, decisionStream));
     } catch (error) {
