@@ -33,7 +33,7 @@ describe('/demo: the legevakt and home-care view', () => {
     await p?.close();
   });
 
-  it('looks up a patient as legevakt, pauses a service from the tester panel, and shows the access log', async () => {
+  it('looks up a patient as legevakt, pauses a service from the tester panel, and shows the patient audit log', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
@@ -72,7 +72,7 @@ describe('/demo: the legevakt and home-care view', () => {
     await page.close();
   });
 
-  it('reads as the Fastlege role through the demo practice\'s driftsavtale, shown by name in the access log', async () => {
+  it('reads as the Fastlege role through the demo practice\'s driftsavtale, shown by name in the patient audit log', async () => {
     const page = await browser.newPage();
     await page.goto(`${p.url}/demo/`);
     await page.getByLabel('Fastlege').check();

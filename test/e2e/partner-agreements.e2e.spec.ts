@@ -124,7 +124,7 @@ describe('FR-13 partners reading under an agreement: a GP practice (driftsavtale
     expect((await patientLog(otherAuditor))[0]).toMatchObject({ outcome: 'denied', orgnrParent: GP_PRACTICE, partner: { orgnr: GP_PRACTICE } });
   });
 
-  it('lets a partner read overviews only: its token may not read the access log or the register, nor write, whatever its scopes', async () => {
+  it('lets a partner read overviews only: its token may not read the patient audit log or the register, nor write, whatever its scopes', async () => {
     const gp = await partner(GP_PRACTICE, { scopes: ['read', 'audit', 'agreements-read', 'write'] });
     await expectRefusedType(await gp.get('/api/v1/access-log').set('person-id', pid), 'partner-reads-only');
     await expectRefusedType(await gp.get('/api/v1/agreements'), 'partner-reads-only');

@@ -65,7 +65,7 @@ describe('security: one person-id parser at every entry point', () => {
     it.each(PADDINGS)('the _search body personId with %s', async (_, inBody) => {
       expectProblem(await p.http().post('/api/v1/service-overview/_search').send({ personId: inBody(pid) }), '/personId', 'not-canonical');
     });
-    it.each(IN_HEADERS)('the access-log person-id header with %s', async (_, inHeader) => {
+    it.each(IN_HEADERS)('the patient audit log person-id header with %s', async (_, inHeader) => {
       expectProblem(await p.http().get('/api/v1/access-log').set('person-id', inHeader(pid)), '/person-id', 'not-canonical');
     });
     it.each(PADDINGS)('FHIR patient.identifier with %s (GET and POST _search)', async (_, inValue) => {
@@ -108,7 +108,7 @@ describe('security: one person-id parser at every entry point', () => {
       ['OKT events', () => p.http().get(`/okt-events/${pid}`)],
       ['OKT status', () => p.http().get(`/okt-status/${pid}`)],
       ['a FHIR search', () => p.http().get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pid}` })],
-      ['the access log', () => p.http().get('/api/v1/access-log').set('person-id', pid)],
+      ['the patient audit log', () => p.http().get('/api/v1/access-log').set('person-id', pid)],
       ['a refused read', () => p.http().get(`/okt-events/%20${pid}`)],
     ])('%s answers Cache-Control: no-store', async (_, request) => {
       const res = await request();

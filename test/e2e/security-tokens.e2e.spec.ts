@@ -101,7 +101,7 @@ describe('embedded default: dev tokens, client-supplied keys, iat, readiness', (
       else expect(res.body).toMatchObject({ resourceType: 'OperationOutcome' });
     };
 
-    it('as Bearer: writes, reads, FHIR and the access log all 403, nothing stored', async () => {
+    it('as Bearer: writes, reads, FHIR and the patient audit log all 403, nothing stored', async () => {
       const before = await p.storedEventsSnapshot();
       const prod = await p.as({ tenant: PRODUCTION, scopes: ['write', 'read', 'audit'], purpose: 'TREAT' });
       const pid = '13717404089'; // never stored: the request is refused before its body is read

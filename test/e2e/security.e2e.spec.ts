@@ -12,7 +12,7 @@ import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, t
 const A = '313231593';
 const B = '912159523';
 
-describe('security, tenancy and access log', () => {
+describe('security, tenancy and patient audit log', () => {
   let p: TestPlatform;
   const pidB = syntheticPid();
   const pidA = syntheticPid();
@@ -202,7 +202,7 @@ describe('security, tenancy and access log', () => {
     });
   });
 
-  describe('access log (logg over oppslag)', () => {
+  describe('patient audit log (tilgangslogg)', () => {
     it('writes exactly one record per read, with who, why, whom and what, and lists them for the patient', async () => {
       const count = async () => (await p.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM access_log WHERE patient_id = $1', [pidA])).rows[0]!.n;
       const legevakt = await p.as({ scopes: ['read'], purpose: 'ETREAT', clientId: 'legevakt-app', clientName: 'Legevaktsystem', hpr: '4128168', orgChild: '974760673', purposeDetails: '25' });

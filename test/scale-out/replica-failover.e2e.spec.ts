@@ -77,7 +77,7 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
     }
     // The lookups ran on the standby.
     expect(await overviewReadsOnStandby()).toBeGreaterThanOrEqual(1);
-    // The standby is read-only: the content service's writes (projections, access log) went to the primary.
+    // The standby is read-only: the content service's writes (projections, patient audit log) went to the primary.
     expect(await sql(standby, 'SELECT pg_is_in_recovery()')).toContain('t');
 
     // Anyone sees the replicas' status; the per-database lag is in /metrics (and the operator's detail).

@@ -1,7 +1,7 @@
 /**
  * Database per municipality: tenant A lives in the default database, tenant B in a second
  * PostgreSQL cluster of its own (FPI_DATABASES). One platform serves both; every event,
- * read model, checkpoint and access-log record of B is in B's cluster and nowhere else.
+ * read model, checkpoint and audit-log record of B is in B's cluster and nowhere else.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -64,7 +64,7 @@ describe('database per municipality: two tenants on two PostgreSQL clusters', ()
     expect(readA.body.services.map((s: { service: { code: string } }) => s.service.code)).toEqual(['6']);
     expect(readB.body.services.map((s: { service: { code: string } }) => s.service.code)).toEqual(['27']);
 
-    // Read models, checkpoints and the access log of B live in B's cluster.
+    // Read models, checkpoints and the patient audit log of B live in B's cluster.
     expect((await b.query('SELECT patient_id FROM service_overview_v1 WHERE tenant_id = $1', [B])).rows).toEqual([{ patient_id: pid }]);
     expect((await p.db.pool.query('SELECT 1 FROM service_overview_v1 WHERE tenant_id = $1', [B])).rowCount).toBe(0);
     expect((await b.query(`SELECT projection FROM projection_checkpoints WHERE tenant_id = $1`, [B])).rows).toEqual([{ projection: 'service_overview_v1' }]);
@@ -80,7 +80,7 @@ describe('database per municipality: two tenants on two PostgreSQL clusters', ()
     expect(ready.body.details.projections.projections).toEqual(
       expect.arrayContaining([expect.objectContaining({ database: 'default', tenant: A }), expect.objectContaining({ database: 'kommune-b', tenant: B })]),
     );
-    // B's patient access log is read from B's cluster.
+    // B's patient audit log is read from B's cluster.
     const log = await (await p.as({ tenant: B, scopes: ['audit'] })).get('/api/v1/access-log').set('person-id', pid).expect(200);
     expect(log.body.entries).toEqual([expect.objectContaining({ outcome: 'success', orgnrParent: B, action: 'service-overview.read' })]);
   });

@@ -65,7 +65,7 @@ program
   .option('--hpr <number>', 'the user\'s HPR number')
   .option('--org-child <orgnr>', 'orgnr_child: the unit (e.g. the legevakt)', orgnr)
   .option('--client-id <id>', 'client_id (the calling system)', 'dev-client')
-  .option('--client-name <name>', 'client name for the access log')
+  .option('--client-name <name>', 'client name for the patient audit log')
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number(v), 3600)
   .option('--dpop-jkt <thumbprint>', 'bind the token to a DPoP key (cnf.jkt)')
   .action(async (o: { tenant: string; org?: string; scope: string[]; purpose?: (typeof PURPOSES_OF_USE)[number]; purposeDetails?: string; hpr?: string; orgChild?: string; clientId: string; clientName?: string; ttl: number; dpopJkt?: string }) => {

@@ -75,7 +75,7 @@ const UNSTORABLE_GLOBAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]
 
 /**
  * `text` with every character `textViolation` objects to written as a visible `\uXXXX`
- * escape: for records the platform writes about a request (the access log), which must be
+ * escape: for records the platform writes about a request (the patient audit log), which must be
  * stored whatever the request held, without inventing a U+FFFD.
  */
 export function escapeUnstorable(text: string): string {

@@ -24,7 +24,7 @@ export interface CapabilityStatementInput {
 }
 
 const SEARCH_DOCUMENTATION =
-  `Search with GET [base]/EpisodeOfCare?... or, preferred so the person identifier stays out of URLs and access logs, ` +
+  `Search with GET [base]/EpisodeOfCare?... or, preferred so the person identifier stays out of URLs and request logs, ` +
   `POST [base]/EpisodeOfCare/_search with an application/x-www-form-urlencoded body holding the same parameters ` +
   `(parameters in its URL count too, as if repeated in one query). ` +
   `The patient is required and given by identifier (patient.identifier or patient:identifier). ` +

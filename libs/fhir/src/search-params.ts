@@ -160,7 +160,7 @@ function parsePatient(params: SearchParams, issues: SearchIssue[]): PatientCrite
     issues.push({ code: 'invalid', diagnostics: `${name}: the system must be one of ${PERSON_IDENTIFIER_SYSTEMS.join(', ')} (FNR, DNR, FHN).`, expression: [name] });
     return undefined;
   }
-  // The one parser of person ids (also the REST, OKT and access-log reads): 11 canonical
+  // The one parser of person ids (also the REST, OKT and patient-audit-log reads): 11 canonical
   // digits, valid check digits, and a system that fits the number's kind (400 otherwise).
   const parsed = parsePersonIdentifier(value.slice(bar + 1), { system });
   if (!parsed.ok) {

@@ -1,4 +1,4 @@
 export * from './health.js';
 export * from './metrics.js';
 export * from './readiness.js';
-export * from './log-redaction.js';
+export * from './request-log.js';

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ProblemError, problemType } from '#libs/contracts';
-import { AccessLog } from './access-log/access-log.js';
+import { PatientAuditLog } from './audit-log/patient-audit-log.js';
 import { CALLER_RESOLVER, MUNICIPALITY_HEADER, type Caller, type CallerResolver, type IncomingRequest } from './caller.js';
 import { SCOPES, type ScopeName } from './claims.js';
 import { patientOfRequest } from './person-id.js';
@@ -19,14 +19,14 @@ type Request = IncomingRequest & { caller?: Caller; params?: Record<string, stri
  * Authenticates every route of the APIs, then checks the route's scope and, for reads, the
  * purpose of use and, for an organisation reading under an agreement, the agreement rule
  * (the caller's `partner.decision`). A refused read of a known tenant is written to the
- * access log too, naming the partner and the agreement when there is one.
+ * patient audit log too, naming the partner and the agreement when there is one.
  */
 @Injectable()
 export class CallerGuard implements CanActivate {
   constructor(
     @Inject(CALLER_RESOLVER) private readonly resolver: CallerResolver,
     private readonly reflector: Reflector,
-    private readonly accessLog: AccessLog,
+    private readonly auditLog: PatientAuditLog,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -36,7 +36,7 @@ export class CallerGuard implements CanActivate {
     request.caller = caller;
     const scope = this.reflector.getAllAndOverride<ScopeName | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]);
     const refuse = async (code: string, detail: string, extra: Record<string, string> = {}) => {
-      if (scope !== 'write') await this.accessLog.record(caller, { action: `${context.getClass().name}.${context.getHandler().name}`, outcome: 'denied', patientId: patientOfRequest(request), detail });
+      if (scope !== 'write') await this.auditLog.record(caller, { action: `${context.getClass().name}.${context.getHandler().name}`, outcome: 'denied', patientId: patientOfRequest(request), detail });
       throw new ProblemError({ type: problemType(code), title: 'Forbidden', status: 403, detail }, extra);
     };
     if (!scope && !caller.partner) return true;

@@ -16,7 +16,7 @@ export const SCOPES = {
   write: 'nhn:fpi/decision-events.write',
   /** Content services: end-user systems read overviews. */
   read: 'nhn:fpi/service-overview.read',
-  /** The patient's access log (innsyn i logg), for those who answer such requests. */
+  /** The patient's audit log (innsyn i logg), for those who answer such requests. */
   audit: 'nhn:fpi/access-log.read',
   /**
    * Acting across source systems: report a decision under another `sourceSystem` than the

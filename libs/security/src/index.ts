@@ -1,4 +1,4 @@
-export * from './access-log/access-log.js';
+export * from './audit-log/patient-audit-log.js';
 export * from './caller.guard.js';
 export * from './caller.js';
 export * from './claims.js';

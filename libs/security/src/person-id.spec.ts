@@ -29,7 +29,7 @@ describe('person ids of a request', () => {
     });
   });
 
-  describe('patientOfRequest (for the access log of refused reads)', () => {
+  describe('patientOfRequest (for the patient audit log of refused reads)', () => {
     it.each([
       ['the person-id header', { headers: { 'person-id': PID } }],
       ['a padded person-id header', { headers: { 'person-id': `\u00a0${PID}` } }],

@@ -1,7 +1,7 @@
 import { ProblemError } from '#libs/contracts';
-import { parsePersonIdentifier, personIdForAccessLog, type PersonId, type PersonIdParseResult } from '#libs/domain';
+import { parsePersonIdentifier, personIdForAuditLog, type PersonId, type PersonIdParseResult } from '#libs/domain';
 
-/** Where a request names a patient, and how (for `requirePersonId` and the access log). */
+/** Where a request names a patient, and how (for `requirePersonId` and the patient audit log). */
 export interface PersonIdSource {
   /** The value as received: header, path segment (decoded by the router), body field, FHIR token value. */
   value: unknown;
@@ -41,7 +41,7 @@ export function splitToken(token: unknown): { system?: string; value: unknown } 
  * The patient a request is about, as far as its person-id carriers tell (the `person-id`
  * header, the OKT `:pid` path segment, a `_search` body's `personId`, FHIR
  * `patient.identifier` in the query or form body), by the same parser the read uses,
- * including non-canonical spellings of a valid identifier. For the access-log record of a
+ * including non-canonical spellings of a valid identifier. For the audit-log record of a
  * refused read; undefined when none names a patient.
  */
 export function patientOfRequest(request: { headers: Record<string, unknown>; params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown }): string | undefined {
@@ -57,7 +57,7 @@ export function patientOfRequest(request: { headers: Record<string, unknown>; pa
     ...fhir,
   ];
   for (const c of candidates) {
-    const pid = personIdForAccessLog(c.value, c.system === undefined ? {} : { system: c.system });
+    const pid = personIdForAuditLog(c.value, c.system === undefined ? {} : { system: c.system });
     if (pid) return pid;
   }
   return undefined;

@@ -6,8 +6,8 @@ import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-stor
 import { osloToday } from '#libs/domain';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { join } from 'node:path';
-import { AccessLogController } from './access-log/access-log.controller.js';
-import { AccessLog } from './access-log/access-log.js';
+import { PatientAuditLogController } from './audit-log/patient-audit-log.controller.js';
+import { PatientAuditLog } from './audit-log/patient-audit-log.js';
 import { CallerGuard } from './caller.guard.js';
 import { AUTH_SETTINGS, CALLER_RESOLVER, DPOP_REPLAY_CACHE, TokenCallerResolver, type AuthSettings } from './caller.js';
 import { API_AUDIENCE } from './claims.js';
@@ -154,7 +154,7 @@ class TokenKeysReadiness implements OnModuleInit {
 
 @Global()
 @Module({
-  controllers: [DevIssuerController, AccessLogController, AgreementsController],
+  controllers: [DevIssuerController, PatientAuditLogController, AgreementsController],
   providers: [
     {
       provide: AUTH_SETTINGS,
@@ -196,8 +196,8 @@ class TokenKeysReadiness implements OnModuleInit {
     DemoAgreementBootstrap,
     TokenKeysReadiness,
     CallerGuard,
-    AccessLog,
+    PatientAuditLog,
   ],
-  exports: [CALLER_RESOLVER, CallerGuard, AccessLog, AgreementRegister, DevIssuer, AUTH_SETTINGS, HEALTH_DETAIL_ACCESS],
+  exports: [CALLER_RESOLVER, CallerGuard, PatientAuditLog, AgreementRegister, DevIssuer, AUTH_SETTINGS, HEALTH_DETAIL_ACCESS],
 })
 export class SecurityModule {}

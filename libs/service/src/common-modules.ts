@@ -7,25 +7,35 @@ import { SecurityModule } from '#libs/security';
 import { loadConfig } from './service-config.js';
 
 /**
- * What every deployable runs: JSON logs without credentials or patient identifiers, the
- * databases, metrics, health, the event store and tenant registry, and access control.
+ * The HTTP request log (pino, one JSON line per request, plus the process's own log lines):
+ * operations' log, without credentials or patient identifiers. Not the patient audit log
+ * (tilgangslogg, `PatientAuditLog` in libs/security), which records in the database who
+ * read which patient's data.
+ */
+export function requestLogModule(): DynamicModule {
+  return LoggerModule.forRoot({
+    // nestjs-pino's default route pattern matches nothing under Nest 12 with Fastify.
+    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+    pinoHttp: [
+      {
+        level: loadConfig().logLevel,
+        // Credentials and patient identifiers never reach the logs: headers by allow-list,
+        // paths masked on their decoded value, and every line masked on its way out.
+        serializers: { req: serializeRequest, res: serializeResponse },
+        autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
+      },
+      maskingDestination(),
+    ],
+  });
+}
+
+/**
+ * What every deployable runs: the request log (without credentials or patient identifiers),
+ * the databases, metrics, health, the event store and tenant registry, and access control.
  */
 export function commonModules(): (Type | DynamicModule)[] {
   return [
-    LoggerModule.forRoot({
-      // nestjs-pino's default route pattern matches nothing under Nest 12 with Fastify.
-      forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-      pinoHttp: [
-        {
-          level: loadConfig().logLevel,
-          // Credentials and patient identifiers never reach the logs: headers by allow-list,
-          // paths masked on their decoded value, and every line masked on its way out.
-          serializers: { req: serializeRequest, res: serializeResponse },
-          autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/metrics' },
-        },
-        maskingDestination(),
-      ],
-    }),
+    requestLogModule(),
     DatabaseModule,
     MetricsModule,
     HealthModule,

@@ -39,7 +39,7 @@ export async function startTestPlatform(options: { listen?: boolean; port?: numb
   const dataDir = await mkdtemp(join(tmpdir(), 'fpi-platform-'));
   process.env.DATABASE_URL = db.url;
   process.env.FPI_DATA_DIR = dataDir;
-  process.env.LOG_LEVEL ??= 'silent'; // request logs are tested on their own (access-log e2e)
+  process.env.LOG_LEVEL ??= 'silent'; // request logs are tested on their own (request-log e2e)
   // Imported late so that the platform module reads the environment set above.
   const { createPlatformApp } = await import('../../../apps/platform/src/bootstrap.js');
   const app = await createPlatformApp({ logger: false });

@@ -19,7 +19,7 @@ export function agreementCommands(program: Command): void {
     .description('register an agreement: the partner may read the municipality\'s service overviews for the purposes listed, from --from to --to')
     .requiredOption('--tenant <orgnr>', 'the municipality', orgnr)
     .requiredOption('--partner <orgnr>', "the partner's legal entity (its tokens' orgnr_parent)", orgnr)
-    .requiredOption('--name <name>', 'the partner\'s name, shown in patients\' access logs')
+    .requiredOption('--name <name>', 'the partner\'s name, shown in patients\' audit logs')
     .addOption(new Option('--kind <kind>', 'kind of agreement').choices([...AGREEMENT_KINDS]).makeOptionMandatory())
     .addOption(new Option('--purpose <purpose...>', 'purposes of use it allows').choices([...PURPOSES_OF_USE]).makeOptionMandatory())
     .option('--from <date>', 'first valid day, YYYY-MM-DD (default: today in Norway)')

@@ -13,7 +13,7 @@ import {
   toEpisodeOfCare,
   type SearchParams,
 } from '#libs/fhir';
-import { AccessLog, patientOfRequest, type Caller } from '#libs/security';
+import { PatientAuditLog, patientOfRequest, type Caller } from '#libs/security';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
 
 const VERSION_DATE = '2026-11-23';
@@ -49,13 +49,13 @@ export class SearchEpisodeOfCareQuery extends Query<fhir4.Bundle> {
 /**
  * Answers a FHIR read from read models only: the overview's decision index finds the
  * decision and its patient, the patient's overview gives the resource. 404 for an id no
- * decision has, 410 (access-logged, naming the patient) for one entered in error.
+ * decision has, 410 (audit-logged, naming the patient) for one entered in error.
  */
 @QueryHandler(ReadEpisodeOfCareQuery)
 export class ReadEpisodeOfCareHandler implements IQueryHandler<ReadEpisodeOfCareQuery> {
   constructor(
     private readonly reader: ServiceOverviewReader,
-    private readonly accessLog: AccessLog,
+    private readonly auditLog: PatientAuditLog,
   ) {}
 
   async execute({ caller, id }: ReadEpisodeOfCareQuery) {
@@ -64,7 +64,7 @@ export class ReadEpisodeOfCareHandler implements IQueryHandler<ReadEpisodeOfCare
     if (!found) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
     if (found.decision.lifecycle === 'entered-in-error') {
       // A read attempt about a patient is logged whatever its answer: the 410 names whose decision it was.
-      await this.accessLog.record(caller, { action: 'fhir.read', outcome: 'error', patientId: found.patientId, returned: { decisionIds: [] }, detail: '410 entered-in-error' });
+      await this.auditLog.record(caller, { action: 'fhir.read', outcome: 'error', patientId: found.patientId, returned: { decisionIds: [] }, detail: '410 entered-in-error' });
       throw new OperationOutcomeError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
     }
     const overview = await this.reader.readLogged(caller, { personId: found.patientId, includeEnded: true }, 'fhir.read', (o) => ({
@@ -81,7 +81,7 @@ export class ReadEpisodeOfCareHandler implements IQueryHandler<ReadEpisodeOfCare
 export class SearchEpisodeOfCareHandler implements IQueryHandler<SearchEpisodeOfCareQuery> {
   constructor(
     private readonly reader: ServiceOverviewReader,
-    private readonly accessLog: AccessLog,
+    private readonly auditLog: PatientAuditLog,
   ) {}
 
   async execute({ caller, params, base }: SearchEpisodeOfCareQuery) {
@@ -90,7 +90,7 @@ export class SearchEpisodeOfCareHandler implements IQueryHandler<SearchEpisodeOf
       // A refused search that still names a patient (a padded value, a system that does not
       // fit the number) is an attempt about that patient: logged, by the same parser.
       const patientId = patientOfRequest({ headers: {}, query: params as Record<string, unknown> });
-      if (patientId) await this.accessLog.record(caller, { action: 'fhir.search', outcome: 'error', patientId, detail: '400 invalid search' });
+      if (patientId) await this.auditLog.record(caller, { action: 'fhir.search', outcome: 'error', patientId, detail: '400 invalid search' });
       throw new OperationOutcomeError(400, operationOutcomeOf(parsed.issues.map((i) => ({ severity: 'error', ...i }))));
     }
     const q = parsed.query;

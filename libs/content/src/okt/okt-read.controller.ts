@@ -9,7 +9,7 @@ import { OktEventsQuery, OktStatusQuery } from './okt-read.queries.js';
 /**
  * Compatibility with NHN's OKT prototype for vendors already built against it. These put
  * the person in the URL; prefer `GET /api/v1/service-overview` with the `person-id` header
- * or `POST /api/v1/service-overview/_search`. Our access logs mask the number. An HTTP
+ * or `POST /api/v1/service-overview/_search`. Our request logs mask the number. An HTTP
  * adapter: each read is a query on the query bus (okt-read.queries.ts).
  */
 @ApiTags('OKT prototype compatibility')

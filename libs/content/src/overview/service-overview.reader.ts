@@ -4,7 +4,7 @@ import { ProblemError, problemType } from '#libs/contracts';
 import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDecision, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
 import { EVENT_STORE, formatCheckpoint, parseCheckpoint, TenantDatabases, type Checkpoint, type EventStore, type TenantId } from '#libs/event-store';
 import { hasReached, type ProjectionEngine } from '#libs/projections';
-import { AccessLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
+import { PatientAuditLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
 
@@ -35,7 +35,7 @@ export class ServiceOverviewReader {
   constructor(
     private readonly engines: ProjectionEngines,
     private readonly tenants: TenantDatabases,
-    private readonly accessLog: AccessLog,
+    private readonly auditLog: PatientAuditLog,
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
@@ -43,29 +43,29 @@ export class ServiceOverviewReader {
    * The person identifier of a read, by the one parser (`parsePersonIdentifier`): returns
    * it, or throws 400 `invalid-person-id` naming the field (`source.pointer`) and the rule.
    * A refused identifier that still names a patient (a padded or percent-encoded spelling, a
-   * system that does not fit the number) is access-logged as an attempt about that patient
+   * system that does not fit the number) is audit-logged as an attempt about that patient
    * (outcome `error`): a read attempt about a patient is logged whatever its answer.
    */
   async personIdOf(caller: Caller, source: PersonIdSource, action: string): Promise<PersonId> {
     const result = parsePersonIdentifier(source.value, source.system === undefined ? {} : { system: source.system });
     if (result.ok) return result.id;
     if (result.attemptedFor) {
-      await this.accessLog.record(caller, { action, outcome: 'error', patientId: result.attemptedFor.value, detail: `400 invalid-person-id (${result.rule}) at ${source.pointer}` });
+      await this.auditLog.record(caller, { action, outcome: 'error', patientId: result.attemptedFor.value, detail: `400 invalid-person-id (${result.rule}) at ${source.pointer}` });
     }
     throw invalidPersonId(result, source.pointer);
   }
 
   /**
-   * Reads the overview for a caller and writes the access-log record: one per read, with
+   * Reads the overview for a caller and writes the audit-log record: one per read, with
    * what was returned (the decisions shown, or a count) and the outcome.
    */
   async readLogged(caller: Caller, query: OverviewQuery, action: string, returned: (o: ServiceOverviewResponse) => Returned = decisionsOf): Promise<ServiceOverviewResponse> {
     try {
       const overview = await this.read(caller.tenant, query);
-      await this.accessLog.record(caller, { action, outcome: 'success', patientId: query.personId, returned: returned(overview) });
+      await this.auditLog.record(caller, { action, outcome: 'success', patientId: query.personId, returned: returned(overview) });
       return overview;
     } catch (error) {
-      await this.accessLog.record(caller, { action, outcome: 'error', patientId: query.personId, detail: (error as Error).message });
+      await this.auditLog.record(caller, { action, outcome: 'error', patientId: query.personId, detail: (error as Error).message });
       throw error;
     }
   }
@@ -155,8 +155,8 @@ export class ServiceOverviewReader {
 
 /**
  * "What services does this patient have?" as the HTTP adapters ask it: the person
- * identifier as sent (`source`, parsed and access-logged by `ServiceOverviewReader.personIdOf`),
- * `include` and `since` as sent, and the access-log action.
+ * identifier as sent (`source`, parsed and audit-logged by `ServiceOverviewReader.personIdOf`),
+ * `include` and `since` as sent, and the audit-log action.
  */
 export class ServiceOverviewQuery extends Query<ServiceOverviewResponse> {
   constructor(

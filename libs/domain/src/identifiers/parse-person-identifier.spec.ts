@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { fodselsnummerCheckDigits, parsePersonIdentifier, personIdForAccessLog, PERSON_ID_SYSTEMS, syntheticFodselsnummer } from './person-identifier.js';
+import { fodselsnummerCheckDigits, parsePersonIdentifier, personIdForAuditLog, PERSON_ID_SYSTEMS, syntheticFodselsnummer } from './person-identifier.js';
 
 // Synthetic identities only (month + 65 / + 80), and FH-numbers built from made-up prefixes.
 const FNR_PID = '13717404089';
@@ -51,11 +51,11 @@ describe('parsePersonIdentifier (the one parser of person ids)', () => {
     ['a percent-encoded space', `%20${FNR_PID}`],
     ['a double percent-encoded space', `%2520${FNR_PID}`],
     ['percent-encoded digits', `%31%33717404089`],
-  ])('given the pid with %s, then not-canonical, with the patient meant for the access log', (_, input) => {
+  ])('given the pid with %s, then not-canonical, with the patient meant for the patient audit log', (_, input) => {
     const result = parsePersonIdentifier(input);
     expect(result).toMatchObject({ ok: false, rule: 'not-canonical', attemptedFor: { value: FNR_PID } });
     if (!result.ok) expect(result.message).not.toContain(FNR_PID);
-    expect(personIdForAccessLog(input)).toBe(FNR_PID);
+    expect(personIdForAuditLog(input)).toBe(FNR_PID);
   });
 
   it.each([
@@ -66,7 +66,7 @@ describe('parsePersonIdentifier (the one parser of person ids)', () => {
     ['only spaces', '   '],
   ])('given %s, then required', (_, input) => {
     expect(parsePersonIdentifier(input)).toMatchObject({ ok: false, rule: 'required' });
-    expect(personIdForAccessLog(input)).toBeUndefined();
+    expect(personIdForAuditLog(input)).toBeUndefined();
   });
 
   it.each([
@@ -78,12 +78,12 @@ describe('parsePersonIdentifier (the one parser of person ids)', () => {
     ['a broken percent escape', `%E0%A4%A${FNR_PID}`],
   ])('given %s, then format, naming nobody', (_, input) => {
     expect(parsePersonIdentifier(input)).toMatchObject({ ok: false, rule: 'format' });
-    expect(personIdForAccessLog(input)).toBeUndefined();
+    expect(personIdForAuditLog(input)).toBeUndefined();
   });
 
   it('given wrong check digits, then check-digits and nobody is named', () => {
     expect(parsePersonIdentifier('13717404088')).toMatchObject({ ok: false, rule: 'check-digits' });
-    expect(personIdForAccessLog(' 13717404088')).toBeUndefined();
+    expect(personIdForAuditLog(' 13717404088')).toBeUndefined();
   });
 
   it('property: any padding around a valid pid is refused as not-canonical and still names that pid', () => {

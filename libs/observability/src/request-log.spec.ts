@@ -1,8 +1,8 @@
-import { LOGGED_HEADERS, maskDecoded, maskingDestination, maskPersonIds, serializeRequest, serializeResponse } from './log-redaction.js';
+import { REQUEST_LOG_HEADERS, maskDecoded, maskingDestination, maskPersonIds, serializeRequest, serializeResponse } from './request-log.js';
 
 const PID = '13717404089'; // synthetic (+65 on the month)
 
-describe('log redaction', () => {
+describe('request log redaction', () => {
   it('masks 11-digit person identifiers in paths, not shorter numbers', () => {
     expect(maskPersonIds('/okt-events/13717404089')).toBe('/okt-events/***********');
     expect(maskPersonIds('/okt-status/13717404089/x')).toBe('/okt-status/***********/x');
@@ -47,7 +47,7 @@ describe('log redaction', () => {
       headers: { authorization: 'Bearer abc', dpop: 'x', cookie: 'c', 'person-id': PID, 'x-patient': PID, 'x-forwarded-for': PID, 'user-agent': `probe %20${PID}`, accept: 'application/json' },
     });
     expect(Object.keys(out.headers).sort()).toEqual(['accept', 'user-agent']);
-    expect(Object.keys(out.headers).every((h) => LOGGED_HEADERS.includes(h))).toBe(true);
+    expect(Object.keys(out.headers).every((h) => REQUEST_LOG_HEADERS.includes(h))).toBe(true);
     expect(JSON.stringify(out)).not.toContain(PID);
   });
 

@@ -7,7 +7,7 @@ import type { Caller } from '../caller.js';
 /** What a read returned: the decisions shown, or how many. */
 export type Returned = { decisionIds: string[] } | { count: number };
 
-export interface AccessLogRecord {
+export interface PatientAuditLogRecord {
   id: number;
   at: string;
   action: string;
@@ -38,12 +38,12 @@ interface GroupCommitQueue {
 }
 
 /**
- * The access log (logg over oppslag): one append-only record per read of a patient's data,
+ * The patient audit log (tilgangslogg): one append-only record per read of a patient's data,
  * in the tenant of the data, with who (client, organisation, HPR number), why (purpose of
  * use; break-the-glass flagged), whom, what was returned and the outcome.
  */
 @Injectable()
-export class AccessLog {
+export class PatientAuditLog {
   constructor(private readonly tenants: TenantDatabases) {}
 
   /** Records waiting for their group commit, per database (the log lives beside the tenant's data). */
@@ -54,7 +54,7 @@ export class AccessLog {
    * together share one INSERT and one commit (group commit): a read still waits for its own
    * record to be stored, but the database commits once per batch instead of once per read.
    */
-  record(caller: Caller, entry: { action: string; outcome: AccessLogRecord['outcome']; patientId?: string; returned?: Returned; detail?: string }): Promise<void> {
+  record(caller: Caller, entry: { action: string; outcome: PatientAuditLogRecord['outcome']; patientId?: string; returned?: Returned; detail?: string }): Promise<void> {
     const agreement = caller.partner?.decision.agreement;
     const row = [
       caller.tenant, entry.action, entry.outcome, entry.patientId ?? null, caller.clientId, caller.clientName ?? null, caller.orgnrParent,
@@ -97,7 +97,7 @@ export class AccessLog {
   }
 
   /** The patient's log within the tenant (innsyn i logg), newest first. */
-  async forPatient(tenant: TenantId, patientId: string, limit = 1000): Promise<AccessLogRecord[]> {
+  async forPatient(tenant: TenantId, patientId: string, limit = 1000): Promise<PatientAuditLogRecord[]> {
     const { rows } = await (await this.tenants.of(tenant)).db.pool.query(
       `SELECT id, at, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number, purpose_of_use,
               purpose_details, break_the_glass, returned, detail, partner_orgnr, partner_name, agreement_id::text

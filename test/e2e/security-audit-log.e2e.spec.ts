@@ -5,10 +5,10 @@ import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/t
 interface Entry { action: string; outcome: string; patientId: string | null; clientId: string; detail: string | null }
 
 /**
- * Issue 15 part 4: a read attempt about a patient is access-logged whatever its answer, and
+ * Issue 15 part 4: a read attempt about a patient is audit-logged whatever its answer, and
  * the record names the patient, found by the same parser the read uses.
  */
-describe('security: every read attempt about a patient is access-logged', () => {
+describe('security: every read attempt about a patient is audit-logged', () => {
   let p: TestPlatform;
 
   beforeAll(async () => {
@@ -20,7 +20,7 @@ describe('security: every read attempt about a patient is access-logged', () => 
     type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId, occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'dev-client',
     patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
   });
-  /** The patient's access log as the municipality's auditor sees it (newest first). */
+  /** The patient's audit log as the municipality's auditor sees it (newest first). */
   const logOf = async (pid: string): Promise<Entry[]> =>
     (await (await p.as({ clientId: 'auditor', scopes: ['audit'] })).get('/api/v1/access-log').set('person-id', pid).expect(200)).body.entries;
 

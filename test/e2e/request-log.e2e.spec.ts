@@ -9,7 +9,7 @@ import { createTestDatabase, syntheticPid, FNR, FULL_ACCESS, type TestDatabase }
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** The built platform as a process of its own, its JSON logs captured as an operator sees them. */
-describe('access logs never print a person identifier', () => {
+describe('request logs never print a person identifier', () => {
   let db: TestDatabase;
   let child: ChildProcess;
   let base: string;
@@ -19,7 +19,7 @@ describe('access logs never print a person identifier', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    dataDir = await mkdtemp(join(tmpdir(), 'fpi-access-log-'));
+    dataDir = await mkdtemp(join(tmpdir(), 'fpi-request-log-'));
     auth = { authorization: `Bearer ${await (await DevIssuer.open(dataDir)).issue({ ...FULL_ACCESS })}` };
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;

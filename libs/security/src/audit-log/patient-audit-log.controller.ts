@@ -5,11 +5,11 @@ import { ApiCallerProblems, ApiProblem, ApiUnavailable, ProblemError } from '#li
 import { CallerGuard, RequireScope } from '../caller.guard.js';
 import { CurrentCaller, type Caller } from '../caller.js';
 import { invalidPersonId } from '../person-id.js';
-import { AccessLog } from './access-log.js';
+import { PatientAuditLog } from './patient-audit-log.js';
 
 const text = { type: 'string' };
 const optionalText = { type: 'string', nullable: true };
-const ACCESS_LOG_SCHEMA = {
+const PATIENT_AUDIT_LOG_SCHEMA = {
   type: 'object',
   required: ['patientId', 'entries'],
   properties: {
@@ -29,20 +29,20 @@ const ACCESS_LOG_SCHEMA = {
   },
 };
 
-/** The patient's access log (innsyn i logg), for whoever answers such requests in the municipality. */
-@ApiTags('access log (logg over oppslag)')
+/** The patient's audit log (innsyn i logg), for whoever answers such requests in the municipality. */
+@ApiTags('patient audit log (tilgangslogg)')
 @Controller('api/v1/access-log')
 @UseGuards(CallerGuard)
 @RequireScope('audit')
 @ApiCallerProblems()
 @ApiUnavailable()
-export class AccessLogController {
-  constructor(private readonly log: AccessLog) {}
+export class PatientAuditLogController {
+  constructor(private readonly log: PatientAuditLog) {}
 
   @Get()
   @ApiOperation({ summary: "Who looked up this patient's services, when, why and what they saw" })
   @ApiHeader({ name: 'person-id', required: true, description: 'The patient (11 digits)', schema: { type: 'string', pattern: '^[0-9]{11}$' }, example: '13717404089' })
-  @ApiResponse({ status: 200, description: "The patient's access log, newest first", schema: ACCESS_LOG_SCHEMA })
+  @ApiResponse({ status: 200, description: "The patient's audit log, newest first", schema: PATIENT_AUDIT_LOG_SCHEMA })
   @ApiProblem(400, 'A missing or invalid person-id')
   async forPatient(@CurrentCaller() caller: Caller, @Headers('person-id') personId: string | undefined) {
     // The one parser of person ids; a refused but recognisable id is logged as an attempt about that patient.
