@@ -1,6 +1,10 @@
 /**
+ * The HTTP request log (pino; wired in libs/service's `requestLogModule`): what a request
+ * line holds, and how every log line is masked. Operations' log, not the patient audit log
+ * (tilgangslogg, libs/security's `PatientAuditLog`).
+ *
  * No patient number reaches a log, in any spelling. Three layers:
- * 1. Request lines carry only an allow-list of headers (`LOGGED_HEADERS`): a header not on
+ * 1. Request lines carry only an allow-list of headers (`REQUEST_LOG_HEADERS`): a header not on
  *    it is left out, whatever its name (credentials, `person-id`, and any header a client
  *    invents to carry a number).
  * 2. Every logged request field is masked on its decoded value: percent-encoding is undone
@@ -14,6 +18,7 @@
  * identifier is 11 digits, and a longer run may contain one. Shorter numbers (organisation
  * numbers, counts, ports) stay readable, and so does pino's `"time":<epoch ms>`.
  */
+import { percentDecoded } from '#libs/domain';
 
 /** One digit, as written or percent-encoded once or twice (`7`, `%37`, `%2537`). */
 const DIGIT = String.raw`(?:[0-9]|%(?:25)?3[0-9])`;
@@ -27,29 +32,14 @@ export const PERSON_ID_MASK = '***********';
 /** Masks every digit run that may hold a person identifier (see the module comment). */
 export const maskPersonIds = (text: string): string => text.replace(PERSON_ID_LIKE, PERSON_ID_MASK);
 
-/** Undoes percent-encoding (up to three rounds) where it decodes; the text as it is otherwise. */
-function decoded(text: string): string {
-  let current = text;
-  for (let i = 0; i < 3 && current.includes('%'); i++) {
-    try {
-      const next = decodeURIComponent(current);
-      if (next === current) break;
-      current = next;
-    } catch {
-      break;
-    }
-  }
-  return current;
-}
-
 /** Masks the decoded value, and the raw value too (a string that does not decode is masked as written). */
-export const maskDecoded = (text: string): string => maskPersonIds(decoded(maskPersonIds(text)));
+export const maskDecoded = (text: string): string => maskPersonIds(percentDecoded(maskPersonIds(text)));
 
 /**
  * The request headers a log line may show: none of them carries a credential or a person
  * by design, and each value is masked all the same. Everything else is left out.
  */
-export const LOGGED_HEADERS: readonly string[] = Object.freeze([
+export const REQUEST_LOG_HEADERS: readonly string[] = Object.freeze([
   'host',
   'user-agent',
   'accept',
@@ -63,7 +53,7 @@ export const LOGGED_HEADERS: readonly string[] = Object.freeze([
 export function serializeRequest(req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown>; remoteAddress?: string }) {
   const path = (req.url ?? '').split('?')[0]!;
   const headers: Record<string, string> = {};
-  for (const name of LOGGED_HEADERS) {
+  for (const name of REQUEST_LOG_HEADERS) {
     const value = req.headers?.[name];
     if (typeof value === 'string') headers[name] = maskDecoded(value);
     else if (Array.isArray(value)) headers[name] = maskDecoded(value.join(', '));

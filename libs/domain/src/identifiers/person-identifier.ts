@@ -307,7 +307,7 @@ export type PersonIdParseResult =
       /**
        * For `not-canonical` input that, stripped of its padding, is a valid identifier, and for
        * a system that does not fit the number: the identifier the client meant. Never used to
-       * answer a read; it names the patient in the access log, so that a refused attempt
+       * answer a read; it names the patient in the patient audit log, so that a refused attempt
        * about a person is still recorded against that person.
        */
       attemptedFor?: PersonId;
@@ -316,8 +316,12 @@ export type PersonIdParseResult =
 /** Spaces, tabs, line breaks, no-break and other Unicode spaces, zero-width and BOM characters. */
 const PADDING = /^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$/g;
 
-/** Percent-decodes repeatedly (at most three rounds), leaving undecodable text as it is. */
-function percentDecoded(text: string): string {
+/**
+ * Percent-decodes repeatedly (at most three rounds, so `%2537` becomes `7`), leaving text
+ * that does not decode as it is. Shared by the person-id parser and the request log's mask,
+ * so both see a number through the same encodings.
+ */
+export function percentDecoded(text: string): string {
   let current = text;
   for (let i = 0; i < 3 && current.includes('%'); i++) {
     try {
@@ -345,7 +349,7 @@ function parseCanonical(value: string, system: string | undefined): PersonIdPars
 /**
  * The one parser of person identifiers for every entry point that receives one (the REST
  * `person-id` header and `_search` body, the OKT prototype's paths, FHIR
- * `patient.identifier`, the access-log endpoint and its guard, the CLI).
+ * `patient.identifier`, the patient audit log's endpoint and its guard, the CLI).
  *
  * Input: the value as received (a string; anything else is `required`), and the identifier
  * system when the client names one (FHIR `system|value`). Output: the identifier with the
@@ -355,7 +359,7 @@ function parseCanonical(value: string, system: string | undefined): PersonIdPars
  *   once padding (any Unicode white space, zero-width characters) and percent-encoding are
  *   removed (` 13717404089`, `%2013717404089`). Refused, never read: a lenient read would
  *   let the same patient hide behind many spellings in URLs and logs. `attemptedFor`
- *   carries the identifier, for the access log only.
+ *   carries the identifier, for the patient audit log only.
  * - `format`: not 11 digits in any reading.
  * - `dnr-expected`, `fnr-expected`, `fhn-expected`, `fhn-first-digit`: the named system
  *   does not fit the number's kind (first digit 0–3 fødselsnummer, 4–7 D-number, 8–9 felles
@@ -384,10 +388,10 @@ export function parsePersonIdentifier(input: unknown, options: { system?: string
 }
 
 /**
- * The patient a request is about, for the access log: the identifier when it parses, or the
+ * The patient a request is about, for the patient audit log: the identifier when it parses, or the
  * one a non-canonical spelling stands for; undefined when the input names nobody.
  */
-export function personIdForAccessLog(input: unknown, options: { system?: string } = {}): string | undefined {
+export function personIdForAuditLog(input: unknown, options: { system?: string } = {}): string | undefined {
   const parsed = parsePersonIdentifier(input, options);
   return parsed.ok ? parsed.id.value : parsed.attemptedFor?.value;
 }
