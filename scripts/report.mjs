@@ -43,7 +43,7 @@ const REQUIREMENTS = [
   ['R-faults', 'No acknowledged event is lost or doubled under crashes and outages', [/fault suite/, /crash between applying and committing/]],
   ['R-failover', 'Reads scale on replicas; losing the primary loses no acknowledged event', [/replica reads and failover/]],
   ['R-sharding', 'A municipality may keep all its data in a database of its own', [/database per municipality/]],
-  ['R-outbox', 'Other systems get every committed event from Kafka, at least once', [/outbox|Outbox|kafka publisher/]],
+  ['R-outbox', 'Other systems get every committed event from Kafka, at least once', [/event forward|EventForwarding|forwarded message|kafka publisher/]],
   ['R-kurrentdb', 'KurrentDB as an alternative event store behind the same port', [/KurrentDB (contract|adapter)/]],
 ];
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ContentModule } from '#libs/content';
-import { OutboxModule } from '#libs/outbox';
+import { EventForwardingModule } from '#libs/event-forwarding';
 import { commonModules, TenantBootstrap } from '#libs/service';
 
 /**
@@ -8,7 +8,7 @@ import { commonModules, TenantBootstrap } from '#libs/service';
  * tenant's primary database; lookups read from READ_DATABASE_URL (a hot standby) when set.
  */
 @Module({
-  imports: [...commonModules(), ContentModule, OutboxModule],
+  imports: [...commonModules(), ContentModule, EventForwardingModule],
   providers: [TenantBootstrap],
 })
 export class ContentServiceModule {}

@@ -2,7 +2,7 @@ import type { Cluster } from '#libs/database';
 import type { TenantDatabases, TenantId, TenantRegistry } from '#libs/event-store';
 import type { ProjectionStatus } from './projection-engine.js';
 
-/** What runs once per database: a projection engine, an outbox relay. */
+/** What runs once per database: a projection engine, an event forwarder. */
 export interface RunsPerDatabase {
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -19,7 +19,7 @@ export interface Projection {
   /**
    * Applies a batch of events of one tenant, in `$all` order. Throwing rolls the batch back.
    * `signal` aborts when the runner stops: a projection that waits on something outside the
-   * database (the outbox during a broker outage) ends its wait then; a failure after the
+   * database (the event forwarder during a broker outage) ends its wait then; a failure after the
    * abort counts as stopping, never towards a dead letter.
    */
   apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[], signal?: AbortSignal): Promise<void>;

@@ -244,7 +244,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   let certificate: Promise<void> = Promise.resolve();
   if (options.secure) {
     const tls = { keystore: join(dir, 'broker.p12'), password: secret() };
-    const username = 'fpi-outbox';
+    const username = 'fpi-event-forwarder';
     const password = secret();
     secure = { bootstrap: `127.0.0.1:${securePort}`, caPem: '', caFile: join(dir, 'broker-ca.pem'), username, password };
     const listener = secure;

@@ -1,6 +1,6 @@
 import { Kafka, Partitioners, logLevel, type KafkaConfig, type LogEntry, type Message, type Producer, type RetryOptions, type SASLOptions } from 'kafkajs';
-import { PermanentPublishError, type MessagePublisher, type OutboxMessage } from '../message-publisher.port.js';
-import type { OutboxConfig } from '../outbox.config.js';
+import { PermanentPublishError, type MessagePublisher, type ForwardedMessage } from '../message-publisher.port.js';
+import type { EventForwardingConfig } from '../event-forwarding.config.js';
 
 export interface KafkaPublisherOptions {
   /** `host:port` of the bootstrap brokers. */
@@ -12,13 +12,13 @@ export interface KafkaPublisherOptions {
   publishTimeoutMs?: number;
   connectionTimeout?: number;
   requestTimeout?: number;
-  /** kafkajs's own retries inside one `publish` (bounded: the relay retries on top, forever). */
+  /** kafkajs's own retries inside one `publish` (bounded: the forwarder retries on top, forever). */
   retry?: RetryOptions;
   log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string) => void;
 }
 
 export const DEFAULT_KAFKA_CLIENT_ID = 'fpi-platform';
-/** kafkajs's retries inside one publish: about 10 s of back-off, then the relay takes over. */
+/** kafkajs's retries inside one publish: about 10 s of back-off, then the forwarder takes over. */
 export const DEFAULT_KAFKA_RETRY: RetryOptions = { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 };
 
 /** Broker refusals of the messages themselves: sending them again cannot succeed. */
@@ -34,11 +34,11 @@ export class PublishTimeoutError extends Error {
 }
 
 /**
- * The publisher's options from the outbox configuration (`outboxConfigFromEnv`): brokers,
+ * The publisher's options from the event forwarding configuration (`eventForwardingConfigFromEnv`): brokers,
  * client id, TLS (`ssl`: Node's `tls.connect` options, so the server certificate and host
  * name are verified) and SASL.
  */
-export function kafkaPublisherOptions(config: OutboxConfig, log?: KafkaPublisherOptions['log']): KafkaPublisherOptions {
+export function kafkaPublisherOptions(config: EventForwardingConfig, log?: KafkaPublisherOptions['log']): KafkaPublisherOptions {
   return {
     brokers: config.brokers,
     clientId: config.clientId,
@@ -49,8 +49,8 @@ export function kafkaPublisherOptions(config: OutboxConfig, log?: KafkaPublisher
   };
 }
 
-/** The kafkajs form of an outbox message. */
-export function toKafkaMessage(message: OutboxMessage): Message {
+/** The kafkajs form of an forwarded message. */
+export function toKafkaMessage(message: ForwardedMessage): Message {
   return { key: message.key, value: message.value, headers: { ...message.headers } };
 }
 
@@ -106,7 +106,7 @@ export class KafkaPublisher implements MessagePublisher {
       logLevel: log ? logLevel.WARN : logLevel.NOTHING,
       logCreator: () => (entry: LogEntry) => {
         const text = `kafkajs ${entry.namespace}: ${entry.log.message}`;
-        // Bounded retries are deliberate (the relay retries on top; we promise at-least-once, not exactly-once).
+        // Bounded retries are deliberate (the forwarder retries on top; we promise at-least-once, not exactly-once).
         if (/Limiting retries for the idempotent producer/.test(entry.log.message)) return log?.('debug', text);
         log?.(entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug', text);
       },
@@ -140,7 +140,7 @@ export class KafkaPublisher implements MessagePublisher {
     void current.then((p) => p.disconnect()).catch(() => undefined);
   }
 
-  async publish(topic: string, messages: OutboxMessage[]): Promise<void> {
+  async publish(topic: string, messages: ForwardedMessage[]): Promise<void> {
     if (this.closed) throw new Error('the Kafka publisher is closed');
     if (messages.length === 0) return;
     const current = this.connect();

@@ -1,8 +1,9 @@
 /**
- * Kafka outbox relay: publishes every committed event of a tenant's `$all` stream to the
- * tenant's topic, at least once, in `$all` order.
+ * Kafka event forwarder: publishes every committed event of a tenant's `$all` stream to the
+ * tenant's topic, at least once, in `$all` order. It forwards from the event stream itself:
+ * there is no outbox table (ADR 0006 called it the "outbox relay"; renamed in issue 17).
  *
- * Design: the relay IS a projection (`kafka_outbox`, version 1, every event type, no tables)
+ * Design: the forwarder IS a projection (`kafka_outbox`, version 1, every event type, no tables)
  * run by a `ProjectionEngine` of its own, so it keeps the engine's rules unchanged: one
  * active runner per (projection, tenant) across processes (session advisory lock), the
  * checkpoint in `projection_checkpoints` moved by compare-and-set in the batch's
@@ -38,21 +39,22 @@ import {
   type ProjectionStatus,
 } from '#libs/projections';
 import { PermanentPublishError, type MessagePublisher } from './message-publisher.port.js';
-import { DEFAULT_TOPIC_PREFIX, outboxTopic, toOutboxMessage } from './outbox-message.js';
+import { DEFAULT_TOPIC_PREFIX, forwardingTopic, toForwardedMessage } from './forwarded-message.js';
 
-export const OUTBOX_PROJECTION = 'kafka_outbox';
-export const OUTBOX_VERSION = 1;
+/** Its stored name, from before the rename from outbox: checkpoints and operators' CLI commands name it. */
+export const FORWARDER_PROJECTION = 'kafka_outbox';
+export const FORWARDER_VERSION = 1;
 /** The id in `projection_checkpoints`, `projection_dead_letters` and the CLI. */
-export const OUTBOX_PROJECTION_ID = projectionId({ name: OUTBOX_PROJECTION, version: OUTBOX_VERSION });
+export const FORWARDER_PROJECTION_ID = projectionId({ name: FORWARDER_PROJECTION, version: FORWARDER_VERSION });
 
-export interface OutboxRelayOptions extends EngineOptions {
+export interface EventForwarderOptions extends EngineOptions {
   /** Topic of a tenant: `${topicPrefix}${tenant}`. */
   topicPrefix: string;
   /** Back-off between publish attempts of one batch: doubles from `initialMs` up to `maxMs`, never gives up. */
   backoff: { initialMs: number; maxMs: number };
 }
 
-export const DEFAULT_OUTBOX_OPTIONS: OutboxRelayOptions = {
+export const DEFAULT_FORWARDER_OPTIONS: EventForwarderOptions = {
   ...DEFAULT_ENGINE_OPTIONS,
   // Small enough that a batch stays far below Kafka's default 1 MB request size.
   batchSize: 100,
@@ -61,22 +63,22 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxRelayOptions = {
   backoff: { initialMs: 500, maxMs: 30_000 },
 };
 
-export interface OutboxRelayHooks {
+export interface EventForwarderHooks {
   /** A batch is published and its checkpoint committed. */
   published?(tenant: TenantId, events: number): void;
-  /** A publish attempt failed (transiently); the relay tries again after `retryInMs`. */
+  /** A publish attempt failed (transiently); the forwarder tries again after `retryInMs`. */
   publishFailed?(tenant: TenantId, attempt: number, error: unknown, retryInMs: number): void;
   /** A batch went through after failed attempts. */
   recovered?(tenant: TenantId, attempts: number): void;
-  /** The broker refused an event for good: the relay is paused for the tenant at it. */
+  /** The broker refused an event for good: the forwarder is paused for the tenant at it. */
   deadLettered?(tenant: TenantId): void;
   log?(message: string): void;
 }
 
-/** Thrown out of `apply` when the relay stops mid-retry: the batch rolls back, nothing is dead-lettered. */
+/** Thrown out of `apply` when the forwarder stops mid-retry: the batch rolls back, nothing is dead-lettered. */
 export class RelayStoppedError extends Error {
   constructor() {
-    super('the outbox relay is stopping');
+    super('the event forwarder is stopping');
     this.name = 'RelayStoppedError';
   }
 }
@@ -99,18 +101,18 @@ const unlessStopped = <T>(work: Promise<T>, signal: AbortSignal) =>
     );
   });
 
-/** The relay as a projection: `apply` publishes a tenant's batch and returns after the broker's ack. */
-export class OutboxProjection implements Projection {
-  readonly name = OUTBOX_PROJECTION;
-  readonly version = OUTBOX_VERSION;
+/** The forwarder as a projection: `apply` publishes a tenant's batch and returns after the broker's ack. */
+export class EventForwardingProjection implements Projection {
+  readonly name = FORWARDER_PROJECTION;
+  readonly version = FORWARDER_VERSION;
   private readonly stopping = new AbortController();
 
   constructor(
     private readonly publisher: MessagePublisher,
-    private readonly options: Pick<OutboxRelayOptions, 'topicPrefix' | 'backoff'> = DEFAULT_OUTBOX_OPTIONS,
-    private readonly hooks: Pick<OutboxRelayHooks, 'publishFailed' | 'recovered'> = {},
+    private readonly options: Pick<EventForwarderOptions, 'topicPrefix' | 'backoff'> = DEFAULT_FORWARDER_OPTIONS,
+    private readonly hooks: Pick<EventForwarderHooks, 'publishFailed' | 'recovered'> = {},
   ) {
-    outboxTopic(options.topicPrefix, '000000000'); // fails fast on an invalid prefix
+    forwardingTopic(options.topicPrefix, '000000000'); // fails fast on an invalid prefix
   }
 
   handles(): boolean {
@@ -124,8 +126,8 @@ export class OutboxProjection implements Projection {
   async apply(_db: ProjectionSession, tenant: TenantId, events: RecordedEvent[], runnerSignal?: AbortSignal): Promise<void> {
     // Under a runner its signal ends the wait; called directly, stop() does.
     const signal = runnerSignal ?? this.stopping.signal;
-    const topic = outboxTopic(this.options.topicPrefix, tenant);
-    const messages = events.map(toOutboxMessage);
+    const topic = forwardingTopic(this.options.topicPrefix, tenant);
+    const messages = events.map(toForwardedMessage);
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw new RelayStoppedError();
       try {
@@ -149,13 +151,13 @@ export class OutboxProjection implements Projection {
 }
 
 /**
- * Runs the outbox projection for every tenant of one database (checkpoints live beside the
+ * Runs the forwarding projection for every tenant of one database (checkpoints live beside the
  * tenant's events, as with read-model projections) on a projection engine of its own: its
  * batch size and back-off differ from the read models'. Several processes may run it: one
  * runner per tenant is active, the others wait for its lock.
  */
-export class OutboxRelay {
-  readonly projection: OutboxProjection;
+export class EventForwarder {
+  readonly projection: EventForwardingProjection;
   private readonly engine: ProjectionEngine;
   private stopped = false;
 
@@ -164,23 +166,23 @@ export class OutboxRelay {
     store: EventStore,
     tenants: TenantRegistry,
     publisher: MessagePublisher,
-    options: OutboxRelayOptions = DEFAULT_OUTBOX_OPTIONS,
-    private readonly hooks: OutboxRelayHooks = {},
+    options: EventForwarderOptions = DEFAULT_FORWARDER_OPTIONS,
+    private readonly hooks: EventForwarderHooks = {},
   ) {
-    this.projection = new OutboxProjection(publisher, options, hooks);
-    const log = (message: string) => hooks.log?.(message.replace(`projection ${OUTBOX_PROJECTION_ID}`, 'outbox relay'));
+    this.projection = new EventForwardingProjection(publisher, options, hooks);
+    const log = (message: string) => hooks.log?.(message.replace(`projection ${FORWARDER_PROJECTION_ID}`, 'event forwarder'));
     this.engine = new ProjectionEngine(pool, store, tenants, [this.projection], options, {
       applied: (_id, tenant, n) => hooks.published?.(tenant as TenantId, n),
       deadLettered: (_id, tenant) => {
         hooks.deadLettered?.(tenant as TenantId);
-        hooks.log?.(`outbox relay paused for tenant ${tenant}: fix the cause, then npx fpi projections resume ${OUTBOX_PROJECTION_ID} --tenant ${tenant} (or skip)`);
+        hooks.log?.(`event forwarder paused for tenant ${tenant}: fix the cause, then npx fpi projections resume ${FORWARDER_PROJECTION_ID} --tenant ${tenant} (or skip)`);
       },
     }, log);
   }
 
-  /** Registers the relay (as read model `kafka_outbox` v1) and starts a runner per tenant. */
+  /** Registers the forwarder (as read model `kafka_outbox` v1) and starts a runner per tenant. */
   async start(): Promise<void> {
-    if (this.stopped) throw new Error('the outbox relay was stopped; create a new one');
+    if (this.stopped) throw new Error('the event forwarder was stopped; create a new one');
     await this.engine.start();
   }
 
@@ -190,18 +192,18 @@ export class OutboxRelay {
     await this.engine.stop();
   }
 
-  /** Checkpoint, lag, paused state and dead letters of the relay per tenant (this database). */
+  /** Checkpoint, lag, paused state and dead letters of the forwarder per tenant (this database). */
   async status(): Promise<ProjectionStatus[]> {
-    return (await this.engine.status()).filter((s) => s.projection === OUTBOX_PROJECTION_ID);
+    return (await this.engine.status()).filter((s) => s.projection === FORWARDER_PROJECTION_ID);
   }
 
   /** Retries the dead-lettered event of a paused tenant (after the cause is fixed). */
   resume(tenant: TenantId): Promise<void> {
-    return this.engine.resume(OUTBOX_PROJECTION_ID, tenant);
+    return this.engine.resume(FORWARDER_PROJECTION_ID, tenant);
   }
 
   /** Skips the dead-lettered event explicitly: it is never published; the record stays. */
   skip(tenant: TenantId): Promise<void> {
-    return this.engine.skip(OUTBOX_PROJECTION_ID, tenant);
+    return this.engine.skip(FORWARDER_PROJECTION_ID, tenant);
   }
 }

@@ -10,17 +10,17 @@ import { MetricsModule } from '#libs/observability';
 import { createTestDatabase } from '#libs/testing';
 // The broker helper directly, not through the testing index: only the Kafka suites need it.
 import { consumeWithConsoleConsumer, startKafkaBroker, type ConsumedRecord, type KafkaBroker } from '../../../testing/src/kafka-broker.js';
-import { PermanentPublishError, type OutboxMessage } from '../message-publisher.port.js';
-import { OUTBOX_HEADERS, toOutboxMessage } from '../outbox-message.js';
-import { DEFAULT_OUTBOX_OPTIONS, OutboxRelay } from '../outbox-relay.js';
-import { outboxConfigFromEnv } from '../outbox.config.js';
-import { OutboxModule, OutboxRelays } from '../outbox.module.js';
+import { PermanentPublishError, type ForwardedMessage } from '../message-publisher.port.js';
+import { FORWARDED_HEADERS, toForwardedMessage } from '../forwarded-message.js';
+import { DEFAULT_FORWARDER_OPTIONS, EventForwarder } from '../event-forwarder.js';
+import { eventForwardingConfigFromEnv } from '../event-forwarding.config.js';
+import { EventForwardingModule, EventForwarders } from '../event-forwarding.module.js';
 import { KafkaPublisher, PublishTimeoutError, kafkaPublisherOptions, toKafkaMessage } from './kafka-publisher.js';
 
-const message = (key: string, n: number): OutboxMessage => ({
+const message = (key: string, n: number): ForwardedMessage => ({
   key,
   value: JSON.stringify({ key, n }),
-  headers: { [OUTBOX_HEADERS.eventId]: randomUUID(), [OUTBOX_HEADERS.eventType]: 'ContractTested', [OUTBOX_HEADERS.schemaVersion]: '1', tenant: '313231593', checkpoint: `1-${n}` },
+  headers: { [FORWARDED_HEADERS.eventId]: randomUUID(), [FORWARDED_HEADERS.eventType]: 'ContractTested', [FORWARDED_HEADERS.schemaVersion]: '1', tenant: '313231593', checkpoint: `1-${n}` },
 });
 
 /** A TCP port nobody listens on. */
@@ -33,7 +33,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('kafka publisher without a broker (always runs)', () => {
-  it('maps an outbox message to a kafkajs message: key, value and headers as given', () => {
+  it('maps an forwarded message to a kafkajs message: key, value and headers as given', () => {
     const m = message('episode-1', 1);
     const k = toKafkaMessage(m);
     expect(k).toEqual({ key: 'episode-1', value: m.value, headers: m.headers });
@@ -48,7 +48,7 @@ describe('kafka publisher without a broker (always runs)', () => {
     await expect(p.publish('fpi.events.313231593', [message('k', 1)])).rejects.toThrow(/closed/);
   });
 
-  it('an unreachable broker fails a publish in bounded time, as a transient error (the relay retries it)', async () => {
+  it('an unreachable broker fails a publish in bounded time, as a transient error (the forwarder retries it)', async () => {
     const p = new KafkaPublisher({ brokers: [`127.0.0.1:${await closedPort()}`], connectionTimeout: 200, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } });
     const t = Date.now();
     const error = await p.publish('fpi.events.313231593', [message('k', 1)]).catch((e: unknown) => e);
@@ -97,7 +97,7 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
   beforeAll(async () => {
     // The first run fetches the jars with Maven (about 45 MB); later runs start from the cache.
     broker = await startKafkaBroker({ secure: true });
-    kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'fpi-outbox-contract', logLevel: logLevel.NOTHING });
+    kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'fpi-event-forwarder-contract', logLevel: logLevel.NOTHING });
   }, 600_000);
   afterAll(async () => {
     await broker?.stop();
@@ -148,33 +148,33 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
 
   /**
    * What a consumer that deduplicates by `event-id` sees must be exactly the stored events:
-   * every event once with its stream id as key, the outbox headers and the event as value;
+   * every event once with its stream id as key, the forwarded-message headers and the event as value;
    * per key in stream order; any further copy is a redelivery identical to the first.
    */
   const expectEveryEventOnTheTopic = (consumed: Pick<ConsumedRecord, 'partition' | 'key' | 'headers' | 'value'>[], events: RecordedEvent[]) => {
     const records = consumed.map(({ partition, key, headers, value }) => ({ partition, key, headers, value }));
     const first = new Map<string, (typeof records)[number]>();
     for (const r of records) {
-      const id = r.headers[OUTBOX_HEADERS.eventId]!;
+      const id = r.headers[FORWARDED_HEADERS.eventId]!;
       const earlier = first.get(id);
       if (earlier) expect(r).toEqual(earlier);
       else first.set(id, r);
     }
     expect([...first.keys()].sort()).toEqual(events.map((e) => e.eventId).sort());
     for (const event of events) {
-      const expected = toOutboxMessage(event);
+      const expected = toForwardedMessage(event);
       expect(first.get(event.eventId)).toEqual({ partition: expect.any(Number), key: expected.key, headers: expected.headers, value: expected.value });
     }
     for (const key of new Set(events.map((e) => e.streamId))) {
       const mine = [...first.values()].filter((r) => r.key === key);
       expect(new Set(mine.map((r) => r.partition)).size).toBe(1);
-      expect(mine.map((r) => r.headers[OUTBOX_HEADERS.eventId])).toEqual(events.filter((e) => e.streamId === key).map((e) => e.eventId));
+      expect(mine.map((r) => r.headers[FORWARDED_HEADERS.eventId])).toEqual(events.filter((e) => e.streamId === key).map((e) => e.eventId));
     }
   };
 
   it('publishes with key, headers and value intact, in order per key, acknowledged before it resolves', async () => {
     const topic = await createTopic(`fpi.contract.${randomUUID()}`);
-    const publisher = new KafkaPublisher({ brokers: [broker.bootstrap], clientId: 'fpi-outbox-contract' });
+    const publisher = new KafkaPublisher({ brokers: [broker.bootstrap], clientId: 'fpi-event-forwarder-contract' });
     const keys = ['episode-a', 'episode-b', 'episode-c', 'episode-d'];
     const first = Array.from({ length: 20 }, (_, i) => message(keys[i % keys.length]!, i));
     const second = Array.from({ length: 20 }, (_, i) => message(keys[i % keys.length]!, 20 + i));
@@ -200,7 +200,7 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
     }
   }, 180_000);
 
-  it('the relay publishes every committed event of a tenant to its topic; a consumer group of Apache Kafka\'s own client reads them all', async () => {
+  it('the forwarder publishes every committed event of a tenant to its topic; a consumer group of Apache Kafka\'s own client reads them all', async () => {
     const tenant = tenantId('313231593');
     const prefix = `fpi.contract.${randomUUID().slice(0, 8)}.`;
     const topic = await createTopic(`${prefix}${tenant}`);
@@ -214,14 +214,14 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
     await registry.add({ id: other, name: 'Annen kommune', environment: 'test' });
     await appendEvents(store, tenant, 25);
     await appendEvents(store, other, 5);
-    const publisher = new KafkaPublisher({ brokers: [broker.bootstrap], clientId: 'fpi-outbox-contract' });
+    const publisher = new KafkaPublisher({ brokers: [broker.bootstrap], clientId: 'fpi-event-forwarder-contract' });
     let published = 0;
-    const relay = new OutboxRelay(db.pool, store, registry, publisher, { ...DEFAULT_OUTBOX_OPTIONS, topicPrefix: prefix, batchSize: 10, pollMs: 100, superviseMs: 100 }, {
+    const relay = new EventForwarder(db.pool, store, registry, publisher, { ...DEFAULT_FORWARDER_OPTIONS, topicPrefix: prefix, batchSize: 10, pollMs: 100, superviseMs: 100 }, {
       published: (t, n) => void (t === tenant && (published += n)),
     });
     try {
       await relay.start();
-      await until('the relay published all 25 events', () => published >= 25);
+      await until('the forwarder published all 25 events', () => published >= 25);
       const events = (await store.readAll(tenant, START, 100)).events;
       expect(events).toHaveLength(25);
       const group = `fpi-reader-${randomUUID().slice(0, 8)}`;
@@ -246,12 +246,12 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
     const store = new PostgresEventStore(db.pool);
     const registry = new PostgresTenantRegistry(db.pool);
     await registry.add({ id: tenant, name: 'Test kommune', environment: 'test' });
-    // Short client timeouts so the outage shows within a second or two; the relay's back-off is what recovers.
-    const publisher = new KafkaPublisher({ brokers: [broker.bootstrap], clientId: 'fpi-outbox-crash', connectionTimeout: 1000, requestTimeout: 5000, publishTimeoutMs: 8000, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } });
+    // Short client timeouts so the outage shows within a second or two; the forwarder's back-off is what recovers.
+    const publisher = new KafkaPublisher({ brokers: [broker.bootstrap], clientId: 'fpi-event-forwarder-crash', connectionTimeout: 1000, requestTimeout: 5000, publishTimeoutMs: 8000, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } });
     let published = 0;
     let failures = 0;
     let recovered = 0;
-    const relay = new OutboxRelay(db.pool, store, registry, publisher, { ...DEFAULT_OUTBOX_OPTIONS, topicPrefix: prefix, batchSize: 5, pollMs: 50, superviseMs: 100, backoff: { initialMs: 100, maxMs: 1000 } }, {
+    const relay = new EventForwarder(db.pool, store, registry, publisher, { ...DEFAULT_FORWARDER_OPTIONS, topicPrefix: prefix, batchSize: 5, pollMs: 50, superviseMs: 100, backoff: { initialMs: 100, maxMs: 1000 } }, {
       published: (_t, n) => void (published += n),
       publishFailed: () => void (failures += 1),
       recovered: () => void (recovered += 1),
@@ -266,20 +266,20 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
     })();
     try {
       await relay.start();
-      await until('the relay published 30 events', () => published >= 30);
+      await until('the forwarder published 30 events', () => published >= 30);
       await broker.kill();
-      await until('the relay noticed the outage', () => failures > 0, 30_000);
+      await until('the forwarder noticed the outage', () => failures > 0, 30_000);
       // One batch at a time: once one failed, the one before it is committed, and the count stands still.
       const atKill = published;
       await sleep(1000);
       // Nothing was acknowledged (or checkpointed) while the broker was down.
       expect(published).toBe(atKill);
       await broker.restart();
-      await until('the relay recovered', () => recovered > 0);
+      await until('the forwarder recovered', () => recovered > 0);
       await until('events were published after the restart', () => published >= atKill + 20);
       appending = false;
       await writer;
-      await until('the relay caught up', async () => (await relay.status())[0]?.eventsBehind === 0 && published >= appended.length);
+      await until('the forwarder caught up', async () => (await relay.status())[0]?.eventsBehind === 0 && published >= appended.length);
 
       const events = (await store.readAll(tenant, START, 10_000)).events;
       expect(events.map((e) => e.eventId)).toEqual(appended); // every append committed
@@ -310,7 +310,7 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
     const secureClient = (overrides: Partial<KafkaConfig> = {}) =>
       new Kafka({
         brokers: [broker.secure!.bootstrap],
-        clientId: 'fpi-outbox-secure-reader',
+        clientId: 'fpi-event-forwarder-secure-reader',
         logLevel: logLevel.NOTHING,
         ssl: { ca: [broker.secure!.caPem] },
         sasl: { mechanism: 'scram-sha-256', username: broker.secure!.username, password: broker.secure!.password },
@@ -318,7 +318,7 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
       });
     /** A publisher that gives up quickly: these attempts are meant to fail. */
     const failingPublish = async (env: NodeJS.ProcessEnv) => {
-      const publisher = new KafkaPublisher({ ...kafkaPublisherOptions(outboxConfigFromEnv(env)), connectionTimeout: 2000, requestTimeout: 3000, publishTimeoutMs: 10_000, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } });
+      const publisher = new KafkaPublisher({ ...kafkaPublisherOptions(eventForwardingConfigFromEnv(env)), connectionTimeout: 2000, requestTimeout: 3000, publishTimeoutMs: 10_000, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } });
       try {
         return await publisher.publish(`fpi.secure.${randomUUID()}`, [message('k', 1)]).then(() => undefined, (e: unknown) => e as Error);
       } finally {
@@ -326,7 +326,7 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
       }
     };
 
-    it('the outbox module, configured by KAFKA_SSL, KAFKA_SSL_CA_FILE and KAFKA_SASL_*, publishes over TLS with SCRAM', async () => {
+    it('the event-forwarding module, configured by KAFKA_SSL, KAFKA_SSL_CA_FILE and KAFKA_SASL_*, publishes over TLS with SCRAM', async () => {
       const tenant = tenantId('313231593');
       const prefix = `fpi.secure.${randomUUID().slice(0, 8)}.`;
       await createTopic(`${prefix}${tenant}`, secureClient());
@@ -339,19 +339,19 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
         Object.assign(process.env, secureEnv({ KAFKA_TOPIC_PREFIX: prefix, DATABASE_URL: db.url }));
         delete process.env.FPI_DATABASES;
         delete process.env.READ_DATABASE_URL;
-        app = await Test.createTestingModule({ imports: [DatabaseModule, MetricsModule, EventStoreModule, OutboxModule] }).setLogger(logger).compile();
+        app = await Test.createTestingModule({ imports: [DatabaseModule, MetricsModule, EventStoreModule, EventForwardingModule] }).setLogger(logger).compile();
         await app.init();
         await app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenant, name: 'Test kommune', environment: 'test' });
         const store = app.get<EventStore>(EVENT_STORE);
         await appendEvents(store, tenant, 12);
-        const relays = app.get(OutboxRelays)!;
-        await until('the relay published all 12 events', async () => (await relays.status())[0]?.eventsBehind === 0);
+        const relays = app.get(EventForwarders)!;
+        await until('the forwarder published all 12 events', async () => (await relays.status())[0]?.eventsBehind === 0);
         const events = (await store.readAll(tenant, START, 100)).events;
         expect(events).toHaveLength(12);
         const got = await consume(`${prefix}${tenant}`, 12, secureClient());
         expect(got).toHaveLength(12);
         expectEveryEventOnTheTopic(got, events);
-        expect(lines).toContain(`Kafka outbox on: ${broker.secure!.bootstrap} (TLS (1 CA certificate(s) from KAFKA_SSL_CA_FILE), SASL scram-sha-512 as ${broker.secure!.username}), topics ${prefix}<tenant>`);
+        expect(lines).toContain(`Kafka event forwarding on: ${broker.secure!.bootstrap} (TLS (1 CA certificate(s) from KAFKA_SSL_CA_FILE), SASL scram-sha-512 as ${broker.secure!.username}), topics ${prefix}<tenant>`);
         expect(lines.join('\n')).not.toContain(broker.secure!.password);
       } finally {
         await app?.close();

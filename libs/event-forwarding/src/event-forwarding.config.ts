@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_KAFKA_CLIENT_ID } from './kafka/kafka-publisher.js';
-import { DEFAULT_TOPIC_PREFIX, outboxTopic } from './outbox-message.js';
+import { DEFAULT_TOPIC_PREFIX, forwardingTopic } from './forwarded-message.js';
 
-/** SASL mechanisms the outbox offers (Kafka's names, lower case as kafkajs spells them). */
+/** SASL mechanisms the event forwarder offers (Kafka's names, lower case as kafkajs spells them). */
 export const KAFKA_SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
 export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
 
-/** The outbox's settings; `brokers` is empty when `KAFKA_BROKERS` is unset (outbox off). */
-export interface OutboxConfig {
+/** The event forwarding's settings; `brokers` is empty when `KAFKA_BROKERS` is unset (forwarding off). */
+export interface EventForwardingConfig {
   brokers: string[];
   clientId: string;
   topicPrefix: string;
@@ -28,7 +28,7 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
 }
 
 /** `KAFKA_SSL`, `KAFKA_SSL_CA_FILE`: off, on with Node's CAs, or on trusting the certificates of one PEM file. */
-function tlsFromEnv(env: NodeJS.ProcessEnv): OutboxConfig['tls'] {
+function tlsFromEnv(env: NodeJS.ProcessEnv): EventForwardingConfig['tls'] {
   const caFile = env.KAFKA_SSL_CA_FILE?.trim() || undefined;
   if (!flag(env, 'KAFKA_SSL')) {
     if (caFile) throw new Error('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true: set KAFKA_SSL=true to use TLS');
@@ -47,7 +47,7 @@ function tlsFromEnv(env: NodeJS.ProcessEnv): OutboxConfig['tls'] {
 }
 
 /** `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`: all three or none. */
-function saslFromEnv(env: NodeJS.ProcessEnv, tls: boolean): OutboxConfig['sasl'] {
+function saslFromEnv(env: NodeJS.ProcessEnv, tls: boolean): EventForwardingConfig['sasl'] {
   const mechanism = env.KAFKA_SASL_MECHANISM?.trim().toLowerCase() || undefined;
   const username = env.KAFKA_SASL_USERNAME?.trim() || undefined;
   const password = env.KAFKA_SASL_PASSWORD || undefined;
@@ -70,7 +70,7 @@ function saslFromEnv(env: NodeJS.ProcessEnv, tls: boolean): OutboxConfig['sasl']
  * (`scram-sha-256`, `scram-sha-512`, `plain`), `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`.
  * Throws an error naming the variable for a value that cannot work.
  */
-export function outboxConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OutboxConfig {
+export function eventForwardingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EventForwardingConfig {
   const brokers = (env.KAFKA_BROKERS ?? '')
     .split(',')
     .map((b) => b.trim())
@@ -80,7 +80,7 @@ export function outboxConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Outbo
   }
   const topicPrefix = env.KAFKA_TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX;
   try {
-    outboxTopic(topicPrefix, '000000000');
+    forwardingTopic(topicPrefix, '000000000');
   } catch {
     throw new Error(`KAFKA_TOPIC_PREFIX: ${JSON.stringify(topicPrefix)} does not make valid topic names (letters, digits, '.', '_', '-')`);
   }
@@ -90,7 +90,7 @@ export function outboxConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Outbo
 }
 
 /** What the log may say about the connection: never the password. */
-export function describeKafkaSecurity(config: Pick<OutboxConfig, 'tls' | 'sasl'>): string {
+export function describeKafkaSecurity(config: Pick<EventForwardingConfig, 'tls' | 'sasl'>): string {
   const tls = config.tls ? `TLS${config.tls.ca ? ` (${config.tls.ca.length} CA certificate(s) from KAFKA_SSL_CA_FILE)` : ''}` : 'no TLS';
   return config.sasl ? `${tls}, SASL ${config.sasl.mechanism} as ${config.sasl.username}` : `${tls}, no SASL`;
 }

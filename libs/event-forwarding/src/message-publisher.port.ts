@@ -1,17 +1,17 @@
 /**
  * One message for the broker. Messages with the same key keep their order (Kafka: same
- * partition); the relay uses the stream id, so a stream's events arrive in stream order.
+ * partition); the forwarder uses the stream id, so a stream's events arrive in stream order.
  */
-export interface OutboxMessage {
+export interface ForwardedMessage {
   key: string;
-  /** JSON of the event (see `OutboxEventValue`). */
+  /** JSON of the event (see `ForwardedEventValue`). */
   value: string;
   headers: Record<string, string>;
 }
 
 /**
- * Where the outbox relay publishes. A port, so that the broker client (kafkajs today, which
- * is in maintenance mode) can be replaced without touching the relay or its checkpoints.
+ * Where the event forwarder publishes. A port, so that the broker client (kafkajs today, which
+ * is in maintenance mode) can be replaced without touching the forwarder or its checkpoints.
  *
  * Contract for implementations:
  * - `publish` resolves only after the broker has acknowledged every message with the
@@ -24,7 +24,7 @@ export interface OutboxMessage {
  *   broker accepts) is signalled as `PermanentPublishError`; anything else is transient.
  */
 export interface MessagePublisher {
-  publish(topic: string, messages: OutboxMessage[]): Promise<void>;
+  publish(topic: string, messages: ForwardedMessage[]): Promise<void>;
   close(): Promise<void>;
 }
 

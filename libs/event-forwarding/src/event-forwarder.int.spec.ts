@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { formatCheckpoint, PostgresEventStore, PostgresTenantRegistry, START, tenantId, type RecordedEvent, type TenantId } from '#libs/event-store';
 import { createTestDatabase, type TestDatabase } from '#libs/testing';
-import { PermanentPublishError, type MessagePublisher, type OutboxMessage } from './message-publisher.port.js';
-import { OUTBOX_HEADERS, type OutboxEventValue } from './outbox-message.js';
-import { DEFAULT_OUTBOX_OPTIONS, OUTBOX_PROJECTION_ID, OutboxRelay, type OutboxRelayHooks, type OutboxRelayOptions } from './outbox-relay.js';
+import { PermanentPublishError, type MessagePublisher, type ForwardedMessage } from './message-publisher.port.js';
+import { FORWARDED_HEADERS, type ForwardedEventValue } from './forwarded-message.js';
+import { DEFAULT_FORWARDER_OPTIONS, FORWARDER_PROJECTION_ID, EventForwarder, type EventForwarderHooks, type EventForwarderOptions } from './event-forwarder.js';
 
 const A = tenantId('313231593');
 const B = tenantId('974760673');
 /** The runner gives up on a failing batch after 5 + 10 ms: any outage longer than that would dead-letter a plain projection. */
-const FAST: OutboxRelayOptions = {
-  ...DEFAULT_OUTBOX_OPTIONS,
+const FAST: EventForwarderOptions = {
+  ...DEFAULT_FORWARDER_OPTIONS,
   batchSize: 10,
   pollMs: 50,
   retryDelaysMs: [5, 10],
@@ -20,7 +20,7 @@ const FAST: OutboxRelayOptions = {
 
 interface Delivery {
   topic: string;
-  message: OutboxMessage;
+  message: ForwardedMessage;
 }
 
 /**
@@ -33,8 +33,8 @@ class RecordingBroker {
   readonly delivered: Delivery[] = [];
   calls = 0;
   closed = 0;
-  before: (call: number, topic: string, messages: OutboxMessage[]) => Promise<void> = async () => undefined;
-  after: (call: number, topic: string, messages: OutboxMessage[]) => Promise<void> = async () => undefined;
+  before: (call: number, topic: string, messages: ForwardedMessage[]) => Promise<void> = async () => undefined;
+  after: (call: number, topic: string, messages: ForwardedMessage[]) => Promise<void> = async () => undefined;
 
   publisher(): MessagePublisher {
     return {
@@ -53,7 +53,7 @@ class RecordingBroker {
   }
 }
 
-const eventIdOf = (d: Delivery) => d.message.headers[OUTBOX_HEADERS.eventId]!;
+const eventIdOf = (d: Delivery) => d.message.headers[FORWARDED_HEADERS.eventId]!;
 
 /** A consumer that deduplicates by the `event-id` header: the first copy wins. */
 const dedupe = (deliveries: Delivery[]) => {
@@ -75,11 +75,11 @@ const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 15_000
   }
 };
 
-describe('outbox relay on PostgreSQL (publisher port double)', () => {
+describe('event forwarder on PostgreSQL (publisher port double)', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
   let registry: PostgresTenantRegistry;
-  const relays: OutboxRelay[] = [];
+  const relays: EventForwarder[] = [];
 
   beforeEach(async () => {
     db = await createTestDatabase();
@@ -93,12 +93,12 @@ describe('outbox relay on PostgreSQL (publisher port double)', () => {
     await db.drop();
   });
 
-  const relay = (broker: RecordingBroker, options = FAST, hooks: OutboxRelayHooks = {}) => {
-    const r = new OutboxRelay(db.pool, store, registry, broker.publisher(), options, hooks);
+  const relay = (broker: RecordingBroker, options = FAST, hooks: EventForwarderHooks = {}) => {
+    const r = new EventForwarder(db.pool, store, registry, broker.publisher(), options, hooks);
     relays.push(r);
     return r;
   };
-  const stop = async (r: OutboxRelay) => {
+  const stop = async (r: EventForwarder) => {
     relays.splice(relays.indexOf(r), 1);
     await r.stop();
   };
@@ -115,12 +115,12 @@ describe('outbox relay on PostgreSQL (publisher port double)', () => {
   const all = async (tenant: TenantId): Promise<RecordedEvent[]> => (await store.readAll(tenant, START, 10_000)).events;
   const deadLetters = async () => (await db.pool.query('SELECT * FROM projection_dead_letters')).rows;
   const checkpointRow = async (tenant: TenantId = A) =>
-    (await db.pool.query('SELECT * FROM projection_checkpoints WHERE projection = $1 AND tenant_id = $2', [OUTBOX_PROJECTION_ID, tenant])).rows[0];
+    (await db.pool.query('SELECT * FROM projection_checkpoints WHERE projection = $1 AND tenant_id = $2', [FORWARDER_PROJECTION_ID, tenant])).rows[0];
   const checkpointOf = async (tenant: TenantId = A) => {
     const row = await checkpointRow(tenant);
     return row ? `${row.transaction_id}-${row.global_position}` : undefined;
   };
-  /** Terminates the relay's database session (the one holding its advisory lock), as a crash would. */
+  /** Terminates the forwarder's database session (the one holding its advisory lock), as a crash would. */
   const killRelaySession = () =>
     db.pool.query(
       `SELECT pg_terminate_backend(pid) FROM pg_locks
@@ -142,7 +142,7 @@ describe('outbox relay on PostgreSQL (publisher port double)', () => {
       { streamId: 'multi-1', events: [{ eventId: randomUUID(), type: 'ServiceEnded', schemaVersion: 2, data: { why: 'done' }, metadata: { correlationId: 'corr-1', sourceSystem: 'epj' } }], expectedVersion: 0 },
       { streamId: 'multi-2', events: [{ eventId: randomUUID(), type: 'ServiceGranted', data: {} }, { eventId: randomUUID(), type: 'ServiceChanged', data: {} }], expectedVersion: 0 },
     ]);
-    // $all shows an event once no older transaction is open (ADR 0002); the relay's own batch
+    // $all shows an event once no older transaction is open (ADR 0002); the forwarder's own batch
     // transaction may hold the horizon back for a moment, so wait for the last appends to show.
     await until(async () => (await all(A)).length === 15 && (await all(B)).length === 12);
     const eventsA = await all(A);
@@ -165,7 +165,7 @@ describe('outbox relay on PostgreSQL (publisher port double)', () => {
           tenant: e.tenant,
           checkpoint: formatCheckpoint(e.checkpoint),
         });
-        expect(JSON.parse(message.value) as OutboxEventValue).toEqual({
+        expect(JSON.parse(message.value) as ForwardedEventValue).toEqual({
           eventId: e.eventId,
           tenant: e.tenant,
           streamId: e.streamId,
@@ -311,7 +311,7 @@ describe('outbox relay on PostgreSQL (publisher port double)', () => {
     expect(after.delivered.map(eventIdOf)).toEqual(later);
   });
 
-  it('a message the broker refuses for good pauses the relay at that event (dead letter), never skips it, and resumes when told', async () => {
+  it('a message the broker refuses for good pauses the forwarder at that event (dead letter), never skips it, and resumes when told', async () => {
     const before = await append(A, 4);
     const [poison] = await append(A, 1, { huge: true });
     const after = await append(A, 4);
@@ -323,7 +323,7 @@ describe('outbox relay on PostgreSQL (publisher port double)', () => {
     const r = relay(broker);
     await r.start();
     await until(async () => (await checkpointRow())?.status === 'paused');
-    expect((await deadLetters()).map((d) => [d.event_id, d.projection, d.error])).toEqual([[poison, OUTBOX_PROJECTION_ID, 'PermanentPublishError: the broker refused the messages (MESSAGE_TOO_LARGE)']]);
+    expect((await deadLetters()).map((d) => [d.event_id, d.projection, d.error])).toEqual([[poison, FORWARDER_PROJECTION_ID, 'PermanentPublishError: the broker refused the messages (MESSAGE_TOO_LARGE)']]);
     expect(dedupe(broker.delivered).map(eventIdOf)).toEqual(before);
     const [status] = await r.status();
     expect(status).toMatchObject({ status: 'paused', openDeadLetters: 1, eventsBehind: 5 });

@@ -1,10 +1,10 @@
 import { parseCheckpoint, tenantId, type RecordedEvent } from '#libs/event-store';
 import { PermanentPublishError } from './message-publisher.port.js';
-import { DEFAULT_TOPIC_PREFIX, OUTBOX_HEADERS, outboxTopic, toOutboxMessage, type OutboxEventValue } from './outbox-message.js';
+import { DEFAULT_TOPIC_PREFIX, FORWARDED_HEADERS, forwardingTopic, toForwardedMessage, type ForwardedEventValue } from './forwarded-message.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeKafkaSecurity, outboxConfigFromEnv } from './outbox.config.js';
+import { describeKafkaSecurity, eventForwardingConfigFromEnv } from './event-forwarding.config.js';
 import { classifyKafkaError, kafkaErrorTypes, kafkaPublisherOptions } from './kafka/kafka-publisher.js';
 
 const event: RecordedEvent = {
@@ -22,9 +22,9 @@ const event: RecordedEvent = {
   recordedAt: new Date('2026-03-01T08:15:30.123Z'),
 };
 
-describe('outbox message mapping', () => {
+describe('forwarded message mapping', () => {
   it('keys by stream id, puts the routing and dedup facts in headers, and the whole event in the value', () => {
-    const m = toOutboxMessage(event);
+    const m = toForwardedMessage(event);
     expect(m.key).toBe('episode-7f3a');
     expect(m.headers).toEqual({
       'event-id': '0b7e0c52-5a7e-4c2b-9a55-3c1d8f0e6b11',
@@ -33,8 +33,8 @@ describe('outbox message mapping', () => {
       tenant: '313231593',
       checkpoint: '74012-812',
     });
-    expect(Object.values(OUTBOX_HEADERS).sort()).toEqual(Object.keys(m.headers).sort());
-    const value = JSON.parse(m.value) as OutboxEventValue;
+    expect(Object.values(FORWARDED_HEADERS).sort()).toEqual(Object.keys(m.headers).sort());
+    const value = JSON.parse(m.value) as ForwardedEventValue;
     expect(value).toEqual({
       eventId: event.eventId,
       tenant: '313231593',
@@ -52,18 +52,18 @@ describe('outbox message mapping', () => {
   });
 
   it('names one topic per tenant and refuses names Kafka would refuse', () => {
-    expect(outboxTopic(DEFAULT_TOPIC_PREFIX, tenantId('313231593'))).toBe('fpi.events.313231593');
-    expect(outboxTopic('', '313231593')).toBe('313231593');
-    expect(() => outboxTopic('fpi events/', '313231593')).toThrow(/not a valid topic name/);
-    expect(() => outboxTopic('x'.repeat(241), '313231593')).toThrow(/not a valid topic name/);
+    expect(forwardingTopic(DEFAULT_TOPIC_PREFIX, tenantId('313231593'))).toBe('fpi.events.313231593');
+    expect(forwardingTopic('', '313231593')).toBe('313231593');
+    expect(() => forwardingTopic('fpi events/', '313231593')).toThrow(/not a valid topic name/);
+    expect(() => forwardingTopic('x'.repeat(241), '313231593')).toThrow(/not a valid topic name/);
   });
 });
 
-describe('outbox configuration', () => {
+describe('event forwarding configuration', () => {
   it('is off without KAFKA_BROKERS and reads brokers, client id and topic prefix when set', () => {
-    expect(outboxConfigFromEnv({})).toEqual({ brokers: [], clientId: 'fpi-platform', topicPrefix: 'fpi.events.' });
-    expect(outboxConfigFromEnv({ KAFKA_BROKERS: '  ' }).brokers).toEqual([]);
-    expect(outboxConfigFromEnv({ KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092', KAFKA_CLIENT_ID: 'content-service', KAFKA_TOPIC_PREFIX: 'test.fpi.' })).toEqual({
+    expect(eventForwardingConfigFromEnv({})).toEqual({ brokers: [], clientId: 'fpi-platform', topicPrefix: 'fpi.events.' });
+    expect(eventForwardingConfigFromEnv({ KAFKA_BROKERS: '  ' }).brokers).toEqual([]);
+    expect(eventForwardingConfigFromEnv({ KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092', KAFKA_CLIENT_ID: 'content-service', KAFKA_TOPIC_PREFIX: 'test.fpi.' })).toEqual({
       brokers: ['kafka-1:9092', 'kafka-2:9092'],
       clientId: 'content-service',
       topicPrefix: 'test.fpi.',
@@ -71,8 +71,8 @@ describe('outbox configuration', () => {
   });
 
   it('refuses a broker list or topic prefix that cannot work', () => {
-    expect(() => outboxConfigFromEnv({ KAFKA_BROKERS: 'kafka-1' })).toThrow(/KAFKA_BROKERS.*host:port/);
-    expect(() => outboxConfigFromEnv({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPIC_PREFIX: 'fpi/events/' })).toThrow(/KAFKA_TOPIC_PREFIX/);
+    expect(() => eventForwardingConfigFromEnv({ KAFKA_BROKERS: 'kafka-1' })).toThrow(/KAFKA_BROKERS.*host:port/);
+    expect(() => eventForwardingConfigFromEnv({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPIC_PREFIX: 'fpi/events/' })).toThrow(/KAFKA_TOPIC_PREFIX/);
   });
 
   describe('TLS and SASL', () => {
@@ -86,7 +86,7 @@ describe('outbox configuration', () => {
     const base = { KAFKA_BROKERS: 'kafka-1:9093' };
 
     it('without KAFKA_SSL and KAFKA_SASL_* the connection is plain, as before', () => {
-      const config = outboxConfigFromEnv({ ...base, KAFKA_SSL: 'false' });
+      const config = eventForwardingConfigFromEnv({ ...base, KAFKA_SSL: 'false' });
       expect(config.tls).toBeUndefined();
       expect(config.sasl).toBeUndefined();
       expect(kafkaPublisherOptions(config)).toEqual({ brokers: ['kafka-1:9093'], clientId: 'fpi-platform' });
@@ -94,8 +94,8 @@ describe('outbox configuration', () => {
     });
 
     it('KAFKA_SSL=true verifies the brokers against Node\'s CAs, or against every certificate of KAFKA_SSL_CA_FILE', () => {
-      expect(kafkaPublisherOptions(outboxConfigFromEnv({ ...base, KAFKA_SSL: 'true' })).ssl).toBe(true);
-      const config = outboxConfigFromEnv({ ...base, KAFKA_SSL: 'TRUE', KAFKA_SSL_CA_FILE: caFile });
+      expect(kafkaPublisherOptions(eventForwardingConfigFromEnv({ ...base, KAFKA_SSL: 'true' })).ssl).toBe(true);
+      const config = eventForwardingConfigFromEnv({ ...base, KAFKA_SSL: 'TRUE', KAFKA_SSL_CA_FILE: caFile });
       expect(config.tls).toEqual({ ca: [certificate(1).trim(), certificate(2).trim()] });
       expect(kafkaPublisherOptions(config).ssl).toEqual({ ca: [certificate(1).trim(), certificate(2).trim()] });
       expect(describeKafkaSecurity(config)).toBe('TLS (2 CA certificate(s) from KAFKA_SSL_CA_FILE), no SASL');
@@ -103,14 +103,14 @@ describe('outbox configuration', () => {
 
     it('KAFKA_SASL_MECHANISM with user and password becomes the client\'s SASL; the password is never described', () => {
       for (const mechanism of ['scram-sha-256', 'scram-sha-512', 'SCRAM-SHA-512']) {
-        const config = outboxConfigFromEnv({ ...base, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: 'fpi-outbox', KAFKA_SASL_PASSWORD: 's3cret pass' });
-        expect(kafkaPublisherOptions(config).sasl).toEqual({ mechanism: mechanism.toLowerCase(), username: 'fpi-outbox', password: 's3cret pass' });
-        expect(describeKafkaSecurity(config)).toBe(`TLS, SASL ${mechanism.toLowerCase()} as fpi-outbox`);
+        const config = eventForwardingConfigFromEnv({ ...base, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: 'fpi-event-forwarder', KAFKA_SASL_PASSWORD: 's3cret pass' });
+        expect(kafkaPublisherOptions(config).sasl).toEqual({ mechanism: mechanism.toLowerCase(), username: 'fpi-event-forwarder', password: 's3cret pass' });
+        expect(describeKafkaSecurity(config)).toBe(`TLS, SASL ${mechanism.toLowerCase()} as fpi-event-forwarder`);
       }
-      const plain = outboxConfigFromEnv({ ...base, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
+      const plain = eventForwardingConfigFromEnv({ ...base, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' });
       expect(plain.sasl).toEqual({ mechanism: 'plain', username: 'u', password: 'p' });
       // SCRAM never sends the password itself: allowed without TLS (the data still travels in clear).
-      expect(outboxConfigFromEnv({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).sasl?.mechanism).toBe('scram-sha-256');
+      expect(eventForwardingConfigFromEnv({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).sasl?.mechanism).toBe('scram-sha-256');
     });
 
     it('refuses settings that cannot work, naming the variable and never echoing the password', () => {
@@ -127,7 +127,7 @@ describe('outbox configuration', () => {
       for (const [env, message] of refusals) {
         let error: unknown;
         try {
-          outboxConfigFromEnv({ ...base, ...env });
+          eventForwardingConfigFromEnv({ ...base, ...env });
         } catch (e) {
           error = e;
         }

@@ -1,8 +1,8 @@
 import { formatCheckpoint, type EventMetadata, type RecordedEvent, type TenantId } from '#libs/event-store';
-import type { OutboxMessage } from './message-publisher.port.js';
+import type { ForwardedMessage } from './message-publisher.port.js';
 
-/** Header names of every outbox message. Consumers deduplicate by `event-id`. */
-export const OUTBOX_HEADERS = {
+/** Header names of every forwarded message. Consumers deduplicate by `event-id`. */
+export const FORWARDED_HEADERS = {
   eventId: 'event-id',
   eventType: 'event-type',
   schemaVersion: 'schema-version',
@@ -11,7 +11,7 @@ export const OUTBOX_HEADERS = {
 } as const;
 
 /** The message value: the event as the event store returns it (after upcasting). */
-export interface OutboxEventValue {
+export interface ForwardedEventValue {
   eventId: string;
   tenant: string;
   streamId: string;
@@ -32,16 +32,16 @@ export const DEFAULT_TOPIC_PREFIX = 'fpi.events.';
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** `${prefix}${tenant}`: one topic per municipality. */
-export function outboxTopic(prefix: string, tenant: TenantId | string): string {
+export function forwardingTopic(prefix: string, tenant: TenantId | string): string {
   const topic = `${prefix}${tenant}`;
   if (!TOPIC.test(topic)) throw new Error(`not a valid topic name: ${JSON.stringify(topic)} (letters, digits, '.', '_', '-'; at most 249)`);
   return topic;
 }
 
-/** Maps a recorded event to its outbox message: key = stream id, headers for routing and dedup. */
-export function toOutboxMessage(event: RecordedEvent): OutboxMessage {
+/** Maps a recorded event to its forwarded message: key = stream id, headers for routing and dedup. */
+export function toForwardedMessage(event: RecordedEvent): ForwardedMessage {
   const checkpoint = formatCheckpoint(event.checkpoint);
-  const value: OutboxEventValue = {
+  const value: ForwardedEventValue = {
     eventId: event.eventId,
     tenant: event.tenant,
     streamId: event.streamId,
@@ -57,11 +57,11 @@ export function toOutboxMessage(event: RecordedEvent): OutboxMessage {
     key: event.streamId,
     value: JSON.stringify(value),
     headers: {
-      [OUTBOX_HEADERS.eventId]: event.eventId,
-      [OUTBOX_HEADERS.eventType]: event.type,
-      [OUTBOX_HEADERS.schemaVersion]: String(event.schemaVersion),
-      [OUTBOX_HEADERS.tenant]: event.tenant,
-      [OUTBOX_HEADERS.checkpoint]: checkpoint,
+      [FORWARDED_HEADERS.eventId]: event.eventId,
+      [FORWARDED_HEADERS.eventType]: event.type,
+      [FORWARDED_HEADERS.schemaVersion]: String(event.schemaVersion),
+      [FORWARDED_HEADERS.tenant]: event.tenant,
+      [FORWARDED_HEADERS.checkpoint]: checkpoint,
     },
   };
 }
