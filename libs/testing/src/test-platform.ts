@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { DevIssuer, type DevTokenOptions } from '../../security/src/dev-issuer.js';
+import { DevIssuer, type DevTokenOptions } from '#libs/security';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export type TokenOptions = Partial<DevTokenOptions>;
