@@ -170,7 +170,7 @@ describe('FR-13 partners reading under an agreement: a GP practice (driftsavtale
     const worse = await register({ partnerOrgnr: '315000018', partnerName: '', kind: 'avtale', purposes: ['TREAT', 'XYZ'], validFrom: '2026-02-30', reason: 'x' });
     expect(worse.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/partnerOrgnr', '/partnerName', '/kind', '/purposes/1', '/validFrom']);
     expect((await admin.get('/api/v1/agreements/history').expect(200)).body.changes).toHaveLength(before);
-    expect((await p.http().post('/api/v1/agreements').send({})).status).toBe(403); // the register has its own scope
+    expect((await (await p.as({ scopes: ['write', 'read', 'audit', 'operator'] })).post('/api/v1/agreements').send({})).status).toBe(403); // the register has its own scope
   });
 
   it('gives /demo a Fastlege role whose token reads the dev municipality through the demo driftsavtale registered at start', async () => {

@@ -124,10 +124,12 @@ describe('rate limits and URLs behind a trusted proxy (FPI_TRUSTED_PROXIES, FPI_
       delete process.env.FPI_RATE_LIMIT_PER_MINUTE;
       delete process.env.FPI_TRUSTED_PROXIES;
     }
-    await (await p.as({ clientId: 'epj-setup' })).post('/api/v1/decision-events').send({
+    const receipt = await (await p.as({ clientId: 'epj-setup' })).post('/api/v1/decision-events').send({
       type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'LINK-1', occurredAt: '2026-03-01T08:00:00Z',
       patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
     }).expect(201);
+    // Read your write: the FHIR test below needs the overview to hold the decision.
+    await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', receipt.body.checkpoint).expect(200);
   });
   afterAll(async () => {
     delete process.env.FPI_PUBLIC_BASE_URL;

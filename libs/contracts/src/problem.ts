@@ -25,10 +25,32 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 /** Problem types are URNs: stable identifiers, documented in docs/problems.md, never fetched. */
 export const problemType = (code: string) => `urn:fpi:problem:${code}`;
 
+/** A problem and the response headers that go with it (Retry-After, …). */
+export interface ProblemAnswer {
+  problem: Problem;
+  headers: Record<string, string>;
+}
+
+/**
+ * An error that knows its problem. Each library maps its own errors by implementing this
+ * (or by throwing `ProblemError`), so the HTTP layer renders them without knowing them.
+ */
+export interface ProblemSource {
+  toProblem(): ProblemAnswer;
+}
+
+/** Whether `error` knows its problem (see `ProblemSource`). */
+export const isProblemSource = (error: unknown): error is ProblemSource =>
+  typeof error === 'object' && error !== null && typeof (error as { toProblem?: unknown }).toProblem === 'function';
+
 /** Thrown anywhere below the HTTP layer; the problem filter renders it. */
-export class ProblemError extends Error {
+export class ProblemError extends Error implements ProblemSource {
   constructor(readonly problem: Problem, readonly headers: Record<string, string> = {}) {
     super(problem.detail ?? problem.title);
+  }
+
+  toProblem(): ProblemAnswer {
+    return { problem: this.problem, headers: this.headers };
   }
 
   static of(status: number, code: string, title: string, detail?: string, errors?: FieldError[]): ProblemError {

@@ -8,3 +8,4 @@ export * from './okt/okt-snapshot.js';
 export * from './overview/service-overview.js';
 export * from './decision/upcasters.js';
 export * from './dates.js';
+export * from './decider.js';

@@ -4,6 +4,8 @@
  * committed late is never behind a checkpoint that was handed out (ADR 0002).
  * Clients treat the string form as opaque.
  */
+import { problemType, type ProblemAnswer } from '#libs/contracts';
+
 export interface Checkpoint {
   readonly transactionId: bigint;
   readonly globalPosition: number;
@@ -31,9 +33,14 @@ export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
   return a.globalPosition - b.globalPosition;
 }
 
+/** A checkpoint that does not parse: a 400 problem (`toProblem()`, see `ProblemSource` in libs/contracts). */
 export class InvalidCheckpointError extends Error {
   readonly code = 'invalid_checkpoint';
   constructor(readonly value: string) {
     super(`not a checkpoint: ${JSON.stringify(value)}`);
+  }
+
+  toProblem(): ProblemAnswer {
+    return { problem: { type: problemType('invalid-checkpoint'), title: 'Invalid checkpoint', status: 400, detail: this.message }, headers: {} };
   }
 }

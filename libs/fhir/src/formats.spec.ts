@@ -28,4 +28,8 @@ describe('FHIR content negotiation: JSON only, _format before Accept', () => {
     expect(fhirFormatOutcome(['json', 'xml'], undefined)).toBeDefined();
     expect(fhirFormatOutcome(['json', 'application/fhir+json'], undefined)).toBeUndefined();
   });
+
+  it.each(['x\ny', '\n', 'ge2025\n', '2025-01-01\r\n', 'eq\u20282025', '\u0000', '\t', '\u0085'])('answers _format=%j with a 406 outcome, never a throw', (f) => {
+    expect(fhirFormatOutcome([f], undefined)).toMatchObject({ issue: [{ code: 'not-supported', expression: ['_format'] }] });
+  });
 });

@@ -1,4 +1,4 @@
-import { operationOutcome, operationOutcomeOf } from './operation-outcome.js';
+import { fhirString, operationOutcome, operationOutcomeOf } from './operation-outcome.js';
 import { validateR4Resource } from './testing/validate.js';
 
 describe('operationOutcome', () => {
@@ -33,5 +33,14 @@ describe('operationOutcome', () => {
 
   it('is invalid with a made-up issue code (the validator checks the binding)', () => {
     expect(validateR4Resource({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'bad-request' }] }).valid).toBe(false);
+  });
+
+  it('writes characters a FHIR string may not hold as \\uXXXX, so an outcome quoting the client stays valid', () => {
+    expect(fhirString('a\u0001b\u0000c')).toBe('a\\u0001b\\u0000c');
+    expect(fhirString('x\u2028y\u00A0z\uD800')).toBe('x\\u2028y\\u00A0z\\uD800');
+    expect(fhirString('tab\tnew\nline\r ok')).toBe('tab\tnew\nline\r ok');
+    expect(fhirString('😀 ok')).toBe('😀 ok');
+    const outcome = operationOutcome('error', 'invalid', 'Invalid value "a\u0001b\u2028" of status', ['status\u0000']);
+    expect(validateR4Resource(outcome)).toEqual({ valid: true, errors: [] });
   });
 });

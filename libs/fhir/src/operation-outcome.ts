@@ -25,8 +25,21 @@ export interface OutcomeIssue {
   expression?: readonly string[];
 }
 
+/** Characters a FHIR `string` may not hold: controls and whitespace other than space, tab, CR, LF; unpaired surrogates. */
+const NOT_FHIR_STRING = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text made a valid FHIR R4 `string` (regex `[ \r\n\t\S]+`, no controls): each character it
+ * may not hold written as `\uXXXX`. Diagnostics often quote what the client sent, which may
+ * hold exactly such characters (found by the FHIR validator on the bad-input property).
+ */
+export function fhirString(text: string): string {
+  const escaped = text.replace(NOT_FHIR_STRING, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+  return escaped.trim() === '' ? `"${escaped}"` : escaped;
+}
+
 function issue({ severity = 'error', code, diagnostics, expression }: OutcomeIssue): fhir4.OperationOutcomeIssue {
-  return { severity, code, diagnostics, ...(expression && expression.length > 0 ? { expression: [...expression] } : {}) };
+  return { severity, code, diagnostics: fhirString(diagnostics), ...(expression && expression.length > 0 ? { expression: expression.map(fhirString) } : {}) };
 }
 
 /** An OperationOutcome with one issue. Keep personal data (identifiers) out of `diagnostics`. */

@@ -1,8 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FHIR_JSON, isFhirPath, OperationOutcomeError, problemToOperationOutcome } from '#libs/fhir';
-import { PROBLEM_CONTENT_TYPE, ProblemError, problemType, unstorableTexts, type FieldError, type Problem } from '#libs/contracts';
-import { EventStoreError, IdempotencyConflictError, UnknownTenantError, WrongExpectedVersionError, InvalidCheckpointError } from '#libs/event-store';
+import { isProblemSource, PROBLEM_CONTENT_TYPE, ProblemError, problemType, unstorableTexts, type FieldError, type Problem } from '#libs/contracts';
 
 const logger = new Logger('Problem');
 
@@ -35,32 +34,22 @@ function dataExceptionProblem(code: string, body: unknown): Problem {
 }
 
 /**
- * Maps any error to an RFC 9457 problem; unknown errors become a 500 without internals.
+ * Maps any error to an RFC 9457 problem: an error that knows its problem (`ProblemSource`,
+ * which each library implements for its own errors) gives it; database refusals and
+ * outages, and Nest's and Fastify's HTTP errors, are mapped here; unknown errors become a
+ * 500 without internals.
  * `context.body` (the request body, or a batch item) lets a database data exception name
  * the field it came from.
  */
 export function toProblem(error: unknown, context: { body?: unknown } = {}): { problem: Problem; headers: Record<string, string> } {
-  if (error instanceof ProblemError) return { problem: error.problem, headers: error.headers };
+  // Each library's errors know their problem (ProblemError, the store's errors, …).
+  if (isProblemSource(error)) return error.toProblem();
   if (isDataException(error)) {
     const code = (error as { code: string }).code;
     // The code only: PostgreSQL's message may quote the refused value (personal data).
     logger.warn(`data exception (SQLSTATE ${code}) answered with 400`);
     return { problem: dataExceptionProblem(code, context.body), headers: {} };
   }
-  if (error instanceof WrongExpectedVersionError) {
-    return { problem: { type: problemType('concurrency-conflict'), title: 'Concurrent change', status: 409, detail: error.message }, headers: {} };
-  }
-  if (error instanceof IdempotencyConflictError) {
-    return {
-      problem: { type: problemType('idempotency-conflict'), title: 'Event id already used', status: 409, detail: 'the eventId is already stored with a different payload', errors: [{ pointer: '/eventId', rule: 'idempotency', detail: 'already used for another event' }] },
-      headers: {},
-    };
-  }
-  if (error instanceof UnknownTenantError) return { problem: { type: problemType('unknown-tenant'), title: 'Unknown tenant', status: 403 }, headers: {} };
-  if (error instanceof InvalidCheckpointError) {
-    return { problem: { type: problemType('invalid-checkpoint'), title: 'Invalid checkpoint', status: 400, detail: error.message }, headers: {} };
-  }
-  if (error instanceof EventStoreError) return { problem: { type: problemType(error.code), title: error.message, status: 400 }, headers: {} };
   // Nest hands Fastify's own failures (body limit, content type, JSON syntax) over as HTTP errors.
   const e = error as { statusCode?: number; status?: number; code?: string; message?: string };
   const status = error instanceof HttpException ? error.getStatus() : typeof e?.statusCode === 'number' ? e.statusCode : undefined;

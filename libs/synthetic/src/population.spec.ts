@@ -31,12 +31,12 @@ describe('synthetic population', () => {
     const states = new Map<string, DecisionState>();
     for (const e of events) {
       expect(validate(e).ok).toBe(true);
-      const n = normalizeDecisionReport(e, { tenantEnvironment: 'test', defaultSourceSystem: 'x' });
+      // Each EPJ reports its own decisions.
+      const n = normalizeDecisionReport(e, { tenantEnvironment: 'test', defaultSourceSystem: 'x', actor: { clientId: e.sourceSystem ?? 'x', mayActForAnySource: false } });
       if (!n.ok) throw new Error(JSON.stringify(n.violations));
       const key = `${e.sourceSystem}/${e.decisionId}`;
       const state = states.get(key) ?? initialDecisionState;
-      decide(state, n.event, { actor: { clientId: n.event.data.sourceSystem, mayActForAnySource: false } }); // each EPJ reports its own decisions
-      states.set(key, evolve(state, n.event));
+      states.set(key, decide(n.command, state).reduce(evolve, state));
     }
     expect(events.length / options.patients).toBeGreaterThan(2);
   });

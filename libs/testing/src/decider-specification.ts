@@ -2,19 +2,15 @@
  * Given/when/then for pure deciders: given past events, when a command, then the new
  * events, or then a thrown error matching a predicate.
  */
-export interface Decider<Command, Event, State> {
-  decide(state: State, command: Command): Event[];
-  evolve(state: State, event: Event): State;
-  initialState: State;
-}
+import type { Decider } from '#libs/domain';
 
-export function deciderSpecification<C, E, S>(decider: Decider<C, E, S>) {
+export function deciderSpecification<S, C, E>(decider: Decider<S, C, E>) {
   return {
     given(events: E[]) {
-      const state = events.reduce(decider.evolve, decider.initialState);
+      const state = events.reduce(decider.evolve, decider.initialState());
       return {
         when(command: C) {
-          const run = () => decider.decide(state, command);
+          const run = () => decider.decide(command, state);
           return {
             then(expected: E[]) {
               expect(run()).toEqual(expected);

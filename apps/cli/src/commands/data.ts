@@ -1,12 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { compileValidator, DecisionEventSchema, type DecisionEventV1 } from '#libs/contracts';
-import { asDecisionEvent, isSyntheticPersonIdentifier, osloToday, normalizeDecisionReport, reportFromEvent, decisionStreamId, DECISION_EVENT_SCHEMA_VERSION } from '#libs/domain';
-import { AppendManyConflictError, START, type NewEvent, type PostgresEventStore, type RecordedEvent, type Tenant, type TenantId } from '#libs/event-store';
-import { RecordDecisionHandler } from '#libs/receive';
+import { asDecisionEvent, decisionDecider, eventRecordedBy, isSyntheticPersonIdentifier, osloToday, normalizeDecisionReport, reportFromEvent, decisionStreamId } from '#libs/domain';
+import { START, type PostgresEventStore, type RecordedEvent, type Tenant, type TenantId } from '#libs/event-store';
+import { toProblem } from '#libs/http';
+import { decisionStream, handleBatch, receiveProblem, RecordDecisionBatchCommand, RecordDecisionBatchHandler } from '#libs/receive';
 import { DevIssuer, DevTokenRefusedError, type Caller } from '#libs/security';
 import { generateDecisionEvents } from '#libs/synthetic';
 import { assertDevTokensAvailable, dataDir, guardProduction, orgnr, personIdArg, store, tenantOf, withDatabase } from '../context.js';
@@ -51,61 +51,38 @@ async function writeLine(out: NodeJS.WritableStream, value: unknown): Promise<vo
 }
 
 /**
- * `replay --direct`: normalise each line (the receive rules without the lifecycle checks),
- * skip events already stored with the same content, and append the rest with one
- * multi-stream append per chunk (item by item when that meets a concurrent writer).
+ * `replay --direct` records a recorded stream as it was recorded: the receive path's schema
+ * and stateless rules, and the same command handler (`handleBatch`: one read, retries
+ * answered as duplicates, one multi-stream append, item by item on a conflict), with a
+ * decider that accepts every report as it is (no lifecycle or ownership checks).
  */
+const asRecorded: typeof decisionStream = {
+  ...decisionStream,
+  decider: { ...decisionDecider, decide: (command) => [eventRecordedBy(command)] },
+};
+
 async function appendDirect(s: PostgresEventStore, tenant: Tenant, chunk: unknown[], firstLine: number) {
   const counts: Counts = { accepted: 0, duplicate: 0, rejected: 0 };
   const rejections: { line: number; problem: unknown }[] = [];
-  const prepared: { line: number; streamId: string; event: NewEvent }[] = [];
-  chunk.forEach((body, k) => {
+  const actor = { clientId: 'fpi-replay', mayActForAnySource: true };
+  const items = chunk.map((body, k) => {
     const parsed = validate(body);
-    const normalized = parsed.ok ? normalizeDecisionReport(parsed.value, { tenantEnvironment: tenant.environment, defaultSourceSystem: 'fpi-replay' }) : undefined;
+    const normalized = parsed.ok ? normalizeDecisionReport(parsed.value, { tenantEnvironment: tenant.environment, defaultSourceSystem: 'fpi-replay', actor }) : undefined;
     if (!parsed.ok || !normalized?.ok) {
-      counts.rejected += 1;
       rejections.push({ line: firstLine + k, problem: parsed.ok ? normalized : parsed.errors });
-      return;
+      return { error: 'invalid' };
     }
-    prepared.push({
-      line: firstLine + k,
-      streamId: decisionStreamId(normalized.streamSourceSystem, parsed.value.decisionId),
-      event: {
-        eventId: parsed.value.eventId.toLowerCase(), type: normalized.event.type, schemaVersion: DECISION_EVENT_SCHEMA_VERSION,
-        data: normalized.event.data as unknown as Record<string, unknown>, metadata: { sourceSystem: normalized.streamSourceSystem, clientId: 'fpi-replay' },
-      },
-    });
+    return { streamId: decisionStreamId(normalized.streamSourceSystem, parsed.value.decisionId), command: normalized.command };
   });
-  const histories = await s.readStreams(tenant.id, [...new Set(prepared.map((x) => x.streamId))]);
-  const pending = new Map<string, { line: number; event: NewEvent }[]>();
-  for (const x of prepared) {
-    const stored = histories.get(x.streamId)!.find((e) => e.eventId === x.event.eventId);
-    if (stored) {
-      if (stored.type === x.event.type && isDeepStrictEqual(stored.data, x.event.data)) counts.duplicate += 1;
-      else {
-        counts.rejected += 1;
-        rejections.push({ line: x.line, problem: 'the eventId is stored with another payload' });
-      }
-      continue;
+  const outcomes = await handleBatch(s, tenant.id, items, asRecorded);
+  outcomes.forEach((o, k) => {
+    if (o.outcome !== 'rejected') counts[o.outcome === 'duplicate' ? 'duplicate' : 'accepted'] += 1;
+    else {
+      counts.rejected += 1;
+      if (!('error' in items[k]!)) rejections.push({ line: firstLine + k, problem: toProblem(receiveProblem(o.error)).problem });
     }
-    pending.set(x.streamId, [...(pending.get(x.streamId) ?? []), x]);
-  }
-  const appends = [...pending.entries()].map(([streamId, items]) => ({ streamId, expectedVersion: histories.get(streamId)!.length, events: items.map((i) => i.event) }));
-  try {
-    await s.appendMany(tenant.id, appends);
-    counts.accepted += appends.reduce((n, a) => n + a.events.length, 0);
-  } catch (error) {
-    if (!(error instanceof AppendManyConflictError)) throw error;
-    for (const [streamId, items] of pending) {
-      for (const item of items) {
-        const r = await s.append(tenant.id, streamId, [item.event], 'any').catch((e: unknown) => e as Error);
-        if (r instanceof Error) {
-          counts.rejected += 1;
-          rejections.push({ line: item.line, problem: r.message });
-        } else counts[r.outcome === 'duplicate' ? 'duplicate' : 'accepted'] += 1;
-      }
-    }
-  }
+  });
+  rejections.sort((a, b) => a.line - b.line);
   return { counts, rejections };
 }
 
@@ -135,13 +112,14 @@ export function dataCommands(program: Command): void {
       await withDatabase(async (db) => {
         const tenant = await tenantOf(db, o.tenant);
         if (tenant.environment === 'production') throw new Error(`seed refuses the production tenant ${tenant.id}: seeded data is synthetic, and a production tenant never takes synthetic identities`);
-        const recorder = new RecordDecisionHandler(store(db));
+        // The batch endpoint's handler, in-process (the CLI runs no Nest application, so no bus).
+        const recorder = new RecordDecisionBatchHandler(store(db));
         const caller = toolCaller(tenant, 'fpi-seed');
         const all = [...events];
         const counts: Counts = { accepted: 0, duplicate: 0, rejected: 0 };
         const bar = progress('seed', all.length);
         for (let i = 0; i < all.length; i += BATCH) {
-          for (const r of await recorder.recordBatch(caller, all.slice(i, i + BATCH))) counts[r.outcome === 'rejected' ? 'rejected' : r.outcome === 'duplicate' ? 'duplicate' : 'accepted'] += 1;
+          for (const r of await recorder.execute(new RecordDecisionBatchCommand(caller, all.slice(i, i + BATCH)))) counts[r.outcome === 'rejected' ? 'rejected' : r.outcome === 'duplicate' ? 'duplicate' : 'accepted'] += 1;
           bar.update(Math.min(all.length, i + BATCH));
         }
         bar.stop();
@@ -189,7 +167,7 @@ export function dataCommands(program: Command): void {
     .option('--token <token>', 'access token with the write scope, and write-any-source to replay other sources\' events (default: a dev token with both, for a test municipality only)')
     .option('--rate <n>', 'at most n events a second', (v) => Number(v))
     .option('--from-position <p>', 'start at line p of the file (1-based)', (v) => Number(v), 1)
-    .option('--direct', 'append through the store port instead of the receive API (no lifecycle checks)')
+    .option('--direct', 'record in-process through the receive path\'s command handler instead of the receive API, as recorded (no lifecycle checks)')
     .option('--i-know-this-is-production', 'allow a production tenant (never with synthetic identities)')
     .action(async (file: string, o: { tenant: string; url: string; token?: string; rate?: number; fromPosition: number; direct?: boolean; iKnowThisIsProduction?: boolean }) => {
       const lines: unknown[] = [];

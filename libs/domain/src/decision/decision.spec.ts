@@ -1,6 +1,6 @@
 import { deciderSpecification } from '#libs/testing';
 import type { DecisionEvent } from './decision-events.js';
-import { decide, DecisionRuleError, evolve, foldDecision, initialDecisionState, type Actor, type DecisionState, type RuleViolation } from './decision.js';
+import { decide, decisionCommand, decisionDecider, DecisionRuleError, foldDecision, initialDecisionState, type Actor, type DecisionCommand, type RuleViolation } from './decision.js';
 
 const patient = { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' };
 const base = { decisionId: 'V-1', sourceSystem: 'epj-a', patient, occurredAt: '2026-03-01T08:00:00Z' };
@@ -16,7 +16,14 @@ const inError: DecisionEvent = { type: 'DecisionEnteredInError', data: { ...base
 
 /** The EPJ that granted the decisions above (its token's client_id is the source system). */
 const OWNER: Actor = { clientId: 'epj-a', mayActForAnySource: false };
-const spec = deciderSpecification({ decide: (state: DecisionState, event: DecisionEvent) => decide(state, event, { actor: OWNER }), evolve, initialState: initialDecisionState });
+/** The command asking to record `event`, as `actor` (the decider's commands are requests; the events, facts). */
+const ask = (event: DecisionEvent, actor: Actor = OWNER): DecisionCommand => decisionCommand(event, { eventId: '0b7c5f6e-4d1a-4c8e-9f0a-1b2c3d4e5f60', actor });
+/** Given events, when the command that asks for `event` (as the owner unless told), then events. */
+const specAs = (actor: Actor) => {
+  const s = deciderSpecification(decisionDecider);
+  return { given: (events: DecisionEvent[]) => ({ when: (event: DecisionEvent) => s.given(events).when(ask(event, actor)) }) };
+};
+const spec = specAs(OWNER);
 const violation = (rule: string, status: number) => (e: DecisionRuleError) => {
   expect(e).toBeInstanceOf(DecisionRuleError);
   expect(e.violation).toMatchObject<Partial<RuleViolation>>({ rule, status: status as 403 | 409 | 422 });
@@ -83,7 +90,7 @@ describe('decision decider', () => {
   describe('ownership: a decision belongs to the source system that granted it', () => {
     const OTHER: Actor = { clientId: 'epj-b', mayActForAnySource: false };
     const OPERATOR: Actor = { clientId: 'fpi-replay', mayActForAnySource: true };
-    const as = (actor: Actor) => deciderSpecification({ decide: (state: DecisionState, event: DecisionEvent) => decide(state, event, { actor }), evolve, initialState: initialDecisionState });
+    const as = specAs;
 
     it.each([changed, paused, ended, inError])('refuses $type of epj-a\'s decision by another EPJ client (403)', (e) =>
       as(OTHER).given([granted]).when(e).thenThrows(violation('decision-owned-by-other-source', 403)));
@@ -94,13 +101,27 @@ describe('decision decider', () => {
     it('answers 403 before the lifecycle, so a stranger learns nothing of another source\'s decisions', () =>
       as(OTHER).given([]).when(ended).thenThrows(violation('decision-owned-by-other-source', 403)));
     it('points at /sourceSystem', () => {
-      expect(() => decide(initialDecisionState, granted, { actor: OTHER })).toThrow(expect.objectContaining({ violation: expect.objectContaining({ pointer: '/sourceSystem' }) }));
+      expect(() => decide(ask(granted, OTHER), initialDecisionState)).toThrow(expect.objectContaining({ violation: expect.objectContaining({ pointer: '/sourceSystem' }) }));
     });
     it('lets an actor with the cross-source scope grant and end for another source', () => {
       as(OPERATOR).given([]).when(granted).then([granted]);
       as(OPERATOR).given([granted]).when(ended).then([ended]);
     });
     it('lets the owner act on its own decision', () => as(OWNER).given([granted]).when(ended).then([ended]));
+  });
+
+  describe('commands are requests of their own', () => {
+    it('records the event of the command\'s type with the command\'s data', () => {
+      const command = ask(paused);
+      expect(command.type).toBe('RecordPause');
+      expect(decide(command, foldDecision([granted]))).toEqual([paused]);
+    });
+    it('applies the performer rule only when the command requires an organisation number (not for OKT snapshots)', () => {
+      const noOrgnr: DecisionEvent = { type: 'ServiceDecisionChanged', data: { ...base, performer: { name: 'Sone nord' } } };
+      const okt = decisionCommand(noOrgnr, { eventId: 'a', actor: OWNER, performerOrgnrRequired: false });
+      expect(decide(okt, foldDecision([granted]))).toEqual([noOrgnr]);
+      expect(() => decide(ask(noOrgnr), foldDecision([granted]))).toThrow(DecisionRuleError);
+    });
   });
 
   describe('evolve', () => {

@@ -1,9 +1,21 @@
 /**
- * The decision decider: pure `decide` and `evolve` over a decision's events.
- * No framework code here.
+ * The decision decider: what an EPJ asks (commands), what is stored (events), and the pure
+ * `decide`, `evolve` and `initialState` between them (see `Decider`). No framework code here.
  */
-import type { DecisionEvent, DecisionTerms, PatientRef } from './decision-events.js';
-import { performerRuleViolation } from './rules.js';
+import type { Decider } from '../decider.js';
+import type {
+  DecisionEnteredInErrorData,
+  Performer,
+  DecisionEvent,
+  DecisionTerms,
+  PatientRef,
+  ServiceDecisionChangedData,
+  ServiceDecisionGrantedData,
+  ServiceEndedData,
+  ServicePausedData,
+  ServiceResumedData,
+} from './decision-events.js';
+import { validatePerformerOrgnr } from '../service-codes/service-codes.js';
 
 export interface DecisionSnapshot extends DecisionTerms {
   decisionId: string;
@@ -53,18 +65,76 @@ export interface Actor {
   mayActForAnySource: boolean;
 }
 
-export interface DecideOptions {
+/** The 9151 rule for the performing unit's organisation number, as a violation at `pointer`. */
+export function performerRuleViolation(serviceCode: string, performer: Performer | undefined, pointer: string, orgnrRequired = true): { pointer: string; rule: string; detail: string } | undefined {
+  if (!orgnrRequired && !performer?.orgnr) return undefined;
+  const check = validatePerformerOrgnr(serviceCode, performer?.orgnr);
+  if (check.ok || check.rule === 'unknown-service-code') return undefined;
+  return { pointer: `${pointer}/orgnr`, rule: check.rule, detail: check.message };
+}
+
+/** What every decision command carries besides its data. */
+export interface DecisionCommandMetadata {
+  /** The EPJ's id of the event to record (a UUID, lower case): the idempotency key of the report. */
+  eventId: string;
+  /** Who asks, from the verified token: the ownership rule. */
   actor: Actor;
   /** False for OKT snapshots, which carry no organisation numbers. */
   performerOrgnrRequired?: boolean;
 }
 
+interface CommandOf<Type extends string, Data> {
+  type: Type;
+  data: Data;
+  metadata: DecisionCommandMetadata;
+}
+
+/**
+ * What an EPJ asks the platform to record about a decision (information model v1, after the
+ * stateless rules of `normalizeDecisionReport`). A command is a request, and may be refused;
+ * the event it records is a fact. The EPJ reports facts of its own case handling, so an
+ * accepted command records exactly one event with the command's data.
+ */
+export type DecisionCommand =
+  | CommandOf<'RecordGrant', ServiceDecisionGrantedData>
+  | CommandOf<'RecordChange', ServiceDecisionChangedData>
+  | CommandOf<'RecordPause', ServicePausedData>
+  | CommandOf<'RecordResume', ServiceResumedData>
+  | CommandOf<'RecordEnd', ServiceEndedData>
+  | CommandOf<'RecordEnteredInError', DecisionEnteredInErrorData>;
+
+export type DecisionCommandType = DecisionCommand['type'];
+
+/** The event each command records. */
+export const EVENT_RECORDED_BY = {
+  RecordGrant: 'ServiceDecisionGranted',
+  RecordChange: 'ServiceDecisionChanged',
+  RecordPause: 'ServicePaused',
+  RecordResume: 'ServiceResumed',
+  RecordEnd: 'ServiceEnded',
+  RecordEnteredInError: 'DecisionEnteredInError',
+} as const satisfies Record<DecisionCommandType, DecisionEvent['type']>;
+
+/** The command that asks to record an event of this type. */
+export const COMMAND_RECORDING = Object.fromEntries(Object.entries(EVENT_RECORDED_BY).map(([c, e]) => [e, c])) as { [E in DecisionEvent['type']]: DecisionCommandType };
+
+/** The command asking to record `event` (its data as is). */
+export const decisionCommand = (event: DecisionEvent, metadata: DecisionCommandMetadata): DecisionCommand =>
+  ({ type: COMMAND_RECORDING[event.type], data: event.data, metadata }) as DecisionCommand;
+
+/**
+ * The event `command` records when it is accepted, whatever the state: used by `decide`, and
+ * to tell a retry of a stored report (same event id, same event) from another report that
+ * reuses its id.
+ */
+export const eventRecordedBy = (command: DecisionCommand): DecisionEvent => ({ type: EVENT_RECORDED_BY[command.type], data: command.data }) as DecisionEvent;
+
 /** The rule that a decision belongs to the source system that granted it. */
 export const DECISION_OWNED_BY_OTHER_SOURCE = 'decision-owned-by-other-source';
 
 /**
- * Decides whether the reported event may be recorded on a decision in `state`.
- * The EPJ reports facts, so an accepted report becomes exactly that event.
+ * Decides whether `command` may be recorded on a decision in `state`: the event it records
+ * (one), or a `DecisionRuleError` (403 ownership, 409 lifecycle, 422 rule; see `RuleViolation`).
  *
  * Ownership comes first (issue 15 part 6): a decision belongs to the source system that
  * granted it (its `sourceSystem`, which is the granting client's id unless a cross-source
@@ -73,55 +143,57 @@ export const DECISION_OWNED_BY_OTHER_SOURCE = 'decision-owned-by-other-source';
  * otherwise 403 `decision-owned-by-other-source` at `/sourceSystem`. Checked before the
  * lifecycle, so a refused actor learns nothing of another source's decisions.
  */
-export function decide(state: DecisionState, event: DecisionEvent, options: DecideOptions): DecisionEvent[] {
-  const owner = state.status === 'none' ? event.data.sourceSystem : state.decision.sourceSystem;
-  if (owner !== options.actor.clientId && !options.actor.mayActForAnySource) {
+export function decide(command: DecisionCommand, state: DecisionState): DecisionEvent[] {
+  const { actor, performerOrgnrRequired } = command.metadata;
+  const owner = state.status === 'none' ? command.data.sourceSystem : state.decision.sourceSystem;
+  if (owner !== actor.clientId && !actor.mayActForAnySource) {
     throw new DecisionRuleError({
       status: 403,
       rule: DECISION_OWNED_BY_OTHER_SOURCE,
       pointer: '/sourceSystem',
-      detail: event.data.sourceSystem !== options.actor.clientId
+      detail: command.data.sourceSystem !== actor.clientId
         ? 'sourceSystem names another client than the token\'s; only a token with the scope nhn:fpi/decision-events.write-any-source may report for another source'
         : 'the decision belongs to another source system; only it (or a token with the scope nhn:fpi/decision-events.write-any-source) may change it',
     });
   }
-  if (event.type === 'ServiceDecisionGranted') {
-    if (state.status !== 'none') conflict('decision-exists', `decision ${event.data.decisionId} is already recorded (${state.status})`);
-    return [event];
+  const recorded = [eventRecordedBy(command)];
+  if (command.type === 'RecordGrant') {
+    if (state.status !== 'none') conflict('decision-exists', `decision ${command.data.decisionId} is already recorded (${state.status})`);
+    return recorded;
   }
-  if (state.status === 'none') return conflict('decision-not-found', `decision ${event.data.decisionId} has not been granted`, '/decisionId');
+  if (state.status === 'none') return conflict('decision-not-found', `decision ${command.data.decisionId} has not been granted`, '/decisionId');
   const d = state.decision;
-  if (event.data.patient.system !== d.patient.system || event.data.patient.value !== d.patient.value) {
+  if (command.data.patient.system !== d.patient.system || command.data.patient.value !== d.patient.value) {
     invalid('patient-mismatch', '/patient', 'the patient differs from the patient of the decision');
   }
-  if (event.type === 'DecisionEnteredInError') {
+  if (command.type === 'RecordEnteredInError') {
     if (state.status === 'entered-in-error') conflict('decision-entered-in-error', 'the decision is already entered in error');
-    return [event];
+    return recorded;
   }
   if (state.status === 'entered-in-error') conflict('decision-entered-in-error', 'the decision was entered in error');
   if (state.status === 'ended') conflict('decision-ended', 'the decision has ended');
 
-  switch (event.type) {
-    case 'ServiceDecisionChanged': {
-      const period = event.data.period ?? d.period;
+  switch (command.type) {
+    case 'RecordChange': {
+      const period = command.data.period ?? d.period;
       if (period.end && period.end < period.start) invalid('period-order', '/period/end', 'the end is before the start');
-      if (event.data.performer) {
-        const v = performerRuleViolation(d.serviceCode, event.data.performer, '/performer', options.performerOrgnrRequired !== false);
+      if (command.data.performer) {
+        const v = performerRuleViolation(d.serviceCode, command.data.performer, '/performer', performerOrgnrRequired !== false);
         if (v) invalid(v.rule, v.pointer, v.detail);
       }
-      return [event];
+      return recorded;
     }
-    case 'ServicePaused':
+    case 'RecordPause':
       if (state.status === 'paused') conflict('already-paused', 'the service is already paused');
-      if (event.data.pausedFrom < d.period.start) invalid('pause-before-start', '/pausedFrom', 'the pause starts before the service');
-      return [event];
-    case 'ServiceResumed':
+      if (command.data.pausedFrom < d.period.start) invalid('pause-before-start', '/pausedFrom', 'the pause starts before the service');
+      return recorded;
+    case 'RecordResume':
       if (state.status !== 'paused') conflict('not-paused', 'only a paused service can be resumed');
-      if (d.pausedFrom && event.data.resumedFrom < d.pausedFrom) invalid('resume-before-pause', '/resumedFrom', 'resumed before the pause began');
-      return [event];
-    case 'ServiceEnded':
-      if (event.data.endDate < d.period.start) invalid('period-order', '/endDate', 'the end is before the start of the service');
-      return [event];
+      if (d.pausedFrom && command.data.resumedFrom < d.pausedFrom) invalid('resume-before-pause', '/resumedFrom', 'resumed before the pause began');
+      return recorded;
+    case 'RecordEnd':
+      if (command.data.endDate < d.period.start) invalid('period-order', '/endDate', 'the end is before the start of the service');
+      return recorded;
   }
 }
 
@@ -171,5 +243,12 @@ export function evolve(state: DecisionState, event: DecisionEvent): DecisionStat
       return { status: 'entered-in-error', decision: { ...state.decision, lastOccurredAt: event.data.occurredAt } };
   }
 }
+
+/** The decision decider: commands of an EPJ in, events of one decision's stream out. */
+export const decisionDecider: Decider<DecisionState, DecisionCommand, DecisionEvent> = {
+  decide,
+  evolve,
+  initialState: () => initialDecisionState,
+};
 
 export const foldDecision = (events: DecisionEvent[]): DecisionState => events.reduce(evolve, initialDecisionState);

@@ -1,12 +1,13 @@
 /**
- * Stateless rules of a reported decision event, and its normalisation into the stored
- * event: canonical 9151 code, weekly hours, default dates. Pointers refer to the request
- * body of information model v1.
+ * Stateless rules of a reported decision event, and its normalisation into the command the
+ * decider decides: canonical 9151 code, weekly hours, default dates. Pointers refer to the
+ * request body of information model v1.
  */
 import { validateOrganisationNumber } from '../identifiers/organisation-number.js';
 import { parsePersonIdentifier } from '../identifiers/person-identifier.js';
-import { canonicalServiceCode, lookupServiceCode, validatePerformerOrgnr } from '../service-codes/service-codes.js';
+import { canonicalServiceCode, lookupServiceCode } from '../service-codes/service-codes.js';
 import type { DecisionEvent, Performer, Period } from './decision-events.js';
+import { decisionCommand, performerRuleViolation, type Actor, type DecisionCommand } from './decision.js';
 
 export type TenantEnvironment = 'test' | 'production';
 
@@ -38,6 +39,8 @@ export interface DecisionReport {
 
 export interface RuleContext {
   tenantEnvironment: TenantEnvironment;
+  /** Who reports, from the verified token (the caller's client id, and its cross-source scope). */
+  actor: Actor;
   /** Used when the report names no source system (the calling client's). */
   defaultSourceSystem: string;
   /**
@@ -55,19 +58,15 @@ export function weeklyHours(extent: { value: number; unit: 'hours-per-week' | 'h
   return Math.round(hours * 100) / 100;
 }
 
-/** The 9151 rule for the performing unit's organisation number, as a violation at `pointer`. */
-export function performerRuleViolation(serviceCode: string, performer: Performer | undefined, pointer: string, orgnrRequired = true): Violation | undefined {
-  if (!orgnrRequired && !performer?.orgnr) return undefined;
-  const check = validatePerformerOrgnr(serviceCode, performer?.orgnr);
-  if (check.ok || check.rule === 'unknown-service-code') return undefined;
-  return { pointer: `${pointer}/orgnr`, rule: check.rule, detail: check.message };
-}
-
-/** Applies the stateless rules and builds the event to record, or lists every violation. */
+/**
+ * Applies the stateless rules and builds the command to decide (its event id lower-cased),
+ * or lists every violation. `streamSourceSystem` is the source system of the decision's
+ * stream: the report's, else `ctx.defaultSourceSystem`.
+ */
 export function normalizeDecisionReport(
   report: DecisionReport,
   ctx: RuleContext,
-): { ok: true; event: DecisionEvent; streamSourceSystem: string } | { ok: false; violations: Violation[] } {
+): { ok: true; command: DecisionCommand; streamSourceSystem: string } | { ok: false; violations: Violation[] } {
   const violations: Violation[] = [];
   // The one parser of person ids, with the system the EPJ named: it must fit the number's kind.
   const parsed = parsePersonIdentifier(report.patient.value, { system: report.patient.system });
@@ -137,7 +136,8 @@ export function normalizeDecisionReport(
       event = { type: report.type, data: optional({ ...base, reason: report.reason }) };
       break;
   }
-  return { ok: true, event, streamSourceSystem: sourceSystem };
+  const metadata = { eventId: report.eventId.toLowerCase(), actor: ctx.actor, ...(ctx.performerOrgnrRequired === false ? { performerOrgnrRequired: false } : {}) };
+  return { ok: true, command: decisionCommand(event, metadata), streamSourceSystem: sourceSystem };
 }
 
 /**

@@ -2,11 +2,11 @@ import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiExtraModels, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator, DecisionEventBatchSchema, ProblemError, type Problem, type DecisionEventReceipt } from '#libs/contracts';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, compileValidator, DecisionEventBatchSchema, type Problem, type DecisionEventReceipt } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { toProblem } from '#libs/http';
-import { RecordDecisionCommand } from './record-decision.command.js';
-import { RecordDecisionHandler } from './record-decision.handler.js';
+import { RecordDecisionBatchCommand, RecordDecisionCommand } from './record-decision.handler.js';
+import { invalidBatch } from '../receive-problems.js';
 import { openApiRefs } from '../openapi.js';
 
 const validateBatch = compileValidator(DecisionEventBatchSchema);
@@ -19,6 +19,7 @@ export interface BatchItemResult {
   problem?: Problem;
 }
 
+/** The receive endpoints: the body as a command on the bus, the handler's answer as the response. */
 @ApiTags('receive (mottakstjeneste)')
 @ApiExtraModels()
 @Controller('api/v1/decision-events')
@@ -28,10 +29,7 @@ export interface BatchItemResult {
 @ApiJsonBodyProblems()
 @ApiUnavailable()
 export class RecordDecisionController {
-  constructor(
-    private readonly commands: CommandBus,
-    private readonly recorder: RecordDecisionHandler,
-  ) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post()
   @HttpCode(201)
@@ -64,8 +62,8 @@ export class RecordDecisionController {
   @ApiProblem(400, 'Malformed JSON, or not a batch of 1–500 events (the items themselves are judged one by one)')
   async recordBatch(@CurrentCaller() caller: Caller, @Body() body: unknown) {
     const batch = validateBatch(body);
-    if (!batch.ok) throw ProblemError.of(400, 'invalid-batch', 'The batch is malformed', undefined, batch.errors);
-    const outcomes = await this.recorder.recordBatch(caller, batch.value.events);
+    if (!batch.ok) throw invalidBatch(batch.errors);
+    const outcomes = await this.commands.execute(new RecordDecisionBatchCommand(caller, batch.value.events));
     const results: BatchItemResult[] = outcomes.map((o, index) => {
       if (o.outcome !== 'rejected') return { index, eventId: o.receipt.eventId, status: o.outcome, receipt: o.receipt };
       const { problem } = toProblem(o.error, { body: batch.value.events[index] });

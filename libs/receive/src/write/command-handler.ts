@@ -1,0 +1,215 @@
+/**
+ * The one command handler of the write side: read the stream, fold it with the decider,
+ * decide, append at the version it was decided on, and on a version conflict do it all
+ * again (at most `MAX_CONCURRENCY_ATTEMPTS` times). Every write entry runs through here:
+ * the single and batch endpoints, the OKT snapshot endpoint and the CLI's seed and replay.
+ * Framework-free: the Nest command handlers of this library call it.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Decider } from '#libs/domain';
+import {
+  AppendManyConflictError,
+  IdempotencyConflictError,
+  WrongExpectedVersionError,
+  type AppendResult,
+  type EventStore,
+  type NewEvent,
+  type RecordedEvent,
+  type TenantId,
+} from '#libs/event-store';
+import { isDataException } from '#libs/http';
+import { planBatch, type BatchItem, type PlanBinding, type PlannedOutcome } from './batch-plan.js';
+
+/** Version conflicts on one stream are retried this many times in all. */
+export const MAX_CONCURRENCY_ATTEMPTS = 5;
+
+/**
+ * How a decider's stream is stored: its events as the store's events and back, and how a
+ * retried command is recognised.
+ */
+export interface StreamBinding<State, Command, Event> extends PlanBinding<State, Command, Event> {
+  decider: Decider<State, Command, Event>;
+  /** A stored event as the decider's event. */
+  fromStored(event: RecordedEvent): Event;
+  /** The decided events as the store's new events (ids and metadata from the command). */
+  toStored(events: Event[], command: Command): NewEvent[];
+  /** The event id that makes a command idempotent: the same id again is a retry. */
+  eventIdOf(command: Command): string;
+  /** The event the command records when accepted, to compare a stored event of the same id with. */
+  recordedBy(command: Command): { type: string; data: unknown };
+  /** True for commands that start their stream: tried first as one `no_stream` append, without a read. */
+  startsStream?(command: Command): boolean;
+}
+
+/** A stream conflicted `attempts` times in a row: the caller may retry later. */
+export class ConcurrencyRetriesExhaustedError extends Error {
+  constructor(readonly streamId: string, readonly attempts: number) {
+    super(`stream ${streamId} kept changing (${attempts} attempts)`);
+  }
+}
+
+/**
+ * Whether a stored event with the command's id answers the command: `undefined` when the
+ * id is not stored, the stored event when it records the same event (a retry), and
+ * `IdempotencyConflictError` when the id holds another event.
+ */
+export function storedRetry<S, C, E>(binding: StreamBinding<S, C, E>, command: C, stored: RecordedEvent | undefined): RecordedEvent | undefined {
+  if (!stored) return undefined;
+  const recorded = binding.recordedBy(command);
+  if (stored.type !== recorded.type || !isDeepStrictEqual(stored.data, recorded.data)) throw new IdempotencyConflictError([stored.eventId]);
+  return stored;
+}
+
+/** The answer to a retry: the stored event's positions, as an append would have given them. */
+export const duplicateResult = (stored: RecordedEvent): AppendResult => ({
+  outcome: 'duplicate',
+  streamVersion: stored.streamPosition,
+  positions: [{ eventId: stored.eventId, streamPosition: stored.streamPosition, globalPosition: stored.globalPosition }],
+  checkpoint: stored.checkpoint,
+});
+
+/**
+ * Handles one command on one stream: read → fold → decide → append at the read version,
+ * retried on a version conflict. A retry of a stored command answers `duplicate` with the
+ * stored positions. Errors: what `decide` throws; `IdempotencyConflictError` (the event id
+ * holds another event); `ConcurrencyRetriesExhaustedError`; the store's own.
+ */
+export async function handleCommand<S, C, E>(store: EventStore, tenant: TenantId, streamId: string, command: C, binding: StreamBinding<S, C, E>): Promise<AppendResult> {
+  const { decider } = binding;
+  if (binding.startsStream?.(command)) {
+    // A new stream in one round trip; if it exists, the read below finds a retry or a conflict.
+    const events = binding.toStored(decider.decide(command, decider.initialState()), command);
+    try {
+      return await store.append(tenant, streamId, events, 'no_stream');
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+    }
+  }
+  for (let attempt = 1; ; attempt++) {
+    const history = await store.readStream(tenant, streamId);
+    const eventId = binding.eventIdOf(command);
+    const retry = storedRetry(binding, command, history.find((e) => e.eventId === eventId));
+    if (retry) return duplicateResult(retry);
+    const state = history.map(binding.fromStored).reduce(decider.evolve, decider.initialState());
+    const events = binding.toStored(decider.decide(command, state), command);
+    try {
+      return await store.append(tenant, streamId, events, history.length);
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      if (attempt >= MAX_CONCURRENCY_ATTEMPTS) throw new ConcurrencyRetriesExhaustedError(streamId, attempt);
+    }
+  }
+}
+
+export type BatchOutcome = { outcome: 'appended' | 'duplicate'; result: AppendResult } | { outcome: 'rejected'; error: unknown };
+
+/**
+ * Handles commands on many streams in order, each judged on its own (a command may build on
+ * an earlier one of the batch): one read of all streams, the pure `planBatch`, and one
+ * multi-stream append at the versions read. When that append meets a concurrent writer, or
+ * a value the database refuses, the planned commands are handled one by one with
+ * `handleCommand`, so each gets its own answer. Items that failed before (parsing) pass
+ * through as `rejected`.
+ */
+export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, items: (BatchItem<C> | { error: unknown })[], binding: StreamBinding<S, C, E>): Promise<BatchOutcome[]> {
+  const commands = items.filter((i): i is BatchItem<C> => !('error' in i));
+  const histories = await store.readStreams(tenant, [...new Set(commands.map((c) => c.streamId))]);
+  const plan = planBatch(items.map((i) => ('error' in i ? undefined : i)), histories, binding);
+  const outcomes: BatchOutcome[] = new Array(items.length);
+  const settle = (index: number, planned: PlannedOutcome) => {
+    if (planned.kind === 'rejected') outcomes[index] = { outcome: 'rejected', error: planned.error };
+    else if (planned.kind === 'invalid') outcomes[index] = { outcome: 'rejected', error: (items[index] as { error: unknown }).error };
+    else if (planned.kind === 'id-conflict') outcomes[index] = { outcome: 'rejected', error: new IdempotencyConflictError([planned.eventId]) };
+    else if (planned.kind === 'duplicate') outcomes[index] = { outcome: 'duplicate', result: duplicateResult(planned.stored) };
+  };
+  plan.outcomes.forEach((planned, index) => settle(index, planned));
+  try {
+    const results = await store.appendMany(tenant, plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })));
+    plan.appends.forEach((append, i) => {
+      const result = results[i]!;
+      append.items.forEach((index, j) => {
+        const position = result.positions[j]!;
+        outcomes[index] = { outcome: 'appended', result: { outcome: 'appended', streamVersion: position.streamPosition, positions: [position], checkpoint: result.checkpoint } };
+      });
+    });
+  } catch (error) {
+    if (!(error instanceof AppendManyConflictError) && !isDataException(error)) throw error;
+    for (const append of plan.appends) {
+      for (const index of new Set(append.items)) {
+        const item = items[index] as BatchItem<C>;
+        outcomes[index] = await handleCommand(store, tenant, item.streamId, item.command, binding).then(
+          (result): BatchOutcome => ({ outcome: result.outcome, result }),
+          (e: unknown): BatchOutcome => ({ outcome: 'rejected', error: e }),
+        );
+      }
+    }
+  }
+  // A repeat of an earlier item of the batch gets that item's answer, as a duplicate.
+  plan.outcomes.forEach((planned, index) => {
+    if (planned.kind !== 'repeat') return;
+    const first = outcomes[planned.of]!;
+    outcomes[index] = first.outcome === 'rejected' ? first : { outcome: 'duplicate', result: { ...first.result, outcome: 'duplicate' } };
+  });
+  return outcomes;
+}
+
+/** The answer to one command handled with `handleAllOrNothing`. */
+export interface HandledCommand<Command> {
+  item: BatchItem<Command>;
+  result: AppendResult;
+}
+
+/**
+ * Handles commands on several streams all or nothing: read the streams `streamIds()` names
+ * → `commandsFor(histories)` derives the commands (in order) from what is stored → fold and
+ * decide each (`planBatch`) → one multi-stream append at the versions read; on a conflict,
+ * again from the read (at most `MAX_CONCURRENCY_ATTEMPTS` times in all). A command the
+ * decider refuses throws what `decide` threw (or what `refused` makes of it), and nothing
+ * is appended. Used for a snapshot
+ * (OKT), whose commands depend on the state of all the sender's decisions.
+ */
+export async function handleAllOrNothing<S, C, E>(
+  store: EventStore,
+  tenant: TenantId,
+  binding: StreamBinding<S, C, E>,
+  streamIds: () => Promise<string[]>,
+  commandsFor: (histories: ReadonlyMap<string, readonly RecordedEvent[]>) => BatchItem<C>[],
+  /** The error to throw when `item` is refused (default: the error itself). */
+  refused: (item: BatchItem<C>, error: unknown) => unknown = (_, error) => error,
+): Promise<HandledCommand<C>[]> {
+  for (let attempt = 1; ; attempt++) {
+    const histories = await store.readStreams(tenant, await streamIds());
+    const items = commandsFor(histories);
+    // Streams the commands start may exist without being named (another person's decision
+    // of the same id): read them too, so that the decider judges on what is stored.
+    const unread = [...new Set(items.map((i) => i.streamId))].filter((id) => !histories.has(id));
+    const all = unread.length === 0 ? histories : new Map([...histories, ...(await store.readStreams(tenant, unread))]);
+    const plan = planBatch(items, all, binding);
+    plan.outcomes.forEach((planned, index) => {
+      if (planned.kind === 'rejected') throw refused(items[index]!, planned.error);
+      if (planned.kind === 'id-conflict') throw refused(items[index]!, new IdempotencyConflictError([planned.eventId]));
+    });
+    let results: AppendResult[];
+    try {
+      results = await store.appendMany(tenant, plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })));
+    } catch (error) {
+      if (!(error instanceof AppendManyConflictError)) throw error;
+      if (attempt >= MAX_CONCURRENCY_ATTEMPTS) throw new ConcurrencyRetriesExhaustedError(plan.appends.map((a) => a.streamId).join(', '), attempt);
+      continue;
+    }
+    const answers = new Map<number, AppendResult>();
+    plan.appends.forEach((append, i) => {
+      const result = results[i]!;
+      append.items.forEach((index, j) => {
+        const position = result.positions[j]!;
+        answers.set(index, { outcome: 'appended', streamVersion: position.streamPosition, positions: [position], checkpoint: result.checkpoint });
+      });
+    });
+    return items.map((item, index) => {
+      const planned = plan.outcomes[index]!;
+      if (planned.kind === 'duplicate') return { item, result: duplicateResult(planned.stored) };
+      if (planned.kind === 'repeat') return { item, result: { ...answers.get(planned.of)!, outcome: 'duplicate' } };
+      return { item, result: answers.get(index)! };
+    });
+  }
+}
