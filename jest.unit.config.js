@@ -30,6 +30,7 @@ const PURE_SPECS_NOT_YET_RENAMED = [
   'libs/observability/src/health.spec.ts',
   'libs/observability/src/log-redaction.spec.ts',
   'libs/outbox/src/outbox-message.spec.ts',
+  'libs/receive/src/receive-problems.spec.ts',
   'libs/security/src/agreements/agreement.spec.ts',
   'libs/security/src/dev-issuer.spec.ts',
   'libs/security/src/dpop.spec.ts',
