@@ -33,6 +33,8 @@ step('typecheck', npm, ['run', '--silent', 'typecheck']);
 if (jestArgs.length === 0 || process.env.FPI_LINT === 'on') {
   step('eslint', node, ['node_modules/eslint/bin/eslint.js', '.']);
   step('depcruise', node, ['node_modules/dependency-cruiser/bin/dependency-cruise.mjs', 'apps', 'libs', 'test', 'bench', 'scripts', '--config', '.dependency-cruiser.cjs', '--ignore-known']);
-  step('prettier', node, ['node_modules/prettier/bin/prettier.cjs', '--check', '.', '--log-level', 'warn'], { fatal: PRETTIER_FATAL || process.env.FPI_FORMAT_CHECK === 'fatal' });
+  // While not fatal, only the verdict is printed (`npm run lint:format` lists the files).
+  const prettierFatal = PRETTIER_FATAL || process.env.FPI_FORMAT_CHECK === 'fatal';
+  step('prettier', node, ['node_modules/prettier/bin/prettier.cjs', '--check', '.', '--log-level', prettierFatal ? 'warn' : 'error'], { fatal: prettierFatal });
 }
 step('jest', node, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', ...jestArgs], { env: { FPI_TEST_PART_TIMES: times.join(',') } });
