@@ -46,6 +46,7 @@ const PURE_SPECS_NOT_YET_RENAMED = [
 export default {
   ...base,
   testMatch: ['<rootDir>/{apps,libs,test}/**/*.unit.spec.ts', ...PURE_SPECS_NOT_YET_RENAMED.map((path) => `<rootDir>/${path}`)],
+  setupFiles: [],
   globalSetup: undefined,
   globalTeardown: undefined,
   reporters: ['default'],
