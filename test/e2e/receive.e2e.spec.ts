@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_STORE, TENANT_REGISTRY, tenantId, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, tenantId, type EventStore } from '#libs/event-store';
 import { startTestPlatform, syntheticPid, FNR, DNR, type TestPlatform } from '#libs/testing';
 import { decisionEventExamples } from '#libs/receive';
 import { compileValidator, DecisionEventSchema } from '#libs/contracts';

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PostgresTenantRegistry, tenantId, tenantNameViolation } from '#libs/event-store';
 import { Databases, parseDatabaseSettings, readRuntimeFile } from '#libs/database';
-import { authMode, DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeName } from '#libs/security';
+import { DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';
 import { projectionCommands } from './commands/projections.js';
 import { agreementCommands } from './commands/agreements.js';
