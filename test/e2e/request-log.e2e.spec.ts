@@ -1,19 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { freePort, packageRoot } from '#libs/database';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { DevIssuer } from '#libs/security';
-import { createTestDatabase, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
+import { createTestDatabase, spawnPlatformWithLogs, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** The built platform as a process of its own, its JSON logs captured as an operator sees them. */
 describe('request logs never print a person identifier', () => {
   let db: TestDatabase;
-  let child: ChildProcess;
+  let platform: Awaited<ReturnType<typeof spawnPlatformWithLogs>>;
   let base: string;
-  let output = '';
   let dataDir: string;
   let auth: Record<string, string>;
 
@@ -21,27 +18,11 @@ describe('request logs never print a person identifier', () => {
     db = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), 'fpi-request-log-'));
     auth = { authorization: `Bearer ${await (await DevIssuer.open(dataDir)).issue({ ...FULL_ACCESS })}` };
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [join(packageRoot(), 'dist/apps/platform/src/main.js')], {
-      env: { ...process.env, DATABASE_URL: db.url, FPI_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const deadline = Date.now() + 20_000;
-    while (!output.includes('listening')) {
-      if (Date.now() > deadline) throw new Error(`platform did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    platform = await spawnPlatformWithLogs({ DATABASE_URL: db.url, FPI_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+    base = platform.url;
   });
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    }
+    await platform?.stop();
     await db?.drop();
     await rm(dataDir, { recursive: true, force: true });
   });
@@ -63,11 +44,11 @@ describe('request logs never print a person identifier', () => {
     expectValidFhir(await (await fetch(`${base}/fhir/EpisodeOfCare?patient.identifier=${encodeURIComponent(`${FNR}|${pid}`)}`, { headers: auth })).json());
     await fetch(`${base}/api/v1/service-overview?pid=${pid}`, { headers: { 'person-id': pid, ...auth } });
     await new Promise((r) => setTimeout(r, 300)); // let pino flush
-    const requestLines = output.split('\n').filter((l) => l.includes('"req"'));
+    const requestLines = platform.output().split('\n').filter((l) => l.includes('"req"'));
     expect(requestLines.length).toBeGreaterThanOrEqual(6);
-    expect(output).toContain('/okt-status/***********');
-    expect(output).not.toContain(pid);
+    expect(platform.output()).toContain('/okt-status/***********');
+    expect(platform.output()).not.toContain(pid);
     // Nor the token.
-    expect(output).not.toContain(auth.authorization!.slice(7, 60));
+    expect(platform.output()).not.toContain(auth.authorization!.slice(7, 60));
   });
 });

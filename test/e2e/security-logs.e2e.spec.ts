@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, packageRoot } from '#libs/database';
 import { DevIssuer } from '#libs/security';
-import { createTestDatabase, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
+import { createTestDatabase, spawnPlatformWithLogs, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
 
 /** Every spelling of `pid` an operator could find in a log with grep. */
 function spellings(pid: string): string[] {
@@ -27,9 +25,8 @@ function flattened(text: string): string {
  */
 describe('security: no patient number in any log, in any encoding', () => {
   let db: TestDatabase;
-  let child: ChildProcess;
+  let platform: Awaited<ReturnType<typeof spawnPlatformWithLogs>>;
   let base: string;
-  let output = '';
   let dataDir: string;
   let auth: Record<string, string>;
   const pid = syntheticPid();
@@ -38,19 +35,8 @@ describe('security: no patient number in any log, in any encoding', () => {
     db = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), 'fpi-security-logs-'));
     auth = { authorization: `Bearer ${await (await DevIssuer.open(dataDir)).issue({ ...FULL_ACCESS })}` };
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [join(packageRoot(), 'dist/apps/platform/src/main.js')], {
-      env: { ...process.env, DATABASE_URL: db.url, FPI_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'debug' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('listening')) {
-      if (Date.now() > deadline) throw new Error(`platform did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    platform = await spawnPlatformWithLogs({ DATABASE_URL: db.url, FPI_DATA_DIR: dataDir, LOG_LEVEL: 'debug' });
+    base = platform.url;
     const post = await fetch(`${base}/api/v1/decision-events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...auth },
@@ -62,12 +48,7 @@ describe('security: no patient number in any log, in any encoding', () => {
     expect(post.status).toBe(201);
   });
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    }
+    await platform?.stop();
     await db?.drop();
     await rm(dataDir, { recursive: true, force: true });
   });
@@ -115,20 +96,20 @@ describe('security: no patient number in any log, in any encoding', () => {
     await (await fetch(`${base}/api/v1/service-overview/_search`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ personId: ` ${pid}` }) })).arrayBuffer();
     await new Promise((r) => setTimeout(r, 500)); // let pino flush
 
-    const requestLines = output.split('\n').filter((l) => l.includes('"req"'));
+    const requestLines = platform.output().split('\n').filter((l) => l.includes('"req"'));
     expect(requestLines.length).toBeGreaterThanOrEqual(paths.length + headers.length);
-    for (const spelling of spellings(pid)) expect(output).not.toContain(spelling);
-    expect(flattened(output)).not.toContain(pid);
+    for (const spelling of spellings(pid)) expect(platform.output()).not.toContain(spelling);
+    expect(flattened(platform.output())).not.toContain(pid);
     // Masked, not dropped: the lines still tell an operator what was asked.
-    expect(output).toContain('/okt-status/***********');
-    expect(output).toContain('"user-agent":"probe/1.0 (***********)"');
+    expect(platform.output()).toContain('/okt-status/***********');
+    expect(platform.output()).toContain('"user-agent":"probe/1.0 (***********)"');
   });
 
   it('logs request headers by allow-list: none outside it appears, whatever its name', () => {
-    const requestLines = output.split('\n').filter((l) => l.includes('"req"')).map((l) => JSON.parse(l) as { req: { headers: Record<string, string> } });
+    const requestLines = platform.output().split('\n').filter((l) => l.includes('"req"')).map((l) => JSON.parse(l) as { req: { headers: Record<string, string> } });
     const logged = new Set(requestLines.flatMap((l) => Object.keys(l.req.headers)));
     expect([...logged].sort()).toEqual(expect.arrayContaining(['host', 'user-agent']));
     for (const name of ['authorization', 'person-id', 'x-patient', 'x-forwarded-for', 'referer', 'cookie', 'dpop']) expect(logged).not.toContain(name);
-    expect(output).not.toContain(auth.authorization!.slice(7, 60));
+    expect(platform.output()).not.toContain(auth.authorization!.slice(7, 60));
   });
 });

@@ -16,9 +16,14 @@ export interface DeployableProcess {
 
 /**
  * A built deployable (`npm run build` first) as a process of its own on loopback, for the
- * fault and scale-out tests and the benchmarks; resolves once it listens.
+ * fault, scale-out and log tests and the benchmarks; resolves once it listens. `onOutput`
+ * receives every chunk it writes (stdout and stderr), from its first line on.
  */
-export async function spawnDeployable(app: Deployable, env: NodeJS.ProcessEnv, options: { port?: number; nodeArgs?: string[] } = {}): Promise<DeployableProcess> {
+export async function spawnDeployable(
+  app: Deployable,
+  env: NodeJS.ProcessEnv,
+  options: { port?: number; nodeArgs?: string[]; onOutput?: (chunk: string) => void } = {},
+): Promise<DeployableProcess> {
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(packageRoot(), `dist/apps/${app}/src/main.js`)], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
@@ -26,6 +31,10 @@ export async function spawnDeployable(app: Deployable, env: NodeJS.ProcessEnv, o
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  if (options.onOutput) {
+    child.stdout!.on('data', (c: Buffer) => options.onOutput!(c.toString()));
+    child.stderr!.on('data', (c: Buffer) => options.onOutput!(c.toString()));
+  }
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (c: Buffer) => c.toString().includes('listening') && resolve());
     child.once('exit', (code) => reject(new Error(`${app} exited ${code}: ${stderr}`)));

@@ -17,6 +17,16 @@ export type ServiceProcess = DeployableProcess;
 export const spawnService = (app: Deployable, env: NodeJS.ProcessEnv, port?: number): Promise<ServiceProcess> =>
   spawnDeployable(app, { LOG_LEVEL: 'silent', FPI_RATE_LIMIT_PER_MINUTE: '0', ...env }, { port });
 
+/**
+ * The built platform as its own process, its log lines (stdout and stderr) collected as an
+ * operator sees them: `output()` is everything it has written so far. For the log tests.
+ */
+export async function spawnPlatformWithLogs(env: NodeJS.ProcessEnv): Promise<ServiceProcess & { output(): string }> {
+  let output = '';
+  const platform = await spawnDeployable('platform', env, { onOutput: (chunk) => (output += chunk) });
+  return { ...platform, output: () => output };
+}
+
 export interface Load {
   acknowledged: Set<string>;
   /** Statuses of the valid grants. */
