@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '#libs/database';
 import type { PurposeOfUse } from '../claims.js';
 import { newAgreementViolations, requiredTextViolations, type Agreement, type AgreementKind, type AgreementViolation, type NewAgreement } from './agreement.js';
 
@@ -91,9 +92,7 @@ export class AgreementRegister {
   async add(a: NewAgreement, options: { unlessInForce?: boolean } = {}): Promise<Agreement> {
     const violations = newAgreementViolations(a);
     if (violations.length > 0) throw new InvalidAgreementError(violations);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       const tenant = await client.query('SELECT 1 FROM tenants WHERE tenant_id = $1', [a.tenant]);
       if (tenant.rowCount === 0) throw new UnknownAgreementTenantError(a.tenant);
       if (options.unlessInForce) {
@@ -103,10 +102,7 @@ export class AgreementRegister {
           a.tenant,
           a.partnerOrgnr,
         ]);
-        if (existing.rows[0]) {
-          await client.query('COMMIT');
-          return toAgreement(existing.rows[0]);
-        }
+        if (existing.rows[0]) return toAgreement(existing.rows[0]);
       }
       const { rows } = await client.query<AgreementRow>(
         `INSERT INTO agreements (tenant_id, partner_orgnr, partner_name, kind, purposes, valid_from, valid_to, registered_by, reason)
@@ -115,14 +111,8 @@ export class AgreementRegister {
       );
       const agreement = toAgreement(rows[0]!);
       await this.history(client, agreement, 'added', a.registeredBy, a.reason);
-      await client.query('COMMIT');
       return agreement;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**
@@ -133,9 +123,7 @@ export class AgreementRegister {
     const violations = [...requiredTextViolations('/endedBy', by.endedBy, 200), ...requiredTextViolations('/reason', by.reason, 1000)];
     if (violations.length > 0) throw new InvalidAgreementError(violations);
     if (!/^[0-9]{1,18}$/.test(id)) throw new AgreementNotFoundError(id, tenant);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       const current = await client.query<AgreementRow>(`SELECT ${COLUMNS} FROM agreements WHERE agreement_id = $1 AND tenant_id = $2 FOR UPDATE`, [id, tenant]);
       if (!current.rows[0]) throw new AgreementNotFoundError(id, tenant);
       if (current.rows[0].ended_at) throw new AgreementAlreadyEndedError(toAgreement(current.rows[0]));
@@ -145,14 +133,8 @@ export class AgreementRegister {
       );
       const agreement = toAgreement(rows[0]!);
       await this.history(client, agreement, 'ended', by.endedBy, by.reason);
-      await client.query('COMMIT');
       return agreement;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** The municipality's agreements (ended ones too), oldest first. */

@@ -77,18 +77,8 @@ export function agreementDecision(
   return { allowed: false, rule: 'agreement-expired', agreement: expired, detail: `agreement #${expired.id} (${expired.kind}) was valid to ${expired.validTo ?? '?'}` };
 }
 
-/** A new agreement as an operator registers it (CLI or API). */
-export interface NewAgreement {
-  tenant: string;
-  partnerOrgnr: string;
-  partnerName: string;
-  kind: AgreementKind;
-  purposes: PurposeOfUse[];
-  validFrom: string;
-  validTo?: string;
-  registeredBy: string;
-  reason: string;
-}
+/** A new agreement as an operator registers it (CLI or API): an agreement before the register gives it an id and a time. */
+export type NewAgreement = Omit<Agreement, 'id' | 'registeredAt' | 'ended'>;
 
 /** A field of a new agreement that breaks a rule: `pointer` as in the API's body (RFC 6901). */
 export interface AgreementViolation {
