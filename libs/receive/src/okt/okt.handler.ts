@@ -59,13 +59,23 @@ export class RecordOktSnapshotHandler implements ICommandHandler<RecordOktSnapsh
     // No organisation numbers in a snapshot: the performer's orgnr rule does not apply.
     const rules = { ...rulesFor(caller), defaultSourceSystem: sender, performerOrgnrRequired: false };
     const reports: { type: string; decisionId: string; eventId: string }[] = [];
+    let listed = new Set<string>();
     const handled = await handleAllOrNothing(
       this.store,
       caller.tenant,
       decisionStream,
-      async () => (await this.decisions.streamIdsOf(caller.tenant, pid)).filter((id) => id.startsWith(prefix)),
+      async () => {
+        listed = new Set((await this.decisions.streamIdsOf(caller.tenant, pid)).filter((id) => id.startsWith(prefix)));
+        // The lookup is a read model and may not show yet what a concurrent post of the same
+        // snapshot stored: the streams the snapshot names are read as well.
+        return [...new Set([...listed, ...services.map((s) => prefix + s.decisionKey)])];
+      },
       (histories) => {
-        const known = [...histories].map(([id, history]) => ({ decisionId: id.slice(prefix.length), state: foldDecision(history.map(asDecisionEvent)) }));
+        const known = [...histories]
+          .map(([id, history]) => ({ id, decisionId: id.slice(prefix.length), state: foldDecision(history.map(asDecisionEvent)) }))
+          // A stream the lookup did not list counts only when it is this person's decision (another's is left to the decider).
+          .filter(({ id, state }) => listed.has(id) || (state.status !== 'none' && state.decision.patient.value === pid))
+          .map(({ decisionId, state }) => ({ decisionId, state }));
         const diff = diffOktSnapshot(known, services, { pid, sourceSystem: sender, today: norwegianToday(), occurredAt: new Date().toISOString() });
         if (!diff.ok) throw snapshotRuleViolations(diff.violations);
         reports.length = 0;
