@@ -1,4 +1,4 @@
-import { Body, Query, type PipeTransform } from '@nestjs/common';
+import { Body, type PipeTransform } from '@nestjs/common';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ProblemError, type FieldError } from './problem.js';
 import { compileValidator, type Validator } from './validation.js';
@@ -46,6 +46,3 @@ export class SchemaPipe<S extends TSchema> implements PipeTransform<unknown, Sta
  */
 export const ValidatedBody = <S extends TSchema>(schema: S, refuse: Refusal, options?: { whenAbsent?: unknown }): ParameterDecorator =>
   Body(new SchemaPipe(schema, refuse, options));
-
-/** `@ValidatedQuery(schema, refuse)`: the query string's parameters, validated by `schema` (see SchemaPipe). */
-export const ValidatedQuery = <S extends TSchema>(schema: S, refuse: Refusal): ParameterDecorator => Query(new SchemaPipe(schema, refuse));
