@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'fhir-kit-client';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 import { osloToday } from '#libs/content';
 import { expectValidFhir as expectValid } from '../../libs/fhir/src/testing/validate.js';
 

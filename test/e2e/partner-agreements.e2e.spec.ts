@@ -8,7 +8,8 @@ import request from 'supertest';
 import { packageRoot } from '#libs/database';
 import { osloToday } from '#libs/domain';
 import { CLAIMS, DEMO_GP_ORGNR, type DevTokenOptions } from '#libs/security';
-import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { createDpopKey, createDpopProof, syntheticPid, FNR } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 const run = promisify(execFile);
 

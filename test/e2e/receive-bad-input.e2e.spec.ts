@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 const RUNS = Number(process.env.FPI_PROPERTY_RUNS ?? 2000);
 /**

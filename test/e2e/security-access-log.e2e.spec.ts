@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { episodeOfCareId } from '#libs/fhir';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 interface Entry { action: string; outcome: string; patientId: string | null; clientId: string; detail: string | null }
 

@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { episodeOfCareId } from '#libs/fhir';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 const KEYS = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'] as const;
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 /**
  * Issue 15 part 6: a decision belongs to the source system (token client_id) that granted

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, syntheticPid, DNR, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, DNR, FNR } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 const FHN = 'urn:oid:2.16.578.1.12.4.1.4.3';
 

@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { freePort, packageRoot } from '#libs/database';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { DevIssuer } from '#libs/security';
-import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { createDpopKey, createDpopProof, syntheticPid, FNR } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 const run = promisify(execFile);
 const TEST = '313231593';

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '#libs/database';
 import { WEEKLY_EXTENT_V2_UPCASTERS } from '#libs/domain';
-import { PostgresEventStore, UpcasterRegistry, tenantId } from '#libs/event-store';
-import { startTestPlatform, type TestPlatform } from '#libs/testing';
+import { PostgresEventStore, UpcasterRegistry } from '#libs/event-store';
+import { tenantId } from '#libs/tenancy';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 const run = promisify(execFile);
 const A = '313231593'; // seeded

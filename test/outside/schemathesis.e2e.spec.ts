@@ -6,7 +6,8 @@
  * operation, `npm run test:faults` at least 100 (FPI_SCHEMATHESIS_EXAMPLES). Any failure fails
  * this test with Schemathesis' report (each failure with a curl command to reproduce it).
  */
-import { FNR, runSchemathesis, schemathesis, startTestPlatform, type TestPlatform } from '#libs/testing';
+import { FNR, runSchemathesis, schemathesis } from '#libs/testing';
+import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
 
 const EXAMPLES = Number(process.env.FPI_SCHEMATHESIS_EXAMPLES ?? 10);
 const SEED = process.env.FPI_SCHEMATHESIS_SEED ?? '20261130';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { openDatabase, readRuntimeFile, type Database } from '#libs/database';
-import { PostgresEventStore, PostgresTenantRegistry, tenantId, type Tenant } from '#libs/event-store';
+import { PostgresEventStore } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId, type Tenant } from '#libs/tenancy';
 import { parsePersonIdentifier, validateOrganisationNumber } from '#libs/domain';
 import { InvalidArgumentError } from 'commander';
 import { authMode } from '#libs/security';

@@ -1,6 +1,6 @@
 /** `fpi`: the platform's command line (npx fpi --help). */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PostgresTenantRegistry, tenantId, tenantNameViolation } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId, tenantNameViolation } from '#libs/tenancy';
 import { Databases, parseDatabaseSettings, readRuntimeFile } from '#libs/database';
 import { authMode, DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type O
 import { CqrsModule } from '@nestjs/cqrs';
 import { Counter, Gauge } from 'prom-client';
 import { DATABASES, replicationLag, type Databases } from '#libs/database';
-import { EVENT_STORE, TenantDatabases, type EventStore } from '#libs/event-store';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { TenantDatabases } from '#libs/tenancy';
 import { Metrics, ReadinessChecks } from '#libs/observability';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from '#libs/projections';
 import { OktReadController } from './okt/okt-read.controller.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { compareCheckpoints, formatCheckpoint, START, type Checkpoint } from './checkpoint.js';
 import { AppendManyConflictError, IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError } from './errors.js';
 import type { EventStore, NewEvent, RecordedEvent } from './event-store.port.js';
-import { tenantId, type TenantId } from './tenant.js';
+import { tenantId, type TenantId } from '#libs/tenancy';
 import type { UpcasterRegistry } from './upcasting.js';
 
 export interface HeldAppend {

@@ -4,10 +4,8 @@ import { Metrics } from '#libs/observability';
 import { EVENT_STORE, type EventStore } from './event-store.port.js';
 import { InstrumentedEventStore } from './instrumented-event-store.js';
 import { PostgresEventStore } from './postgres/postgres-event-store.js';
-import { PostgresTenantRegistry } from './postgres/postgres-tenant-registry.js';
-import { TenantDatabases } from './tenant-databases.js';
+import { TenancyModule, TenantDatabases } from '#libs/tenancy';
 import { TenantRoutedEventStore } from './tenant-routed-event-store.js';
-import { TENANT_REGISTRY, type TenantRegistry } from './tenant-registry.port.js';
 import { UpcasterRegistry } from './upcasting.js';
 
 /** One PostgreSQL adapter per database, by database name. */
@@ -21,12 +19,13 @@ class EventStoreLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * Binds the event-store and tenant-registry ports to their PostgreSQL adapters. With
+ * Binds the event-store port to its PostgreSQL adapter (tenancy from #libs/tenancy). With
  * databases per municipality (FPI_DATABASES) the event store routes each call to the
  * tenant's database; with one database it is the adapter itself.
  */
 @Global()
 @Module({
+  imports: [TenancyModule],
   providers: [
     UpcasterRegistry,
     {
@@ -34,16 +33,6 @@ class EventStoreLifecycle implements OnApplicationShutdown {
       inject: [DATABASES, UpcasterRegistry],
       useFactory: (databases: Databases, upcasters: UpcasterRegistry) =>
         new Map(databases.all().map((c) => [c.name, new PostgresEventStore(c.db.pool, { upcasters })])),
-    },
-    {
-      provide: TENANT_REGISTRY,
-      inject: [DATABASES],
-      useFactory: (databases: Databases) => new PostgresTenantRegistry(databases.main.db.pool, (name) => databases.get(name).db.pool),
-    },
-    {
-      provide: TenantDatabases,
-      inject: [DATABASES, TENANT_REGISTRY],
-      useFactory: (databases: Databases, registry: TenantRegistry) => new TenantDatabases(databases, registry),
     },
     {
       provide: EVENT_STORE,
@@ -57,6 +46,6 @@ class EventStoreLifecycle implements OnApplicationShutdown {
     },
     EventStoreLifecycle,
   ],
-  exports: [EVENT_STORE, TENANT_REGISTRY, TenantDatabases, UpcasterRegistry],
+  exports: [EVENT_STORE, UpcasterRegistry, TenancyModule],
 })
 export class EventStoreModule {}

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { EVENT_STORE, TenantDatabases, type EventStore } from '#libs/event-store';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { TenantDatabases } from '#libs/tenancy';
 import { Metrics } from '#libs/observability';
 import { ByDatabase } from '#libs/projections';
 import { KafkaPublisher, kafkaPublisherOptions } from './kafka/kafka-publisher.js';

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { decodeProtectedHeader, type JWTPayload } from 'jose';
-import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/tenancy';
 import { ProblemError, problemType } from '#libs/contracts';
 import { osloToday, validateOrganisationNumber } from '#libs/domain';
 import { agreementDecision, type AgreementDecision } from './agreements/agreement.js';

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Global, HttpCode, Inject, Injectable, Logger, Mo
 import { HEALTH_DETAIL_ACCESS, ReadinessChecks, type HealthDetailAccess } from '#libs/observability';
 import { Type } from '@sinclair/typebox';
 import { compileValidator, ProblemError } from '#libs/contracts';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { osloToday } from '#libs/domain';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { join } from 'node:path';

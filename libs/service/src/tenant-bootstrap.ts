@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
-import { TENANT_REGISTRY, tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/tenancy';
 import { loadConfig } from './service-config.js';
 
 /** Creates the development test tenant (synthetic organisation 313231593) and the tenants of FPI_TENANTS_FILE at start. */

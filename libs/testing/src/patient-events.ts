@@ -1,4 +1,5 @@
-import { START, type EventStore, type RecordedEvent, type TenantId } from '#libs/event-store';
+import { START, type EventStore, type RecordedEvent } from '#libs/event-store';
+import { type TenantId } from '#libs/tenancy';
 
 /** Every stored event of the tenant that names the patient (`data.patient.value`), in `$all` order: what a test checks was (or was not) written. */
 export async function eventsOfPatient(store: EventStore, tenant: TenantId, personId: string): Promise<RecordedEvent[]> {

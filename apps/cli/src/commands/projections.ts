@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { serviceOverviewDefinition } from '#libs/content';
-import { PostgresTenantRegistry, tenantId } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
 import { guardProduction, orgnr, store, tenantOf, withDatabase } from '../context.js';
 import type { Database } from '#libs/database';

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decisionStreamId, type OverviewDocument, type PatientRef } from '#libs/domain';
-import { EVENT_STORE, START, TenantDatabases, type Checkpoint, type EventStore, type TenantId } from '#libs/event-store';
+import { EVENT_STORE, START, type Checkpoint, type EventStore } from '#libs/event-store';
+import { TenantDatabases, type TenantId } from '#libs/tenancy';
 import { liveVersionOf, PostgresCheckpointStore } from '#libs/projections';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
 

@@ -5,7 +5,8 @@ import { Kafka, logLevel, type IHeaders, type KafkaConfig } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { DatabaseModule } from '#libs/database';
-import { EVENT_STORE, EventStoreModule, PostgresEventStore, PostgresTenantRegistry, START, TENANT_REGISTRY, tenantId, type EventStore, type RecordedEvent, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, EventStoreModule, PostgresEventStore, START, type EventStore, type RecordedEvent } from '#libs/event-store';
+import { PostgresTenantRegistry, TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { MetricsModule } from '#libs/observability';
 import { createTestDatabase } from '#libs/testing';
 // The broker helper directly, not through the testing index: only the Kafka suites need it.

@@ -7,16 +7,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Decider } from '#libs/domain';
-import {
-  AppendManyConflictError,
-  IdempotencyConflictError,
-  WrongExpectedVersionError,
-  type AppendResult,
-  type EventStore,
-  type NewEvent,
-  type RecordedEvent,
-  type TenantId,
-} from '#libs/event-store';
+import { AppendManyConflictError, IdempotencyConflictError, WrongExpectedVersionError, type AppendResult, type EventStore, type NewEvent, type RecordedEvent } from '#libs/event-store';
+import { type TenantId } from '#libs/tenancy';
 import { isDataException } from '#libs/http';
 import { planBatch, type BatchItem, type PlanBinding, type PlannedOutcome } from './batch-plan.js';
 

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { DevIssuer, type DevTokenOptions } from '../../security/src/dev-issuer.js';
-import { createTestDatabase, type TestDatabase } from './test-database.js';
+import { DevIssuer, type DevTokenOptions } from '../../libs/security/src/dev-issuer.js';
+import { createTestDatabase, type TestDatabase } from '#libs/testing';
 
 export type TokenOptions = Partial<DevTokenOptions>;
 
@@ -41,7 +41,7 @@ export async function startTestPlatform(options: { listen?: boolean; port?: numb
   process.env.FPI_DATA_DIR = dataDir;
   process.env.LOG_LEVEL ??= 'silent'; // request logs are tested on their own (access-log e2e)
   // Imported late so that the platform module reads the environment set above.
-  const { createPlatformApp } = await import('../../../apps/platform/src/bootstrap.js');
+  const { createPlatformApp } = await import('../../apps/platform/src/bootstrap.js');
   const app = await createPlatformApp({ logger: false });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
