@@ -64,6 +64,12 @@ export interface KurrentDbEventStoreOptions {
   tenants?: KurrentDbTenantRegistry;
   /** Whether `close()` disposes the client (default true); false for a shared client. */
   ownsClient?: boolean;
+  /**
+   * Whether a tenant is registered (reads and writes of others are refused with
+   * `UnknownTenantError`). Default: this namespace's `KurrentDbTenantRegistry`. The platform
+   * passes its own registry's answer (PostgreSQL's `tenants` table, FPI_EVENT_STORE=kurrentdb).
+   */
+  isRegistered?: (tenant: TenantId) => Promise<boolean>;
 }
 
 interface PlannedPart {
@@ -85,6 +91,7 @@ export class KurrentDbEventStore implements EventStore {
   private readonly tenants: KurrentDbTenantRegistry;
   private readonly notifier: KurrentDbEventNotifier;
   private readonly ownsClient: boolean;
+  private readonly isRegistered: ((tenant: TenantId) => Promise<boolean>) | undefined;
 
   constructor(private readonly client: KurrentDBClient, options: KurrentDbEventStoreOptions = {}) {
     this.names = new KurrentDbStreamNames(options.namespace);
@@ -92,6 +99,7 @@ export class KurrentDbEventStore implements EventStore {
     this.tenants = options.tenants ?? new KurrentDbTenantRegistry(client, { namespace: this.names.namespace });
     this.notifier = new KurrentDbEventNotifier(client, this.names);
     this.ownsClient = options.ownsClient ?? true;
+    this.isRegistered = options.isRegistered;
   }
 
   async append(tenant: TenantId, streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult> {
@@ -248,7 +256,8 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   private async requireTenant(tenant: TenantId): Promise<void> {
-    if (!(await this.tenants.isRegistered(tenant))) throw new UnknownTenantError(tenant);
+    const registered = this.isRegistered ? await this.isRegistered(tenant) : await this.tenants.isRegistered(tenant);
+    if (!registered) throw new UnknownTenantError(tenant);
   }
 
   /** Events and one claim per event. */

@@ -70,7 +70,7 @@ function saslFromEnv(env: NodeJS.ProcessEnv, tls: boolean): OutboxConfig['sasl']
  * (`scram-sha-256`, `scram-sha-512`, `plain`), `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`.
  * Throws an error naming the variable for a value that cannot work.
  */
-export function outboxConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OutboxConfig {
+export function outboxConfigFromEnv(env: Readonly<Record<string, string | undefined>>): OutboxConfig {
   const brokers = (env.KAFKA_BROKERS ?? '')
     .split(',')
     .map((b) => b.trim())

@@ -1,3 +1,4 @@
+import { ConfigModule, loadConfig } from '#libs/config';
 import { randomUUID } from 'node:crypto';
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -44,7 +45,7 @@ describe('OutboxModule (Nest wiring, PostgreSQL)', () => {
 
   const boot = async (publisher?: MessagePublisher) => {
     const logger = new CollectingLogger();
-    let builder = Test.createTestingModule({ imports: [DatabaseModule, MetricsModule, EventStoreModule, OutboxModule] }).setLogger(logger);
+    let builder = Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig()), DatabaseModule, MetricsModule, EventStoreModule, OutboxModule] }).setLogger(logger);
     if (publisher) builder = builder.overrideProvider(MESSAGE_PUBLISHER).useValue(publisher);
     app = await builder.compile();
     await app.init();

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter } from 'prom-client';
+import { CONFIG, type PlatformConfig } from '#libs/config';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import { TenantDatabases } from '#libs/tenancy';
 import { Metrics } from '#libs/observability';
@@ -50,7 +51,7 @@ class OutboxLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
  */
 @Module({
   providers: [
-    { provide: OUTBOX_CONFIG, useFactory: () => outboxConfigFromEnv(process.env) },
+    { provide: OUTBOX_CONFIG, inject: [CONFIG], useFactory: (config: PlatformConfig) => outboxConfigFromEnv(config.env) },
     {
       provide: MESSAGE_PUBLISHER,
       inject: [OUTBOX_CONFIG],

@@ -4,20 +4,23 @@ import { DatabaseModule } from '#libs/database';
 import { EventStoreModule } from '#libs/event-store';
 import { HealthModule, maskingDestination, MetricsModule, serializeRequest, serializeResponse } from '#libs/observability';
 import { SecurityModule } from '#libs/security';
-import { loadConfig } from './service-config.js';
+import { CONFIG, type PlatformConfig } from '#libs/config';
 
 /**
  * What every deployable runs: JSON logs without credentials or patient identifiers, the
  * databases, metrics, health, the event store and tenant registry, and access control.
+ * The settings (CONFIG) come from the deployable: `createServiceApp` provides them.
  */
 export function commonModules(): (Type | DynamicModule)[] {
   return [
-    LoggerModule.forRoot({
+    LoggerModule.forRootAsync({
+      inject: [CONFIG],
+      useFactory: (config: PlatformConfig) => ({
       // nestjs-pino's default route pattern matches nothing under Nest 12 with Fastify.
       forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
       pinoHttp: [
         {
-          level: loadConfig().logLevel,
+          level: config.logLevel,
           // Credentials and patient identifiers never reach the logs: headers by allow-list,
           // paths masked on their decoded value, and every line masked on its way out.
           serializers: { req: serializeRequest, res: serializeResponse },
@@ -25,6 +28,7 @@ export function commonModules(): (Type | DynamicModule)[] {
         },
         maskingDestination(),
       ],
+      }),
     }),
     DatabaseModule,
     MetricsModule,

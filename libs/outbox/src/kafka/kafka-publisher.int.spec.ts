@@ -1,3 +1,4 @@
+import { ConfigModule, loadConfig } from '#libs/config';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -340,7 +341,7 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
         Object.assign(process.env, secureEnv({ KAFKA_TOPIC_PREFIX: prefix, DATABASE_URL: db.url }));
         delete process.env.FPI_DATABASES;
         delete process.env.READ_DATABASE_URL;
-        app = await Test.createTestingModule({ imports: [DatabaseModule, MetricsModule, EventStoreModule, OutboxModule] }).setLogger(logger).compile();
+        app = await Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig()), DatabaseModule, MetricsModule, EventStoreModule, OutboxModule] }).setLogger(logger).compile();
         await app.init();
         await app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenant, name: 'Test kommune', environment: 'test' });
         const store = app.get<EventStore>(EVENT_STORE);
