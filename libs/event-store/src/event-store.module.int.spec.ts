@@ -1,0 +1,66 @@
+import { Test, type TestingModule } from '@nestjs/testing';
+import { ConfigModule, loadConfig } from '#libs/config';
+import { DatabaseModule } from '#libs/database';
+import { KurrentDbEventStore } from '#libs/kurrentdb';
+import { MetricsModule } from '#libs/observability';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
+import { createTestDatabase, type TestDatabase } from '#libs/testing';
+import { UnknownTenantError } from './errors.js';
+import { event } from './event-store.contract.js';
+import { EVENT_STORE, type EventStore } from './event-store.port.js';
+import { EventStoreModule } from './event-store.module.js';
+import { PostgresEventStore } from './postgres/postgres-event-store.js';
+
+/** The adapter behind the metrics wrapper. */
+const adapterOf = (store: EventStore) => (store as unknown as { inner: EventStore }).inner;
+
+/** Nothing listens here: the KurrentDB client connects only on its first call. */
+const UNREACHABLE_KURRENTDB = 'kurrentdb://127.0.0.1:1?tls=false';
+
+describe('EventStoreModule: the store chosen by FPI_EVENT_STORE', () => {
+  let db: TestDatabase;
+  let other: TestDatabase | undefined;
+  let app: TestingModule | undefined;
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    await db.drop();
+    await other?.drop();
+    other = undefined;
+  });
+
+  const boot = (env: NodeJS.ProcessEnv) =>
+    Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig({ DATABASE_URL: db.url, ...env })), DatabaseModule, MetricsModule, EventStoreModule] }).compile();
+
+  it('is PostgreSQL by default', async () => {
+    app = await boot({});
+    expect(adapterOf(app.get(EVENT_STORE))).toBeInstanceOf(PostgresEventStore);
+  });
+
+  it('is KurrentDB with FPI_EVENT_STORE=kurrentdb, and knows tenants from the PostgreSQL registry', async () => {
+    app = await boot({ FPI_EVENT_STORE: 'kurrentdb', KURRENTDB_URL: UNREACHABLE_KURRENTDB });
+    const store = app.get<EventStore>(EVENT_STORE);
+    expect(adapterOf(store)).toBeInstanceOf(KurrentDbEventStore);
+    // A write for a tenant the platform's registry does not know is refused before the server is asked.
+    await expect(store.append(tenantId('912159523'), 'decision-1', [event()], 'no_stream')).rejects.toBeInstanceOf(UnknownTenantError);
+    // The registry the rest of the platform uses is still PostgreSQL's.
+    const registry = app.get<TenantRegistry>(TENANT_REGISTRY);
+    await registry.add({ id: tenantId('912159523'), name: 'Bodø kommune (test)', environment: 'test' });
+    expect((await db.pool.query(`SELECT tenant_id FROM tenants WHERE tenant_id = '912159523'`)).rows).toHaveLength(1);
+    // Once registered there, the store goes on to the server (here: unreachable).
+    const outcome = await store.append(tenantId('912159523'), 'decision-1', [event()], 'no_stream').catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(Error);
+    expect(outcome).not.toBeInstanceOf(UnknownTenantError);
+  });
+
+  it('refuses databases per municipality with KurrentDB, naming both settings', async () => {
+    other = await createTestDatabase();
+    await expect(boot({ FPI_EVENT_STORE: 'kurrentdb', KURRENTDB_URL: UNREACHABLE_KURRENTDB, FPI_DATABASES: JSON.stringify({ bodo: other.url }) })).rejects.toThrow(
+      /FPI_DATABASES .*needs FPI_EVENT_STORE=postgres/,
+    );
+  });
+});
