@@ -51,6 +51,7 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ FPI_EVENT_STORE: 'mongo' }, /FPI_EVENT_STORE must be one of postgres, kurrentdb/],
     [{ FPI_EVENT_STORE: 'kurrentdb' }, /KURRENTDB_URL is required with FPI_EVENT_STORE=kurrentdb/],
+    [{ FPI_EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://127.0.0.1:2113', FPI_DATABASES: '{"bodo":"postgres://db/bodo"}' }, /FPI_DATABASES .*needs FPI_EVENT_STORE=postgres/],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -158,6 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const devTenantId = s.FPI_DEV_TENANT ?? (mode === 'dev' ? '313231593' : '');
   const kind = s.FPI_EVENT_STORE ?? 'postgres';
   if (kind === 'kurrentdb' && !s.KURRENTDB_URL) throw new ConfigError([{ variable: 'KURRENTDB_URL', message: 'is required with FPI_EVENT_STORE=kurrentdb' }]);
+  // One KurrentDB store serves every municipality: no database per municipality on it.
+  if (kind === 'kurrentdb' && s.FPI_DATABASES?.trim()) {
+    throw new ConfigError([{ variable: 'FPI_DATABASES', message: '(a database per municipality) needs FPI_EVENT_STORE=postgres: with KurrentDB every municipality shares one store' }]);
+  }
   return {
     env: Object.freeze({ ...s }),
     http: {

@@ -19,7 +19,6 @@ const UNREACHABLE_KURRENTDB = 'kurrentdb://127.0.0.1:1?tls=false';
 
 describe('EventStoreModule: the store chosen by FPI_EVENT_STORE', () => {
   let db: TestDatabase;
-  let other: TestDatabase | undefined;
   let app: TestingModule | undefined;
 
   beforeEach(async () => {
@@ -29,8 +28,6 @@ describe('EventStoreModule: the store chosen by FPI_EVENT_STORE', () => {
     await app?.close();
     app = undefined;
     await db.drop();
-    await other?.drop();
-    other = undefined;
   });
 
   const boot = (env: NodeJS.ProcessEnv) =>
@@ -55,12 +52,5 @@ describe('EventStoreModule: the store chosen by FPI_EVENT_STORE', () => {
     const outcome = await store.append(tenantId('912159523'), 'decision-1', [event()], 'no_stream').catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(Error);
     expect(outcome).not.toBeInstanceOf(UnknownTenantError);
-  });
-
-  it('refuses databases per municipality with KurrentDB, naming both settings', async () => {
-    other = await createTestDatabase();
-    await expect(boot({ FPI_EVENT_STORE: 'kurrentdb', KURRENTDB_URL: UNREACHABLE_KURRENTDB, FPI_DATABASES: JSON.stringify({ bodo: other.url }) })).rejects.toThrow(
-      /FPI_DATABASES .*needs FPI_EVENT_STORE=postgres/,
-    );
   });
 });
