@@ -27,6 +27,8 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts'],
+  // startTestPlatform's platform (libs/testing imports no app; see the file).
+  setupFiles: ['<rootDir>/test/support/platform-app.ts'],
   globalSetup: '<rootDir>/libs/testing/src/global-setup.js',
   globalTeardown: '<rootDir>/libs/testing/src/global-teardown.js',
   maxWorkers: 2,

@@ -18,7 +18,8 @@ const arg = (name) => {
 const FROM = arg('--from');
 const OUT = arg('--out') ?? 'docs/reports/system-test-report.md';
 
-/** FR-1…FR-13 (seeds-digest §1.1, trial 1 of the FKJ programme) and our own rules, each with the tests that show it. */
+/** FR-1…FR-13 (trial 1 of KS' FKJ programme, "Oversikt over kommunale tjenester":
+ * https://www.ks.no/fagomrader/digitalisering/felleslosninger/fkj/kommunal-samhandlingsplattform-for-informasjonsdeling/) and our own rules, each with the tests that show it. */
 const REQUIREMENTS = [
   ['FR-1', 'Set up and configure an information-sharing platform in one municipality', [/platform \(all-in-one\)/, /embedded default/, /npx fpi adds tenants/]],
   ['FR-2', 'The platform receives patient information from at least one end-user system for one service area', [/receive service \(mottakstjeneste\) over HTTP every event type/]],

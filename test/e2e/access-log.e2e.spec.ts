@@ -5,8 +5,7 @@ import { freePort, packageRoot } from '#libs/database';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { DevIssuer } from '#libs/security';
-import { createTestDatabase, syntheticPid, FNR, type TestDatabase } from '#libs/testing';
-import { FULL_ACCESS } from '../support/test-platform.js';
+import { createTestDatabase, syntheticPid, FNR, type TestDatabase, FULL_ACCESS } from '#libs/testing';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** The built platform as a process of its own, its JSON logs captured as an operator sees them. */

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { osloToday } from '#libs/content';
 
 describe('content services (innholdstjenester): the service overview over HTTP', () => {

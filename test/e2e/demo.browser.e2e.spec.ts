@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { packageRoot } from '#libs/database';
-import { chromiumBinary, syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { chromiumBinary, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 /** The reference client in a real browser: the Chromium build shipped in the `@sparticuz/chromium` npm package, driven by Playwright. */
 describe('/demo: the legevakt and home-care view', () => {

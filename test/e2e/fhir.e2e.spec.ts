@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'fhir-kit-client';
-import { syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { osloToday } from '#libs/content';
 import { expectValidFhir as expectValid } from '../../libs/fhir/src/testing/validate.js';
 

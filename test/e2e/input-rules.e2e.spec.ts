@@ -6,8 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import { InvalidTenantNameError, TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { isDataException, toProblem } from '#libs/http';
-import { eventsOfPatient, syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { eventsOfPatient, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const TENANT = tenantId('313231593');
 const PROBLEM = /^application\/problem\+json/;

@@ -1,7 +1,6 @@
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import { tenantId } from '#libs/tenancy';
-import { eventsOfPatient, syntheticPid } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { eventsOfPatient, syntheticPid, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { norwegianToday } from '#libs/receive';
 import { foldDecision, oktDecisionKey, type DecisionEvent } from '#libs/domain';
 

@@ -8,8 +8,7 @@ import request from 'supertest';
 import { packageRoot } from '#libs/database';
 import { osloToday } from '#libs/domain';
 import { CLAIMS, DEMO_GP_ORGNR, type DevTokenOptions } from '#libs/security';
-import { createDpopKey, createDpopProof, syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { createDpopKey, createDpopProof, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const run = promisify(execFile);
 

@@ -1,7 +1,6 @@
 import request from 'supertest';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type TestDatabase } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { type TestDatabase, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { latestMigrationVersion } from '#libs/database';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import { tenantId } from '#libs/tenancy';

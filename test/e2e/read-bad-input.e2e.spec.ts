@@ -5,8 +5,7 @@
  */
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 const RUNS = Number(process.env.FPI_PROPERTY_RUNS ?? 1000);
@@ -55,7 +54,7 @@ describe(`content services refuse ${RUNS} generated bad read parameters`, () => 
       .chain((a) => fc.constantFrom('application/json', 'application/x-www-form-urlencoded').map((contentType) => ({ contentType, bytes: Buffer.from(a) }))),
   );
 
-  type Probe = { kind: 'problem' | 'fhir'; label?: string; run: () => ReturnType<TestPlatform['http']> extends infer A ? Promise<{ status: number; headers: Record<string, string>; body: any }> : never };
+  type Probe = { kind: 'problem' | 'fhir'; label?: string; run: () => ReturnType<TestPlatform['http']> extends unknown ? Promise<{ status: number; headers: Record<string, string>; body: any }> : never };
   const probe: fc.Arbitrary<Probe> = fc.oneof(
     notPid.map((v) => ({ kind: 'problem' as const, run: () => p.http().get('/api/v1/service-overview').set('person-id', v.replace(/[\r\n]/g, '')) })),
     fc.tuple(unknownParam, fc.string({ maxLength: 10 })).map(([k, v]) => ({ kind: 'problem' as const, run: () => p.http().get(`/api/v1/service-overview?${new URLSearchParams([[k, v]])}`).set('person-id', pid) })),

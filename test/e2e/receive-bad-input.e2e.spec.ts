@@ -4,8 +4,7 @@
  */
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const RUNS = Number(process.env.FPI_PROPERTY_RUNS ?? 2000);
 /**

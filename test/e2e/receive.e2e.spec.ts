@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
-import { syntheticPid, FNR, DNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { tenantId } from '#libs/tenancy';
+import { startTestPlatform, syntheticPid, FNR, DNR, type TestPlatform } from '#libs/testing';
 import { decisionEventExamples } from '#libs/receive';
 import { compileValidator, DecisionEventSchema } from '#libs/contracts';
 import { packageRoot } from '#libs/database';

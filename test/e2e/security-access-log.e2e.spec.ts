@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { episodeOfCareId } from '#libs/fhir';
-import { syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 interface Entry { action: string; outcome: string; patientId: string | null; clientId: string; detail: string | null }
 

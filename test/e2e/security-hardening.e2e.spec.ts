@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '#libs/database';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
-import { createDpopKey, createDpopProof } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { createDpopKey, createDpopProof, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** A platform configured as in production: DPoP required, a tight rate limit. */

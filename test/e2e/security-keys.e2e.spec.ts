@@ -10,8 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { episodeOfCareId } from '#libs/fhir';
-import { syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const KEYS = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'] as const;
 

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, packageRoot } from '#libs/database';
 import { DevIssuer } from '#libs/security';
-import { createTestDatabase, syntheticPid, FNR, type TestDatabase } from '#libs/testing';
-import { FULL_ACCESS } from '../support/test-platform.js';
+import { createTestDatabase, syntheticPid, FNR, type TestDatabase, FULL_ACCESS } from '#libs/testing';
 
 /** Every spelling of `pid` an operator could find in a log with grep. */
 function spellings(pid: string): string[] {

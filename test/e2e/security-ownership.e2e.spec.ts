@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 /**
  * Issue 15 part 6: a decision belongs to the source system (token client_id) that granted

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { syntheticPid, DNR, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { syntheticPid, DNR, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const FHN = 'urn:oid:2.16.578.1.12.4.1.4.3';
 

@@ -8,8 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { base64url, generateKeyPair, SignJWT } from 'jose';
-import { createDpopKey, createDpopProof, syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { createDpopKey, createDpopProof, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const LIMIT = 5;
 const PID = '13717404089';

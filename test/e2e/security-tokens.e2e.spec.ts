@@ -16,8 +16,7 @@ import request from 'supertest';
 import { freePort, packageRoot } from '#libs/database';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { DevIssuer } from '#libs/security';
-import { createDpopKey, createDpopProof, syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { createDpopKey, createDpopProof, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const run = promisify(execFile);
 const TEST = '313231593';

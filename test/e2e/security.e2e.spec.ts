@@ -7,8 +7,7 @@ import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** The FHIR resource the API returned, checked by the FHIR validator. */
 const validFhir = <T extends { total?: number }>(resource: T): T => (expectValidFhir(resource), resource);
-import { createDpopKey, createDpopProof, syntheticPid, FNR } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { createDpopKey, createDpopProof, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
 const B = '912159523';

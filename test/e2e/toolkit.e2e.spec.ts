@@ -6,7 +6,7 @@ import { packageRoot } from '#libs/database';
 import { WEEKLY_EXTENT_V2_UPCASTERS } from '#libs/domain';
 import { PostgresEventStore, UpcasterRegistry } from '#libs/event-store';
 import { tenantId } from '#libs/tenancy';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const run = promisify(execFile);
 const A = '313231593'; // seeded

@@ -6,8 +6,7 @@
  * operation, `npm run test:faults` at least 100 (FPI_SCHEMATHESIS_EXAMPLES). Any failure fails
  * this test with Schemathesis' report (each failure with a curl command to reproduce it).
  */
-import { FNR, runSchemathesis, schemathesis } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { FNR, runSchemathesis, schemathesis, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const EXAMPLES = Number(process.env.FPI_SCHEMATHESIS_EXAMPLES ?? 10);
 const SEED = process.env.FPI_SCHEMATHESIS_SEED ?? '20261130';
@@ -24,7 +23,7 @@ describe('Schemathesis against the served OpenAPI document', () => {
     // on its own in security-hardening) would answer most of them with 429.
     process.env.FPI_RATE_LIMIT_PER_MINUTE = '0';
     p = await startTestPlatform({ listen: true });
-    // The document's examples name the README's synthetic patient and decision: with them
+    // The document's examples name the documentation's synthetic patient and decision: with them
     // stored, the examples phase reaches the answers with data (overview, OKT, FHIR read).
     await (await p.as({ clientId: 'epj-demo' })).post('/api/v1/decision-events').send({
       type: 'ServiceDecisionGranted', eventId: '6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b00', decisionId: 'VEDTAK-2026-0042', occurredAt: '2026-03-01T08:15:00+01:00',

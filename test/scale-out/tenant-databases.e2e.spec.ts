@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 import { TENANT_REGISTRY, TenantDatabaseMismatchError, tenantId, type TenantRegistry } from '#libs/tenancy';
-import { FNR, syntheticPid } from '#libs/testing';
-import { startTestPlatform, type TestPlatform } from '../support/test-platform.js';
+import { FNR, syntheticPid, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
 const B = '912159523';

@@ -23,6 +23,7 @@ export interface TextViolation {
   detail: string;
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what this rule is about
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 // A high surrogate not followed by a low one, or a low one not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -71,6 +72,7 @@ export function unstorableTexts(value: unknown, pointer = ''): { pointer: string
   return out;
 }
 
+// eslint-disable-next-line no-control-regex -- as CONTROL above
 const UNSTORABLE_GLOBAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**

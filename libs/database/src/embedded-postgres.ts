@@ -82,7 +82,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`embedded PostgreSQL in ${clusterDir} did not start on port ${port}` + (error ? `: ${String(error)}` : ''));
+    throw new Error(`embedded PostgreSQL in ${clusterDir} did not start on port ${port}` + (error ? `: ${String(error)}` : ''), { cause: error });
   }
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   let stopped = false;

@@ -3,6 +3,7 @@ import { CONFIG, type PlatformConfig } from '#libs/config';
 import { DATABASES, type Databases } from '#libs/database';
 import { Metrics } from '#libs/observability';
 import { TENANT_REGISTRY, TenancyModule, TenantDatabases, type TenantId, type TenantRegistry } from '#libs/tenancy';
+import { EVENT_STORE_CONNECTORS, type ClosableEventStore, type EventStoreConnectors } from './event-store-adapters.js';
 import { EVENT_STORE, type EventStore } from './event-store.port.js';
 import { InstrumentedEventStore } from './instrumented-event-store.js';
 import { PostgresEventStore } from './postgres/postgres-event-store.js';
@@ -13,8 +14,6 @@ import { UpcasterRegistry } from './upcasting.js';
 const POSTGRES_EVENT_STORES = Symbol('POSTGRES_EVENT_STORES');
 /** The KurrentDB adapter when FPI_EVENT_STORE=kurrentdb, else undefined. */
 const KURRENTDB_EVENT_STORE = Symbol('KURRENTDB_EVENT_STORE');
-
-type ClosableEventStore = EventStore & { close(): Promise<void> };
 
 class EventStoreLifecycle implements OnApplicationShutdown {
   constructor(
@@ -28,16 +27,19 @@ class EventStoreLifecycle implements OnApplicationShutdown {
 }
 
 /**
- * Opens the KurrentDB adapter (FPI_EVENT_STORE=kurrentdb, KURRENTDB_URL). The library and its
- * client are imported here only, so a process on PostgreSQL never loads them. Tenants stay in
- * the platform's registry (PostgreSQL): the store asks it whether a tenant exists. One store
- * serves every municipality, so databases per municipality (FPI_DATABASES) are refused.
+ * Opens the KurrentDB adapter (FPI_EVENT_STORE=kurrentdb, KURRENTDB_URL) through the connector
+ * libs/kurrentdb binds (the deployable imports its `KurrentDbConnectorModule`; the connector
+ * loads the adapter and its client only when called, so a process on PostgreSQL never loads
+ * them). Tenants stay in the platform's registry (PostgreSQL): the store asks it whether a
+ * tenant exists. One store serves every municipality, so databases per municipality
+ * (FPI_DATABASES) are refused.
  */
-async function openKurrentDbEventStore(url: string, tenants: TenantDatabases, registry: TenantRegistry, upcasters: UpcasterRegistry): Promise<ClosableEventStore> {
+async function openKurrentDbEventStore(url: string, connectors: EventStoreConnectors | undefined, tenants: TenantDatabases, registry: TenantRegistry, upcasters: UpcasterRegistry): Promise<ClosableEventStore> {
   if (!tenants.single) {
     throw new Error('FPI_DATABASES (a database per municipality) needs FPI_EVENT_STORE=postgres: with KurrentDB every municipality shares one store');
   }
-  const { KurrentDbEventStore } = await import('#libs/kurrentdb');
+  const connect = connectors?.kurrentdb;
+  if (!connect) throw new Error('FPI_EVENT_STORE=kurrentdb: this deployable has no KurrentDB connector (import KurrentDbConnectorModule from #libs/kurrentdb)');
   // Tenants are never removed: a yes is cached, a no is asked again (it may be registered later).
   const known = new Set<string>();
   const isRegistered = async (tenant: TenantId) => {
@@ -46,7 +48,7 @@ async function openKurrentDbEventStore(url: string, tenants: TenantDatabases, re
     known.add(tenant);
     return true;
   };
-  return KurrentDbEventStore.connect(url, { upcasters, isRegistered });
+  return connect(url, { upcasters, isRegistered });
 }
 
 /**
@@ -68,9 +70,9 @@ async function openKurrentDbEventStore(url: string, tenants: TenantDatabases, re
     },
     {
       provide: KURRENTDB_EVENT_STORE,
-      inject: [CONFIG, TenantDatabases, TENANT_REGISTRY, UpcasterRegistry],
-      useFactory: async (config: PlatformConfig, tenants: TenantDatabases, registry: TenantRegistry, upcasters: UpcasterRegistry) =>
-        config.eventStore.kind === 'kurrentdb' ? openKurrentDbEventStore(config.eventStore.url, tenants, registry, upcasters) : undefined,
+      inject: [CONFIG, TenantDatabases, TENANT_REGISTRY, UpcasterRegistry, { token: EVENT_STORE_CONNECTORS, optional: true }],
+      useFactory: async (config: PlatformConfig, tenants: TenantDatabases, registry: TenantRegistry, upcasters: UpcasterRegistry, connectors?: EventStoreConnectors) =>
+        config.eventStore.kind === 'kurrentdb' ? openKurrentDbEventStore(config.eventStore.url, connectors, tenants, registry, upcasters) : undefined,
     },
     {
       provide: EVENT_STORE,

@@ -6,5 +6,6 @@ export * from './postgres/postgres-event-store.js';
 export * from './upcasting.js';
 export * from './instrumented-event-store.js';
 export * from './event-store.module.js';
+export * from './event-store-adapters.js';
 export * from './tenant-routed-event-store.js';
 export * from './append-validation.js';

@@ -5,7 +5,8 @@
  * Links are whatever the caller passes: build them with `searchQueryString` (search-params)
  * so they repeat the search in canonical form. They carry the patient's identifier; a
  * client that follows them should POST the query to `EpisodeOfCare/_search` to keep it
- * out of URLs and access logs (domain.md §7 item 8).
+ * out of URLs and access logs (as NHN's Pasientens prøvesvar and PMD do with the `person-id`
+ * header or a POST `_search` body; the OKT prototype's `GET /okt-events/{pid}` does not).
  */
 
 export interface SearchsetBundleInput {

@@ -1,6 +1,8 @@
 /**
  * Canonical URLs and identifier systems of the FHIR R4 API (HL7 Norway OKT-on-FHIR draft IG,
- * no-basis NamingSystems). Sources: /work/shared/domain.md §1.2, §3.1–3.3 and §7.
+ * no-basis NamingSystems). Sources: github.com/HL7Norway/FHIR-hackathon-2025-okt-ig
+ * (canonical `http://hl7.no/fhir/ig/okt`), github.com/HL7Norway/basisprofiler-r4 and
+ * HL7Norway/kodeverk (NamingSystems).
  * Identifier and code systems the domain already defines are re-used from it.
  */
 import { ORGNR_SYSTEM, PERSON_ID_SYSTEMS, SERVICE_CODE_SYSTEM } from '#libs/domain';

@@ -1,8 +1,10 @@
 /// <reference types="fhir" />
 /**
  * One service decision of the overview as an HL7 Norway OKT-on-FHIR `OktEpisodeOfCare`
- * (FHIR R4 4.0.1). Pure mapping, no framework imports. See /work/shared/domain.md §1.2,
- * §3.2, §3.3 and §7 (items 2 and 3).
+ * (FHIR R4 4.0.1). Pure mapping, no framework imports. Source: HL7 Norway's
+ * OKT-on-FHIR draft IG (github.com/HL7Norway/FHIR-hackathon-2025-okt-ig, `input/pages/index.md`,
+ * https://hl7norway.github.io/FHIR-hackathon-2025-okt-ig/currentbuild/); FHIR R4 EpisodeOfCare
+ * (pause is `onhold`, R4's code, not the IG table's "on-hold"); the 9151 system as the OID.
  *
  * Choices beyond the IG draft:
  * - `status`: paused maps to the R4 code `onhold` (the IG table's "on-hold" is not an

@@ -1,5 +1,4 @@
 import { ErrorType, KurrentDBClient, convertToCommandError, type ReadStreamOptions as KurrentReadStreamOptions } from '@kurrent/kurrentdb-client';
-import { type RecordedEvent } from '#libs/event-store';
 
 /** Helpers around `@kurrent/kurrentdb-client`: error classification, stream reads, bounded concurrency. */
 /** Attempts for `any` / `stream_exists` appends (and tenant registrations) that lose the race for the next revision. */

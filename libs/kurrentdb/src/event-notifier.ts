@@ -1,5 +1,5 @@
 import { BACKWARDS, END, KurrentDBClient, START as KURRENT_START, streamNameFilter, type AllStreamResolvedEvent, type AllStreamSubscription, type ReadPosition } from '@kurrent/kurrentdb-client';
-import { START, type WaitOptions } from '#libs/event-store';
+import { type WaitOptions } from '#libs/event-store';
 import { type TenantId } from '#libs/tenancy';
 import { KurrentDbStreamNames } from './stream-names.js';
 

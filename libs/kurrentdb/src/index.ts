@@ -1,8 +1,4 @@
-// The KurrentDB adapter of the EventStore port. Loaded only when FPI_EVENT_STORE=kurrentdb
-// (a dynamic import in libs/event-store's module), so other processes never load the client.
-export * from './kurrentdb-event-store.js';
-export * from './tenant-registry.js';
-export * from './stream-names.js';
-export * from './positions.js';
-export * from './claims.js';
-export * from './codec.js';
+// libs/kurrentdb's public face: the connector module only. The adapter (adapter.ts) is
+// loaded by the connector when FPI_EVENT_STORE=kurrentdb, so importing this library loads
+// neither it nor @kurrent/kurrentdb-client.
+export * from './kurrentdb-connector.module.js';

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ANY, KurrentDBClient, NO_STREAM, STREAM_EXISTS } from '@kurrent/kurrentdb-client';
 import { compareCheckpoints, InvalidAppendError, START, validateAppendRequest, type Checkpoint, type NewEvent, type RecordedEvent } from '#libs/event-store';
-import { event, eventStoreContract } from '../../event-store/src/event-store.contract.js';
+import { event, eventStoreContract } from '../../event-store/src/testing/event-store.contract.js';
 import { tenantId, type TenantId } from '#libs/tenancy';
 import {
   KURRENT_METADATA_KEY,
@@ -25,7 +25,7 @@ import {
   streamStateFor,
   versionHolds,
   versionOfRevision,
-} from './index.js';
+} from './adapter.js';
 
 const KURRENTDB_URL = process.env.KURRENTDB_URL;
 

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_KAFKA_CLIENT_ID } from './kafka/kafka-publisher.js';
 import { DEFAULT_TOPIC_PREFIX, outboxTopic } from './outbox-message.js';
+
+/** The Kafka client id when `KAFKA_CLIENT_ID` is unset. */
+export const DEFAULT_KAFKA_CLIENT_ID = 'fpi-platform';
 
 /** SASL mechanisms the outbox offers (Kafka's names, lower case as kafkajs spells them). */
 export const KAFKA_SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
@@ -39,7 +41,7 @@ function tlsFromEnv(env: NodeJS.ProcessEnv): OutboxConfig['tls'] {
   try {
     pem = readFileSync(caFile, 'utf8');
   } catch (error) {
-    throw new Error(`KAFKA_SSL_CA_FILE: cannot read ${caFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new Error(`KAFKA_SSL_CA_FILE: cannot read ${caFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
   }
   const ca = pem.match(PEM_CERTIFICATE);
   if (!ca) throw new Error(`KAFKA_SSL_CA_FILE: ${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);

@@ -1,6 +1,7 @@
 /**
- * HelseID access-token claims we use (domain.md §5.1, §5.5) and our API's scopes, named in
- * NHN's style `nhn:<api>/<scope>` (§5.2).
+ * HelseID access-token claims we use (NHN utviklerportal, HelseID "Teknisk referanse: claims";
+ * tillitsrammeverk attestation claims) and our API's scopes, named in NHN's style
+ * `nhn:<api>/<scope>` (HelseID scope and audience naming).
  */
 export const CLAIMS = {
   orgnrParent: 'helseid://claims/client/claims/orgnr_parent',

@@ -12,7 +12,8 @@ import {
 } from 'jose';
 
 /**
- * DPoP proof validation (RFC 9449 §4.3) as HelseID profiles it (domain.md §5.3): the API
+ * DPoP proof validation (RFC 9449 §4.3) as HelseID profiles it (NHN utviklerportal, HelseID security
+ * profile, "Formatering av DPoP-bevis"): the API
  * receives `Authorization: DPoP <access token>` plus a `DPoP: <proof JWT>` header, and
  * the proof must be signed by the key whose thumbprint the token carries in `cnf.jkt`.
  */

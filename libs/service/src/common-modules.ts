@@ -2,6 +2,7 @@ import { RequestMethod, type DynamicModule, type Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { DatabaseModule } from '#libs/database';
 import { EventStoreModule } from '#libs/event-store';
+import { KurrentDbConnectorModule } from '#libs/kurrentdb';
 import { HealthModule, maskingDestination, MetricsModule, serializeRequest, serializeResponse } from '#libs/observability';
 import { SecurityModule } from '#libs/security';
 import { CONFIG, type PlatformConfig } from '#libs/config';
@@ -33,6 +34,8 @@ export function commonModules(): (Type | DynamicModule)[] {
     DatabaseModule,
     MetricsModule,
     HealthModule,
+    // FPI_EVENT_STORE=kurrentdb: the connector loads the adapter then, and only then.
+    KurrentDbConnectorModule,
     EventStoreModule,
     SecurityModule,
   ];

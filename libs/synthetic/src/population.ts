@@ -4,9 +4,7 @@
  * valid under the receive service's rules.
  */
 import type { DecisionEventV1 } from '#libs/contracts';
-import { organisationNumberCheckDigit } from '../../domain/src/identifiers/organisation-number.js';
-import { PERSON_ID_SYSTEMS, syntheticFodselsnummer } from '../../domain/src/identifiers/person-identifier.js';
-import { ALL_SERVICE_CODES } from '../../domain/src/service-codes/service-codes.js';
+import { ALL_SERVICE_CODES, organisationNumberCheckDigit, PERSON_ID_SYSTEMS, syntheticFodselsnummer } from '#libs/domain';
 
 export interface PopulationOptions {
   patients: number;

@@ -52,7 +52,7 @@ async function withLock<T>(dir: string, work: () => Promise<T>, timeoutMs = 600_
       // A lock older than the timeout belongs to a process that died while holding it.
       const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
       if (age > timeoutMs) await rm(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${lock}`);
+      else if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${lock}`, { cause: error });
       else await sleep(250);
     }
   }
@@ -83,8 +83,8 @@ export async function kafkaJars(): Promise<string> {
       await run('mvn', ['-B', '-q', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${join(staging, 'libs')}`, '-DincludeScope=runtime'], { maxBuffer: 16 * 2 ** 20 });
     } catch (error) {
       const { stdout, stderr, code } = error as { stdout?: string; stderr?: string; code?: string };
-      if (code === 'ENOENT') throw new Error('the Kafka broker for the tests needs Maven (mvn) and Java ≥ 17 on the PATH');
-      throw new Error(`fetching Apache Kafka's jars with Maven failed:\n${stdout ?? ''}${stderr ?? ''}`);
+      if (code === 'ENOENT') throw new Error('the Kafka broker for the tests needs Maven (mvn) and Java ≥ 17 on the PATH', { cause: error });
+      throw new Error(`fetching Apache Kafka's jars with Maven failed:\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
     }
     if (!(await readdir(join(staging, 'libs'))).some((f) => f.startsWith('kafka_2.13-'))) throw new Error('Maven copied no kafka_2.13 jar');
     await writeFile(join(staging, 'complete'), `${new Date().toISOString()}\n`);

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 // The file itself, not the lib's index: that would load every Nest module into each test file.
-import { spawnDeployable, type Deployable, type DeployableProcess } from '../../service/src/spawn-deployable.js';
+import { spawnDeployable, type Deployable, type DeployableProcess } from '#libs/service';
 import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
 import { FNR, syntheticPid } from './synthetic.js';
 

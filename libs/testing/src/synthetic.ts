@@ -1,4 +1,4 @@
-import { PERSON_ID_SYSTEMS, syntheticFodselsnummer } from '../../domain/src/identifiers/person-identifier.js';
+import { PERSON_ID_SYSTEMS, syntheticFodselsnummer } from '#libs/domain';
 
 let counter = 0;
 /**

@@ -1,8 +1,7 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiCallerProblems, ApiProblem, ApiUnavailable, ProblemError } from '#libs/contracts';
-import type { ServiceOverviewEntry } from '#libs/domain';
+import { ApiCallerProblems, ApiProblem, ApiUnavailable } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { OktEventsQuery, OktStatusQuery } from './okt-read.queries.js';
 

@@ -1,4 +1,4 @@
-import { deciderSpecification } from '#libs/testing';
+import { deciderSpecification } from '../../../testing/src/decider-specification.js';
 import type { DecisionEvent } from './decision-events.js';
 import { decide, decisionCommand, decisionDecider, DecisionRuleError, foldDecision, initialDecisionState, type Actor, type DecisionCommand, type RuleViolation } from './decision.js';
 

@@ -1,6 +1,7 @@
 import { isValidOrganisationNumber, ORGNR_SYSTEM, organisationNumberCheckDigit, validateOrganisationNumber } from './organisation-number.js';
 
-// 313231593 is NHN's synthetic JFT organisation; the others are public examples (domain.md §4.4).
+// 313231593 is NHN's synthetic JFT organisation; the others are public examples
+// that pass the modulus-11 rule of HL7 Norway's kodeverk NamingSystem.
 const VALID = ['313231593', '912159523', '922734046', '994598759', '974760673'];
 /** Prefix whose weighted sum gives check digit 10: no organisation number can start with it. */
 const PREFIX_WITHOUT_CHECK_DIGIT = '31323150';

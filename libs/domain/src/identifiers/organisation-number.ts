@@ -3,8 +3,8 @@
  *
  * 9 digits; weights 3,2,7,6,5,4,3,2 over digits 1–8; check digit = (11 − Σ mod 11) mod 11.
  * A computed check digit of 10 means the number is invalid (never issued).
- * Source: /work/shared/domain.md §3.1 and §4.4 (HL7 Norway kodeverk NamingSystem
- * "Er bygd opp i henhold til modulus 11").
+ * Source: HL7 Norway kodeverk, NamingSystem for organisasjonsnummer
+ * (github.com/HL7Norway/kodeverk, `input/fsh/namingsystems/`: "Er bygd opp i henhold til modulus 11").
  */
 
 /** FHIR `identifier.system` for organisasjonsnummer (ENH). */

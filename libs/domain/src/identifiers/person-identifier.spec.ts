@@ -11,7 +11,8 @@ import {
   type CheckDigitRule,
 } from './person-identifier.js';
 
-// Only synthetic numbers: the published NHN / Test-Norge test persons (domain.md §4.3, §6)
+// Only synthetic numbers: the published NHN / Test-Norge test persons (NHN SyntPop, +65:
+// https://www.nhn.no/tjenester/syntpop/om-syntpop; Skatteetaten Test-Norge, +80)
 // and numbers built by the generator under test. No real-looking numbers.
 const SYNTHETIC_65 = ['22750884907', '19779998080', '16758532406', '13717404089'];
 const SYNTHETIC_80 = '26812297073';

@@ -2,7 +2,7 @@
  * Norwegian person identifiers: fødselsnummer (FNR), D-nummer (DNR) and felles
  * hjelpenummer (FHN). Pure functions, no framework imports.
  *
- * Sources (see /work/shared/domain.md §3.1 and §4):
+ * Sources (HL7 Norway no-basis NamingSystems, github.com/HL7Norway/basisprofiler-r4, and):
  * - Layout `DDMMYY III K1 K2`; K1 weights 3,7,6,1,8,9,4,5,2 over digits 1–9 and K2
  *   weights 5,4,3,2,7,6,5,4,3,2 over digits 1–10 (ehelse "Identifikatorer for personer",
  *   Skatteetaten's reference code, navikt/fnrvalidator).

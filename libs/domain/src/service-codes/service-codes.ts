@@ -2,10 +2,12 @@
  * Volven 9151 "Tjenestetype i helse- og omsorgstjenesten" (IPLOS/KPR service codes).
  * Pure data and functions, no framework imports.
  *
- * Source: /work/shared/domain.md §2.1 (code list from FinnKode 9151, the HL7 Norway
+ * Sources: the code list from FinnKode 9151
+ * (https://finnkode.helsedirektoratet.no/adm/collections/9151), the HL7 Norway
  * FHIR-hackathon-2025-okt-ig `iplos-codesystem.fsh` and Oslo's no-municipal IG; groups from
- * Helsedirektoratet's "Kommunale helse- og omsorgstjenester 2021" report, the rest inferred)
- * and §2.2 (IPLOS "organisasjonsnummer" rules for the performing unit). Codes 12 and 13 were
+ * Helsedirektoratet's "Kommunale helse- og omsorgstjenester 2021" report, the rest inferred;
+ * and Helsedirektoratet's IPLOS questions and answers (https://helsedirektoratet.no/iplos-registeret/
+ * iplos-sporsmal-og-svar/tjenester and …/organisasjonsnummer: rules for the performing unit). Codes 12 and 13 were
  * replaced by 29 from 2019; 10 and 16 are not in the current list.
  */
 
@@ -18,8 +20,8 @@ export const SERVICE_CODE_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9151';
 export const SERVICE_CODE_SYSTEM_ALIASES: readonly string[] = Object.freeze(['https://finnkode.helsedirektoratet.no/adm/collections/9151']);
 
 /**
- * Date of the code list this table reflects: FinnKode 9151 / HL7 Norway OKT IG as
- * summarised in domain.md §2.1 (research done for the 2026 trial). Bump it when the table
+ * Date of the code list this table reflects: FinnKode 9151 / HL7 Norway OKT IG
+ * (`input/fsh/terminology/iplos-codesystem.fsh`) as read for the 2026 trial. Bump it when the table
  * is updated from a newer FinnKode version.
  */
 export const SERVICE_CODE_TABLE_VERSION = '2026-01-01';
@@ -48,7 +50,7 @@ const I: ServiceGroup = 'Institusjonstjenester';
 const V: ServiceGroup = 'Velferdsteknologi';
 const T: ServiceGroup = 'Bruk av tvang';
 
-// [code, display, group, performer orgnr]. Groups for 21–26 are inferred (domain.md §2.1 [I]).
+// [code, display, group, performer orgnr]. Groups for 21–26 are inferred (not in Helsedirektoratet's 2021 table).
 const TABLE: readonly (readonly [number, string, ServiceGroup, PerformerOrgnrRule])[] = [
   [1, 'Praktisk bistand - daglige gjøremål', H, 'required'],
   [2, 'Praktisk bistand - opplæring - daglige gjøremål', H, 'required'],

@@ -139,7 +139,7 @@ function dataTypeInvariantIssues(resource: Resource): string[] {
         for (const constraint of schema.constraints ?? []) {
           if (constraint.key === 'ele-1') continue;
           const variables = { '%resource': resources.at(-1)?.value ?? value, '%rootResource': root()?.value ?? value };
-          let holds = false;
+          let holds: boolean;
           try {
             // Only false breaks an invariant; empty means it does not apply (R4's ref-1 on an
             // identifier-only reference is empty, the HL7 validator accepts such references).

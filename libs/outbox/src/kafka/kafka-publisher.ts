@@ -1,6 +1,6 @@
 import { Kafka, Partitioners, logLevel, type KafkaConfig, type LogEntry, type Message, type Producer, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { PermanentPublishError, type MessagePublisher, type OutboxMessage } from '../message-publisher.port.js';
-import type { OutboxConfig } from '../outbox.config.js';
+import { DEFAULT_KAFKA_CLIENT_ID, type OutboxConfig } from '../outbox.config.js';
 
 export interface KafkaPublisherOptions {
   /** `host:port` of the bootstrap brokers. */
@@ -17,7 +17,6 @@ export interface KafkaPublisherOptions {
   log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string) => void;
 }
 
-export const DEFAULT_KAFKA_CLIENT_ID = 'fpi-platform';
 /** kafkajs's retries inside one publish: about 10 s of back-off, then the relay takes over. */
 export const DEFAULT_KAFKA_RETRY: RetryOptions = { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 };
 

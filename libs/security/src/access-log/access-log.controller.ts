@@ -1,7 +1,7 @@
 import { Controller, Get, Headers, UseGuards } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { parsePersonIdentifier } from '#libs/domain';
-import { ApiCallerProblems, ApiProblem, ApiUnavailable, ProblemError } from '#libs/contracts';
+import { ApiCallerProblems, ApiProblem, ApiUnavailable } from '#libs/contracts';
 import { CallerGuard, RequireScope } from '../caller.guard.js';
 import { CurrentCaller, type Caller } from '../caller.js';
 import { invalidPersonId } from '../person-id.js';

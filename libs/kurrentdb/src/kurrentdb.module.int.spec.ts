@@ -1,15 +1,13 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '#libs/config';
 import { DatabaseModule } from '#libs/database';
-import { KurrentDbEventStore } from '#libs/kurrentdb';
 import { MetricsModule } from '#libs/observability';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { createTestDatabase, type TestDatabase } from '#libs/testing';
-import { UnknownTenantError } from './errors.js';
-import { event } from './event-store.contract.js';
-import { EVENT_STORE, type EventStore } from './event-store.port.js';
-import { EventStoreModule } from './event-store.module.js';
-import { PostgresEventStore } from './postgres/postgres-event-store.js';
+import { EVENT_STORE, EventStoreModule, PostgresEventStore, UnknownTenantError, type EventStore } from '#libs/event-store';
+import { event } from '../../event-store/src/testing/event-store.contract.js';
+import { KurrentDbConnectorModule } from './kurrentdb-connector.module.js';
+import { KurrentDbEventStore } from './kurrentdb-event-store.js';
 
 /** The adapter behind the metrics wrapper. */
 const adapterOf = (store: EventStore) => (store as unknown as { inner: EventStore }).inner;
@@ -17,7 +15,7 @@ const adapterOf = (store: EventStore) => (store as unknown as { inner: EventStor
 /** Nothing listens here: the KurrentDB client connects only on its first call. */
 const UNREACHABLE_KURRENTDB = 'kurrentdb://127.0.0.1:1?tls=false';
 
-describe('EventStoreModule: the store chosen by FPI_EVENT_STORE', () => {
+describe('EventStoreModule with KurrentDbConnectorModule: the store chosen by FPI_EVENT_STORE', () => {
   let db: TestDatabase;
   let app: TestingModule | undefined;
 
@@ -31,7 +29,7 @@ describe('EventStoreModule: the store chosen by FPI_EVENT_STORE', () => {
   });
 
   const boot = (env: NodeJS.ProcessEnv) =>
-    Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig({ DATABASE_URL: db.url, ...env })), DatabaseModule, MetricsModule, EventStoreModule] }).compile();
+    Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig({ DATABASE_URL: db.url, ...env })), DatabaseModule, MetricsModule, KurrentDbConnectorModule, EventStoreModule] }).compile();
 
   it('is PostgreSQL by default', async () => {
     app = await boot({});

@@ -3,10 +3,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { DevIssuer, type DevTokenOptions } from '../../libs/security/src/dev-issuer.js';
-import { createTestDatabase, type TestDatabase } from '#libs/testing';
+import { DevIssuer, type DevTokenOptions } from '#libs/security';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export type TokenOptions = Partial<DevTokenOptions>;
+
+declare global {
+  /**
+   * Makes the all-in-one platform under test. Set by the Jest set-up file test/support/platform-app.ts
+   * (libs/testing imports no app); `startTestPlatform` calls it after setting the environment.
+   */
+  var __fpiCreatePlatformApp: ((options: { logger?: boolean }) => Promise<NestFastifyApplication>) | undefined;
+}
 
 /**
  * What the default test caller may do: everything (also the operator's health detail), in the
@@ -40,8 +48,9 @@ export async function startTestPlatform(options: { listen?: boolean; port?: numb
   process.env.DATABASE_URL = db.url;
   process.env.FPI_DATA_DIR = dataDir;
   process.env.LOG_LEVEL ??= 'silent'; // request logs are tested on their own (access-log e2e)
-  // Imported late so that the platform module reads the environment set above.
-  const { createPlatformApp } = await import('../../apps/platform/src/bootstrap.js');
+  // Made late (the set-up file imports the platform on first use) so that the platform module reads the environment set above.
+  const createPlatformApp = globalThis.__fpiCreatePlatformApp;
+  if (!createPlatformApp) throw new Error('no platform to start: jest.config.js must list test/support/platform-app.ts in setupFiles');
   const app = await createPlatformApp({ logger: false });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
