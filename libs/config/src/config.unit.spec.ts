@@ -25,7 +25,14 @@ describe('loadConfig', () => {
   });
 
   it('types the numbers and flags it reads', () => {
-    const config = loadConfig({ PORT: '3005', DATABASE_POOL_SIZE: '8', FPI_RATE_LIMIT_PER_MINUTE: '0', FPI_PROJECTION_BATCH_SIZE: '2000', FPI_DEMO_AGREEMENT: 'false', FPI_AUTH_JWKS_URL: 'https://helseid.example/jwks' });
+    const config = loadConfig({
+      PORT: '3005',
+      DATABASE_POOL_SIZE: '8',
+      FPI_RATE_LIMIT_PER_MINUTE: '0',
+      FPI_PROJECTION_BATCH_SIZE: '2000',
+      FPI_DEMO_AGREEMENT: 'false',
+      FPI_AUTH_JWKS_URL: 'https://helseid.example/jwks',
+    });
     expect(config.http.port).toBe(3005);
     expect(config.database.poolSize).toBe(8);
     expect(config.http.rateLimitPerMinute).toBe(0);

@@ -47,7 +47,7 @@ describe("libs/event-store's index", () => {
     expect(staticGraph(join(root, 'libs/kurrentdb/src/kurrentdb-event-store.ts')).packages).toContain('@kurrent/kurrentdb-client');
   });
 
-  it('is not reached by any deployable either: libs/kurrentdb\'s face (its connector) loads the adapter with import() only', () => {
+  it("is not reached by any deployable either: libs/kurrentdb's face (its connector) loads the adapter with import() only", () => {
     for (const entry of ['libs/kurrentdb/src/index.ts', 'libs/service/src/index.ts', 'apps/platform/src/main.ts', 'apps/receive-service/src/main.ts', 'apps/content-service/src/main.ts']) {
       expect([entry, staticGraph(join(root, entry)).packages.has('@kurrent/kurrentdb-client')]).toEqual([entry, false]);
     }

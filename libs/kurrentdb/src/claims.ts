@@ -73,10 +73,7 @@ export function parseClaim(data: unknown): EventIdClaim | undefined {
   };
 }
 
-export type ClaimVerdict =
-  | { kind: 'none' }
-  | { kind: 'duplicate'; claims: EventIdClaim[] }
-  | { kind: 'conflict'; eventIds: string[] };
+export type ClaimVerdict = { kind: 'none' } | { kind: 'duplicate'; claims: EventIdClaim[] } | { kind: 'conflict'; eventIds: string[] };
 
 /**
  * Judges a refused append by the claims found for its events (`found[i]` for `wanted[i]`):
@@ -84,10 +81,7 @@ export type ClaimVerdict =
  * (claims in stream order); anything else (another payload, type, schema version or stream,
  * or a batch only partly stored): a conflict naming the clashing ids, else the stored ones.
  */
-export function judgeClaims(
-  wanted: { eventId: string; fingerprint: EventFingerprint }[],
-  found: (EventIdClaim | undefined)[],
-): ClaimVerdict {
+export function judgeClaims(wanted: { eventId: string; fingerprint: EventFingerprint }[], found: (EventIdClaim | undefined)[]): ClaimVerdict {
   const stored = found.filter((c): c is EventIdClaim => c !== undefined);
   if (stored.length === 0) return { kind: 'none' };
   const clashing = wanted.filter((w, i) => found[i] !== undefined && !sameFingerprint(found[i]!, w.fingerprint)).map((w) => w.eventId.toLowerCase());

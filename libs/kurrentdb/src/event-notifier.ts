@@ -19,7 +19,10 @@ export class KurrentDbEventNotifier {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private closed = false;
 
-  constructor(private readonly client: KurrentDBClient, private readonly names: KurrentDbStreamNames) {}
+  constructor(
+    private readonly client: KurrentDBClient,
+    private readonly names: KurrentDbStreamNames,
+  ) {}
 
   async wait(tenant: TenantId, options: WaitOptions): Promise<'notified' | 'timeout' | 'aborted'> {
     const { signal } = options;

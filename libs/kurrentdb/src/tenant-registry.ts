@@ -16,7 +16,10 @@ export class KurrentDbTenantRegistry implements TenantRegistry {
   private readonly tenants = new Map<string, Tenant>();
   private revision: bigint | undefined;
 
-  constructor(private readonly client: KurrentDBClient, options: { namespace?: string } = {}) {
+  constructor(
+    private readonly client: KurrentDBClient,
+    options: { namespace?: string } = {},
+  ) {
     this.names = new KurrentDbStreamNames(options.namespace);
   }
 
@@ -30,11 +33,10 @@ export class KurrentDbTenantRegistry implements TenantRegistry {
       const existing = this.tenants.get(id);
       if (existing) return existing;
       try {
-        await this.client.appendToStream(
-          this.names.tenantsStream(),
-          jsonEvent({ type: TENANT_REGISTERED_EVENT_TYPE, data: { id, name: tenant.name, environment: tenant.environment } }),
-          { streamState: this.revision === undefined ? NO_STREAM : this.revision, requiresLeader: true },
-        );
+        await this.client.appendToStream(this.names.tenantsStream(), jsonEvent({ type: TENANT_REGISTERED_EVENT_TYPE, data: { id, name: tenant.name, environment: tenant.environment } }), {
+          streamState: this.revision === undefined ? NO_STREAM : this.revision,
+          requiresLeader: true,
+        });
       } catch (error) {
         if (isWrongExpectedVersion(error) && attempt < MAX_APPEND_ATTEMPTS) continue;
         throw error;
