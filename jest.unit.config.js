@@ -37,7 +37,6 @@ const PURE_SPECS_NOT_YET_RENAMED = [
   'libs/security/src/person-id.spec.ts',
   'libs/security/src/public-url.spec.ts',
   'libs/security/src/token-verifier.spec.ts',
-  'libs/service/src/service-config.spec.ts',
   'libs/synthetic/src/population.spec.ts',
   'test/docker/compose.spec.ts',
   'test/report/traceability.spec.ts',

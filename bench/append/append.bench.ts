@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { PostgresEventStore, PostgresTenantRegistry, tenantId, type TenantId } from '#libs/event-store';
+import { PostgresEventStore } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
 import { alternateAppends, markdownTable, percentile, round, startBenchServer, writeResult } from '../lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);

@@ -11,7 +11,8 @@ import { pongoMultiStreamProjection, rebuildPostgreSQLProjections } from '@event
 import pg from 'pg';
 import { ServiceOverviewProjection } from '#libs/content';
 import { asDecisionEvent, emptyOverview, evolveOverview, syntheticFodselsnummer, type OverviewDocument, type PatientRef } from '#libs/domain';
-import { PostgresEventStore, PostgresTenantRegistry } from '#libs/event-store';
+import { PostgresEventStore } from '#libs/event-store';
+import { PostgresTenantRegistry } from '#libs/tenancy';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
 import { markdownTable, round, startBenchServer, writeResult } from '../lib.js';
 import { openPeerStores, TENANT } from './peer-stores.js';

@@ -2,7 +2,8 @@
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
 import { runMigrations } from '#libs/database';
-import { PostgresEventStore, PostgresTenantRegistry, tenantId } from '#libs/event-store';
+import { PostgresEventStore } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 
 export const TENANT = tenantId('313231593');
 

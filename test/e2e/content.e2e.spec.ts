@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { osloToday } from '#libs/content';
 
 describe('content services (innholdstjenester): the service overview over HTTP', () => {
@@ -88,7 +88,7 @@ describe('content services (innholdstjenester): the service overview over HTTP',
     const pid = syntheticPid();
     const last = await post(grant(pid));
     await overview(pid, last.checkpoint).expect(200);
-    const { TENANT_REGISTRY, tenantId } = await import('#libs/event-store');
+    const { TENANT_REGISTRY, tenantId } = await import('#libs/tenancy');
     await p.app.get(TENANT_REGISTRY).add({ id: tenantId('912159523'), name: 'Annen kommune', environment: 'test' });
     const other = await p.as({ tenant: '912159523' });
     expect((await other.get('/api/v1/service-overview').set('person-id', pid).expect(200)).body.services).toEqual([]);

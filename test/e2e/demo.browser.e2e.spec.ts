@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { packageRoot } from '#libs/database';
-import { chromiumBinary, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { chromiumBinary, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 /** The reference client in a real browser: the Chromium build shipped in the `@sparticuz/chromium` npm package, driven by Playwright. */
 describe('/demo: the legevakt and home-care view', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'fhir-kit-client';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { osloToday } from '#libs/content';
 import { expectValidFhir as expectValid } from '../../libs/fhir/src/testing/validate.js';
 

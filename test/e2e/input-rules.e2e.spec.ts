@@ -3,9 +3,10 @@
  * store, instants written with different offsets, character sets, and FHIR search semantics.
  */
 import { randomUUID } from 'node:crypto';
-import { EVENT_STORE, InvalidTenantNameError, TENANT_REGISTRY, tenantId, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { InvalidTenantNameError, TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { isDataException, toProblem } from '#libs/http';
-import { eventsOfPatient, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { eventsOfPatient, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const TENANT = tenantId('313231593');
 const PROBLEM = /^application\/problem\+json/;

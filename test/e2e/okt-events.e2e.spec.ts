@@ -1,5 +1,6 @@
-import { EVENT_STORE, tenantId, type EventStore } from '#libs/event-store';
-import { eventsOfPatient, startTestPlatform, syntheticPid, type TestPlatform } from '#libs/testing';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { tenantId } from '#libs/tenancy';
+import { eventsOfPatient, syntheticPid, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { norwegianToday } from '#libs/receive';
 import { foldDecision, oktDecisionKey, type DecisionEvent } from '#libs/domain';
 

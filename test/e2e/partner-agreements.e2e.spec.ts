@@ -8,7 +8,7 @@ import request from 'supertest';
 import { packageRoot } from '#libs/database';
 import { osloToday } from '#libs/domain';
 import { CLAIMS, DEMO_GP_ORGNR, type DevTokenOptions } from '#libs/security';
-import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { createDpopKey, createDpopProof, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const run = promisify(execFile);
 

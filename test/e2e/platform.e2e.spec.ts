@@ -1,8 +1,9 @@
 import request from 'supertest';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startTestPlatform, type TestDatabase, type TestPlatform } from '#libs/testing';
+import { type TestDatabase, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { latestMigrationVersion } from '#libs/database';
-import { EVENT_STORE, tenantId, type EventStore } from '#libs/event-store';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { tenantId } from '#libs/tenancy';
 import { randomUUID } from 'node:crypto';
 
 describe('platform (all-in-one) over HTTP', () => {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 const RUNS = Number(process.env.FPI_PROPERTY_RUNS ?? 1000);

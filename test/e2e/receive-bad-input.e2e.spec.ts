@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const RUNS = Number(process.env.FPI_PROPERTY_RUNS ?? 2000);
 /**

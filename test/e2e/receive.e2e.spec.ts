@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_STORE, tenantId, type EventStore } from '#libs/event-store';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { tenantId } from '#libs/tenancy';
 import { startTestPlatform, syntheticPid, FNR, DNR, type TestPlatform } from '#libs/testing';
 import { decisionEventExamples } from '#libs/receive';
 import { compileValidator, DecisionEventSchema } from '#libs/contracts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { episodeOfCareId } from '#libs/fhir';
-import { startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 interface Entry { action: string; outcome: string; patientId: string | null; clientId: string; detail: string | null }
 

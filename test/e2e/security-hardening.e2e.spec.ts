@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '#libs/database';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { createDpopKey, createDpopProof, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, syntheticPid, DNR, FNR, type TestPlatform } from '#libs/testing';
+import { syntheticPid, DNR, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const FHN = 'urn:oid:2.16.578.1.12.4.1.4.3';
 

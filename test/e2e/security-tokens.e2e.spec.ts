@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { freePort, packageRoot } from '#libs/database';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { DevIssuer } from '#libs/security';
-import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { createDpopKey, createDpopProof, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const run = promisify(execFile);
 const TEST = '313231593';

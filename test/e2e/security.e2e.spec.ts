@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { episodeOfCareId } from '#libs/fhir';
 import { AgreementRegister } from '#libs/security';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** The FHIR resource the API returned, checked by the FHIR validator. */
 const validFhir = <T extends { total?: number }>(resource: T): T => (expectValidFhir(resource), resource);
-import { createDpopKey, createDpopProof, startTestPlatform, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+import { createDpopKey, createDpopProof, syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
 const B = '912159523';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '#libs/database';
 import { WEEKLY_EXTENT_V2_UPCASTERS } from '#libs/domain';
-import { PostgresEventStore, UpcasterRegistry, tenantId } from '#libs/event-store';
+import { PostgresEventStore, UpcasterRegistry } from '#libs/event-store';
+import { tenantId } from '#libs/tenancy';
 import { startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const run = promisify(execFile);

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
-import { TENANT_REGISTRY, TenantDatabaseMismatchError, tenantId, type TenantRegistry } from '#libs/event-store';
-import { FNR, startTestPlatform, syntheticPid, type TestPlatform } from '#libs/testing';
+import { TENANT_REGISTRY, TenantDatabaseMismatchError, tenantId, type TenantRegistry } from '#libs/tenancy';
+import { FNR, syntheticPid, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
 const B = '912159523';

@@ -1,24 +1,46 @@
-import { join } from 'node:path';
+import type { PlatformConfig } from '#libs/config';
 import { openDatabase, readRuntimeFile, type Database } from '#libs/database';
-import { PostgresEventStore, PostgresTenantRegistry, tenantId, type Tenant } from '#libs/event-store';
+import { PostgresEventStore } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId, type Tenant } from '#libs/tenancy';
 import { parsePersonIdentifier, validateOrganisationNumber } from '#libs/domain';
 import { InvalidArgumentError } from 'commander';
-import { authMode } from '#libs/security';
 
-export const dataDir = () => process.env.FPI_DATA_DIR || join(process.cwd(), 'data');
+/**
+ * What every command needs from the settings (read once by `fpi` at start, `loadConfig()`):
+ * the platform's database and the dev issuer's directory.
+ */
+export class CliContext {
+  constructor(readonly config: PlatformConfig) {}
 
-/** The database the platform uses: DATABASE_URL, the running embedded server, or a short-lived one. */
-export async function database(): Promise<Database> {
-  const running = process.env.DATABASE_URL ? undefined : await readRuntimeFile(dataDir());
-  return openDatabase({ url: process.env.DATABASE_URL || running?.url, dataDir: dataDir(), poolSize: 4 });
-}
+  /** FPI_DATA_DIR (default `./data`): the embedded PostgreSQL and the dev issuer's keys. */
+  get dataDir(): string {
+    return this.config.database.dataDir;
+  }
 
-export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const db = await database();
-  try {
-    return await work(db);
-  } finally {
-    await db.close();
+  /** The database the platform uses: DATABASE_URL, the running embedded server, or a short-lived one. */
+  async database(): Promise<Database> {
+    const url = this.config.database.url;
+    const running = url ? undefined : await readRuntimeFile(this.dataDir);
+    return openDatabase({ url: url || running?.url, dataDir: this.dataDir, poolSize: 4 });
+  }
+
+  async withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+    const db = await this.database();
+    try {
+      return await work(db);
+    } finally {
+      await db.close();
+    }
+  }
+
+  /**
+   * Development tokens exist only with the dev issuer. With HelseID configured
+   * (FPI_AUTH_JWKS_URL) no dev signing key is made or used: tokens come from HelseID.
+   */
+  assertDevTokensAvailable(): void {
+    if (this.config.auth.mode === 'helseid') {
+      throw new Error('no development tokens here: this platform is configured for HelseID (FPI_AUTH_JWKS_URL is set), which does not accept the dev issuer; get a token from HelseID (no dev signing key was created)');
+    }
   }
 }
 
@@ -58,12 +80,3 @@ export function guardProduction(tenant: Tenant, options: { iKnowThisIsProduction
 
 export const store = (db: Database) => new PostgresEventStore(db.pool);
 
-/**
- * Development tokens exist only with the dev issuer. With HelseID configured
- * (FPI_AUTH_JWKS_URL) no dev signing key is made or used: tokens come from HelseID.
- */
-export function assertDevTokensAvailable(): void {
-  if (authMode() === 'helseid') {
-    throw new Error('no development tokens here: this platform is configured for HelseID (FPI_AUTH_JWKS_URL is set), which does not accept the dev issuer; get a token from HelseID (no dev signing key was created)');
-  }
-}

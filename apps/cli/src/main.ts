@@ -1,12 +1,23 @@
 /** `fpi`: the platform's command line (npx fpi --help). */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PostgresTenantRegistry, tenantId, tenantNameViolation } from '#libs/event-store';
+import { loadConfig } from '#libs/config';
+import { PostgresTenantRegistry, tenantId, tenantNameViolation } from '#libs/tenancy';
 import { Databases, parseDatabaseSettings, readRuntimeFile } from '#libs/database';
 import { DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';
 import { projectionCommands } from './commands/projections.js';
 import { agreementCommands } from './commands/agreements.js';
-import { assertDevTokensAvailable, dataDir, orgnr, withDatabase } from './context.js';
+import { CliContext, orgnr } from './context.js';
+
+/** The settings, read once; a bad variable stops every command, naming it. */
+const ctx = (() => {
+  try {
+    return new CliContext(loadConfig());
+  } catch (error) {
+    console.error(`fpi: ${(error as Error).message}`);
+    process.exit(1);
+  }
+})();
 
 const program = new Command()
   .name('fpi')
@@ -31,8 +42,8 @@ tenant
   .option('--database <name>', 'keep its data in a database of its own: a name from FPI_DATABASES')
   .option('--json', 'print JSON')
   .action(async (o: { orgnr: string; name: string; production: boolean; database?: string; json?: boolean }) => {
-    await withDatabase(async (db) => {
-      const databases = await Databases.open(db, { named: parseDatabaseSettings(process.env.FPI_DATABASES), poolSize: 2 });
+    await ctx.withDatabase(async (db) => {
+      const databases = await Databases.open(db, { named: parseDatabaseSettings(ctx.config.database.named), poolSize: 2 });
       try {
         const registry = new PostgresTenantRegistry(db.pool, (name) => databases.get(name).db.pool);
         const t = await registry.add({ id: tenantId(o.orgnr), name: o.name, environment: o.production ? 'production' : 'test', database: o.database });
@@ -48,7 +59,7 @@ tenant
   .description('list the registered municipalities')
   .option('--json', 'print JSON')
   .action(async (o: { json?: boolean }) => {
-    await withDatabase(async (db) => {
+    await ctx.withDatabase(async (db) => {
       const all = await new PostgresTenantRegistry(db.pool).list();
       console.log(o.json ? JSON.stringify(all, null, 2) : all.map((t) => `${t.id}\t${t.environment}\t${t.database ?? 'default'}\t${t.name}`).join('\n'));
     });
@@ -69,14 +80,14 @@ program
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number(v), 3600)
   .option('--dpop-jkt <thumbprint>', 'bind the token to a DPoP key (cnf.jkt)')
   .action(async (o: { tenant: string; org?: string; scope: string[]; purpose?: (typeof PURPOSES_OF_USE)[number]; purposeDetails?: string; hpr?: string; orgChild?: string; clientId: string; clientName?: string; ttl: number; dpopJkt?: string }) => {
-    assertDevTokensAvailable();
+    ctx.assertDevTokensAvailable();
     // The municipality must be a registered test one: ask the platform's database, never a
     // short-lived embedded one started here (it would race the platform's own start).
-    if (!process.env.DATABASE_URL && !(await readRuntimeFile(dataDir()))) {
+    if (!ctx.config.database.url && !(await readRuntimeFile(ctx.dataDir))) {
       throw new Error('token: start the platform first (npm start) or set DATABASE_URL: a dev token is made only for a municipality registered there as a test municipality');
     }
-    const token = await withDatabase(async (db) => {
-      const issuer = await DevIssuer.open(dataDir());
+    const token = await ctx.withDatabase(async (db) => {
+      const issuer = await DevIssuer.open(ctx.dataDir);
       return issuer.issueForTenant(new PostgresTenantRegistry(db.pool), {
         tenant: o.tenant, org: o.org, scopes: o.scope as ScopeName[], purpose: o.purpose, purposeDetails: o.purposeDetails, hpr: o.hpr, orgChild: o.orgChild,
         clientId: o.clientId, clientName: o.clientName, ttlSeconds: o.ttl, dpopJkt: o.dpopJkt,
@@ -87,9 +98,9 @@ program
     process.stdout.write(token + '\n');
   });
 
-projectionCommands(program);
-dataCommands(program);
-agreementCommands(program);
+projectionCommands(program, ctx);
+dataCommands(program, ctx);
+agreementCommands(program, ctx);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fpi: ${(error as Error).message}`);

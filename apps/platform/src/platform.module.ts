@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { ContentModule } from '#libs/content';
+import { ContentModule, PatientDecisions } from '#libs/content';
 import { ReceiveModule } from '#libs/receive';
 import { EventForwardingModule } from '#libs/event-forwarding';
 import { commonModules, TenantBootstrap } from '#libs/service';
 
 /** The all-in-one platform: every module in one process, for the embedded default. */
 @Module({
-  imports: [...commonModules(), ReceiveModule, ContentModule, EventForwardingModule],
+  imports: [...commonModules(), ReceiveModule.forRoot({ patientDecisions: PatientDecisions }), ContentModule, EventForwardingModule],
   providers: [TenantBootstrap],
 })
 export class PlatformModule {}

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { Counter, Gauge } from 'prom-client';
+import { CONFIG, type PlatformConfig } from '#libs/config';
 import { DATABASES, replicationLag, type Databases } from '#libs/database';
-import { EVENT_STORE, TenantDatabases, type EventStore } from '#libs/event-store';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { TenantDatabases } from '#libs/tenancy';
 import { Metrics, ReadinessChecks } from '#libs/observability';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from '#libs/projections';
 import { OktReadController } from './okt/okt-read.controller.js';
@@ -118,8 +120,8 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
   providers: [
     {
       provide: ProjectionEngines,
-      inject: [EVENT_STORE, TenantDatabases, Metrics],
-      useFactory: (store: EventStore, tenants: TenantDatabases, metrics: Metrics) => {
+      inject: [EVENT_STORE, TenantDatabases, Metrics, CONFIG],
+      useFactory: (store: EventStore, tenants: TenantDatabases, metrics: Metrics, config: PlatformConfig) => {
         const logger = new Logger('Projections');
         const applied = new Counter({ name: 'fpi_projection_events_applied_total', help: 'Events applied by projections', labelNames: ['projection', 'tenant'], registers: [metrics.registry] });
         const dead = new Counter({ name: 'fpi_projection_dead_letters_total', help: 'Events dead-lettered by projections', labelNames: ['projection', 'tenant'], registers: [metrics.registry] });
@@ -129,7 +131,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
             store,
             registry,
             [serviceOverviewDefinition],
-            { ...DEFAULT_ENGINE_OPTIONS, batchSize: Number(process.env.FPI_PROJECTION_BATCH_SIZE ?? DEFAULT_ENGINE_OPTIONS.batchSize) },
+            { ...DEFAULT_ENGINE_OPTIONS, batchSize: config.projectionBatchSize ?? DEFAULT_ENGINE_OPTIONS.batchSize },
             { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
             (message) => logger.warn(label(message)),
           ),

@@ -1,5 +1,6 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
+import { CONFIG, type PlatformConfig } from '#libs/config';
 import { Database, openDatabase } from './database.js';
 import { Databases, parseDatabaseSettings } from './databases.js';
 
@@ -26,25 +27,26 @@ class DatabaseLifecycle implements OnApplicationShutdown {
   providers: [
     {
       provide: DATABASE,
-      useFactory: async () => {
+      inject: [CONFIG],
+      useFactory: async (config: PlatformConfig) => {
         const logger = new Logger('Database');
         return openDatabase({
-          url: process.env.DATABASE_URL || undefined,
-          dataDir: process.env.FPI_DATA_DIR || undefined,
-          poolSize: poolSize(),
+          url: config.database.url,
+          dataDir: config.database.dataDir,
+          poolSize: config.database.poolSize,
           log: (line) => logger.debug(line.trim()),
         });
       },
     },
     {
       provide: DATABASES,
-      inject: [DATABASE],
-      useFactory: async (db: Database) => {
+      inject: [DATABASE, CONFIG],
+      useFactory: async (db: Database, config: PlatformConfig) => {
         const logger = new Logger('Database');
         const databases = await Databases.open(db, {
-          readUrl: process.env.READ_DATABASE_URL || undefined,
-          named: parseDatabaseSettings(process.env.FPI_DATABASES),
-          poolSize: poolSize(),
+          readUrl: config.database.readUrl,
+          named: parseDatabaseSettings(config.database.named),
+          poolSize: config.database.poolSize,
           log: (line) => logger.warn(line.trim()),
         });
         for (const c of databases.all()) {
@@ -58,7 +60,3 @@ class DatabaseLifecycle implements OnApplicationShutdown {
   exports: [DATABASE, DATABASES],
 })
 export class DatabaseModule {}
-
-function poolSize(): number | undefined {
-  return process.env.DATABASE_POOL_SIZE ? Number(process.env.DATABASE_POOL_SIZE) : undefined;
-}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { formatCheckpoint, PostgresEventStore, PostgresTenantRegistry, START, tenantId, type RecordedEvent, type TenantId } from '#libs/event-store';
+import { formatCheckpoint, PostgresEventStore, START, type RecordedEvent } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
 import { createTestDatabase, type TestDatabase } from '#libs/testing';
 import { PermanentPublishError, type MessagePublisher, type ForwardedMessage } from './message-publisher.port.js';
 import { FORWARDED_HEADERS, type ForwardedEventValue } from './forwarded-message.js';

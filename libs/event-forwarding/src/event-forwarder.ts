@@ -27,7 +27,8 @@
  *   connection, which holds the advisory lock anyway).
  */
 import type pg from 'pg';
-import type { EventStore, RecordedEvent, TenantId, TenantRegistry } from '#libs/event-store';
+import type { EventStore, RecordedEvent } from '#libs/event-store';
+import type { TenantId, TenantRegistry } from '#libs/tenancy';
 import {
   DEFAULT_ENGINE_OPTIONS,
   ProjectionEngine,

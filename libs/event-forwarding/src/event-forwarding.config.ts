@@ -72,7 +72,7 @@ function saslFromEnv(env: NodeJS.ProcessEnv, tls: boolean): EventForwardingConfi
  * (`scram-sha-256`, `scram-sha-512`, `plain`), `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`.
  * Throws an error naming the variable for a value that cannot work.
  */
-export function eventForwardingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EventForwardingConfig {
+export function eventForwardingConfigFromEnv(env: Readonly<Record<string, string | undefined>>): EventForwardingConfig {
   const brokers = (env.KAFKA_BROKERS ?? '')
     .split(',')
     .map((b) => b.trim())

@@ -1,8 +1,10 @@
+import { ConfigModule, loadConfig } from '#libs/config';
 import { randomUUID } from 'node:crypto';
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { DatabaseModule } from '#libs/database';
-import { EVENT_STORE, EventStoreModule, TENANT_REGISTRY, tenantId, type EventStore, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, EventStoreModule, type EventStore } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { Metrics, MetricsModule } from '#libs/observability';
 import { createTestDatabase, type TestDatabase } from '#libs/testing';
 import { MESSAGE_PUBLISHER, type MessagePublisher, type ForwardedMessage } from './message-publisher.port.js';
@@ -43,7 +45,7 @@ describe('EventForwardingModule (Nest wiring, PostgreSQL)', () => {
 
   const boot = async (publisher?: MessagePublisher) => {
     const logger = new CollectingLogger();
-    let builder = Test.createTestingModule({ imports: [DatabaseModule, MetricsModule, EventStoreModule, EventForwardingModule] }).setLogger(logger);
+    let builder = Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig()), DatabaseModule, MetricsModule, EventStoreModule, EventForwardingModule] }).setLogger(logger);
     if (publisher) builder = builder.overrideProvider(MESSAGE_PUBLISHER).useValue(publisher);
     app = await builder.compile();
     await app.init();

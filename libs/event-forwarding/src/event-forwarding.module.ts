@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { EVENT_STORE, TenantDatabases, type EventStore } from '#libs/event-store';
+import { CONFIG, type PlatformConfig } from '#libs/config';
+import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { TenantDatabases } from '#libs/tenancy';
 import { Metrics } from '#libs/observability';
 import { ByDatabase } from '#libs/projections';
 import { KafkaPublisher, kafkaPublisherOptions } from './kafka/kafka-publisher.js';
@@ -49,7 +51,7 @@ class EventForwardingLifecycle implements OnApplicationBootstrap, OnApplicationS
  */
 @Module({
   providers: [
-    { provide: EVENT_FORWARDING_CONFIG, useFactory: () => eventForwardingConfigFromEnv(process.env) },
+    { provide: EVENT_FORWARDING_CONFIG, inject: [CONFIG], useFactory: (config: PlatformConfig) => eventForwardingConfigFromEnv(config.env) },
     {
       provide: MESSAGE_PUBLISHER,
       inject: [EVENT_FORWARDING_CONFIG],

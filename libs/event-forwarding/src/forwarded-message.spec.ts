@@ -1,4 +1,5 @@
-import { parseCheckpoint, tenantId, type RecordedEvent } from '#libs/event-store';
+import { parseCheckpoint, type RecordedEvent } from '#libs/event-store';
+import { tenantId } from '#libs/tenancy';
 import { PermanentPublishError } from './message-publisher.port.js';
 import { DEFAULT_TOPIC_PREFIX, FORWARDED_HEADERS, forwardingTopic, toForwardedMessage, type ForwardedEventValue } from './forwarded-message.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,5 @@
-import { formatCheckpoint, type EventMetadata, type RecordedEvent, type TenantId } from '#libs/event-store';
+import { formatCheckpoint, type EventMetadata, type RecordedEvent } from '#libs/event-store';
+import { type TenantId } from '#libs/tenancy';
 import type { ForwardedMessage } from './message-publisher.port.js';
 
 /** Header names of every forwarded message. Consumers deduplicate by `event-id`. */

@@ -1,5 +1,5 @@
 import { checkpointOfColumns, compareCheckpoints, formatCheckpoint, InvalidCheckpointError, parseCheckpoint, START } from './checkpoint.js';
-import { tenantId, InvalidTenantIdError } from './tenant.js';
+import { tenantId, InvalidTenantIdError } from '#libs/tenancy';
 import { UpcasterRegistry } from './upcasting.js';
 
 describe('checkpoint', () => {

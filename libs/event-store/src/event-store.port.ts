@@ -1,5 +1,5 @@
 import type { Checkpoint } from './checkpoint.js';
-import type { TenantId } from './tenant.js';
+import type { TenantId } from '#libs/tenancy';
 
 /**
  * What the writer expects of the stream: a version number (the position of its last

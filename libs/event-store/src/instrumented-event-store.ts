@@ -3,7 +3,7 @@ import { EventStoreError } from './errors.js';
 import type {
   AppendResult, EventStore, ExpectedVersion, Lag, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions,
 } from './event-store.port.js';
-import type { TenantId } from './tenant.js';
+import type { TenantId } from '#libs/tenancy';
 
 /** What the instrumentation needs of a metrics backend (prom-client in the app). */
 export interface AppendMetrics {

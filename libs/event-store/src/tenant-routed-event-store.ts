@@ -1,6 +1,6 @@
 import type { Checkpoint } from './checkpoint.js';
 import type { AppendResult, EventStore, Lag, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from './event-store.port.js';
-import type { TenantId } from './tenant.js';
+import type { TenantId } from '#libs/tenancy';
 
 /**
  * An event store over several stores, one per database: each call goes to the store of

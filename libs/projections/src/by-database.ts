@@ -1,5 +1,5 @@
 import type { Cluster } from '#libs/database';
-import type { TenantDatabases, TenantId, TenantRegistry } from '#libs/event-store';
+import type { TenantDatabases, TenantId, TenantRegistry } from '#libs/tenancy';
 import type { ProjectionStatus } from './projection-engine.js';
 
 /** What runs once per database: a projection engine, an event forwarder. */

@@ -1,4 +1,5 @@
-import { parseCheckpoint, tenantId, type Checkpoint, type TenantId } from '#libs/event-store';
+import { parseCheckpoint, type Checkpoint } from '#libs/event-store';
+import { tenantId, type TenantId } from '#libs/tenancy';
 import { CheckpointWaiters } from './checkpoint-waiters.js';
 import { hasReached, type CheckpointStore } from './checkpoints/checkpoint-store.port.js';
 

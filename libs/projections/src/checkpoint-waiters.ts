@@ -1,4 +1,5 @@
-import type { Checkpoint, TenantId } from '#libs/event-store';
+import type { Checkpoint } from '#libs/event-store';
+import type { TenantId } from '#libs/tenancy';
 import { hasReached, laterOf, type CheckpointStore } from './checkpoints/checkpoint-store.port.js';
 
 type Waiter = { tenant: string; checkpoint: Checkpoint; resolve: () => void };

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { withTransaction } from '#libs/database';
 import { checkpointOfRow, type CheckpointStore, type Queryable } from './checkpoints/checkpoint-store.port.js';
-import type { RecordedEvent, TenantId } from '#libs/event-store';
+import type { RecordedEvent } from '#libs/event-store';
+import type { TenantId } from '#libs/tenancy';
 
 /**
  * Events a projection could not apply (`projection_dead_letters`). A poison event pauses its

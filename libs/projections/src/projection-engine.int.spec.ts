@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { PostgresEventStore, PostgresTenantRegistry, tenantId, type RecordedEvent, type TenantId } from '#libs/event-store';
+import { PostgresEventStore, type RecordedEvent } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
 import { createTestDatabase, type TestDatabase } from '#libs/testing';
 import { ProjectionEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './projection-engine.js';
 import type { Projection, ProjectionSession } from './projection.js';

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { formatCheckpoint, type Checkpoint, type EventStore, type TenantId, type TenantRegistry } from '#libs/event-store';
+import { formatCheckpoint, type Checkpoint, type EventStore } from '#libs/event-store';
+import { type TenantId, type TenantRegistry } from '#libs/tenancy';
 import { CheckpointWaiters } from './checkpoint-waiters.js';
 import type { CheckpointStore } from './checkpoints/checkpoint-store.port.js';
 import { PostgresCheckpointStore } from './checkpoints/postgres-checkpoint-store.js';

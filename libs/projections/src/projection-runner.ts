@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import { inTransaction } from '#libs/database';
-import type { Checkpoint, EventStore, RecordedEvent, TenantId } from '#libs/event-store';
+import type { Checkpoint, EventStore, RecordedEvent } from '#libs/event-store';
+import type { TenantId } from '#libs/tenancy';
 import type { CheckpointStore } from './checkpoints/checkpoint-store.port.js';
 import type { DeadLetters } from './dead-letters.js';
 import { projectionId, type Projection } from './projection.js';

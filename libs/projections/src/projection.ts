@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { RecordedEvent, TenantId } from '#libs/event-store';
+import type { RecordedEvent } from '#libs/event-store';
+import type { TenantId } from '#libs/tenancy';
 
 /** A database session the engine gives a projection: inside the batch's transaction. */
 export type ProjectionSession = Pick<pg.ClientBase, 'query'>;

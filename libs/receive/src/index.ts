@@ -8,3 +8,4 @@ export * from './receive-problems.js';
 export * from './write/batch-plan.js';
 export * from './write/command-handler.js';
 export * from './okt/okt.handler.js';
+export * from './okt/patient-decisions.port.js';

@@ -1,17 +1,25 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
-import { PatientDecisions } from '#libs/content';
 import { OktController } from './okt/okt.controller.js';
-import { RecordDecisionController } from './record-decision/record-decision.controller.js';
 import { RecordOktSnapshotHandler } from './okt/okt.handler.js';
+import { PATIENT_DECISIONS, type PatientDecisionsLookup } from './okt/patient-decisions.port.js';
 import { RecordDecisionBatchHandler, RecordDecisionHandler } from './record-decision/record-decision.handler.js';
+import { RecordDecisionController } from './record-decision/record-decision.controller.js';
 
 /** The receive service (mottakstjeneste): decision events in, validated and idempotent. */
-@Module({
-  imports: [CqrsModule.forRoot()],
-  controllers: [RecordDecisionController, OktController],
-  // Every write reaches its handler as a command on the CommandBus; the OKT snapshot diff
-  // finds the patient's decisions in the service-overview read model (PatientDecisions).
-  providers: [RecordDecisionHandler, RecordDecisionBatchHandler, RecordOktSnapshotHandler, PatientDecisions],
-})
-export class ReceiveModule {}
+@Module({})
+export class ReceiveModule {
+  /**
+   * `patientDecisions`: the lookup the OKT snapshot diff uses (the content feature's
+   * service-overview read model, `PatientDecisions`), bound by the app that wires both.
+   */
+  static forRoot(options: { patientDecisions: Type<PatientDecisionsLookup> }): DynamicModule {
+    return {
+      module: ReceiveModule,
+      imports: [CqrsModule.forRoot()],
+      controllers: [RecordDecisionController, OktController],
+      // Every write reaches its handler as a command on the CommandBus.
+      providers: [RecordDecisionHandler, RecordDecisionBatchHandler, RecordOktSnapshotHandler, { provide: PATIENT_DECISIONS, useClass: options.patientDecisions }],
+    };
+  }
+}

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { decodeProtectedHeader, type JWTPayload } from 'jose';
-import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/tenancy';
 import { ProblemError, problemType } from '#libs/contracts';
 import { osloToday, validateOrganisationNumber } from '#libs/domain';
 import { agreementDecision, type AgreementDecision } from './agreements/agreement.js';
@@ -64,6 +64,8 @@ export const DPOP_REPLAY_CACHE = Symbol('DPOP_REPLAY_CACHE');
 export interface AuthSettings {
   /** Bearer (no DPoP) is accepted only where this is true: the embedded default's dev tokens. */
   allowBearer: boolean;
+  /** FPI_PUBLIC_BASE_URL, parsed: the DPoP `htu` is checked against it (unset: the request's Host). */
+  publicBaseUrl?: string;
 }
 export const AUTH_SETTINGS = Symbol('AUTH_SETTINGS');
 
@@ -119,7 +121,7 @@ export class TokenCallerResolver implements CallerResolver {
     const jkt = (payload.cnf as { jkt?: string } | undefined)?.jkt;
     if (dpop) {
       try {
-        await verifyDpopProof({ proof: single(request.headers.dpop), method: request.method, url: publicRequestUrl(request), accessToken: token, expectedJkt: jkt, replay });
+        await verifyDpopProof({ proof: single(request.headers.dpop), method: request.method, url: publicRequestUrl(request, this.settings.publicBaseUrl), accessToken: token, expectedJkt: jkt, replay });
       } catch (error) {
         if (error instanceof DpopError) throw unauthorized('invalid-dpop-proof', `${error.rule}: ${error.message}`, 'invalid_dpop_proof');
         throw error;

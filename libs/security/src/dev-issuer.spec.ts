@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import type { Tenant, TenantId } from '#libs/event-store';
+import type { Tenant, TenantId } from '#libs/tenancy';
 import { DevIssuer, DevTokenRefusedError, devTokenRefusal } from './dev-issuer.js';
 import { DEMO_ROLES, demoRole } from './security.module.js';
 

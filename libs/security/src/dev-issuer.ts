@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/event-store';
+import { tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/tenancy';
 import { API_AUDIENCE, CLAIMS, PURPOSE_OF_USE_SYSTEM, SCOPES, TRUST_FRAMEWORK_TYPE, type PurposeOfUse, type ScopeName } from './claims.js';
 
 /** Issuer of development tokens: never a production issuer. */

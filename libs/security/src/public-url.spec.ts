@@ -27,15 +27,10 @@ describe('FPI_PUBLIC_BASE_URL', () => {
   });
 
   it('makes the htu from the configured base and the path, never from Host or X-Forwarded-Host', () => {
-    const saved = process.env.FPI_PUBLIC_BASE_URL;
-    process.env.FPI_PUBLIC_BASE_URL = 'https://api.example.no/fpi/';
-    try {
-      const request = { url: '/api/v1/service-overview?include=ended', protocol: 'http', host: 'evil.example', headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example' } };
-      expect(publicRequestUrl(request)).toBe('https://api.example.no/fpi/api/v1/service-overview?include=ended');
-    } finally {
-      if (saved === undefined) delete process.env.FPI_PUBLIC_BASE_URL;
-      else process.env.FPI_PUBLIC_BASE_URL = saved;
-    }
+    const request = { url: '/api/v1/service-overview?include=ended', protocol: 'http', host: 'evil.example', headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example' } };
+    expect(publicRequestUrl(request, parsePublicBaseUrl('https://api.example.no/fpi/'))).toBe('https://api.example.no/fpi/api/v1/service-overview?include=ended');
+    // Unset (embedded default only): the direct request's Host.
+    expect(publicRequestUrl({ ...request, host: 'localhost:3000', headers: {} }, undefined)).toBe('http://localhost:3000/api/v1/service-overview?include=ended');
   });
 });
 

@@ -14,6 +14,9 @@ import { authMode } from './auth-mode.js';
  *   with X-Forwarded-For (rate limits by address). Default: none.
  */
 
+/** The variables read here (the validated settings, `PlatformConfig.env`). */
+export type PublicUrlSettings = { FPI_PUBLIC_BASE_URL?: string; FPI_TRUSTED_PROXIES?: string; FPI_AUTH_JWKS_URL?: string };
+
 /** FPI_PUBLIC_BASE_URL without a trailing slash; undefined when unset. Throws for a bad value. */
 export function parsePublicBaseUrl(value: string | undefined): string | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -28,18 +31,8 @@ export function parsePublicBaseUrl(value: string | undefined): string | undefine
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-let memo: { raw: string | undefined; base: string | undefined } | undefined;
-
-/** The configured public base URL (memoised per value of the variable). */
-export function publicBaseUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const raw = env.FPI_PUBLIC_BASE_URL;
-  if (env !== process.env) return parsePublicBaseUrl(raw);
-  if (!memo || memo.raw !== raw) memo = { raw, base: parsePublicBaseUrl(raw) };
-  return memo.base;
-}
-
 /** Checks the settings at start: a bad value, or HelseID without a public base URL, stops the service. */
-export function assertPublicUrlSettings(env: NodeJS.ProcessEnv = process.env): void {
+export function assertPublicUrlSettings(env: PublicUrlSettings): void {
   const base = parsePublicBaseUrl(env.FPI_PUBLIC_BASE_URL);
   if (!base && authMode(env) === 'helseid') {
     throw new Error('FPI_PUBLIC_BASE_URL is required with FPI_AUTH_JWKS_URL: DPoP proofs (htu) and FHIR links are checked against the public URL, never the Host header');
@@ -55,9 +48,11 @@ export interface UrlOfRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** The public base (scheme, host, optional path prefix) a request was addressed to. */
-export function publicBase(request: Omit<UrlOfRequest, 'url'>): string {
-  const base = publicBaseUrl();
+/**
+ * The public base (scheme, host, optional path prefix) a request was addressed to: `base`
+ * (FPI_PUBLIC_BASE_URL, parsed) when configured, else the direct request's Host.
+ */
+export function publicBase(request: Omit<UrlOfRequest, 'url'>, base: string | undefined): string {
   if (base) return base;
   // Embedded default only (HelseID requires FPI_PUBLIC_BASE_URL): the direct request's Host.
   const host = request.host ?? (Array.isArray(request.headers.host) ? request.headers.host[0] : request.headers.host) ?? 'localhost';
@@ -65,8 +60,8 @@ export function publicBase(request: Omit<UrlOfRequest, 'url'>): string {
 }
 
 /** The full URL the client addressed (the DPoP `htu`): the public base plus the request path. */
-export function publicRequestUrl(request: UrlOfRequest): string {
-  return `${publicBase(request)}${request.url}`;
+export function publicRequestUrl(request: UrlOfRequest, base: string | undefined): string {
+  return `${publicBase(request, base)}${request.url}`;
 }
 
 const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -76,7 +71,7 @@ const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
  * ignored, the socket's peer is the client). Throws for an entry that is no address, CIDR
  * range or named range.
  */
-export function trustedProxies(env: NodeJS.ProcessEnv = process.env): string[] | false {
+export function trustedProxies(env: PublicUrlSettings): string[] | false {
   const raw = (env.FPI_TRUSTED_PROXIES ?? '').trim();
   if (raw === '') return false;
   const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');

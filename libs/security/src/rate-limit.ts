@@ -2,9 +2,6 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemError } from '#libs/contracts';
 
-/** Requests per client and minute (FPI_RATE_LIMIT_PER_MINUTE; 0 turns the limit off). */
-export const rateLimitPerMinute = () => Number(process.env.FPI_RATE_LIMIT_PER_MINUTE ?? 6000);
-
 /** The verified client of a request (issuer and client_id), or undefined: see TokenCallerResolver.verifiedClient. */
 export type VerifiedClient = (request: FastifyRequest) => Promise<string | undefined>;
 
@@ -23,9 +20,8 @@ export async function rateLimitKey(request: FastifyRequest, verifiedClient: Veri
   return `ip:${request.ip}`;
 }
 
-/** Rate limits per verified client or peer address (@fastify/rate-limit), answered with 429 problem+json and Retry-After. */
-export async function installRateLimit(fastify: FastifyInstance, verifiedClient: VerifiedClient): Promise<void> {
-  const max = rateLimitPerMinute();
+/** Rate limits per verified client or peer address (@fastify/rate-limit), `max` requests a minute (FPI_RATE_LIMIT_PER_MINUTE; 0: off), answered with 429 problem+json and Retry-After. */
+export async function installRateLimit(fastify: FastifyInstance, verifiedClient: VerifiedClient, max: number): Promise<void> {
   if (max === 0) return;
   await fastify.register(rateLimit, {
     max,

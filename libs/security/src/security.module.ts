@@ -2,12 +2,12 @@ import { type CanActivate, Controller, Get, Global, HttpCode, Inject, Injectable
 import { HEALTH_DETAIL_ACCESS, ReadinessChecks, type HealthDetailAccess } from '#libs/observability';
 import { Type, type Static } from '@sinclair/typebox';
 import { invalidRequest, ProblemError, ValidatedBody } from '#libs/contracts';
-import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/event-store';
+import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { osloToday } from '#libs/domain';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { join } from 'node:path';
 import { PatientAuditLogController } from './audit-log/patient-audit-log.controller.js';
 import { PatientAuditLog } from './audit-log/patient-audit-log.js';
+import { CONFIG, type PlatformConfig } from '#libs/config';
 import { CallerGuard } from './caller.guard.js';
 import { AUTH_SETTINGS, CALLER_RESOLVER, DPOP_REPLAY_CACHE, TokenCallerResolver, type AuthSettings } from './caller.js';
 import { API_AUDIENCE } from './claims.js';
@@ -16,7 +16,7 @@ import { InMemoryReplayCache } from './dpop.js';
 import { PostgresReplayCache } from './postgres-replay-cache.js';
 import { DATABASE, type Database } from '#libs/database';
 import { TokenVerifier } from './token-verifier.js';
-import { authMode } from './auth-mode.js';
+import { parsePublicBaseUrl } from './public-url.js';
 import { AgreementRegister } from './agreements/agreement-register.js';
 import { AgreementsController } from './agreements/agreements.controller.js';
 
@@ -77,6 +77,7 @@ class DevIssuerController {
   constructor(
     @Optional() @Inject(DevIssuer) private readonly issuer: DevIssuer | undefined,
     @Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry,
+    @Inject(CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   /**
@@ -90,7 +91,7 @@ class DevIssuerController {
     const issuer = this.issuer!; // DevIssuerPresent answered 404 without one
     const role = demoRole(request.role);
     if (!role) throw invalidDevTokenRequest([{ pointer: '/role', rule: 'enum', detail: `one of ${DEMO_ROLE_NAMES.join(', ')}` }]);
-    const tenant = request.tenant ?? process.env.FPI_DEV_TENANT ?? '313231593';
+    const tenant = request.tenant ?? this.config.env.FPI_DEV_TENANT ?? '313231593';
     try {
       const token = await issuer.issueForTenant(this.tenants, { tenant, ...role, scopes: [...role.scopes], ttlSeconds: 3600 });
       // A partner's token names the municipality it asks in the fpi-municipality header.
@@ -122,11 +123,12 @@ class DemoAgreementBootstrap implements OnApplicationBootstrap {
     @Optional() @Inject(DevIssuer) private readonly issuer: DevIssuer | undefined,
     @Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry,
     private readonly register: AgreementRegister,
+    @Inject(CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.issuer || process.env.FPI_DEMO_AGREEMENT === 'false') return;
-    const tenant = process.env.FPI_DEV_TENANT ?? '313231593';
+    if (!this.issuer || !this.config.tenants.demoAgreement) return;
+    const tenant = this.config.env.FPI_DEV_TENANT ?? '313231593';
     if (!/^[0-9]{9}$/.test(tenant) || (await this.tenants.get(tenantId(tenant)))?.environment !== 'test') return;
     const a = await this.register.add(
       {
@@ -145,10 +147,11 @@ class TokenKeysReadiness implements OnModuleInit {
   constructor(
     private readonly verifier: TokenVerifier,
     private readonly readiness: ReadinessChecks,
+    @Inject(CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   onModuleInit(): void {
-    if (authMode() === 'helseid') this.readiness.register('token-keys', async () => ({ ...this.verifier.keySourceStatus() }));
+    if (this.config.auth.mode === 'helseid') this.readiness.register('token-keys', async () => ({ ...this.verifier.keySourceStatus() }));
   }
 }
 
@@ -158,23 +161,26 @@ class TokenKeysReadiness implements OnModuleInit {
   providers: [
     {
       provide: AUTH_SETTINGS,
-      useFactory: (): AuthSettings => ({
-        allowBearer: (process.env.FPI_AUTH_ALLOW_BEARER ?? (authMode() === 'dev' ? 'true' : 'false')) === 'true',
+      inject: [CONFIG],
+      useFactory: (config: PlatformConfig): AuthSettings => ({
+        allowBearer: config.auth.allowBearer,
+        publicBaseUrl: parsePublicBaseUrl(config.env.FPI_PUBLIC_BASE_URL),
       }),
     },
     {
       provide: DevIssuer,
-      useFactory: async () => (authMode() === 'dev' ? DevIssuer.open(process.env.FPI_DATA_DIR || join(process.cwd(), 'data')) : undefined),
+      inject: [CONFIG],
+      useFactory: async (config: PlatformConfig) => (config.auth.mode === 'dev' ? DevIssuer.open(config.database.dataDir) : undefined),
     },
     {
       provide: TokenVerifier,
-      inject: [DevIssuer],
-      useFactory: (dev: DevIssuer | undefined) => {
-        const audience = process.env.FPI_AUTH_AUDIENCE || API_AUDIENCE;
-        if (authMode() === 'helseid') {
-          const issuer = process.env.FPI_AUTH_ISSUER;
+      inject: [DevIssuer, CONFIG],
+      useFactory: (dev: DevIssuer | undefined, config: PlatformConfig) => {
+        const audience = config.auth.audience || API_AUDIENCE;
+        if (config.auth.mode === 'helseid') {
+          const issuer = config.auth.issuer;
           if (!issuer) throw new Error('FPI_AUTH_ISSUER is required with FPI_AUTH_JWKS_URL');
-          return new TokenVerifier({ issuer, audience, keys: { url: process.env.FPI_AUTH_JWKS_URL! } });
+          return new TokenVerifier({ issuer, audience, keys: { url: config.auth.jwksUrl! } });
         }
         return new TokenVerifier({ issuer: DEV_ISSUER, audience, keys: { jwks: dev!.jwks() } });
       },
@@ -182,8 +188,8 @@ class TokenKeysReadiness implements OnModuleInit {
     {
       // Shared by every instance (FPI_DPOP_REPLAY_CACHE=postgres, the default); `memory` for one process only.
       provide: DPOP_REPLAY_CACHE,
-      inject: [DATABASE],
-      useFactory: (db: Database) => (process.env.FPI_DPOP_REPLAY_CACHE === 'memory' ? new InMemoryReplayCache() : new PostgresReplayCache(db.pool)),
+      inject: [DATABASE, CONFIG],
+      useFactory: (db: Database, config: PlatformConfig) => (config.auth.dpopReplayCache === 'memory' ? new InMemoryReplayCache() : new PostgresReplayCache(db.pool)),
     },
     { provide: CALLER_RESOLVER, useClass: TokenCallerResolver },
     {

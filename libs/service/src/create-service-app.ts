@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import type { Type } from '@nestjs/common';
+import { Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { ConfigModule, loadConfig, type PlatformConfig } from '#libs/config';
 import { packageRoot } from '#libs/database';
 import { frameworkErrorHandler, installNoStore, installStrictBodyParsers, ProblemFilter } from '#libs/http';
 import { assertPublicUrlSettings, CALLER_RESOLVER, installRateLimit, trustedProxies, type TokenCallerResolver } from '#libs/security';
@@ -19,16 +20,23 @@ export interface ServiceAppOptions {
   /** Serves the reference client at /demo (the all-in-one platform). */
   demo?: boolean;
   api?: ApiDescription;
+  /** The settings read at start (`loadConfig()`); default: read here from the environment. */
+  config?: PlatformConfig;
 }
+
+/** The root of every deployable: its settings (CONFIG, global) and its own module. */
+@Module({})
+class ServiceRootModule {}
 
 /** Builds a deployable's Nest app on Fastify with the platform's HTTP conventions. */
 export async function createServiceApp(module: Type, options: ServiceAppOptions = {}): Promise<NestFastifyApplication> {
+  const config = options.config ?? loadConfig();
   // Bad or missing public-URL settings stop the service before it listens.
-  assertPublicUrlSettings();
+  assertPublicUrlSettings(config.env);
   const app = await NestFactory.create<NestFastifyApplication>(
-    module,
+    { module: ServiceRootModule, imports: [ConfigModule.forRoot(config), module] },
     // X-Forwarded-* count only from the proxies named in FPI_TRUSTED_PROXIES (default: none).
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: trustedProxies(), frameworkErrors: frameworkErrorHandler }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: trustedProxies(config.env), frameworkErrors: frameworkErrorHandler }),
     { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));
@@ -38,7 +46,7 @@ export async function createServiceApp(module: Type, options: ServiceAppOptions 
   const fastify = app.getHttpAdapter().getInstance();
   installNoStore(fastify);
   const resolver = app.get<TokenCallerResolver>(CALLER_RESOLVER, { strict: false });
-  await installRateLimit(fastify, (request) => resolver.verifiedClient(request));
+  await installRateLimit(fastify, (request) => resolver.verifiedClient(request), config.http.rateLimitPerMinute);
   if (options.demo) {
     // The reference client (legevakt and home-care view): static files, no build step.
     await app.register(fastifyStatic, { root: `${packageRoot()}/apps/platform/demo`, prefix: '/demo/', decorateReply: false });

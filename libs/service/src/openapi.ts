@@ -1,11 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { FHIR_OPENAPI_SCHEMAS } from '#libs/fhir';
-import { addContractSchemas } from '#libs/receive';
 
 export interface ApiDescription {
   title: string;
   description: string;
+  /**
+   * Adds the features' component schemas to the document (e.g. the receive feature's
+   * `addContractSchemas`). The app wires its features in, so this kit imports none of them.
+   */
+  schemas?: ReadonlyArray<(document: OpenAPIObject) => OpenAPIObject>;
 }
 
 const ERRORS = 'Errors are RFC 9457 application/problem+json naming each bad field by JSON pointer and the rule broken.';
@@ -31,7 +35,8 @@ export function buildOpenApiDocument(app: INestApplication, api: ApiDescription 
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HelseID access token; in production as "DPoP <token>" with a DPoP proof (RFC 9449). Dev tokens: npx fpi token' }, 'helseid')
     .addSecurityRequirements('helseid')
     .build();
-  const document = addMunicipalityHeader(addContractSchemas(SwaggerModule.createDocument(app, config)));
+  const withSchemas = (api.schemas ?? []).reduce((doc, add) => add(doc), SwaggerModule.createDocument(app, config));
+  const document = addMunicipalityHeader(withSchemas);
   document.components!.schemas = { ...document.components!.schemas, ...(FHIR_OPENAPI_SCHEMAS as NonNullable<OpenAPIObject['components']>['schemas']) };
   return document;
 }

@@ -1,23 +1,26 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
-import { TENANT_REGISTRY, tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/event-store';
-import { loadConfig } from './service-config.js';
+import { TENANT_REGISTRY, tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/tenancy';
+import { CONFIG, type PlatformConfig } from '#libs/config';
 
 /** Creates the development test tenant (synthetic organisation 313231593) and the tenants of FPI_TENANTS_FILE at start. */
 @Injectable()
 export class TenantBootstrap implements OnModuleInit {
   private readonly logger = new Logger(TenantBootstrap.name);
-  constructor(@Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry) {}
+  constructor(
+    @Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry,
+    @Inject(CONFIG) private readonly config: PlatformConfig,
+  ) {}
 
   // OnModuleInit: before any OnApplicationBootstrap hook (the projection engine) runs.
   async onModuleInit(): Promise<void> {
-    const dev = loadConfig().devTenant;
+    const dev = this.config.tenants.devTenant;
     if (dev) {
       const tenant = await this.tenants.add({ id: tenantId(dev.id), name: dev.name, environment: 'test' });
       this.logger.log(`dev tenant ${tenant.id} (${tenant.name}, ${tenant.environment})`);
     }
     // Provisioning from a file: the same tenants on every start, however many instances.
-    const file = process.env.FPI_TENANTS_FILE;
+    const file = this.config.tenants.file;
     if (file) {
       // Decoded strictly: a file that is not UTF-8 fails here instead of storing U+FFFD.
       const entries = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file))) as { orgnr: string; name: string; environment?: TenantEnvironment; database?: string }[];

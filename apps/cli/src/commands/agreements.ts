@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { osloToday } from '#libs/domain';
 import { AGREEMENT_KINDS, AgreementRegister, PURPOSES_OF_USE, type Agreement, type AgreementKind, type PurposeOfUse } from '#libs/security';
-import { orgnr, withDatabase } from '../context.js';
+import { type CliContext, orgnr } from '../context.js';
 import { userInfo } from 'node:os';
 
 const line = (a: Agreement) =>
@@ -11,7 +11,7 @@ const line = (a: Agreement) =>
 const operator = (by: string | undefined) => by ?? `${userInfo().username} (fpi CLI)`;
 
 /** `fpi agreement add|list|end`: a municipality's agreement register (who outside it may read, and why). */
-export function agreementCommands(program: Command): void {
+export function agreementCommands(program: Command, ctx: CliContext): void {
   const agreement = program.command('agreement').description("a municipality's agreements with GP practices (driftsavtale) and others (samarbeidsavtale)");
 
   agreement
@@ -28,7 +28,7 @@ export function agreementCommands(program: Command): void {
     .option('--by <who>', 'who registers it (default: the operating-system user)')
     .option('--json', 'print JSON')
     .action(async (o: { tenant: string; partner: string; name: string; kind: AgreementKind; purpose: PurposeOfUse[]; from?: string; to?: string; reason: string; by?: string; json?: boolean }) => {
-      const a = await withDatabase((db) =>
+      const a = await ctx.withDatabase((db) =>
         new AgreementRegister(db.pool).add({
           tenant: o.tenant, partnerOrgnr: o.partner, partnerName: o.name, kind: o.kind, purposes: o.purpose,
           validFrom: o.from ?? osloToday(), validTo: o.to, registeredBy: operator(o.by), reason: o.reason,
@@ -44,7 +44,7 @@ export function agreementCommands(program: Command): void {
     .option('--history', 'list the changes of the register instead')
     .option('--json', 'print JSON')
     .action(async (o: { tenant: string; history?: boolean; json?: boolean }) => {
-      await withDatabase(async (db) => {
+      await ctx.withDatabase(async (db) => {
         const register = new AgreementRegister(db.pool);
         if (o.history) {
           const changes = await register.changes(o.tenant);
@@ -64,7 +64,7 @@ export function agreementCommands(program: Command): void {
     .option('--by <who>', 'who ends it (default: the operating-system user)')
     .option('--json', 'print JSON')
     .action(async (id: string, o: { tenant: string; reason: string; by?: string; json?: boolean }) => {
-      const a = await withDatabase((db) => new AgreementRegister(db.pool).end(o.tenant, id, { endedBy: operator(o.by), reason: o.reason }));
+      const a = await ctx.withDatabase((db) => new AgreementRegister(db.pool).end(o.tenant, id, { endedBy: operator(o.by), reason: o.reason }));
       console.log(o.json ? JSON.stringify(a) : line(a));
     });
 }

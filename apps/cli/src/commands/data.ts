@@ -4,12 +4,13 @@ import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { compileValidator, DecisionEventSchema, type DecisionEventV1 } from '#libs/contracts';
 import { asDecisionEvent, decisionDecider, eventRecordedBy, isSyntheticPersonIdentifier, osloToday, normalizeDecisionReport, reportFromEvent, decisionStreamId } from '#libs/domain';
-import { START, type PostgresEventStore, type RecordedEvent, type Tenant, type TenantId } from '#libs/event-store';
+import { START, type PostgresEventStore, type RecordedEvent } from '#libs/event-store';
+import { type Tenant, type TenantId } from '#libs/tenancy';
 import { toProblem } from '#libs/http';
 import { decisionStream, handleBatch, receiveProblem, RecordDecisionBatchCommand, RecordDecisionBatchHandler } from '#libs/receive';
 import { DevIssuer, DevTokenRefusedError, type Caller } from '#libs/security';
 import { generateDecisionEvents } from '#libs/synthetic';
-import { assertDevTokensAvailable, dataDir, guardProduction, orgnr, personIdArg, store, tenantOf, withDatabase } from '../context.js';
+import { type CliContext, guardProduction, orgnr, personIdArg, store, tenantOf } from '../context.js';
 
 const BATCH = 500;
 const validate = compileValidator(DecisionEventSchema);
@@ -86,7 +87,7 @@ async function appendDirect(s: PostgresEventStore, tenant: Tenant, chunk: unknow
   return { counts, rejections };
 }
 
-export function dataCommands(program: Command): void {
+export function dataCommands(program: Command, ctx: CliContext): void {
   program
     .command('seed')
     .description('a synthetic population with decision histories (reproducible from --seed), through the receive path or to NDJSON')
@@ -109,7 +110,7 @@ export function dataCommands(program: Command): void {
         console.error(`${n} events for ${o.patients} patients written to ${o.out}`);
         return;
       }
-      await withDatabase(async (db) => {
+      await ctx.withDatabase(async (db) => {
         const tenant = await tenantOf(db, o.tenant);
         if (tenant.environment === 'production') throw new Error(`seed refuses the production tenant ${tenant.id}: seeded data is synthetic, and a production tenant never takes synthetic identities`);
         // The batch endpoint's handler, in-process (the CLI runs no Nest application, so no bus).
@@ -135,7 +136,7 @@ export function dataCommands(program: Command): void {
     .option('--out <file>', 'file (default: standard output)', '-')
     .action(async (o: { tenant: string; patient?: string; out: string }) => {
       const patient = o.patient === undefined ? undefined : personIdArg(o.patient, '--patient');
-      await withDatabase(async (db) => {
+      await ctx.withDatabase(async (db) => {
         const tenant = await tenantOf(db, o.tenant);
         const s = store(db);
         const out = o.out === '-' ? process.stdout : createWriteStream(o.out);
@@ -170,7 +171,7 @@ export function dataCommands(program: Command): void {
       for await (const { line, value } of ndjson(file)) if (line >= o.fromPosition) lines.push(value);
       const counts: Counts = { accepted: 0, duplicate: 0, rejected: 0 };
       const rejections: { line: number; problem: unknown }[] = [];
-      await withDatabase(async (db) => {
+      await ctx.withDatabase(async (db) => {
         const tenant = await tenantOf(db, o.tenant);
         guardProduction(tenant, o, 'replay');
         if (tenant.environment === 'production') {
@@ -180,8 +181,8 @@ export function dataCommands(program: Command): void {
         const started = Date.now();
         const bar = progress('replay', lines.length);
         // Without --token: a dev token, only for a test municipality and never with HelseID.
-        if (!o.direct && !o.token) assertDevTokensAvailable();
-        const token = o.direct ? undefined : o.token ?? (await (await DevIssuer.open(dataDir())).issueForTenant({ get: async () => tenant }, { tenant: tenant.id, scopes: ['write', 'write-any-source'], clientId: 'fpi-replay' }).catch((error: unknown) => {
+        if (!o.direct && !o.token) ctx.assertDevTokensAvailable();
+        const token = o.direct ? undefined : o.token ?? (await (await DevIssuer.open(ctx.dataDir)).issueForTenant({ get: async () => tenant }, { tenant: tenant.id, scopes: ['write', 'write-any-source'], clientId: 'fpi-replay' }).catch((error: unknown) => {
           throw error instanceof DevTokenRefusedError ? new Error(`replay: ${error.message}; pass --token with a token of its HelseID client`) : error;
         }));
         const s = store(db);

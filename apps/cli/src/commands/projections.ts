@@ -1,22 +1,22 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { serviceOverviewDefinition } from '#libs/content';
-import { PostgresTenantRegistry, tenantId } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
-import { guardProduction, orgnr, store, tenantOf, withDatabase } from '../context.js';
+import { type CliContext, guardProduction, orgnr, store, tenantOf } from '../context.js';
 import type { Database } from '#libs/database';
 
 const DEFINITIONS = [serviceOverviewDefinition];
 const engineFor = (db: Database) =>
   new ProjectionEngine(db.pool, store(db), new PostgresTenantRegistry(db.pool), DEFINITIONS, { ...DEFAULT_ENGINE_OPTIONS, batchSize: 2000, pollMs: 100, superviseMs: 200 });
 
-export function projectionCommands(program: Command): void {
+export function projectionCommands(program: Command, ctx: CliContext): void {
   const projections = program
     .command('projections')
     .description('projection status: version, lag, paused, dead letters')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      await withDatabase(async (db) => {
+      await ctx.withDatabase(async (db) => {
         const status = await engineFor(db).status();
         if (o.json) return console.log(JSON.stringify(status, null, 2));
         for (const s of status) {
@@ -30,7 +30,7 @@ export function projectionCommands(program: Command): void {
     .description('retry the dead-lettered event of a paused projection (after a fix)')
     .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
     .action(async (projection: string, o: { tenant: string }) => {
-      await withDatabase(async (db) => engineFor(db).resume(projection, tenantId(o.tenant)));
+      await ctx.withDatabase(async (db) => engineFor(db).resume(projection, tenantId(o.tenant)));
       console.log(`${projection} resumed for ${o.tenant}`);
     });
 
@@ -39,7 +39,7 @@ export function projectionCommands(program: Command): void {
     .description('skip the dead-lettered event of a paused projection explicitly (the record stays)')
     .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
     .action(async (projection: string, o: { tenant: string }) => {
-      await withDatabase(async (db) => engineFor(db).skip(projection, tenantId(o.tenant)));
+      await ctx.withDatabase(async (db) => engineFor(db).skip(projection, tenantId(o.tenant)));
       console.log(`${projection}: the dead-lettered event was skipped for ${o.tenant}`);
     });
 
@@ -50,7 +50,7 @@ export function projectionCommands(program: Command): void {
     .option('--tenant <orgnr>', 'check this tenant against the production guard', orgnr)
     .option('--i-know-this-is-production', 'allow a production tenant')
     .action(async (readModel: string, o: { version?: number; tenant?: string; iKnowThisIsProduction?: boolean }) => {
-      await withDatabase(async (db) => {
+      await ctx.withDatabase(async (db) => {
         const tenants = o.tenant ? [await tenantOf(db, o.tenant)] : await new PostgresTenantRegistry(db.pool).list();
         for (const t of tenants) guardProduction(t, o, 'rebuild');
         const engine = engineFor(db);

@@ -1,10 +1,11 @@
-import { applyDecorators, Body, Controller, Get, Header, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { CONFIG, type PlatformConfig } from '#libs/config';
 import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiFhir, ApiFhirCallerOutcomes } from '#libs/contracts';
 import type { FastifyRequest } from 'fastify';
 import { QueryBus } from '@nestjs/cqrs';
 import { FHIR_JSON, OperationOutcomeError, mergeSearchParams, operationOutcome, type SearchParams } from '#libs/fhir';
-import { CallerGuard, CurrentCaller, Public, publicBase, RequireScope, type Caller } from '#libs/security';
+import { CallerGuard, CurrentCaller, parsePublicBaseUrl, Public, publicBase, RequireScope, type Caller } from '#libs/security';
 import { FhirFormatGuard } from './fhir-format.guard.js';
 import { CapabilityStatementQuery, ReadEpisodeOfCareQuery, SearchEpisodeOfCareQuery } from './fhir.queries.js';
 
@@ -41,7 +42,15 @@ const SEARCH_FORM = {
 @ApiFhirCallerOutcomes()
 @ApiFhir(406, 'The client accepts no JSON (_format, or Accept without a JSON type): this server answers in FHIR JSON only (OperationOutcome)')
 export class FhirController {
-  constructor(private readonly queries: QueryBus) {}
+  /** FPI_PUBLIC_BASE_URL, parsed; undefined: the request's Host (embedded default only). */
+  private readonly publicBaseUrl: string | undefined;
+
+  constructor(
+    private readonly queries: QueryBus,
+    @Inject(CONFIG) config: PlatformConfig,
+  ) {
+    this.publicBaseUrl = parsePublicBaseUrl(config.env.FPI_PUBLIC_BASE_URL);
+  }
 
   @Get('metadata')
   @Public()
@@ -49,7 +58,7 @@ export class FhirController {
   @ApiFhir(200, 'CapabilityStatement', 'CapabilityStatement')
   @Header('content-type', FHIR_JSON)
   metadata(@Req() req: FastifyRequest) {
-    return this.queries.execute(new CapabilityStatementQuery(fhirBase(req)));
+    return this.queries.execute(new CapabilityStatementQuery(fhirBase(req, this.publicBaseUrl)));
   }
 
   @Get('EpisodeOfCare')
@@ -95,11 +104,11 @@ export class FhirController {
   }
 
   private search(caller: Caller, req: FastifyRequest, params: SearchParams) {
-    return this.queries.execute(new SearchEpisodeOfCareQuery(caller, params, fhirBase(req)));
+    return this.queries.execute(new SearchEpisodeOfCareQuery(caller, params, fhirBase(req, this.publicBaseUrl)));
   }
 }
 
 /** The FHIR base in links: FPI_PUBLIC_BASE_URL, never the client's Host or X-Forwarded-* headers. */
-function fhirBase(req: FastifyRequest): string {
-  return `${publicBase(req)}/fhir`;
+function fhirBase(req: FastifyRequest, base: string | undefined): string {
+  return `${publicBase(req, base)}/fhir`;
 }

@@ -1,4 +1,6 @@
+import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { CONFIG, type PlatformConfig } from '#libs/config';
 import {
   OperationOutcomeError,
   capabilityStatement,
@@ -27,8 +29,10 @@ export class CapabilityStatementQuery extends Query<fhir4.CapabilityStatement> {
 
 @QueryHandler(CapabilityStatementQuery)
 export class CapabilityStatementHandler implements IQueryHandler<CapabilityStatementQuery> {
+  constructor(@Inject(CONFIG) private readonly config: PlatformConfig) {}
+
   async execute({ base }: CapabilityStatementQuery) {
-    return capabilityStatement({ baseUrl: base, softwareVersion: process.env.npm_package_version ?? '0.1.0', date: VERSION_DATE });
+    return capabilityStatement({ baseUrl: base, softwareVersion: this.config.softwareVersion, date: VERSION_DATE });
   }
 }
 

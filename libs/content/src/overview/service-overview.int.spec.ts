@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decisionStreamId } from '#libs/domain';
-import { PostgresEventStore, PostgresTenantRegistry, tenantId, type Checkpoint, type TenantDatabases } from '#libs/event-store';
+import { PostgresEventStore, type Checkpoint } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId, type TenantDatabases } from '#libs/tenancy';
 import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
 import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';

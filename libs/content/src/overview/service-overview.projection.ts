@@ -1,6 +1,7 @@
 import { DECISION_EVENT_TYPES } from '#libs/contracts';
 import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
-import type { RecordedEvent, TenantId } from '#libs/event-store';
+import type { RecordedEvent } from '#libs/event-store';
+import type { TenantId } from '#libs/tenancy';
 import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
 import { episodeOfCareId } from '#libs/fhir';
 

@@ -1,3 +1,4 @@
+import { ConfigModule, loadConfig } from '#libs/config';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -5,7 +6,8 @@ import { Kafka, logLevel, type IHeaders, type KafkaConfig } from 'kafkajs';
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { DatabaseModule } from '#libs/database';
-import { EVENT_STORE, EventStoreModule, PostgresEventStore, PostgresTenantRegistry, START, TENANT_REGISTRY, tenantId, type EventStore, type RecordedEvent, type TenantRegistry } from '#libs/event-store';
+import { EVENT_STORE, EventStoreModule, PostgresEventStore, START, type EventStore, type RecordedEvent } from '#libs/event-store';
+import { PostgresTenantRegistry, TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { MetricsModule } from '#libs/observability';
 import { createTestDatabase } from '#libs/testing';
 // The broker helper directly, not through the testing index: only the Kafka suites need it.
@@ -339,7 +341,7 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
         Object.assign(process.env, secureEnv({ KAFKA_TOPIC_PREFIX: prefix, DATABASE_URL: db.url }));
         delete process.env.FPI_DATABASES;
         delete process.env.READ_DATABASE_URL;
-        app = await Test.createTestingModule({ imports: [DatabaseModule, MetricsModule, EventStoreModule, EventForwardingModule] }).setLogger(logger).compile();
+        app = await Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig()), DatabaseModule, MetricsModule, EventStoreModule, EventForwardingModule] }).setLogger(logger).compile();
         await app.init();
         await app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenant, name: 'Test kommune', environment: 'test' });
         const store = app.get<EventStore>(EVENT_STORE);

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { createTestDatabase } from '#libs/testing';
-import { eventStoreContract, event } from '../event-store.contract.js';
+import { eventStoreContract, event } from '../testing/event-store.contract.js';
 import { PostgresEventStore } from './postgres-event-store.js';
-import { PostgresTenantRegistry } from './postgres-tenant-registry.js';
+import { PostgresTenantRegistry } from '#libs/tenancy';
 import type { NewEvent } from '../event-store.port.js';
-import type { TenantId } from '../tenant.js';
+import type { TenantId } from '#libs/tenancy';
 
 eventStoreContract('PostgreSQL', async () => {
   const db = await createTestDatabase();

@@ -20,7 +20,7 @@ import type {
   StreamAppend,
   WaitOptions,
 } from '../event-store.port.js';
-import type { TenantId } from '../tenant.js';
+import type { TenantId } from '#libs/tenancy';
 import { UpcasterRegistry } from '../upcasting.js';
 import { PostgresEventNotifier } from './postgres-event-notifier.js';
 

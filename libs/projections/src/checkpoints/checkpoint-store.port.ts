@@ -1,4 +1,5 @@
-import { checkpointOfColumns, compareCheckpoints, START, type Checkpoint, type TenantId } from '#libs/event-store';
+import { checkpointOfColumns, compareCheckpoints, START, type Checkpoint } from '#libs/event-store';
+import { type TenantId } from '#libs/tenancy';
 
 /** A database session: a pooled client inside a batch's transaction, or the pool itself. */
 export type Queryable = { query: import('pg').ClientBase['query'] };

@@ -1,4 +1,5 @@
-import type { Checkpoint, TenantId } from '#libs/event-store';
+import type { Checkpoint } from '#libs/event-store';
+import type { TenantId } from '#libs/tenancy';
 import { checkpointOfRow, hasReached, type CheckpointColumns, type CheckpointStore, type Queryable, type StoredCheckpoint } from './checkpoint-store.port.js';
 
 type Row = CheckpointColumns & { projection: string; tenant_id: string; status: 'running' | 'paused'; paused_reason: string | null; owner: string | null; heartbeat_at: Date | null };

@@ -22,7 +22,6 @@ import {
   type OktService,
   type Violation,
 } from '#libs/domain';
-import { PatientDecisions } from '#libs/content';
 import { compareCheckpoints, EVENT_STORE, formatCheckpoint, type EventStore } from '#libs/event-store';
 import type { Caller } from '#libs/security';
 import { decisionCommandOf, decisionStream, rulesFor } from '../record-decision/record-decision.handler.js';
@@ -30,6 +29,7 @@ import { receiveProblem, snapshotRuleViolations } from '../receive-problems.js';
 import { handleAllOrNothing } from '../write/command-handler.js';
 import type { BatchItem } from '../write/batch-plan.js';
 import type { OktEvent, OktResultMessage } from './okt-contract.js';
+import { PATIENT_DECISIONS, type PatientDecisionsLookup } from './patient-decisions.port.js';
 
 /** Namespace of the name-based (v5) event ids of snapshot-derived events. */
 const OKT_EVENT_NAMESPACE = 'a3b0f6e2-58c4-4d8e-9a3c-0c5f0e6b7f11';
@@ -48,7 +48,7 @@ export class RecordOktSnapshotCommand extends Command<OktResultMessage> {
 export class RecordOktSnapshotHandler implements ICommandHandler<RecordOktSnapshotCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly decisions: PatientDecisions,
+    @Inject(PATIENT_DECISIONS) private readonly decisions: PatientDecisionsLookup,
   ) {}
 
   async execute({ caller, snapshot }: RecordOktSnapshotCommand): Promise<OktResultMessage> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decisionCommand, DecisionRuleError, type DecisionEvent } from '#libs/domain';
-import { IdempotencyConflictError, PostgresEventStore, PostgresTenantRegistry, tenantId, type ExpectedVersion, type NewEvent, type TenantId } from '#libs/event-store';
+import { IdempotencyConflictError, PostgresEventStore, type ExpectedVersion, type NewEvent } from '#libs/event-store';
+import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
 import { createTestDatabase, type TestDatabase } from '#libs/testing';
 import { decisionStream } from '../record-decision/record-decision.handler.js';
 import { ConcurrencyRetriesExhaustedError, handleCommand, MAX_CONCURRENCY_ATTEMPTS } from './command-handler.js';

@@ -7,16 +7,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Decider } from '#libs/domain';
-import {
-  AppendManyConflictError,
-  IdempotencyConflictError,
-  WrongExpectedVersionError,
-  type AppendResult,
-  type EventStore,
-  type NewEvent,
-  type RecordedEvent,
-  type TenantId,
-} from '#libs/event-store';
+import { AppendManyConflictError, IdempotencyConflictError, WrongExpectedVersionError, type AppendResult, type EventStore, type NewEvent, type RecordedEvent } from '#libs/event-store';
+import { type TenantId } from '#libs/tenancy';
 import { isDataException } from '#libs/http';
 import { planBatch, type BatchItem, type PlanBinding, type PlannedOutcome } from './batch-plan.js';
 
@@ -167,6 +159,12 @@ export interface HandledCommand<Command> {
  * decider refuses throws what `decide` threw (or what `refused` makes of it), and nothing
  * is appended. Used for a snapshot
  * (OKT), whose commands depend on the state of all the sender's decisions.
+ *
+ * An id conflict (found by the planner or reported by the store) is judged once more on a
+ * fresh read: derived ids are name-based over the prior state, so a concurrent request that made
+ * the same transition first (with another `occurredAt`) stored that id; read again, the
+ * transition is already made and nothing is left to append. A real conflict is found again
+ * on that read and thrown.
  */
 export async function handleAllOrNothing<S, C, E>(
   store: EventStore,
@@ -177,6 +175,7 @@ export async function handleAllOrNothing<S, C, E>(
   /** The error to throw when `item` is refused (default: the error itself). */
   refused: (item: BatchItem<C>, error: unknown) => unknown = (_, error) => error,
 ): Promise<HandledCommand<C>[]> {
+  let idConflictRejudged = false;
   for (let attempt = 1; ; attempt++) {
     const histories = await store.readStreams(tenant, await streamIds());
     const items = commandsFor(histories);
@@ -185,6 +184,10 @@ export async function handleAllOrNothing<S, C, E>(
     const unread = [...new Set(items.map((i) => i.streamId))].filter((id) => !histories.has(id));
     const all = unread.length === 0 ? histories : new Map([...histories, ...(await store.readStreams(tenant, unread))]);
     const plan = planBatch(items, all, binding);
+    if (!idConflictRejudged && plan.outcomes.some((planned) => planned.kind === 'id-conflict')) {
+      idConflictRejudged = true;
+      continue;
+    }
     plan.outcomes.forEach((planned, index) => {
       if (planned.kind === 'rejected') throw refused(items[index]!, planned.error);
       if (planned.kind === 'id-conflict') throw refused(items[index]!, new IdempotencyConflictError([planned.eventId]));
@@ -193,6 +196,10 @@ export async function handleAllOrNothing<S, C, E>(
     try {
       results = await store.appendMany(tenant, plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })));
     } catch (error) {
+      if (error instanceof IdempotencyConflictError && !idConflictRejudged) {
+        idConflictRejudged = true;
+        continue;
+      }
       if (!(error instanceof AppendManyConflictError)) throw error;
       if (attempt >= MAX_CONCURRENCY_ATTEMPTS) throw new ConcurrencyRetriesExhaustedError(plan.appends.map((a) => a.streamId).join(', '), attempt);
       continue;

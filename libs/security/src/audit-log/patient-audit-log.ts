@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { escapeUnstorable } from '#libs/contracts';
-import { TenantDatabases, type TenantId } from '#libs/event-store';
+import { TenantDatabases, type TenantId } from '#libs/tenancy';
 import type { Caller } from '../caller.js';
 
 /** What a read returned: the decisions shown, or how many. */

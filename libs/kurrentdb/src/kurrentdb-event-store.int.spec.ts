@@ -1,10 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ANY, KurrentDBClient, NO_STREAM, STREAM_EXISTS } from '@kurrent/kurrentdb-client';
-import { compareCheckpoints, START, type Checkpoint } from '../checkpoint.js';
-import { event, eventStoreContract } from '../event-store.contract.js';
-import { InvalidAppendError } from '../errors.js';
-import type { NewEvent, RecordedEvent } from '../event-store.port.js';
-import { tenantId, type TenantId } from '../tenant.js';
+import { compareCheckpoints, InvalidAppendError, START, validateAppendRequest, type Checkpoint, type NewEvent, type RecordedEvent } from '#libs/event-store';
+import { event, eventStoreContract } from '../../event-store/src/testing/event-store.contract.js';
+import { tenantId, type TenantId } from '#libs/tenancy';
 import {
   KURRENT_METADATA_KEY,
   KURRENT_SCHEMA_VERSION_KEY,
@@ -27,8 +25,7 @@ import {
   streamStateFor,
   versionHolds,
   versionOfRevision,
-} from './kurrentdb-event-store.js';
-import { validateAppendRequest } from '../append-validation.js';
+} from './adapter.js';
 
 const KURRENTDB_URL = process.env.KURRENTDB_URL;
 

@@ -3,11 +3,11 @@
  * KurrentDB when KURRENTDB_URL is set). Each adapter spec supplies a harness.
  */
 import { randomUUID } from 'node:crypto';
-import { compareCheckpoints, formatCheckpoint, START, type Checkpoint } from './checkpoint.js';
-import { AppendManyConflictError, IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError } from './errors.js';
-import type { EventStore, NewEvent, RecordedEvent } from './event-store.port.js';
-import { tenantId, type TenantId } from './tenant.js';
-import type { UpcasterRegistry } from './upcasting.js';
+import { compareCheckpoints, formatCheckpoint, START, type Checkpoint } from '../checkpoint.js';
+import { AppendManyConflictError, IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError } from '../errors.js';
+import type { EventStore, NewEvent, RecordedEvent } from '../event-store.port.js';
+import { tenantId, type TenantId } from '#libs/tenancy';
+import type { UpcasterRegistry } from '../upcasting.js';
 
 export interface HeldAppend {
   /** Resolves once the append has taken its global position but not yet committed. */
@@ -402,7 +402,7 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
 
     describe('upcasting', () => {
       it('reads stored v1 events in the newest registered shape, leaving storage as it was', async () => {
-        const { UpcasterRegistry } = await import('./upcasting.js');
+        const { UpcasterRegistry } = await import('../upcasting.js');
         await store.append(tenant, 's', [{ eventId: randomUUID(), type: 'Extent', schemaVersion: 1, data: { hoursPerWeek: 6 } }], 'no_stream');
         const upcasting = h.withUpcasters(
           new UpcasterRegistry([
