@@ -36,7 +36,9 @@ export function throughputChart(title: string, series: ChartSeries[]): string {
       const v = s.values.get(n);
       if (v === undefined) return;
       const x = x0 + j * bar;
-      out.push(`<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bar - 2).toFixed(1)}" height="${(topPad + plotH - y(v)).toFixed(1)}" fill="${s.colour}"><title>${escape(s.name)}: ${Math.round(v)} events/s</title></rect>`);
+      out.push(
+        `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bar - 2).toFixed(1)}" height="${(topPad + plotH - y(v)).toFixed(1)}" fill="${s.colour}"><title>${escape(s.name)}: ${Math.round(v)} events/s</title></rect>`,
+      );
     });
     out.push(`<text x="${left + i * group + group / 2}" y="${h - bottom + 18}" text-anchor="middle">${n} writer${n === 1 ? '' : 's'}</text>`);
   });

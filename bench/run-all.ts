@@ -15,7 +15,9 @@ const modules: Record<(typeof BENCHES)[number], string> = {
 };
 
 // BENCH_ONLY=peer,peer-rebuild reruns some and combines them with the others' last results.
-const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = process.env.BENCH_ONLY?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const name of BENCHES) if (!only || only.includes(name)) await import(modules[name]);
 
 const dir = join(packageRoot(), 'bench', 'results');

@@ -23,7 +23,11 @@ const OUT = arg('--out') ?? 'docs/reports/system-test-report.md';
 const REQUIREMENTS = [
   ['FR-1', 'Set up and configure an information-sharing platform in one municipality', [/platform \(all-in-one\)/, /embedded default/, /npx fpi adds tenants/]],
   ['FR-2', 'The platform receives patient information from at least one end-user system for one service area', [/receive service \(mottakstjeneste\) over HTTP every event type/]],
-  ['FR-3', 'At least two different end-user systems and service areas fetch from the platform', [/writes exactly one record per read/, /\/demo: the legevakt and home-care view/, /FHIR R4 .* fhir-kit-client/]],
+  [
+    'FR-3',
+    'At least two different end-user systems and service areas fetch from the platform',
+    [/writes exactly one record per read/, /\/demo: the legevakt and home-care view/, /FHIR R4 .* fhir-kit-client/],
+  ],
   ['FR-4', 'An information model for decided and ongoing municipal services', [/accepts every OpenAPI example/, /matches docs\/openapi.json/, /400 for /]],
   ['FR-5', 'An event store (hendelseslager) with its interfaces', [/EventStore contract: PostgreSQL/]],
   ['FR-6', 'Service areas vedtakskontor, legevakt and hjemmetjenesten integrate (incl. UI)', [/\/demo: the legevakt and home-care view/, /purpose of use/]],
@@ -32,13 +36,17 @@ const REQUIREMENTS = [
   ['FR-9', 'The sender integrates against the receive service (mottakstjeneste)', [/receive service \(mottakstjeneste\)/]],
   ['FR-10', 'Transmission is automatic (system to system, safe to retry)', [/32 concurrent identical posts/, /records valid items, rejects invalid ones/, /turns snapshots into lifecycle events/]],
   ['FR-11', 'Conversion between formats and standards for storage', [/POST \/okt-events/, /FHIR R4/, /exports and replays into an empty tenant/, /schema evolution drill/]],
-  ['FR-12', 'Content services compile a patient\'s decisions and serve lookups', [/content services \(innholdstjenester\)/, /service overview projection/]],
+  ['FR-12', "Content services compile a patient's decisions and serve lookups", [/content services \(innholdstjenester\)/, /service overview projection/]],
   // The GP (fastlege) included as a fetching service area: a practice of its own reads under its driftsavtale, a hospital under a samarbeidsavtale.
   ['FR-13', 'Assess which service areas to include (e.g. the GP): GP practices and hospitals fetch under an agreement', [/^FR-13 partners reading under an agreement/, /^FR-13 agreement rule/]],
-  ['R-validation', 'Bad input gets a problem naming the field and the rule; nothing stored changes', [/rules, each with its problem response/, /generated invalid payloads/, /generated bad read parameters/]],
+  [
+    'R-validation',
+    'Bad input gets a problem naming the field and the rule; nothing stored changes',
+    [/rules, each with its problem response/, /generated invalid payloads/, /generated bad read parameters/],
+  ],
   ['R-idempotency', 'Retries never duplicate an event', [/idempotency/, /replaying again changes nothing/, /stores a concurrent double post/]],
   ['R-ordering', '$all never skips an event that commits late', [/late commit/, /tailing reader/]],
-  ['R-tenancy', 'A municipality\'s data is readable only by callers of that municipality', [/tenancy: a token of tenant A never reaches tenant B/, /keeps tenants apart/]],
+  ['R-tenancy', "A municipality's data is readable only by callers of that municipality", [/tenancy: a token of tenant A never reaches tenant B/, /keeps tenants apart/]],
   ['R-security', 'Access tokens, scopes, purpose of use and DPoP are enforced', [/security, tenancy and patient audit log authentication/, /hardening/, /external issuer/]],
   ['R-access-log', 'Every read is logged where the patient can see it', [/patient audit log \(tilgangslogg\)/, /request logs never print a person identifier/]],
   ['R-faults', 'No acknowledged event is lost or doubled under crashes and outages', [/fault suite/, /crash between applying and committing/]],
@@ -71,7 +79,13 @@ for (const [id, text, patterns] of REQUIREMENTS) {
   if (linked.length === 0 || failed > 0) open.push(`${id}: ${text}${linked.length === 0 ? ' — no test; to be written' : ''}`);
   // Skipped tests need a server this machine cannot run (KurrentDB): open until run against docker/.
   // The Kafka suites start their own broker and are never skipped, so R-outbox passes only when they ran.
-  else if (skipped > 0) open.push(`${id}: ${text} — ${skipped} linked test(s) not run here: ${linked.filter((t) => t.status !== 'passed' && t.status !== 'failed').map((t) => t.name).join('; ')}`);
+  else if (skipped > 0)
+    open.push(
+      `${id}: ${text} — ${skipped} linked test(s) not run here: ${linked
+        .filter((t) => t.status !== 'passed' && t.status !== 'failed')
+        .map((t) => t.name)
+        .join('; ')}`,
+    );
   const files = [...new Set(linked.map((t) => t.file))].map((f) => `\`${f}\``).join(', ');
   rows.push(`| ${id} | ${text} | ${outcome} | ${files || '–'} |`);
 }
@@ -84,7 +98,13 @@ const riskRows = risks.map((r) => {
 });
 for (const r of risks) {
   if (r.linked.length === 0) open.push(`${r.id} (risk, ${r.rating}): ${r.risk} — no test found for: ${r.unmatched.join('; ')}`);
-  else if (r.linked.some((t) => t.status === 'failed')) open.push(`${r.id} (risk, ${r.rating}): ${r.risk} — failing: ${r.linked.filter((t) => t.status === 'failed').map((t) => t.name).join('; ')}`);
+  else if (r.linked.some((t) => t.status === 'failed'))
+    open.push(
+      `${r.id} (risk, ${r.rating}): ${r.risk} — failing: ${r.linked
+        .filter((t) => t.status === 'failed')
+        .map((t) => t.name)
+        .join('; ')}`,
+    );
   else if (r.unmatched.length > 0) open.push(`${r.id} (risk, ${r.rating}): test references that matched nothing in this run: ${r.unmatched.join('; ')}`);
 }
 

@@ -4,14 +4,10 @@
 // Arguments go to Jest (`npm test -- test/e2e/fhir.e2e.spec.ts`); such a focused run skips the
 // lint parts unless FPI_LINT=on.
 //
-// Lint: ESLint (eslint.config.js) and dependency-cruiser (.dependency-cruiser.cjs) fail the run.
-// Prettier (.prettierrc) only reports for now: the code is reformatted once, after issue 17's
-// refactor has landed, to spare the branches in flight a conflict on every line.
-// TODO(issue 17): after `npm run format` is committed, set PRETTIER_FATAL to true (until then,
-// FPI_FORMAT_CHECK=fatal makes it fatal for one run).
+// ESLint, dependency-cruiser and Prettier (`npm run lint`) fail the run like a failing test.
 import { spawnSync } from 'node:child_process';
 
-const PRETTIER_FATAL = false;
+const PRETTIER_FATAL = true;
 
 const times = [];
 function step(name, command, args, { env = {}, fatal = true } = {}) {

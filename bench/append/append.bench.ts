@@ -69,9 +69,19 @@ async function main() {
     const pool = bench.pool(writers + 1);
     const store = new PostgresEventStore(pool);
     const rates = await alternateAppends({
-      writers, perAppend: eventsPerAppend, seconds: SECONDS, rounds: ROUNDS, run,
+      writers,
+      perAppend: eventsPerAppend,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      run,
       first: (stream, at) => rawAppend(pool, rawTenant, stream, at, eventsPerAppend),
-      second: (stream, at) => store.append(portTenant, stream, Array.from({ length: eventsPerAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload(), metadata })), at),
+      second: (stream, at) =>
+        store.append(
+          portTenant,
+          stream,
+          Array.from({ length: eventsPerAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload(), metadata })),
+          at,
+        ),
     });
     await store.close();
     const row = { case: label, writers, port: round(rates.second, 0), raw: round(rates.first, 0), ratio: 0 };
@@ -116,9 +126,15 @@ async function main() {
     `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, ` +
       `fsync=${machine.fsync}, synchronous_commit=${machine.synchronous_commit}, ${SECONDS}s per case.`,
     '',
-    markdownTable(['case', 'writers', 'port events/s', 'raw pg events/s', 'port / raw'], throughput.map((t) => [t.case, t.writers, t.port, t.raw, t.ratio])),
+    markdownTable(
+      ['case', 'writers', 'port events/s', 'raw pg events/s', 'port / raw'],
+      throughput.map((t) => [t.case, t.writers, t.port, t.raw, t.ratio]),
+    ),
     '',
-    markdownTable(['events in table', 'append p50 ms', 'append p99 ms'], latency.map((l) => [l.eventsInTable, l.p50ms, l.p99ms])),
+    markdownTable(
+      ['events in table', 'append p50 ms', 'append p99 ms'],
+      latency.map((l) => [l.eventsInTable, l.p50ms, l.p99ms]),
+    ),
     '',
     `Latency spread (max/min): p50 ${p50Spread}×, p99 ${p99Spread}×.`,
   ].join('\n');

@@ -138,7 +138,9 @@ async function main() {
     });
     const rawRps = rawLookup.ops / rawLookup.seconds;
     const lookupRps = lookups['2xx'] / SECONDS;
-    console.log(`lookups ${round(lookupRps, 0)} req/s p99 ${lookups.latency.p99} ms (non-2xx ${lookups.non2xx}); raw ${round(rawRps, 0)} req/s p99 ${round(percentile(rawLookup.latencies, 99), 2)} ms`);
+    console.log(
+      `lookups ${round(lookupRps, 0)} req/s p99 ${lookups.latency.p99} ms (non-2xx ${lookups.non2xx}); raw ${round(rawRps, 0)} req/s p99 ${round(percentile(rawLookup.latencies, 99), 2)} ms`,
+    );
 
     // Freshness: a 201 from the receive service, then the overview read that waits for its checkpoint.
     const freshness: number[] = [];
@@ -148,8 +150,14 @@ async function main() {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: platform.authorization },
         body: JSON.stringify({
-          type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: `FRESH-${i}-${randomUUID().slice(0, 6)}`, occurredAt: '2026-03-01T08:00:00Z',
-          sourceSystem: 'epj-bench', patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
+          type: 'ServiceDecisionGranted',
+          eventId: randomUUID(),
+          decisionId: `FRESH-${i}-${randomUUID().slice(0, 6)}`,
+          occurredAt: '2026-03-01T08:00:00Z',
+          sourceSystem: 'epj-bench',
+          patient: { system: FNR, value: pid },
+          service: { code: '6' },
+          period: { start: '2026-03-01' },
         }),
       });
       const receipt = (await res.json()) as { checkpoint: string };
@@ -164,7 +172,14 @@ async function main() {
       events: total,
       patients: patientsInModel,
       rebuild: { eventsPerSecond: round(projected, 0), rawReadEventsPerSecond: round(raw, 0), ratio: round(projected / raw), batchSize: BATCH },
-      lookups: { requestsPerSecond: round(lookupRps, 0), p99ms: lookups.latency.p99, rawRequestsPerSecond: round(rawRps, 0), rawP99ms: round(percentile(rawLookup.latencies, 99), 2), ratio: round(lookupRps / rawRps), connections: CONNECTIONS },
+      lookups: {
+        requestsPerSecond: round(lookupRps, 0),
+        p99ms: lookups.latency.p99,
+        rawRequestsPerSecond: round(rawRps, 0),
+        rawP99ms: round(percentile(rawLookup.latencies, 99), 2),
+        ratio: round(lookupRps / rawRps),
+        connections: CONNECTIONS,
+      },
       freshness: { p50ms: round(percentile(freshness, 50), 2), p99ms: round(percentile(freshness, 99), 2), samples: freshness.length },
       memory: { idleMiB: idle.rssMiB, lookupsPeakMiB: lookupMemory.peakMiB, ratio: round(lookupMemory.peakMiB / idle.rssMiB) },
     };
@@ -174,12 +189,21 @@ async function main() {
       `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, ` +
         `fsync=${machine.fsync}, synchronous_commit=${machine.synchronous_commit}. ${total} events, ${patientsInModel} patients.`,
       '',
-      markdownTable(['case', 'ours', 'raw baseline', 'ours / raw', 'target'], [
-        [`overview rebuild (batch ${BATCH})`, `${result.rebuild.eventsPerSecond} events/s`, `${result.rebuild.rawReadEventsPerSecond} events/s (read only)`, result.rebuild.ratio, '≥ 30k events/s'],
-        [`overview lookups, ${CONNECTIONS} connections`, `${result.lookups.requestsPerSecond} req/s, p99 ${result.lookups.p99ms} ms`, `${result.lookups.rawRequestsPerSecond} req/s, p99 ${result.lookups.rawP99ms} ms (keyed SELECT)`, result.lookups.ratio, '≥ 5k req/s, p99 ≤ 20 ms'],
-        ['freshness, 201 → visible', `p50 ${result.freshness.p50ms} ms, p99 ${result.freshness.p99ms} ms`, '', '', 'p99 ≤ 50 ms'],
-        [`platform RSS, peak during lookups`, `${result.memory.lookupsPeakMiB} MiB`, `${result.memory.idleMiB} MiB idle after start`, result.memory.ratio, ''],
-      ]),
+      markdownTable(
+        ['case', 'ours', 'raw baseline', 'ours / raw', 'target'],
+        [
+          [`overview rebuild (batch ${BATCH})`, `${result.rebuild.eventsPerSecond} events/s`, `${result.rebuild.rawReadEventsPerSecond} events/s (read only)`, result.rebuild.ratio, '≥ 30k events/s'],
+          [
+            `overview lookups, ${CONNECTIONS} connections`,
+            `${result.lookups.requestsPerSecond} req/s, p99 ${result.lookups.p99ms} ms`,
+            `${result.lookups.rawRequestsPerSecond} req/s, p99 ${result.lookups.rawP99ms} ms (keyed SELECT)`,
+            result.lookups.ratio,
+            '≥ 5k req/s, p99 ≤ 20 ms',
+          ],
+          ['freshness, 201 → visible', `p50 ${result.freshness.p50ms} ms, p99 ${result.freshness.p99ms} ms`, '', '', 'p99 ≤ 50 ms'],
+          [`platform RSS, peak during lookups`, `${result.memory.lookupsPeakMiB} MiB`, `${result.memory.idleMiB} MiB idle after start`, result.memory.ratio, ''],
+        ],
+      ),
     ].join('\n');
     const dir = await writeResult('content-latest', result, markdown);
     console.log('\n' + markdown + `\n\nwritten to ${dir}/content-latest.{json,md}`);

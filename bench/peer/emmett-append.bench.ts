@@ -22,12 +22,32 @@ async function main() {
 
   const rows: { case: string; writers: number; ours: number; emmett: number; ratio: number }[] = [];
   let run = 0;
-  for (const [label, writers, perAppend] of [['single-event append', 1, 1], ['single-event append', 8, 1], ['single-event append', 32, 1], ['100-event batch append', 8, 100]] as const) {
+  for (const [label, writers, perAppend] of [
+    ['single-event append', 1, 1],
+    ['single-event append', 8, 1],
+    ['single-event append', 32, 1],
+    ['100-event batch append', 8, 100],
+  ] as const) {
     run += 1;
     const rates = await alternateAppends({
-      writers, perAppend, seconds: SECONDS, rounds: ROUNDS, run,
-      first: (stream, at) => emmett.appendToStream(stream, Array.from({ length: perAppend }, () => ({ type: 'ServiceDecisionGranted', data: payload() })), at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) }),
-      second: (stream, at) => ours.append(TENANT, stream, Array.from({ length: perAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload() })), at),
+      writers,
+      perAppend,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      run,
+      first: (stream, at) =>
+        emmett.appendToStream(
+          stream,
+          Array.from({ length: perAppend }, () => ({ type: 'ServiceDecisionGranted', data: payload() })),
+          at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) },
+        ),
+      second: (stream, at) =>
+        ours.append(
+          TENANT,
+          stream,
+          Array.from({ length: perAppend }, () => ({ eventId: randomUUID(), type: 'ServiceDecisionGranted', data: payload() })),
+          at,
+        ),
     });
     const row = { case: label, writers, ours: round(rates.second, 0), emmett: round(rates.first, 0), ratio: 0 };
     row.ratio = round(row.ours / row.emmett);
@@ -39,7 +59,10 @@ async function main() {
     '',
     `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, fsync=${machine.fsync}, synchronous_commit=${machine.synchronous_commit}, ${SECONDS}s per case.`,
     '',
-    markdownTable(['case', 'writers', 'ours events/s', 'Emmett events/s', 'ours / Emmett'], rows.map((r) => [r.case, r.writers, r.ours, r.emmett, r.ratio])),
+    markdownTable(
+      ['case', 'writers', 'ours events/s', 'Emmett events/s', 'ours / Emmett'],
+      rows.map((r) => [r.case, r.writers, r.ours, r.emmett, r.ratio]),
+    ),
   ].join('\n');
   const dir = await writeResult('peer-latest', { machine, seconds: SECONDS, rows }, markdown);
   console.log('\n' + markdown + `\n\nwritten to ${dir}/peer-latest.{json,md}`);

@@ -29,27 +29,39 @@ function streamsOf(i: number, pid: string): { streamId: string; events: { type: 
     {
       streamId: `Decision/bench/HS-${i}`,
       events: [
-        { type: 'ServiceDecisionGranted', data: { ...common(`HS-${i}`), serviceCode: '15', period: { start: '2026-01-05' }, weeklyHours: 6, performer: { orgnr: '974760673', name: 'Hjemmesykepleien', phone: '+4799999999' } } },
+        {
+          type: 'ServiceDecisionGranted',
+          data: { ...common(`HS-${i}`), serviceCode: '15', period: { start: '2026-01-05' }, weeklyHours: 6, performer: { orgnr: '974760673', name: 'Hjemmesykepleien', phone: '+4799999999' } },
+        },
         { type: 'ServiceDecisionChanged', data: { ...common(`HS-${i}`), weeklyHours: 8 } },
         { type: 'ServicePaused', data: { ...common(`HS-${i}`), pausedFrom: '2026-03-01', reason: 'Innlagt' } },
         { type: 'ServiceResumed', data: { ...common(`HS-${i}`), resumedFrom: '2026-03-10' } },
       ],
     },
-    { streamId: `Decision/bench/TA-${i}`, events: [{ type: 'ServiceDecisionGranted', data: { ...common(`TA-${i}`), serviceCode: '6', period: { start: '2026-02-01' }, performer: { name: 'Alarmsentralen' } } }] },
+    {
+      streamId: `Decision/bench/TA-${i}`,
+      events: [{ type: 'ServiceDecisionGranted', data: { ...common(`TA-${i}`), serviceCode: '6', period: { start: '2026-02-01' }, performer: { name: 'Alarmsentralen' } } }],
+    },
   ];
 }
 
 const PIDS: string[] = [];
 for (let n = 0; PIDS.length < PATIENTS; n++) {
-  const pid = syntheticFodselsnummer({ birthDate: { year: 1930 + (Math.floor(n / 336) % 90), month: 1 + (Math.floor(n / 28) % 12), day: 1 + (n % 28) }, offset: 65, individual: Math.floor(n / 30240) % 1000 });
+  const pid = syntheticFodselsnummer({
+    birthDate: { year: 1930 + (Math.floor(n / 336) % 90), month: 1 + (Math.floor(n / 28) % 12), day: 1 + (n % 28) },
+    offset: 65,
+    individual: Math.floor(n / 30240) % 1000,
+  });
   if (pid) PIDS.push(pid);
 }
 
 async function pool<T>(items: T[], workers: number, work: (item: T) => Promise<unknown>) {
   let next = 0;
-  await Promise.all(Array.from({ length: workers }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 /** Our engine: a fresh read-model version built from $all until nothing is behind. */
@@ -80,7 +92,11 @@ async function rebuildEmmett(connectionString: string, collectionName: string): 
       const e = event as AnyEvent;
       const patient = e.data.patient as PatientRef;
       // Emmett keeps no commit time: the event's own occurredAt stands in for recordedAt.
-      return evolveOverview((doc as OverviewDocument | null) ?? emptyOverview(patient), { event: asDecisionEvent(e), streamPosition: Number(e.metadata.streamPosition), recordedAt: e.data.occurredAt as string }) as unknown as Record<string, unknown>;
+      return evolveOverview((doc as OverviewDocument | null) ?? emptyOverview(patient), {
+        event: asDecisionEvent(e),
+        streamPosition: Number(e.metadata.streamPosition),
+        recordedAt: e.data.occurredAt as string,
+      }) as unknown as Record<string, unknown>;
     },
   } as never);
   const consumer = rebuildPostgreSQLProjections({ connectionString, projections: [projection], pulling: { batchSize: Number(process.env.EMMETT_BATCH ?? BATCH), pullingFrequencyInMs: 50 } } as never);
@@ -101,7 +117,14 @@ async function concurrentLoadCheck(adminUrl: string): Promise<{ patients: number
   const stores = await openPeerStores(adminUrl, '_concurrent', 20);
   const { oursUrl, emmettUrl, oursPool: p, ours, emmett } = stores;
   await Promise.all([
-    pool(streams, 16, (s) => ours.append(TENANT, s.streamId, s.events.map((e) => ({ eventId: randomUUID(), ...e })), 'no_stream')),
+    pool(streams, 16, (s) =>
+      ours.append(
+        TENANT,
+        s.streamId,
+        s.events.map((e) => ({ eventId: randomUUID(), ...e })),
+        'no_stream',
+      ),
+    ),
     pool(streams, 16, (s) => emmett.appendToStream(s.streamId, s.events as never)),
   ]);
   await rebuildOurs(p, 1);
@@ -128,7 +151,10 @@ async function main() {
   let t = performance.now();
   const all = PIDS.flatMap((pid, i) => streamsOf(i, pid));
   for (let i = 0; i < all.length; i += 500) {
-    await ours.appendMany(TENANT, all.slice(i, i + 500).map((s) => ({ streamId: s.streamId, expectedVersion: 0, events: s.events.map((e) => ({ eventId: randomUUID(), ...e })) })));
+    await ours.appendMany(
+      TENANT,
+      all.slice(i, i + 500).map((s) => ({ streamId: s.streamId, expectedVersion: 0, events: s.events.map((e) => ({ eventId: randomUUID(), ...e })) })),
+    );
   }
   console.log(`ours: loaded ${all.length} streams in ${round((performance.now() - t) / 1000, 1)} s`);
   t = performance.now();
@@ -156,8 +182,9 @@ async function main() {
   const a = (await oursPool.query<{ document: OverviewDocument }>(`SELECT document FROM service_overview_v${ROUNDS} WHERE patient_id = $1`, [sample])).rows[0]!.document;
   const b = (await ep.query<{ data: OverviewDocument }>(`SELECT data FROM service_overview_r${ROUNDS} WHERE _id = $1`, [sample])).rows[0]!.data;
   await ep.end();
-  const same = JSON.stringify(Object.keys(a.decisions).sort()) === JSON.stringify(Object.keys(b.decisions).sort())
-    && Object.keys(a.decisions).every((k) => JSON.stringify({ ...a.decisions[k], lastRecordedAt: undefined }) === JSON.stringify({ ...b.decisions[k], lastRecordedAt: undefined }));
+  const same =
+    JSON.stringify(Object.keys(a.decisions).sort()) === JSON.stringify(Object.keys(b.decisions).sort()) &&
+    Object.keys(a.decisions).every((k) => JSON.stringify({ ...a.decisions[k], lastRecordedAt: undefined }) === JSON.stringify({ ...b.decisions[k], lastRecordedAt: undefined }));
   if (oursDocs !== PIDS.length || emmettDocs !== PIDS.length || !same) {
     throw new Error(`read models differ: ours ${oursDocs} docs, Emmett ${emmettDocs}, sample equal: ${same}`);
   }

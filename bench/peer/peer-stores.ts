@@ -26,7 +26,11 @@ export async function openPeerStores(adminUrl: string, suffix: string, poolSize:
   const ours = new PostgresEventStore(oursPool);
   const emmett = getPostgreSQLEventStore(emmettUrl);
   return {
-    oursUrl, emmettUrl, oursPool, ours, emmett,
+    oursUrl,
+    emmettUrl,
+    oursPool,
+    ours,
+    emmett,
     async close() {
       await ours.close();
       await emmett.close();

@@ -96,7 +96,15 @@ async function main() {
     if (single.http.errors || batch.http.errors) console.warn('non-2xx answers:', single.http.errors, batch.http.errors);
     const rows = [
       ['single-event POST', CONNECTIONS, round(single.http.rps, 0), round(single.raw.rps, 0), round(single.http.rps / single.raw.rps), single.http.p99, round(single.raw.p99, 1)],
-      [`batch POST (${BATCH} events)`, BATCH_CONNECTIONS, round(batch.http.rps * BATCH, 0), round(batch.raw.rps * BATCH, 0), round(batch.http.rps / batch.raw.rps), batch.http.p99, round(batch.raw.p99, 1)],
+      [
+        `batch POST (${BATCH} events)`,
+        BATCH_CONNECTIONS,
+        round(batch.http.rps * BATCH, 0),
+        round(batch.raw.rps * BATCH, 0),
+        round(batch.http.rps / batch.raw.rps),
+        batch.http.p99,
+        round(batch.raw.p99, 1),
+      ],
     ];
     const markdown = [
       '# bench/receive',
@@ -108,12 +116,15 @@ async function main() {
       '',
       'Platform process memory (resident set, from /proc; peak = VmHWM since start):',
       '',
-      markdownTable(['when', 'RSS MiB', 'vs idle'], [
-        ['idle after start', memory.idleMiB, 1],
-        ['peak during single-event POSTs', memory.singlePeakMiB, round(memory.singlePeakMiB / memory.idleMiB)],
-        [`peak during batch POSTs (${BATCH} events)`, memory.batchPeakMiB, round(memory.batchPeakMiB / memory.idleMiB)],
-        ['after the load', memory.afterLoadMiB, round(memory.afterLoadMiB / memory.idleMiB)],
-      ]),
+      markdownTable(
+        ['when', 'RSS MiB', 'vs idle'],
+        [
+          ['idle after start', memory.idleMiB, 1],
+          ['peak during single-event POSTs', memory.singlePeakMiB, round(memory.singlePeakMiB / memory.idleMiB)],
+          [`peak during batch POSTs (${BATCH} events)`, memory.batchPeakMiB, round(memory.batchPeakMiB / memory.idleMiB)],
+          ['after the load', memory.afterLoadMiB, round(memory.afterLoadMiB / memory.idleMiB)],
+        ],
+      ),
     ].join('\n');
     const dir = await writeResult('receive-latest', { machine, seconds: SECONDS, single, batch, memory }, markdown);
     console.log('\n' + markdown + `\n\nwritten to ${dir}/receive-latest.{json,md}`);

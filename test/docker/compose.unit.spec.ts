@@ -23,10 +23,29 @@ const rel = (p: string) => relative(ROOT, p) || '.';
 
 /** The variables the services read, as docs/operations.md documents them (plus NODE_ENV and KAFKA_CLIENT_ID). */
 const DOCUMENTED_ENV = [
-  'PORT', 'HOST', 'DATABASE_URL', 'READ_DATABASE_URL', 'DATABASE_POOL_SIZE', 'FPI_DATABASES', 'FPI_DATA_DIR',
-  'FPI_DEV_TENANT', 'FPI_DEV_TENANT_NAME', 'FPI_TENANTS_FILE', 'FPI_AUTH_JWKS_URL', 'FPI_AUTH_ISSUER',
-  'FPI_AUTH_AUDIENCE', 'FPI_AUTH_ALLOW_BEARER', 'FPI_PUBLIC_BASE_URL', 'FPI_TRUSTED_PROXIES', 'FPI_RATE_LIMIT_PER_MINUTE', 'FPI_PROJECTION_BATCH_SIZE',
-  'KAFKA_BROKERS', 'KAFKA_TOPIC_PREFIX', 'KAFKA_CLIENT_ID', 'LOG_LEVEL', 'NODE_ENV',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'READ_DATABASE_URL',
+  'DATABASE_POOL_SIZE',
+  'FPI_DATABASES',
+  'FPI_DATA_DIR',
+  'FPI_DEV_TENANT',
+  'FPI_DEV_TENANT_NAME',
+  'FPI_TENANTS_FILE',
+  'FPI_AUTH_JWKS_URL',
+  'FPI_AUTH_ISSUER',
+  'FPI_AUTH_AUDIENCE',
+  'FPI_AUTH_ALLOW_BEARER',
+  'FPI_PUBLIC_BASE_URL',
+  'FPI_TRUSTED_PROXIES',
+  'FPI_RATE_LIMIT_PER_MINUTE',
+  'FPI_PROJECTION_BATCH_SIZE',
+  'KAFKA_BROKERS',
+  'KAFKA_TOPIC_PREFIX',
+  'KAFKA_CLIENT_ID',
+  'LOG_LEVEL',
+  'NODE_ENV',
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -62,7 +81,11 @@ function envOf(service: Obj): Record<string, string> {
   return {};
 }
 
-interface Mount { type: 'bind' | 'volume' | 'tmpfs'; source?: string; target: string }
+interface Mount {
+  type: 'bind' | 'volume' | 'tmpfs';
+  source?: string;
+  target: string;
+}
 
 function mountsOf(service: Obj): Mount[] {
   const out: Mount[] = [];
@@ -82,7 +105,11 @@ function mountsOf(service: Obj): Mount[] {
   return out;
 }
 
-interface Build { context: string; dockerfile: string; args: Record<string, string> }
+interface Build {
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+}
 
 function buildOf(service: Obj, composeDir: string): Build | undefined {
   const b = service.build;
@@ -203,7 +230,11 @@ export function composeProblems(file: string, raw: unknown): string[] {
   const doc = interpolateDeep(raw);
   const services = doc.services as Record<string, Obj>;
   const declaredVolumes = new Set(Object.keys(isObj(doc.volumes) ? doc.volumes : {}));
-  const postgresServices = new Set(Object.entries(services).filter(([, s]) => /^postgres:/.test(String(s.image ?? ''))).map(([n]) => n));
+  const postgresServices = new Set(
+    Object.entries(services)
+      .filter(([, s]) => /^postgres:/.test(String(s.image ?? '')))
+      .map(([n]) => n),
+  );
 
   // One-shots: services others wait for until they have completed.
   const oneShots = new Set<string>();
@@ -417,7 +448,7 @@ export function dockerfileProblems(text: string): string[] {
     }
   }
   const runs = all.filter((i) => i.op === 'RUN').map((i) => i.args);
-  if (runs.some((r) => /\bnpm ci\b/.test(r))) problems.push('docker/Dockerfile: npm ci fails on the lockfile (it lacks other platforms\' optional binaries): use npm install');
+  if (runs.some((r) => /\bnpm ci\b/.test(r))) problems.push("docker/Dockerfile: npm ci fails on the lockfile (it lacks other platforms' optional binaries): use npm install");
   if (!runs.some((r) => /\bnpm install\b.*--no-audit.*--no-fund|\bnpm install\b.*--no-fund.*--no-audit/.test(r))) problems.push('docker/Dockerfile: no `npm install --no-audit --no-fund`');
   if (!runs.some((r) => /\bnpm run build\b/.test(r))) problems.push('docker/Dockerfile: no `npm run build`');
   for (const r of runs.filter((x) => /\bnpm prune\b/.test(x))) {
@@ -445,7 +476,9 @@ export function dockerfileProblems(text: string): string[] {
 
 // ---------------------------------------------------------------------------------------
 
-const composeFiles = readdirSync(DOCKER).filter((f) => /^compose.*\.ya?ml$/.test(f)).sort();
+const composeFiles = readdirSync(DOCKER)
+  .filter((f) => /^compose.*\.ya?ml$/.test(f))
+  .sort();
 const load = (name: string): unknown => parse(readFileSync(join(DOCKER, name), 'utf8'), { merge: true });
 
 describe('docker/', () => {
@@ -465,9 +498,7 @@ describe('docker/', () => {
 
   it('compose.scale-out.yml runs the topology: primary, hot standby, a municipality database, Kafka, KurrentDB, both services', () => {
     const doc = interpolateDeep(load('compose.scale-out.yml')) as { services: Record<string, Obj> };
-    expect(Object.keys(doc.services).sort()).toEqual(
-      ['content-service', 'kafka', 'kurrentdb', 'postgres-municipality-b', 'postgres-primary', 'postgres-replica', 'receive-service'].sort(),
-    );
+    expect(Object.keys(doc.services).sort()).toEqual(['content-service', 'kafka', 'kurrentdb', 'postgres-municipality-b', 'postgres-primary', 'postgres-replica', 'receive-service'].sort());
     const { services } = doc;
     expect(appOf(services['receive-service'], DOCKER)).toBe('receive-service');
     expect(appOf(services['content-service'], DOCKER)).toBe('content-service');
@@ -496,7 +527,9 @@ describe('docker/', () => {
   });
 
   it('.dockerignore keeps node_modules, dist, data and .git out of the build context', () => {
-    const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split(/\r?\n/).map((l) => l.trim());
+    const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim());
     const missing = ['node_modules', 'dist', 'data', '.git'].filter((p) => !lines.includes(p) && !lines.includes(`**/${p}`) && !lines.includes(`/${p}`));
     expect(missing).toEqual([]);
   });
@@ -521,28 +554,162 @@ describe('docker/ lint rules catch what they are for', () => {
   };
 
   it.each([
-    ['a misspelt key', (d: { services: Record<string, Obj> }) => { d.services.kafka.helthcheck = d.services.kafka.healthcheck; }, /schema: \/services\/kafka must NOT have additional properties "helthcheck"/],
-    ['a bad duration', (d: { services: Record<string, Obj> }) => { (d.services.kafka.healthcheck as Obj).interval = '5 seconds'; }, /schema: \/services\/kafka\/healthcheck\/interval must match format "duration"/],
-    ['a missing healthcheck', (d: { services: Record<string, Obj> }) => { delete d.services.kafka.healthcheck; }, /"kafka": has no healthcheck/],
-    ['a port on every interface', (d: { services: Record<string, Obj> }) => { d.services.kafka.ports = ['9092:9092']; }, /"kafka": port "9092:9092" is not bound to 127\.0\.0\.1/],
-    ['a bare port number', (d: { services: Record<string, Obj> }) => { d.services.kafka.ports = [9092]; }, /"kafka": port "9092" is not bound/],
-    ['an unpinned image', (d: { services: Record<string, Obj> }) => { d.services.kafka.image = 'apache/kafka:latest'; }, /image "apache\/kafka:latest" is not pinned/],
-    ['an untagged image', (d: { services: Record<string, Obj> }) => { d.services['postgres-primary'].image = 'postgres'; }, /image "postgres" is not pinned/],
-    ['another Dockerfile', (d: { services: Record<string, Obj> }) => { (d.services['receive-service'].build as Obj).dockerfile = 'Dockerfile'; }, /builds from Dockerfile, not docker\/Dockerfile/],
-    ['a missing context', (d: { services: Record<string, Obj> }) => { (d.services['receive-service'].build as Obj).context = '../nowhere'; }, /build context \.\.\/nowhere does not exist|build context .*nowhere does not exist/],
-    ['an unknown app', (d: { services: Record<string, Obj> }) => { ((d.services['receive-service'].build as Obj).args as Obj).APP = 'recieve-service'; }, /APP=recieve-service: apps\/recieve-service\/src\/main\.ts does not exist/],
-    ['a missing script', (d: { services: Record<string, Obj> }) => { d.services['postgres-replica'].volumes = ['fpi-pg-replica:/var/lib/postgresql', './postgres/missing.sh:/usr/local/bin/replica-entrypoint.sh:ro']; }, /bind mount \.\/postgres\/missing\.sh .*does not exist/],
-    ['an entrypoint script not mounted', (d: { services: Record<string, Obj> }) => { d.services['postgres-replica'].entrypoint = ['/usr/local/bin/other.sh']; }, /entrypoint \/usr\/local\/bin\/other\.sh is no script mounted/],
-    ['a misspelt variable', (d: { services: Record<string, Obj> }) => { const e = d.services['content-service'].environment as Obj; e.READ_DATABASE_URI = e.READ_DATABASE_URL; delete e.READ_DATABASE_URL; }, /sets READ_DATABASE_URI, which the services do not read \(did you mean READ_DATABASE_URL\?\)/],
-    ['READ_DATABASE_URL on the receive service', (d: { services: Record<string, Obj> }) => { (d.services['receive-service'].environment as Obj).READ_DATABASE_URL = 'postgres://fpi:${FPI_PG_PASSWORD:-fpi-local}@postgres-replica:5432/fpi'; }, /"receive-service": sets READ_DATABASE_URL, which only content-service reads/],
-    ['reads from the primary', (d: { services: Record<string, Obj> }) => { (d.services['content-service'].environment as Obj).READ_DATABASE_URL = 'postgres://fpi:${FPI_PG_PASSWORD:-fpi-local}@postgres-primary:5432/fpi'; }, /READ_DATABASE_URL points at the primary/],
-    ['a host address inside the network', (d: { services: Record<string, Obj> }) => { (d.services['receive-service'].environment as Obj).KAFKA_BROKERS = '127.0.0.1:9092'; }, /KAFKA_BROKERS names 127\.0\.0\.1:9092/],
-    ['no KAFKA_BROKERS', (d: { services: Record<string, Obj> }) => { delete (d.services['receive-service'].environment as Obj).KAFKA_BROKERS; }, /"receive-service": has no KAFKA_BROKERS/],
-    ['no DATABASE_URL', (d: { services: Record<string, Obj> }) => { delete (d.services['receive-service'].environment as Obj).DATABASE_URL; }, /has no DATABASE_URL/],
-    ['a real-looking password', (d: { services: Record<string, Obj> }) => { (d.services['postgres-primary'].environment as Obj).POSTGRES_PASSWORD = 'S3cret!'; }, /POSTGRES_PASSWORD must be a local-only default/],
-    ['a password in a URL', (d: { services: Record<string, Obj> }) => { (d.services['receive-service'].environment as Obj).DATABASE_URL = 'postgres://fpi:hunter2@postgres-primary:5432/fpi'; }, /DATABASE_URL has a password in a URL that is not a local-only default/],
-    ['a database the tenants file does not know', (d: { services: Record<string, Obj> }) => { (d.services['receive-service'].environment as Obj).FPI_DATABASES = '{"kommune-b": "postgres://fpi:${FPI_PG_PASSWORD:-fpi-local}@postgres-municipality-b:5432/fpi"}'; }, /database "municipality-b" is not in FPI_DATABASES \(kommune-b\)/],
-    ['a dependency without a condition', (d: { services: Record<string, Obj> }) => { d.services['receive-service'].depends_on = ['kafka']; }, /depends_on "kafka" without a condition/],
+    [
+      'a misspelt key',
+      (d: { services: Record<string, Obj> }) => {
+        d.services.kafka.helthcheck = d.services.kafka.healthcheck;
+      },
+      /schema: \/services\/kafka must NOT have additional properties "helthcheck"/,
+    ],
+    [
+      'a bad duration',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services.kafka.healthcheck as Obj).interval = '5 seconds';
+      },
+      /schema: \/services\/kafka\/healthcheck\/interval must match format "duration"/,
+    ],
+    [
+      'a missing healthcheck',
+      (d: { services: Record<string, Obj> }) => {
+        delete d.services.kafka.healthcheck;
+      },
+      /"kafka": has no healthcheck/,
+    ],
+    [
+      'a port on every interface',
+      (d: { services: Record<string, Obj> }) => {
+        d.services.kafka.ports = ['9092:9092'];
+      },
+      /"kafka": port "9092:9092" is not bound to 127\.0\.0\.1/,
+    ],
+    [
+      'a bare port number',
+      (d: { services: Record<string, Obj> }) => {
+        d.services.kafka.ports = [9092];
+      },
+      /"kafka": port "9092" is not bound/,
+    ],
+    [
+      'an unpinned image',
+      (d: { services: Record<string, Obj> }) => {
+        d.services.kafka.image = 'apache/kafka:latest';
+      },
+      /image "apache\/kafka:latest" is not pinned/,
+    ],
+    [
+      'an untagged image',
+      (d: { services: Record<string, Obj> }) => {
+        d.services['postgres-primary'].image = 'postgres';
+      },
+      /image "postgres" is not pinned/,
+    ],
+    [
+      'another Dockerfile',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services['receive-service'].build as Obj).dockerfile = 'Dockerfile';
+      },
+      /builds from Dockerfile, not docker\/Dockerfile/,
+    ],
+    [
+      'a missing context',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services['receive-service'].build as Obj).context = '../nowhere';
+      },
+      /build context \.\.\/nowhere does not exist|build context .*nowhere does not exist/,
+    ],
+    [
+      'an unknown app',
+      (d: { services: Record<string, Obj> }) => {
+        ((d.services['receive-service'].build as Obj).args as Obj).APP = 'recieve-service';
+      },
+      /APP=recieve-service: apps\/recieve-service\/src\/main\.ts does not exist/,
+    ],
+    [
+      'a missing script',
+      (d: { services: Record<string, Obj> }) => {
+        d.services['postgres-replica'].volumes = ['fpi-pg-replica:/var/lib/postgresql', './postgres/missing.sh:/usr/local/bin/replica-entrypoint.sh:ro'];
+      },
+      /bind mount \.\/postgres\/missing\.sh .*does not exist/,
+    ],
+    [
+      'an entrypoint script not mounted',
+      (d: { services: Record<string, Obj> }) => {
+        d.services['postgres-replica'].entrypoint = ['/usr/local/bin/other.sh'];
+      },
+      /entrypoint \/usr\/local\/bin\/other\.sh is no script mounted/,
+    ],
+    [
+      'a misspelt variable',
+      (d: { services: Record<string, Obj> }) => {
+        const e = d.services['content-service'].environment as Obj;
+        e.READ_DATABASE_URI = e.READ_DATABASE_URL;
+        delete e.READ_DATABASE_URL;
+      },
+      /sets READ_DATABASE_URI, which the services do not read \(did you mean READ_DATABASE_URL\?\)/,
+    ],
+    [
+      'READ_DATABASE_URL on the receive service',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services['receive-service'].environment as Obj).READ_DATABASE_URL = 'postgres://fpi:${FPI_PG_PASSWORD:-fpi-local}@postgres-replica:5432/fpi';
+      },
+      /"receive-service": sets READ_DATABASE_URL, which only content-service reads/,
+    ],
+    [
+      'reads from the primary',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services['content-service'].environment as Obj).READ_DATABASE_URL = 'postgres://fpi:${FPI_PG_PASSWORD:-fpi-local}@postgres-primary:5432/fpi';
+      },
+      /READ_DATABASE_URL points at the primary/,
+    ],
+    [
+      'a host address inside the network',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services['receive-service'].environment as Obj).KAFKA_BROKERS = '127.0.0.1:9092';
+      },
+      /KAFKA_BROKERS names 127\.0\.0\.1:9092/,
+    ],
+    [
+      'no KAFKA_BROKERS',
+      (d: { services: Record<string, Obj> }) => {
+        delete (d.services['receive-service'].environment as Obj).KAFKA_BROKERS;
+      },
+      /"receive-service": has no KAFKA_BROKERS/,
+    ],
+    [
+      'no DATABASE_URL',
+      (d: { services: Record<string, Obj> }) => {
+        delete (d.services['receive-service'].environment as Obj).DATABASE_URL;
+      },
+      /has no DATABASE_URL/,
+    ],
+    [
+      'a real-looking password',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services['postgres-primary'].environment as Obj).POSTGRES_PASSWORD = 'S3cret!';
+      },
+      /POSTGRES_PASSWORD must be a local-only default/,
+    ],
+    [
+      'a password in a URL',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services['receive-service'].environment as Obj).DATABASE_URL = 'postgres://fpi:hunter2@postgres-primary:5432/fpi';
+      },
+      /DATABASE_URL has a password in a URL that is not a local-only default/,
+    ],
+    [
+      'a database the tenants file does not know',
+      (d: { services: Record<string, Obj> }) => {
+        (d.services['receive-service'].environment as Obj).FPI_DATABASES = '{"kommune-b": "postgres://fpi:${FPI_PG_PASSWORD:-fpi-local}@postgres-municipality-b:5432/fpi"}';
+      },
+      /database "municipality-b" is not in FPI_DATABASES \(kommune-b\)/,
+    ],
+    [
+      'a dependency without a condition',
+      (d: { services: Record<string, Obj> }) => {
+        d.services['receive-service'].depends_on = ['kafka'];
+      },
+      /depends_on "kafka" without a condition/,
+    ],
   ])('%s', (_what, edit, message) => {
     expect(broken(edit)).toMatch(message);
   });

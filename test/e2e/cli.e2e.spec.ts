@@ -14,8 +14,7 @@ const run = promisify(execFile);
 describe('npx fpi', () => {
   let db: TestDatabase;
   let dataDir: string;
-  const fpi = (...args: string[]) =>
-    run(process.execPath, [join(packageRoot(), 'apps/cli/link/fpi.js'), ...args], { env: { ...process.env, DATABASE_URL: db.url, FPI_DATA_DIR: dataDir } });
+  const fpi = (...args: string[]) => run(process.execPath, [join(packageRoot(), 'apps/cli/link/fpi.js'), ...args], { env: { ...process.env, DATABASE_URL: db.url, FPI_DATA_DIR: dataDir } });
 
   beforeAll(async () => {
     db = await createTestDatabase();

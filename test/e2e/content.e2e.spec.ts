@@ -31,10 +31,20 @@ describe('content services (innholdstjenester): the service overview over HTTP',
     ...overrides,
   });
   const follow = (g: ReturnType<typeof grant>, type: string, fields: Record<string, unknown> = {}) => ({
-    type, eventId: randomUUID(), decisionId: g.decisionId, occurredAt: `${addDays(-1)}T09:00:00Z`, sourceSystem: g.sourceSystem, patient: g.patient, ...fields,
+    type,
+    eventId: randomUUID(),
+    decisionId: g.decisionId,
+    occurredAt: `${addDays(-1)}T09:00:00Z`,
+    sourceSystem: g.sourceSystem,
+    patient: g.patient,
+    ...fields,
   });
   const overview = (pid: string, checkpoint?: string, query = '') =>
-    p.http().get(`/api/v1/service-overview${query}`).set('person-id', pid).set(checkpoint ? { 'min-checkpoint': checkpoint } : {});
+    p
+      .http()
+      .get(`/api/v1/service-overview${query}`)
+      .set('person-id', pid)
+      .set(checkpoint ? { 'min-checkpoint': checkpoint } : {});
 
   it('shows what a patient has right now, read-your-writes with min-checkpoint', async () => {
     const pid = syntheticPid();
@@ -103,10 +113,18 @@ describe('content services (innholdstjenester): the service overview over HTTP',
     await overview(pid, last.checkpoint).expect(200);
     const okt = await p.http().get(`/okt-events/${pid}`).expect(200);
     expect(okt.body.personIdentifier).toBe(pid);
-    expect(okt.body.oktMessages).toEqual(expect.arrayContaining([
-      expect.objectContaining({ iplosCode: expect.objectContaining({ iplosCodeValue: '02' }), temporaryCessation: true, weeklyExtent: '7,5 timer', serviceLevel: 'Hjemmesykepleien sone vest', endDate: '' }),
-      expect.objectContaining({ iplosCode: expect.objectContaining({ iplosCodeValue: '15', iplosCodeDescription: 'Helsetjenester i hjemmet' }), temporaryCessation: false }),
-    ]));
+    expect(okt.body.oktMessages).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          iplosCode: expect.objectContaining({ iplosCodeValue: '02' }),
+          temporaryCessation: true,
+          weeklyExtent: '7,5 timer',
+          serviceLevel: 'Hjemmesykepleien sone vest',
+          endDate: '',
+        }),
+        expect.objectContaining({ iplosCode: expect.objectContaining({ iplosCodeValue: '15', iplosCodeDescription: 'Helsetjenester i hjemmet' }), temporaryCessation: false }),
+      ]),
+    );
     expect((await p.http().get(`/okt-status/${pid}`).expect(200)).body).toEqual({ activeServices: 1 });
     expect((await p.http().get(`/okt-status/${syntheticPid()}`).expect(200)).body).toEqual({ activeServices: 0 });
     await p.http().get(`/okt-events/${syntheticPid()}`).expect(404);
@@ -121,7 +139,10 @@ describe('content services (innholdstjenester): the service overview over HTTP',
       ['an unknown parameter (a pid in the URL is refused, not read)', { 'person-id': '13717404089' }, '?pid=13717404089', '/pid', 'additionalProperties'],
       ['a malformed min-checkpoint', { 'person-id': '13717404089', 'min-checkpoint': 'soon' }, '', '/min-checkpoint', 'checkpoint'],
     ])('400 problem for %s', async (_, headers, query, pointer, rule) => {
-      const res = await p.http().get(`/api/v1/service-overview${query}`).set(headers as Record<string, string>);
+      const res = await p
+        .http()
+        .get(`/api/v1/service-overview${query}`)
+        .set(headers as Record<string, string>);
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ pointer, rule })]));
@@ -151,7 +172,10 @@ describe('content services (innholdstjenester): the service overview over HTTP',
       expect(metrics.text).toMatch(/fpi_projection_paused\{projection="service_overview_v1",tenant="313231593"\} 0/);
       expect(metrics.text).toMatch(/fpi_projection_events_applied_total\{projection="service_overview_v1",tenant="313231593"\} [1-9]/);
       const ready = await p.http().get('/health/ready').expect(200);
-      expect(ready.body.details.projections).toMatchObject({ status: 'up', projections: expect.arrayContaining([expect.objectContaining({ projection: 'service_overview_v1', tenant: '313231593', status: 'running' })]) });
+      expect(ready.body.details.projections).toMatchObject({
+        status: 'up',
+        projections: expect.arrayContaining([expect.objectContaining({ projection: 'service_overview_v1', tenant: '313231593', status: 'running' })]),
+      });
     });
   });
 });

@@ -16,13 +16,27 @@ describe('/demo: the legevakt and home-care view', () => {
     const today = new Date().toISOString().slice(0, 10);
     const post = (body: object) => p.http().post('/api/v1/decision-events').send(body).expect(201);
     await post({
-      type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId, occurredAt: new Date().toISOString(), sourceSystem: 'epj-demo',
-      patient: { system: FNR, value: pid }, service: { code: '15' }, period: { start: today }, extent: { value: 7.5, unit: 'hours-per-week' },
+      type: 'ServiceDecisionGranted',
+      eventId: randomUUID(),
+      decisionId,
+      occurredAt: new Date().toISOString(),
+      sourceSystem: 'epj-demo',
+      patient: { system: FNR, value: pid },
+      service: { code: '15' },
+      period: { start: today },
+      extent: { value: 7.5, unit: 'hours-per-week' },
       performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+47 99 99 99 99' },
     });
     const last = await post({
-      type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: `${decisionId}-alarm`, occurredAt: new Date().toISOString(), sourceSystem: 'epj-demo',
-      patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: today }, performer: { name: 'Trygghetsalarmsentralen', phone: '+47 22 22 22 22' },
+      type: 'ServiceDecisionGranted',
+      eventId: randomUUID(),
+      decisionId: `${decisionId}-alarm`,
+      occurredAt: new Date().toISOString(),
+      sourceSystem: 'epj-demo',
+      patient: { system: FNR, value: pid },
+      service: { code: '6' },
+      period: { start: today },
+      performer: { name: 'Trygghetsalarmsentralen', phone: '+47 22 22 22 22' },
     });
     await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', last.body.checkpoint).expect(200);
     const binary = await chromiumBinary();
@@ -72,7 +86,7 @@ describe('/demo: the legevakt and home-care view', () => {
     await page.close();
   });
 
-  it('reads as the Fastlege role through the demo practice\'s driftsavtale, shown by name in the patient audit log', async () => {
+  it("reads as the Fastlege role through the demo practice's driftsavtale, shown by name in the patient audit log", async () => {
     const page = await browser.newPage();
     await page.goto(`${p.url}/demo/`);
     await page.getByLabel('Fastlege').check();

@@ -15,20 +15,49 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
   beforeAll(async () => {
     p = await startTestPlatform({ listen: true });
     client = new Client({ baseUrl: `${p.url}/fhir`, customHeaders: { authorization: `Bearer ${await p.token({ scopes: ['read'], purpose: 'ETREAT', clientId: 'legevakt-app' })}` } });
-    const post = async (body: Record<string, unknown>) => (await p.http().post('/api/v1/decision-events').send(body).expect((r) => expect([200, 201]).toContain(r.status))).body as { checkpoint: string };
+    const post = async (body: Record<string, unknown>) =>
+      (
+        await p
+          .http()
+          .post('/api/v1/decision-events')
+          .send(body)
+          .expect((r) => expect([200, 201]).toContain(r.status))
+      ).body as { checkpoint: string };
     const grant = (code: string, start: string, extra: Record<string, unknown> = {}) => {
       const decisionId = `F-${code}-${randomUUID().slice(0, 6)}`;
       decisions.push(decisionId);
-      return { type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId, occurredAt: `${day(-40)}T08:00:00Z`, sourceSystem: 'epj-fhir', patient: { system: FNR, value: pid }, service: { code }, period: { start }, ...extra };
+      return {
+        type: 'ServiceDecisionGranted',
+        eventId: randomUUID(),
+        decisionId,
+        occurredAt: `${day(-40)}T08:00:00Z`,
+        sourceSystem: 'epj-fhir',
+        patient: { system: FNR, value: pid },
+        service: { code },
+        period: { start },
+        ...extra,
+      };
     };
-    const nursing = grant('15', day(-30), { extent: { value: 6, unit: 'hours-per-week' }, performer: { orgnr: '974760673', name: 'Hjemmesykepleien', phone: '+4799999999' }, description: 'Morgen og kveld' });
+    const nursing = grant('15', day(-30), {
+      extent: { value: 6, unit: 'hours-per-week' },
+      performer: { orgnr: '974760673', name: 'Hjemmesykepleien', phone: '+4799999999' },
+      description: 'Morgen og kveld',
+    });
     await post(nursing);
     await post(grant('6', day(-20), { performer: { name: 'Alarmsentralen' } }));
     await post(grant('18', day(5), { period: { start: day(5), end: day(19) }, stayType: 'korttidsopphold', performer: { orgnr: '974760673', name: 'Sykehjemmet' } }));
     const ended = grant('2', day(-60), { performer: { orgnr: '974760673', name: 'Praktisk bistand' } });
     await post(ended);
     await post({ type: 'ServiceEnded', eventId: randomUUID(), decisionId: ended.decisionId, occurredAt: `${day(-3)}T08:00:00Z`, sourceSystem: 'epj-fhir', patient: ended.patient, endDate: day(-2) });
-    const last = await post({ type: 'ServicePaused', eventId: randomUUID(), decisionId: nursing.decisionId, occurredAt: `${day(-1)}T08:00:00Z`, sourceSystem: 'epj-fhir', patient: nursing.patient, pausedFrom: day(-1) });
+    const last = await post({
+      type: 'ServicePaused',
+      eventId: randomUUID(),
+      decisionId: nursing.decisionId,
+      occurredAt: `${day(-1)}T08:00:00Z`,
+      sourceSystem: 'epj-fhir',
+      patient: nursing.patient,
+      pausedFrom: day(-1),
+    });
     await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', last.checkpoint).expect(200);
   });
   afterAll(async () => p?.close());
@@ -41,7 +70,7 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
     expectValid(cs);
   });
 
-  it('finds the patient\'s EpisodeOfCares by identifier, each valid R4 in the OKT profile', async () => {
+  it("finds the patient's EpisodeOfCares by identifier, each valid R4 in the OKT profile", async () => {
     const bundle = (await client.search({ resourceType: 'EpisodeOfCare', searchParams: { 'patient.identifier': `${FNR}|${pid}` } })) as unknown as fhir4.Bundle;
     expectValid(bundle);
     expect(bundle.type).toBe('searchset');
@@ -56,10 +85,14 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
     expect(Object.keys(byCode).sort()).toEqual(['15', '18', '2', '6']);
     expect(byCode['15']!.status).toBe('onhold');
     expect(byCode['15']!.type![0]!.coding![0]!.system).toBe('urn:oid:2.16.578.1.12.4.1.1.9151');
-    expect(byCode['15']!.extension).toEqual(expect.arrayContaining([expect.objectContaining({
-      url: 'http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio',
-      valueRatio: { numerator: expect.objectContaining({ value: 6, code: 'h' }), denominator: expect.objectContaining({ value: 1, code: 'wk' }) },
-    })]));
+    expect(byCode['15']!.extension).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          url: 'http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio',
+          valueRatio: { numerator: expect.objectContaining({ value: 6, code: 'h' }), denominator: expect.objectContaining({ value: 1, code: 'wk' }) },
+        }),
+      ]),
+    );
     expect(byCode['15']!.managingOrganization).toMatchObject({ display: 'Hjemmesykepleien' });
     expect(byCode['6']!.status).toBe('active');
     expect(byCode['18']!.status).toBe('planned');
@@ -85,7 +118,7 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
     while (bundle) {
       expectValid(bundle);
       ids.push(...(bundle.entry ?? []).map((e) => e.resource!.id!));
-      bundle = (await client.nextPage({ bundle: bundle as unknown as Parameters<Client["nextPage"]>[0]["bundle"] })) as unknown as fhir4.Bundle | undefined;
+      bundle = (await client.nextPage({ bundle: bundle as unknown as Parameters<Client['nextPage']>[0]['bundle'] })) as unknown as fhir4.Bundle | undefined;
     }
     expect(ids).toHaveLength(4);
     expect(new Set(ids).size).toBe(4);
@@ -95,7 +128,12 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
   });
 
   it('searches by POST _search with a form-encoded body, keeping the person out of the URL', async () => {
-    const res = await p.http().post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${pid}`, status: 'planned' }).expect(200);
+    const res = await p
+      .http()
+      .post('/fhir/EpisodeOfCare/_search')
+      .type('form')
+      .send({ 'patient.identifier': `${FNR}|${pid}`, status: 'planned' })
+      .expect(200);
     expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
     expect(res.body.total).toBe(1);
     expectValid(res.body);

@@ -34,12 +34,24 @@ describe('issue 14: bad input, time, charsets and FHIR search semantics', () => 
     ...overrides,
   });
   const follow = (g: ReturnType<typeof grant>, type: string, fields: Record<string, unknown>) => ({
-    type, eventId: randomUUID(), decisionId: g.decisionId, occurredAt: '2026-04-01T08:00:00Z', sourceSystem: g.sourceSystem, patient: g.patient, ...fields,
+    type,
+    eventId: randomUUID(),
+    decisionId: g.decisionId,
+    occurredAt: '2026-04-01T08:00:00Z',
+    sourceSystem: g.sourceSystem,
+    patient: g.patient,
+    ...fields,
   });
   /** Sent as JSON text, so that NUL and lone surrogates arrive as JSON escapes. */
   const postJson = (path: string, body: unknown) => p.http().post(path).set('content-type', 'application/json').send(JSON.stringify(body));
   /** Bytes exactly as given (superagent would otherwise serialise a Buffer as JSON). */
-  const postBytes = (path: string, contentType: string, bytes: Buffer) => p.http().post(path).set('content-type', contentType).serialize((b: unknown) => b as string).send(bytes);
+  const postBytes = (path: string, contentType: string, bytes: Buffer) =>
+    p
+      .http()
+      .post(path)
+      .set('content-type', contentType)
+      .serialize((b: unknown) => b as string)
+      .send(bytes);
   const expectProblem = (res: { status: number; headers: Record<string, string>; body: any }, status: number, pointer: string, rule: string) => {
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toMatch(PROBLEM);
@@ -83,10 +95,20 @@ describe('issue 14: bad input, time, charsets and FHIR search semantics', () => 
     it('no-control-characters: every free-text field of an OKT snapshot, answered before anything is diffed', async () => {
       const pid = syntheticPid();
       const message = { startDate: '2026-01-10', iplosCode: { iplosCodeValue: '15' } };
-      for (const [field, value] of [['serviceDescription', 'a\u0000'], ['serviceLevel', 'Sone\u0000'], ['weeklyExtent', '5\u0000'], ['stayType', '\u0000']] as const) {
+      for (const [field, value] of [
+        ['serviceDescription', 'a\u0000'],
+        ['serviceLevel', 'Sone\u0000'],
+        ['weeklyExtent', '5\u0000'],
+        ['stayType', '\u0000'],
+      ] as const) {
         expectProblem(await postJson('/okt-events', { personIdentifier: pid, oktMessages: [{ ...message, [field]: value }] }), 400, `/oktMessages/0/${field}`, 'no-control-characters');
       }
-      expectProblem(await postJson('/okt-events', { personIdentifier: pid, oktMessages: [{ ...message, iplosCode: { iplosCodeValue: '15', iplosCodeDescription: '\uD83D' } }] }), 400, '/oktMessages/0/iplosCode/iplosCodeDescription', 'unpaired-surrogate');
+      expectProblem(
+        await postJson('/okt-events', { personIdentifier: pid, oktMessages: [{ ...message, iplosCode: { iplosCodeValue: '15', iplosCodeDescription: '\uD83D' } }] }),
+        400,
+        '/oktMessages/0/iplosCode/iplosCodeDescription',
+        'unpaired-surrogate',
+      );
       expect(await eventsOfPatient(store, TENANT, pid)).toEqual([]);
     });
 
@@ -96,7 +118,10 @@ describe('issue 14: bad input, time, charsets and FHIR search semantics', () => 
       const first = await postJson('/api/v1/decision-events/batch', { events: [good, bad] }).expect(200);
       expect(first.body).toMatchObject({ accepted: 1, duplicates: 0, rejected: 1 });
       expect(first.body.results[0]).toMatchObject({ status: 'accepted', eventId: good.eventId });
-      expect(first.body.results[1]).toMatchObject({ status: 'rejected', problem: { status: 400, errors: [expect.objectContaining({ pointer: '/events/1/description', rule: 'no-control-characters' })] } });
+      expect(first.body.results[1]).toMatchObject({
+        status: 'rejected',
+        problem: { status: 400, errors: [expect.objectContaining({ pointer: '/events/1/description', rule: 'no-control-characters' })] },
+      });
       const again = await postJson('/api/v1/decision-events/batch', { events: [good, bad] }).expect(200);
       expect(again.body.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'rejected']);
       expect(again.body.results[0].receipt).toEqual(first.body.results[0].receipt);
@@ -107,7 +132,10 @@ describe('issue 14: bad input, time, charsets and FHIR search semantics', () => 
     it('storable-data: a database data exception (SQLSTATE class 22) maps to 400 at the offending pointer, not 500', async () => {
       // Past the schema, straight into PostgreSQL: jsonb refuses \u0000.
       const data = { decisionId: 'RAW-1', description: 'a\u0000b' };
-      const error = await store.append(TENANT, `Decision/raw/${randomUUID()}`, [{ eventId: randomUUID(), type: 'ServiceDecisionGranted', data }], 'no_stream').then(() => undefined, (e: unknown) => e);
+      const error = await store.append(TENANT, `Decision/raw/${randomUUID()}`, [{ eventId: randomUUID(), type: 'ServiceDecisionGranted', data }], 'no_stream').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isDataException(error)).toBe(true);
       expect((error as { code: string }).code).toMatch(/^22/);
       expect(toProblem(error, { body: data }).problem).toMatchObject({ status: 400, type: 'urn:fpi:problem:unstorable-data', errors: [{ pointer: '/description', rule: 'no-control-characters' }] });
@@ -152,7 +180,7 @@ describe('issue 14: bad input, time, charsets and FHIR search semantics', () => 
       expect(await p.storedEventsSnapshot()).toBe(before);
     });
 
-    it('url-encoding: a URL whose percent escapes are not UTF-8 is a 400 problem (an OperationOutcome on /fhir), not the framework\'s JSON', async () => {
+    it("url-encoding: a URL whose percent escapes are not UTF-8 is a 400 problem (an OperationOutcome on /fhir), not the framework's JSON", async () => {
       for (const escape of ['%FF', '%ED%A0%80', '%C3', '%G1']) {
         const rest = await p.http().get(`/okt-status/1371740408${escape}`);
         expectProblem(rest, 400, '', 'url-encoding');
@@ -255,7 +283,10 @@ describe('issue 14: bad input, time, charsets and FHIR search semantics', () => 
       }
       const paths = (body: { entry: { fullUrl: string }[] }) => body.entry.map((e) => new URL(e.fullUrl).pathname);
       expect(paths((await p.http().get('/fhir/EpisodeOfCare').query({ 'patient.identifier': identifier() })).body)).toEqual(paths(res.body));
-      await p.http().get(`/fhir/EpisodeOfCare/.9${'0'.repeat(40)}`).expect(404);
+      await p
+        .http()
+        .get(`/fhir/EpisodeOfCare/.9${'0'.repeat(40)}`)
+        .expect(404);
     });
   });
 });

@@ -16,7 +16,17 @@ describe('POST /okt-events (NHN OKT prototype compatibility)', () => {
   });
   afterAll(async () => p?.close());
 
-  const homeNursing = { startDate: '2026-01-10', endDate: '', iplosCode: { iplosCodeValue: '15', iplosCodeLevel: '1', iplosParentCode: '0' }, serviceDescription: 'Hjemmesykepleie', serviceLevel: '1.1.1 Test kommune - Hjemmeboende - Sone sør (hjemmesykepleie)', stayType: '', temporaryCessation: false, weeklyExtent: '5 timer', needsCaption: false };
+  const homeNursing = {
+    startDate: '2026-01-10',
+    endDate: '',
+    iplosCode: { iplosCodeValue: '15', iplosCodeLevel: '1', iplosParentCode: '0' },
+    serviceDescription: 'Hjemmesykepleie',
+    serviceLevel: '1.1.1 Test kommune - Hjemmeboende - Sone sør (hjemmesykepleie)',
+    stayType: '',
+    temporaryCessation: false,
+    weeklyExtent: '5 timer',
+    needsCaption: false,
+  };
   const practicalHelp = { startDate: '2026-02-01', iplosCode: { iplosCodeValue: '02' }, weeklyExtent: '90 minutter', temporaryCessation: false };
   const shortStay = { startDate: '2026-03-01', endDate: '2026-03-20', iplosCode: { iplosCodeValue: '18' }, stayType: 'korttidsopphold', serviceLevel: 'Ski sykehjem - Vintertunet' };
 
@@ -51,10 +61,7 @@ describe('POST /okt-events (NHN OKT prototype compatibility)', () => {
 
     // Practical help resumes; home nursing is no longer listed, so it has ended.
     const third = await send(pid, [practicalHelp, shortStay]).expect(200);
-    expect(third.body.events.map((e: { type: string; decisionId: string }) => `${e.type} ${e.decisionId}`)).toEqual([
-      `ServiceResumed ${help}`,
-      `ServiceEnded ${nursing}`,
-    ]);
+    expect(third.body.events.map((e: { type: string; decisionId: string }) => `${e.type} ${e.decisionId}`)).toEqual([`ServiceResumed ${help}`, `ServiceEnded ${nursing}`]);
     const ended = await store.readStream(TENANT, `Decision/epj-okt/${nursing}`);
     expect(ended.at(-1)!.data).toMatchObject({ endDate: norwegianToday() });
   });
@@ -75,7 +82,7 @@ describe('POST /okt-events (NHN OKT prototype compatibility)', () => {
     expect(await history(two)).toEqual([`ServiceDecisionGranted ${oktDecisionKey(two, '15', '2026-01-10')}`]);
   });
 
-  it('uses the sender\'s decisionId when the snapshot carries one', async () => {
+  it("uses the sender's decisionId when the snapshot carries one", async () => {
     const pid = syntheticPid();
     await send(pid, [{ ...homeNursing, decisionId: 'GER-778' }]).expect(200);
     expect(await history(pid)).toEqual(['ServiceDecisionGranted GER-778']);

@@ -74,15 +74,17 @@ describe('when the database is unreachable', () => {
 
   it('answers writes and reads with 503 problem+json and Retry-After, not hangs, and recovers', async () => {
     const body = {
-      type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'DOWN-1', occurredAt: '2026-03-01T08:00:00Z',
-      patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' }, service: { code: '6' }, period: { start: '2026-03-01' },
+      type: 'ServiceDecisionGranted',
+      eventId: randomUUID(),
+      decisionId: 'DOWN-1',
+      occurredAt: '2026-03-01T08:00:00Z',
+      patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' },
+      service: { code: '6' },
+      period: { start: '2026-03-01' },
     };
     await platform.db.cutConnections();
     try {
-      for (const res of [
-        await platform.http().post('/api/v1/decision-events').send(body),
-        await platform.http().get('/api/v1/service-overview').set('person-id', '13717404089'),
-      ]) {
+      for (const res of [await platform.http().post('/api/v1/decision-events').send(body), await platform.http().get('/api/v1/service-overview').set('person-id', '13717404089')]) {
         expect(res.status).toBe(503);
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
         expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);

@@ -43,7 +43,11 @@ describe('receive service (mottakstjeneste) over HTTP', () => {
     patient: granted.patient,
     ...fields,
   });
-  const post = (body: unknown) => p.http().post('/api/v1/decision-events').send(body as object);
+  const post = (body: unknown) =>
+    p
+      .http()
+      .post('/api/v1/decision-events')
+      .send(body as object);
   const streamOf = (e: { sourceSystem: string; decisionId: string }) => store.readStream(TENANT, `Decision/${e.sourceSystem}/${e.decisionId}`);
 
   function expectProblem(res: { status: number; headers: Record<string, string>; body: any }, status: number, pointer: string, rule: string) {
@@ -245,7 +249,11 @@ describe('receive service (mottakstjeneste) over HTTP', () => {
       const a = grant();
       const b = grant({ service: { code: '10' } });
       const c = grant();
-      const res = await p.http().post('/api/v1/decision-events/batch').send({ events: [a, b, c, follow(a, 'ServicePaused'), a, { nonsense: true }] }).expect(200);
+      const res = await p
+        .http()
+        .post('/api/v1/decision-events/batch')
+        .send({ events: [a, b, c, follow(a, 'ServicePaused'), a, { nonsense: true }] })
+        .expect(200);
       expect(res.body).toMatchObject({ accepted: 3, duplicates: 1, rejected: 2 });
       expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected', 'accepted', 'accepted', 'duplicate', 'rejected']);
       expect(res.body.results[1].problem).toMatchObject({ status: 422, errors: [expect.objectContaining({ pointer: '/events/1/service/code', rule: 'unknown-service-code' })] });
@@ -262,7 +270,11 @@ describe('receive service (mottakstjeneste) over HTTP', () => {
       const fresh = grant();
       // Reuses a stored eventId on another decision: only the store's unique key sees it.
       const reused = grant({ eventId: stored.eventId });
-      const res = await p.http().post('/api/v1/decision-events/batch').send({ events: [fresh, reused] }).expect(200);
+      const res = await p
+        .http()
+        .post('/api/v1/decision-events/batch')
+        .send({ events: [fresh, reused] })
+        .expect(200);
       expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected']);
       expect(res.body.results[1].problem).toMatchObject({ status: 409, errors: [expect.objectContaining({ pointer: '/events/1/eventId', rule: 'idempotency' })] });
       expect(await streamOf(fresh)).toHaveLength(1);
@@ -282,7 +294,15 @@ describe('receive service (mottakstjeneste) over HTTP', () => {
 
     it('refuses an empty batch, a batch over 500 items, and a malformed envelope', async () => {
       expectProblem(await p.http().post('/api/v1/decision-events/batch').send({ events: [] }), 400, '/events', 'minItems');
-      expectProblem(await p.http().post('/api/v1/decision-events/batch').send({ events: Array.from({ length: 501 }, () => ({})) }), 400, '/events', 'maxItems');
+      expectProblem(
+        await p
+          .http()
+          .post('/api/v1/decision-events/batch')
+          .send({ events: Array.from({ length: 501 }, () => ({})) }),
+        400,
+        '/events',
+        'maxItems',
+      );
       expectProblem(await p.http().post('/api/v1/decision-events/batch').send([grant()]), 400, '', 'type');
     });
   });

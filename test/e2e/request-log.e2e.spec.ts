@@ -33,8 +33,13 @@ describe('request logs never print a person identifier', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({
-        type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'LOG-1', occurredAt: '2026-03-01T08:00:00Z',
-        patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
+        type: 'ServiceDecisionGranted',
+        eventId: randomUUID(),
+        decisionId: 'LOG-1',
+        occurredAt: '2026-03-01T08:00:00Z',
+        patient: { system: FNR, value: pid },
+        service: { code: '6' },
+        period: { start: '2026-03-01' },
       }),
     });
     expect(post.status).toBe(201);
@@ -44,7 +49,10 @@ describe('request logs never print a person identifier', () => {
     expectValidFhir(await (await fetch(`${base}/fhir/EpisodeOfCare?patient.identifier=${encodeURIComponent(`${FNR}|${pid}`)}`, { headers: auth })).json());
     await fetch(`${base}/api/v1/service-overview?pid=${pid}`, { headers: { 'person-id': pid, ...auth } });
     await new Promise((r) => setTimeout(r, 300)); // let pino flush
-    const requestLines = platform.output().split('\n').filter((l) => l.includes('"req"'));
+    const requestLines = platform
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"req"'));
     expect(requestLines.length).toBeGreaterThanOrEqual(6);
     expect(platform.output()).toContain('/okt-status/***********');
     expect(platform.output()).not.toContain(pid);

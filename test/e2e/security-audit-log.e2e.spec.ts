@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { episodeOfCareId } from '#libs/fhir';
 import { syntheticPid, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 
-interface Entry { action: string; outcome: string; patientId: string | null; clientId: string; detail: string | null }
+interface Entry {
+  action: string;
+  outcome: string;
+  patientId: string | null;
+  clientId: string;
+  detail: string | null;
+}
 
 /**
  * Issue 15 part 4: a read attempt about a patient is audit-logged whatever its answer, and
@@ -17,18 +23,27 @@ describe('security: every read attempt about a patient is audit-logged', () => {
   afterAll(async () => p?.close());
 
   const grant = (pid: string, decisionId = `AL-${randomUUID().slice(0, 8)}`) => ({
-    type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId, occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'dev-client',
-    patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
+    type: 'ServiceDecisionGranted',
+    eventId: randomUUID(),
+    decisionId,
+    occurredAt: '2026-03-01T08:00:00Z',
+    sourceSystem: 'dev-client',
+    patient: { system: FNR, value: pid },
+    service: { code: '6' },
+    period: { start: '2026-03-01' },
   });
   /** The patient's audit log as the municipality's auditor sees it (newest first). */
-  const logOf = async (pid: string): Promise<Entry[]> =>
-    (await (await p.as({ clientId: 'auditor', scopes: ['audit'] })).get('/api/v1/access-log').set('person-id', pid).expect(200)).body.entries;
+  const logOf = async (pid: string): Promise<Entry[]> => (await (await p.as({ clientId: 'auditor', scopes: ['audit'] })).get('/api/v1/access-log').set('person-id', pid).expect(200)).body.entries;
 
   it('GET /fhir/EpisodeOfCare/<id of a decision entered in error> answers 410 and writes one record naming its patient', async () => {
     const pid = syntheticPid();
     const g = grant(pid);
     await p.http().post('/api/v1/decision-events').send(g).expect(201);
-    await p.http().post('/api/v1/decision-events').send({ type: 'DecisionEnteredInError', eventId: randomUUID(), decisionId: g.decisionId, occurredAt: '2026-03-02T08:00:00Z', sourceSystem: g.sourceSystem, patient: g.patient }).expect(201);
+    await p
+      .http()
+      .post('/api/v1/decision-events')
+      .send({ type: 'DecisionEnteredInError', eventId: randomUUID(), decisionId: g.decisionId, occurredAt: '2026-03-02T08:00:00Z', sourceSystem: g.sourceSystem, patient: g.patient })
+      .expect(201);
     const reader = await p.as({ clientId: 'fhir-reader', scopes: ['read'] });
     const res = await reader.get(`/fhir/EpisodeOfCare/${episodeOfCareId(g.sourceSystem, g.decisionId)}`);
     expect(res.status).toBe(410);

@@ -13,8 +13,7 @@ const run = promisify(execFile);
 describe('security: the fpi CLI', () => {
   let db: TestDatabase;
   let dataDir: string;
-  const fpi = (...args: string[]) =>
-    run(process.execPath, [join(packageRoot(), 'apps/cli/link/fpi.js'), ...args], { env: { ...process.env, DATABASE_URL: db.url, FPI_DATA_DIR: dataDir } });
+  const fpi = (...args: string[]) => run(process.execPath, [join(packageRoot(), 'apps/cli/link/fpi.js'), ...args], { env: { ...process.env, DATABASE_URL: db.url, FPI_DATA_DIR: dataDir } });
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -33,7 +32,10 @@ describe('security: the fpi CLI', () => {
     ['wrong check digits', (pid: string) => pid.slice(0, 10) + String((Number(pid[10]) + 1) % 10), /check-digits/],
   ])('export --patient refuses %s by the one parser, without echoing it', async (_, spell, rule) => {
     const pid = syntheticPid();
-    const failed = await fpi('export', '--tenant', '313231593', '--patient', spell(pid)).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const failed = await fpi('export', '--tenant', '313231593', '--patient', spell(pid)).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(failed?.code).not.toBe(0);
     expect(failed?.stderr).toMatch(rule);
     expect(failed?.stderr).not.toContain(pid.slice(0, 10));

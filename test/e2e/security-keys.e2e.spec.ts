@@ -24,8 +24,14 @@ describe('client-supplied keys are own properties only', () => {
   afterAll(async () => p?.close());
 
   const grant = (pid: string, decisionId: string, extra: Record<string, unknown> = {}) => ({
-    type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId, occurredAt: '2026-03-01T08:00:00Z',
-    patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' }, ...extra,
+    type: 'ServiceDecisionGranted',
+    eventId: randomUUID(),
+    decisionId,
+    occurredAt: '2026-03-01T08:00:00Z',
+    patient: { system: FNR, value: pid },
+    service: { code: '6' },
+    period: { start: '2026-03-01' },
+    ...extra,
   });
 
   it.each(KEYS)('a sending system whose client id is %s: its decisions and freshness show in REST and FHIR like any other', async (key) => {
@@ -33,7 +39,10 @@ describe('client-supplied keys are own properties only', () => {
     const epj = await p.as({ clientId: key });
     // The source system defaults to the client id; `__proto__` is not a valid sourceSystem in a body, so it is left out for all.
     await epj.post('/api/v1/decision-events').send(grant(pid, 'K-1')).expect(201);
-    const paused = await epj.post('/api/v1/decision-events').send({ type: 'ServicePaused', eventId: randomUUID(), decisionId: 'K-1', occurredAt: '2026-03-05T08:00:00Z', patient: { system: FNR, value: pid }, pausedFrom: '2026-03-05' }).expect(201);
+    const paused = await epj
+      .post('/api/v1/decision-events')
+      .send({ type: 'ServicePaused', eventId: randomUUID(), decisionId: 'K-1', occurredAt: '2026-03-05T08:00:00Z', patient: { system: FNR, value: pid }, pausedFrom: '2026-03-05' })
+      .expect(201);
     const overview = await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', paused.body.checkpoint).expect(200);
     const settled = await p.http().post('/api/v1/service-overview/_search').send({ personId: pid, minCheckpoint: paused.body.checkpoint }).expect(200);
     for (const body of [overview.body, settled.body]) {
@@ -47,46 +56,71 @@ describe('client-supplied keys are own properties only', () => {
 
   it.each(KEYS.filter((k) => k !== '__proto__'))('sourceSystem %s in the body (the calling client itself) is an ordinary source system', async (key) => {
     const pid = syntheticPid();
-    const receipt = await (await p.as({ clientId: key })).post('/api/v1/decision-events').send(grant(pid, 'S-1', { sourceSystem: key })).expect(201);
+    const receipt = await (
+      await p.as({ clientId: key })
+    )
+      .post('/api/v1/decision-events')
+      .send(grant(pid, 'S-1', { sourceSystem: key }))
+      .expect(201);
     const overview = await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', receipt.body.checkpoint).expect(200);
     expect(overview.body.sources).toEqual([expect.objectContaining({ sourceSystem: key })]);
   });
 
   describe('as names of fields and parameters: 400 naming them', () => {
     it.each(KEYS)('a decision event with a field %s', async (key) => {
-      const res = await p.http().post('/api/v1/decision-events').set('content-type', 'application/json').send(`{${JSON.stringify(key)}: 1, ${JSON.stringify(grant(syntheticPid(), 'F-1')).slice(1)}`);
+      const res = await p
+        .http()
+        .post('/api/v1/decision-events')
+        .set('content-type', 'application/json')
+        .send(`{${JSON.stringify(key)}: 1, ${JSON.stringify(grant(syntheticPid(), 'F-1')).slice(1)}`);
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     });
 
     it.each(KEYS)('a decision event of type %s', async (key) => {
-      const res = await p.http().post('/api/v1/decision-events').send({ ...grant(syntheticPid(), 'T-1'), type: key });
+      const res = await p
+        .http()
+        .post('/api/v1/decision-events')
+        .send({ ...grant(syntheticPid(), 'T-1'), type: key });
       expect(res.status).toBe(400);
       expect(res.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/type');
     });
 
     it.each(KEYS)('a service code %s', async (key) => {
-      const res = await p.http().post('/api/v1/decision-events').send(grant(syntheticPid(), 'C-1', { service: { code: key } }));
+      const res = await p
+        .http()
+        .post('/api/v1/decision-events')
+        .send(grant(syntheticPid(), 'C-1', { service: { code: key } }));
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
       expect(res.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/service/code');
     });
 
     it.each(KEYS)('an OKT message with IPLOS code %s', async (key) => {
-      const res = await p.http().post('/okt-events').send({ personIdentifier: syntheticPid(), oktMessages: [{ startDate: '2026-01-01', iplosCode: { iplosCodeValue: key } }] });
+      const res = await p
+        .http()
+        .post('/okt-events')
+        .send({ personIdentifier: syntheticPid(), oktMessages: [{ startDate: '2026-01-01', iplosCode: { iplosCodeValue: key } }] });
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     });
 
     it.each(KEYS)('a query parameter %s on the overview', async (key) => {
-      const res = await p.http().get(`/api/v1/service-overview?${encodeURIComponent(key)}=1`).set('person-id', syntheticPid());
+      const res = await p
+        .http()
+        .get(`/api/v1/service-overview?${encodeURIComponent(key)}=1`)
+        .set('person-id', syntheticPid());
       expect(res.status).toBe(400);
       expect(res.body.errors.map((e: { pointer: string }) => e.pointer)).toContain(`/${key}`);
     });
 
     it.each(KEYS)('a field %s in the overview _search body', async (key) => {
-      const res = await p.http().post('/api/v1/service-overview/_search').set('content-type', 'application/json').send(`{"personId": "${syntheticPid()}", ${JSON.stringify(key)}: "1"}`);
+      const res = await p
+        .http()
+        .post('/api/v1/service-overview/_search')
+        .set('content-type', 'application/json')
+        .send(`{"personId": "${syntheticPid()}", ${JSON.stringify(key)}: "1"}`);
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     });
@@ -94,7 +128,11 @@ describe('client-supplied keys are own properties only', () => {
     it.each(KEYS)('a FHIR search parameter %s (GET and POST _search)', async (key) => {
       const patient = `patient.identifier=${encodeURIComponent(`${FNR}|${syntheticPid()}`)}`;
       const get = await p.http().get(`/fhir/EpisodeOfCare?${patient}&${encodeURIComponent(key)}=1`);
-      const post = await p.http().post('/fhir/EpisodeOfCare/_search').type('form').send(`${patient}&${encodeURIComponent(key)}=1`);
+      const post = await p
+        .http()
+        .post('/fhir/EpisodeOfCare/_search')
+        .type('form')
+        .send(`${patient}&${encodeURIComponent(key)}=1`);
       for (const res of [get, post]) {
         expect(res.status).toBe(400);
         expect(res.body.resourceType).toBe('OperationOutcome');
@@ -116,7 +154,11 @@ describe('client-supplied keys are own properties only', () => {
     const signed = async (claims: Record<string, unknown>) => {
       const { privateJwk } = JSON.parse(await readFile(join(p.dataDir, 'dev-issuer', 'signing-key.json'), 'utf8')) as { privateJwk: JWK };
       return new SignJWT({ client_id: 'scope-probe', 'helseid://claims/client/claims/orgnr_parent': '313231593', ...claims })
-        .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid }).setIssuer('urn:fpi:dev-issuer').setAudience('nhn:fpi').setIssuedAt().setExpirationTime('5m')
+        .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid })
+        .setIssuer('urn:fpi:dev-issuer')
+        .setAudience('nhn:fpi')
+        .setIssuedAt()
+        .setExpirationTime('5m')
         .sign(await importJWK(privateJwk, 'ES256'));
     };
 

@@ -41,8 +41,13 @@ describe('security: no patient number in any log, in any encoding', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({
-        type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'LOGS-1', occurredAt: '2026-03-01T08:00:00Z',
-        patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
+        type: 'ServiceDecisionGranted',
+        eventId: randomUUID(),
+        decisionId: 'LOGS-1',
+        occurredAt: '2026-03-01T08:00:00Z',
+        patient: { system: FNR, value: pid },
+        service: { code: '6' },
+        period: { start: '2026-03-01' },
       }),
     });
     expect(post.status).toBe(201);
@@ -93,10 +98,15 @@ describe('security: no patient number in any log, in any encoding', () => {
     }
     // A body that does not parse, and one that breaks the rules, with the number in it.
     await (await fetch(`${base}/api/v1/decision-events`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: `{"patient": ${pid}x` })).arrayBuffer();
-    await (await fetch(`${base}/api/v1/service-overview/_search`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ personId: ` ${pid}` }) })).arrayBuffer();
+    await (
+      await fetch(`${base}/api/v1/service-overview/_search`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ personId: ` ${pid}` }) })
+    ).arrayBuffer();
     await new Promise((r) => setTimeout(r, 500)); // let pino flush
 
-    const requestLines = platform.output().split('\n').filter((l) => l.includes('"req"'));
+    const requestLines = platform
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"req"'));
     expect(requestLines.length).toBeGreaterThanOrEqual(paths.length + headers.length);
     for (const spelling of spellings(pid)) expect(platform.output()).not.toContain(spelling);
     expect(flattened(platform.output())).not.toContain(pid);
@@ -106,7 +116,11 @@ describe('security: no patient number in any log, in any encoding', () => {
   });
 
   it('logs request headers by allow-list: none outside it appears, whatever its name', () => {
-    const requestLines = platform.output().split('\n').filter((l) => l.includes('"req"')).map((l) => JSON.parse(l) as { req: { headers: Record<string, string> } });
+    const requestLines = platform
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"req"'))
+      .map((l) => JSON.parse(l) as { req: { headers: Record<string, string> } });
     const logged = new Set(requestLines.flatMap((l) => Object.keys(l.req.headers)));
     expect([...logged].sort()).toEqual(expect.arrayContaining(['host', 'user-agent']));
     for (const name of ['authorization', 'person-id', 'x-patient', 'x-forwarded-for', 'referer', 'cookie', 'dpop']) expect(logged).not.toContain(name);

@@ -17,8 +17,13 @@ describe('security: one person-id parser at every entry point', () => {
   beforeAll(async () => {
     p = await startTestPlatform();
     const grant = (value: string, system: string) => ({
-      type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: `PID-${randomUUID().slice(0, 8)}`, occurredAt: '2026-03-01T08:00:00Z',
-      patient: { system, value }, service: { code: '6' }, period: { start: '2026-03-01' },
+      type: 'ServiceDecisionGranted',
+      eventId: randomUUID(),
+      decisionId: `PID-${randomUUID().slice(0, 8)}`,
+      occurredAt: '2026-03-01T08:00:00Z',
+      patient: { system, value },
+      service: { code: '6' },
+      period: { start: '2026-03-01' },
     });
     await p.http().post('/api/v1/decision-events').send(grant(pid, FNR)).expect(201);
     const last = await p.http().post('/api/v1/decision-events').send(grant(dnr, DNR)).expect(201);
@@ -63,19 +68,47 @@ describe('security: one person-id parser at every entry point', () => {
       expectProblem(await p.http().get('/api/v1/service-overview').set('person-id', inHeader(pid)), '/person-id', 'not-canonical');
     });
     it.each(PADDINGS)('the _search body personId with %s', async (_, inBody) => {
-      expectProblem(await p.http().post('/api/v1/service-overview/_search').send({ personId: inBody(pid) }), '/personId', 'not-canonical');
+      expectProblem(
+        await p
+          .http()
+          .post('/api/v1/service-overview/_search')
+          .send({ personId: inBody(pid) }),
+        '/personId',
+        'not-canonical',
+      );
     });
     it.each(IN_HEADERS)('the patient audit log person-id header with %s', async (_, inHeader) => {
       expectProblem(await p.http().get('/api/v1/access-log').set('person-id', inHeader(pid)), '/person-id', 'not-canonical');
     });
     it.each(PADDINGS)('FHIR patient.identifier with %s (GET and POST _search)', async (_, inValue) => {
-      expectOutcome(await p.http().get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${inValue(pid)}` }), /not-canonical/);
-      expectOutcome(await p.http().post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${inValue(pid)}` }), /not-canonical/);
+      expectOutcome(
+        await p
+          .http()
+          .get('/fhir/EpisodeOfCare')
+          .query({ 'patient.identifier': `${FNR}|${inValue(pid)}` }),
+        /not-canonical/,
+      );
+      expectOutcome(
+        await p
+          .http()
+          .post('/fhir/EpisodeOfCare/_search')
+          .type('form')
+          .send({ 'patient.identifier': `${FNR}|${inValue(pid)}` }),
+        /not-canonical/,
+      );
     });
     it('the canonical id is read everywhere (the control)', async () => {
       expect((await p.http().get(`/okt-events/${pid}`).expect(200)).body.personIdentifier).toBe(pid);
       expect((await p.http().get('/api/v1/service-overview').set('person-id', pid).expect(200)).body.services).toHaveLength(1);
-      expect((await p.http().get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pid}` }).expect(200)).body.total).toBe(1);
+      expect(
+        (
+          await p
+            .http()
+            .get('/fhir/EpisodeOfCare')
+            .query({ 'patient.identifier': `${FNR}|${pid}` })
+            .expect(200)
+        ).body.total,
+      ).toBe(1);
     });
   });
 
@@ -84,7 +117,7 @@ describe('security: one person-id parser at every entry point', () => {
       ['a fødselsnummer under the D-number system', () => `${DNR}|${pid}`, /fnr-expected/],
       ['a D-number under the fødselsnummer system', () => `${FNR}|${dnr}`, /dnr-expected/],
       ['a fødselsnummer under the FHN system', () => `${FHN}|${pid}`, /fhn-first-digit/],
-    ])('FHIR search with %s is 400, never that person\'s data under the wrong system', async (_, token, rule) => {
+    ])("FHIR search with %s is 400, never that person's data under the wrong system", async (_, token, rule) => {
       const get = await p.http().get('/fhir/EpisodeOfCare').query({ 'patient.identifier': token() });
       expectOutcome(get, rule);
       expect(get.body.entry).toBeUndefined();
@@ -92,7 +125,11 @@ describe('security: one person-id parser at every entry point', () => {
       expectOutcome(post, rule);
     });
     it('the D-number is found under the D-number system and labelled with it', async () => {
-      const res = await p.http().get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${DNR}|${dnr}` }).expect(200);
+      const res = await p
+        .http()
+        .get('/fhir/EpisodeOfCare')
+        .query({ 'patient.identifier': `${DNR}|${dnr}` })
+        .expect(200);
       expect(res.body.total).toBe(1);
       expect(res.body.entry[0].resource.patient.identifier).toEqual({ system: DNR, value: dnr });
     });
@@ -107,7 +144,14 @@ describe('security: one person-id parser at every entry point', () => {
       ['the overview search', () => p.http().post('/api/v1/service-overview/_search').send({ personId: pid })],
       ['OKT events', () => p.http().get(`/okt-events/${pid}`)],
       ['OKT status', () => p.http().get(`/okt-status/${pid}`)],
-      ['a FHIR search', () => p.http().get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pid}` })],
+      [
+        'a FHIR search',
+        () =>
+          p
+            .http()
+            .get('/fhir/EpisodeOfCare')
+            .query({ 'patient.identifier': `${FNR}|${pid}` }),
+      ],
       ['the patient audit log', () => p.http().get('/api/v1/access-log').set('person-id', pid)],
       ['a refused read', () => p.http().get(`/okt-events/%20${pid}`)],
     ])('%s answers Cache-Control: no-store', async (_, request) => {

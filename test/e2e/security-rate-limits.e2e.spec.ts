@@ -13,30 +13,39 @@ import { createDpopKey, createDpopProof, syntheticPid, FNR, startTestPlatform, t
 const LIMIT = 5;
 const PID = '13717404089';
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: any }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
 
 /** One HTTP request from the loopback address `from` (every 127.0.0.0/8 address reaches 127.0.0.1 on Linux). */
 function send(base: string, path: string, options: { from: string; headers?: Record<string, string>; method?: string }): Promise<Answer> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'GET', localAddress: options.from, headers: options.headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => {
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, body });
-      });
-    });
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'GET', localAddress: options.from, headers: options.headers, agent: false },
+      (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (text += c))
+          .on('end', () => {
+            let body: unknown = text;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              // not JSON
+            }
+            resolve({ status: res.statusCode!, headers: res.headers, body });
+          });
+      },
+    );
     req.on('error', reject).end();
   });
 }
 
-const unsigned = (claims: Record<string, unknown>) =>
-  `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${base64url.encode(JSON.stringify(claims))}.`;
+const unsigned = (claims: Record<string, unknown>) => `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${base64url.encode(JSON.stringify(claims))}.`;
 
 describe('rate limits: the embedded default, no trusted proxies', () => {
   let p: TestPlatform;
@@ -48,41 +57,55 @@ describe('rate limits: the embedded default, no trusted proxies', () => {
   afterAll(async () => p?.close());
 
   const now = () => Math.floor(Date.now() / 1000);
-  const claims = { client_id: 'legevakt-demo', scope: 'nhn:fpi/service-overview.read', 'helseid://claims/client/claims/orgnr_parent': '313231593', iss: 'urn:fpi:dev-issuer', aud: 'nhn:fpi', iat: now(), exp: now() + 600 };
+  const claims = {
+    client_id: 'legevakt-demo',
+    scope: 'nhn:fpi/service-overview.read',
+    'helseid://claims/client/claims/orgnr_parent': '313231593',
+    iss: 'urn:fpi:dev-issuer',
+    aud: 'nhn:fpi',
+    iat: now(),
+    exp: now() + 600,
+  };
 
   /** Authorization (and DPoP) headers of requests that merely name client legevakt-demo, none valid. */
   const junk: [string, () => Promise<Record<string, string>>][] = [
     ['an unsigned token (alg none)', async () => ({ authorization: `Bearer ${unsigned(claims)}` })],
-    ['a token signed by another key', async () => {
-      const { privateKey } = await generateKeyPair('ES256');
-      return { authorization: `Bearer ${await new SignJWT(claims).setProtectedHeader({ alg: 'ES256' }).sign(privateKey)}` };
-    }],
+    [
+      'a token signed by another key',
+      async () => {
+        const { privateKey } = await generateKeyPair('ES256');
+        return { authorization: `Bearer ${await new SignJWT(claims).setProtectedHeader({ alg: 'ES256' }).sign(privateKey)}` };
+      },
+    ],
     ['an expired token of the real issuer', async () => ({ authorization: `Bearer ${await p.token({ clientId: 'legevakt-demo', expiresAt: now() - 60 })}` })],
     ['a token issued in the future', async () => ({ authorization: `Bearer ${await p.token({ clientId: 'legevakt-demo', issuedAt: now() + 600, expiresAt: now() + 1200 })}` })],
     ['a token for another audience', async () => ({ authorization: `Bearer ${await p.token({ clientId: 'legevakt-demo', audience: 'nhn:other' })}` })],
     ['a DPoP-bound token sent as Bearer', async () => ({ authorization: `Bearer ${await p.token({ clientId: 'legevakt-demo', dpopJkt: (await createDpopKey()).jkt })}` })],
-    ['a DPoP token with a proof by another key', async () => {
-      const key = await createDpopKey();
-      const token = await p.token({ clientId: 'legevakt-demo', dpopJkt: key.jkt });
-      return { authorization: `DPoP ${token}`, dpop: await createDpopProof({ key: await createDpopKey(), method: 'GET', url: `${p.url}/api/v1/service-overview`, accessToken: token }) };
-    }],
+    [
+      'a DPoP token with a proof by another key',
+      async () => {
+        const key = await createDpopKey();
+        const token = await p.token({ clientId: 'legevakt-demo', dpopJkt: key.jkt });
+        return { authorization: `DPoP ${token}`, dpop: await createDpopProof({ key: await createDpopKey(), method: 'GET', url: `${p.url}/api/v1/service-overview`, accessToken: token }) };
+      },
+    ],
     ['not a JWT', async () => ({ authorization: 'Bearer legevakt-demo' })],
   ];
 
-  it.each(junk.map(([label, make], i) => [label, make, `127.0.0.${10 + i}`] as const))(
-    'requests with %s are limited by their address, and 429 past the limit',
-    async (_, make, from) => {
-      const statuses: number[] = [];
-      for (let i = 0; i <= LIMIT; i++) statuses.push((await send(p.url!, '/api/v1/service-overview', { from, headers: { ...(await make()), 'person-id': PID } })).status);
-      expect(statuses.slice(0, LIMIT).every((s) => s === 401)).toBe(true);
-      expect(statuses[LIMIT]).toBe(429);
-    },
-  );
+  it.each(junk.map(([label, make], i) => [label, make, `127.0.0.${10 + i}`] as const))('requests with %s are limited by their address, and 429 past the limit', async (_, make, from) => {
+    const statuses: number[] = [];
+    for (let i = 0; i <= LIMIT; i++) statuses.push((await send(p.url!, '/api/v1/service-overview', { from, headers: { ...(await make()), 'person-id': PID } })).status);
+    expect(statuses.slice(0, LIMIT).every((s) => s === 401)).toBe(true);
+    expect(statuses[LIMIT]).toBe(429);
+  });
 
   it('a new client_id in each junk token does not dodge the limit', async () => {
     const statuses: number[] = [];
     for (let i = 0; i <= LIMIT; i++) {
-      statuses.push((await send(p.url!, '/api/v1/service-overview', { from: '127.0.0.30', headers: { authorization: `Bearer ${unsigned({ ...claims, client_id: `client-${randomUUID()}` })}`, 'person-id': PID } })).status);
+      statuses.push(
+        (await send(p.url!, '/api/v1/service-overview', { from: '127.0.0.30', headers: { authorization: `Bearer ${unsigned({ ...claims, client_id: `client-${randomUUID()}` })}`, 'person-id': PID } }))
+          .status,
+      );
     }
     expect(statuses).toEqual([...Array(LIMIT).fill(401), 429]);
   });
@@ -104,7 +127,10 @@ describe('rate limits: the embedded default, no trusted proxies', () => {
     const key = await createDpopKey();
     const token = await p.token({ clientId: 'htu-client', scopes: ['read'], purpose: 'TREAT', dpopJkt: key.jkt });
     const proof = await createDpopProof({ key, method: 'GET', url: 'https://evil.example/api/v1/service-overview', accessToken: token });
-    const res = await send(p.url!, '/api/v1/service-overview', { from: '127.0.0.32', headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': PID, 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' } });
+    const res = await send(p.url!, '/api/v1/service-overview', {
+      from: '127.0.0.32',
+      headers: { authorization: `DPoP ${token}`, dpop: proof, 'person-id': PID, 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    });
     expect(res.status).toBe(401);
     expect(res.body.detail).toMatch(/dpop-htu/);
   });
@@ -124,10 +150,20 @@ describe('rate limits and URLs behind a trusted proxy (FPI_TRUSTED_PROXIES, FPI_
       delete process.env.FPI_RATE_LIMIT_PER_MINUTE;
       delete process.env.FPI_TRUSTED_PROXIES;
     }
-    const receipt = await (await p.as({ clientId: 'epj-setup' })).post('/api/v1/decision-events').send({
-      type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'LINK-1', occurredAt: '2026-03-01T08:00:00Z',
-      patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
-    }).expect(201);
+    const receipt = await (
+      await p.as({ clientId: 'epj-setup' })
+    )
+      .post('/api/v1/decision-events')
+      .send({
+        type: 'ServiceDecisionGranted',
+        eventId: randomUUID(),
+        decisionId: 'LINK-1',
+        occurredAt: '2026-03-01T08:00:00Z',
+        patient: { system: FNR, value: pid },
+        service: { code: '6' },
+        period: { start: '2026-03-01' },
+      })
+      .expect(201);
     // Read your write: the FHIR test below needs the overview to hold the decision.
     await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', receipt.body.checkpoint).expect(200);
   });

@@ -26,8 +26,13 @@ const OTHER_TEST = '912159523';
 const PROTOTYPE_KEYS = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'];
 
 const grant = (pid: string) => ({
-  type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: `TOK-${randomUUID().slice(0, 8)}`, occurredAt: '2026-03-01T08:00:00Z',
-  patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
+  type: 'ServiceDecisionGranted',
+  eventId: randomUUID(),
+  decisionId: `TOK-${randomUUID().slice(0, 8)}`,
+  occurredAt: '2026-03-01T08:00:00Z',
+  patient: { system: FNR, value: pid },
+  service: { code: '6' },
+  period: { start: '2026-03-01' },
 });
 
 describe('embedded default: dev tokens, client-supplied keys, iat, readiness', () => {
@@ -40,7 +45,11 @@ describe('embedded default: dev tokens, client-supplied keys, iat, readiness', (
   });
   afterAll(async () => p?.close());
 
-  const devToken = (body: unknown) => request(p.app.getHttpServer()).post('/dev-issuer/token').set('content-type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+  const devToken = (body: unknown) =>
+    request(p.app.getHttpServer())
+      .post('/dev-issuer/token')
+      .set('content-type', 'application/json')
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
 
   describe('POST /dev-issuer/token', () => {
     it('mints for the test municipality, and the token works', async () => {
@@ -180,7 +189,10 @@ describe('embedded default: dev tokens, client-supplied keys, iat, readiness', (
     it('refuses a production municipality, also one just added with tenant add --production, and prints no token', async () => {
       await fpi({}, 'tenant', 'add', '--orgnr', '312345676', '--name', 'Ny produksjonskommune', '--production');
       for (const orgnr of [PRODUCTION, '312345676']) {
-        const failure = await fpi({}, 'token', '--tenant', orgnr, '--scope', 'write').then(() => undefined, (e: { code: number; stdout: string; stderr: string }) => e);
+        const failure = await fpi({}, 'token', '--tenant', orgnr, '--scope', 'write').then(
+          () => undefined,
+          (e: { code: number; stdout: string; stderr: string }) => e,
+        );
         expect(failure).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/production municipality: development tokens are never made/) });
       }
     });
@@ -190,7 +202,11 @@ describe('embedded default: dev tokens, client-supplied keys, iat, readiness', (
     });
 
     it.each(PROTOTYPE_KEYS)('refuses the scope %s', async (scope) => {
-      await expect(fpi({}, 'token', '--tenant', TEST, '--scope', scope)).rejects.toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/Allowed choices are write, read, audit, write-any-source, operator/) });
+      await expect(fpi({}, 'token', '--tenant', TEST, '--scope', scope)).rejects.toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: expect.stringMatching(/Allowed choices are write, read, audit, write-any-source, operator/),
+      });
     });
 
     it('in production mode (HelseID configured): no dev token and no dev signing key', async () => {
@@ -207,7 +223,11 @@ describe('embedded default: dev tokens, client-supplied keys, iat, readiness', (
     it('without a running platform or DATABASE_URL: a clear message, and no database started', async () => {
       const fresh = await mkdtemp(join(tmpdir(), 'fpi-no-platform-'));
       try {
-        await expect(fpi({ DATABASE_URL: '', FPI_DATA_DIR: fresh }, 'token', '--tenant', TEST, '--scope', 'read')).rejects.toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/start the platform first/) });
+        await expect(fpi({ DATABASE_URL: '', FPI_DATA_DIR: fresh }, 'token', '--tenant', TEST, '--scope', 'read')).rejects.toMatchObject({
+          code: 1,
+          stdout: '',
+          stderr: expect.stringMatching(/start the platform first/),
+        });
         expect(readdirSync(fresh)).toEqual([]); // no cluster, no dev key
       } finally {
         await rm(fresh, { recursive: true, force: true });
@@ -303,8 +323,14 @@ describe('HelseID mode: the JWKS endpoint is down', () => {
     const token = await issuer.issue({ tenant: PRODUCTION, scopes: ['write'], clientId: 'epj-prod', dpopJkt: key.jkt, issuer: ISSUER });
     const url = `${PUBLIC}/api/v1/decision-events`;
     const grant = {
-      type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: 'PROD-1', occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'epj-prod',
-      patient: { system: FNR, value: syntheticPid() }, service: { code: '6' }, period: { start: '2026-03-01' },
+      type: 'ServiceDecisionGranted',
+      eventId: randomUUID(),
+      decisionId: 'PROD-1',
+      occurredAt: '2026-03-01T08:00:00Z',
+      sourceSystem: 'epj-prod',
+      patient: { system: FNR, value: syntheticPid() },
+      service: { code: '6' },
+      period: { start: '2026-03-01' },
     };
     const res = await fetch(`${p.url}/api/v1/decision-events`, {
       method: 'POST',

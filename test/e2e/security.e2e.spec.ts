@@ -19,8 +19,14 @@ describe('security, tenancy and patient audit log', () => {
   const decisionB = `SEC-${randomUUID().slice(0, 8)}`;
 
   const grant = (pid: string, decisionId = `D-${randomUUID().slice(0, 8)}`) => ({
-    type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId, occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'epj-sec',
-    patient: { system: FNR, value: pid }, service: { code: '6' }, period: { start: '2026-03-01' },
+    type: 'ServiceDecisionGranted',
+    eventId: randomUUID(),
+    decisionId,
+    occurredAt: '2026-03-01T08:00:00Z',
+    sourceSystem: 'epj-sec',
+    patient: { system: FNR, value: pid },
+    service: { code: '6' },
+    period: { start: '2026-03-01' },
   });
   const eventsOf = async (tenant: string) =>
     (await p.db.pool.query<{ s: string }>(`SELECT coalesce(string_agg(e::text, E'\\n' ORDER BY global_position), '') AS s FROM events e WHERE tenant_id = $1`, [tenant])).rows[0]!.s;
@@ -55,12 +61,21 @@ describe('security, tenancy and patient audit log', () => {
       ['an expired token', async () => `Bearer ${await p.token({ expiresAt: Math.floor(Date.now() / 1000) - 60 })}`, 'invalid-token'],
       ['another issuer', async () => `Bearer ${await p.token({ issuer: 'https://helseid-sts.example' })}`, 'invalid-token'],
       ['another audience', async () => `Bearer ${await p.token({ audience: 'nhn:other-api' })}`, 'invalid-token'],
-      ['a signature by another key', async () => {
-        const { privateKey } = await generateKeyPair('ES256');
-        const forged = await new SignJWT({ scope: 'nhn:fpi/service-overview.read', 'helseid://claims/client/claims/orgnr_parent': A })
-          .setProtectedHeader({ alg: 'ES256' }).setIssuer('urn:fpi:dev-issuer').setAudience('nhn:fpi').setIssuedAt().setExpirationTime('5m').sign(privateKey);
-        return `Bearer ${forged}`;
-      }, 'invalid-token'],
+      [
+        'a signature by another key',
+        async () => {
+          const { privateKey } = await generateKeyPair('ES256');
+          const forged = await new SignJWT({ scope: 'nhn:fpi/service-overview.read', 'helseid://claims/client/claims/orgnr_parent': A })
+            .setProtectedHeader({ alg: 'ES256' })
+            .setIssuer('urn:fpi:dev-issuer')
+            .setAudience('nhn:fpi')
+            .setIssuedAt()
+            .setExpirationTime('5m')
+            .sign(privateKey);
+          return `Bearer ${forged}`;
+        },
+        'invalid-token',
+      ],
     ])('401 for %s, nothing returned', async (_, auth, type) => {
       expect401or403(await read(await auth()), 401, type);
     });
@@ -120,10 +135,18 @@ describe('security, tenancy and patient audit log', () => {
       });
 
       it.each([
-        ['a proof for another URL', async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'GET', url: `${p.url}/api/v1/access-log`, accessToken: token }), 'dpop-htu'],
+        [
+          'a proof for another URL',
+          async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'GET', url: `${p.url}/api/v1/access-log`, accessToken: token }),
+          'dpop-htu',
+        ],
         ['a proof for another method', async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'POST', url: url(), accessToken: token }), 'dpop-htm'],
         ['a proof by another key', async (_: unknown, token: string) => createDpopProof({ key: await createDpopKey(), method: 'GET', url: url(), accessToken: token }), 'dpop-binding'],
-        ['a stale proof', async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'GET', url: url(), accessToken: token, iat: Math.floor(Date.now() / 1000) - 3600 }), 'dpop-iat'],
+        [
+          'a stale proof',
+          async (key: Awaited<ReturnType<typeof createDpopKey>>, token: string) => createDpopProof({ key, method: 'GET', url: url(), accessToken: token, iat: Math.floor(Date.now() / 1000) - 3600 }),
+          'dpop-iat',
+        ],
         ['no proof', async () => undefined, 'dpop-missing'],
       ])('401 for %s', async (_, makeProof, rule) => {
         const key = await createDpopKey();
@@ -149,22 +172,54 @@ describe('security, tenancy and patient audit log', () => {
       const doc = (await p.http().get('/api/docs/openapi.json').expect(200)).body as { paths: Record<string, Record<string, unknown>> };
       const beforeB = await eventsOf(B);
       const idB = episodeOfCareId('epj-sec', decisionB);
-      const changeB = { type: 'ServiceDecisionChanged', eventId: randomUUID(), decisionId: decisionB, occurredAt: '2026-03-02T08:00:00Z', sourceSystem: 'epj-sec', patient: { system: FNR, value: pidB }, description: 'x' };
+      const changeB = {
+        type: 'ServiceDecisionChanged',
+        eventId: randomUUID(),
+        decisionId: decisionB,
+        occurredAt: '2026-03-02T08:00:00Z',
+        sourceSystem: 'epj-sec',
+        patient: { system: FNR, value: pidB },
+        description: 'x',
+      };
       const asA = p.http();
       // The agreement register: A's administration sees and changes A's register only.
       const registerOfA = await p.as({ scopes: ['agreements-read', 'agreements-write'], clientId: 'avtaler-a' });
-      const agreementOfB = await p.app.get(AgreementRegister).add({ tenant: B, partnerOrgnr: '315000017', partnerName: 'Legesenteret B', kind: 'driftsavtale', purposes: ['TREAT'], validFrom: '2026-01-01', registeredBy: 'B', reason: 'B' });
+      const agreementOfB = await p.app
+        .get(AgreementRegister)
+        .add({ tenant: B, partnerOrgnr: '315000017', partnerName: 'Legesenteret B', kind: 'driftsavtale', purposes: ['TREAT'], validFrom: '2026-01-01', registeredBy: 'B', reason: 'B' });
       const checks: Record<string, () => Promise<void>> = {
         'get /api/v1/service-overview': async () => expect((await asA.get('/api/v1/service-overview').set('person-id', pidB).expect(200)).body.services).toEqual([]),
-        'post /api/v1/service-overview/_search': async () => expect((await asA.post('/api/v1/service-overview/_search').send({ personId: pidB, include: 'ended' }).expect(200)).body.services).toEqual([]),
+        'post /api/v1/service-overview/_search': async () =>
+          expect((await asA.post('/api/v1/service-overview/_search').send({ personId: pidB, include: 'ended' }).expect(200)).body.services).toEqual([]),
         'get /okt-events/{pid}': async () => void (await asA.get(`/okt-events/${pidB}`).expect(404)),
         'get /okt-status/{pid}': async () => expect((await asA.get(`/okt-status/${pidB}`).expect(200)).body).toEqual({ activeServices: 0 }),
         'get /api/v1/access-log': async () => {
           const entries = (await asA.get('/api/v1/access-log').set('person-id', pidB).expect(200)).body.entries as { orgnrParent: string }[];
           expect(entries.every((e) => e.orgnrParent === A)).toBe(true);
         },
-        'get /fhir/EpisodeOfCare': async () => expect(validFhir((await asA.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidB}` }).expect(200)).body).total).toBe(0),
-        'post /fhir/EpisodeOfCare/_search': async () => expect(validFhir((await asA.post('/fhir/EpisodeOfCare/_search').type('form').send({ 'patient.identifier': `${FNR}|${pidB}`, _summary: 'count' }).expect(200)).body).total).toBe(0),
+        'get /fhir/EpisodeOfCare': async () =>
+          expect(
+            validFhir(
+              (
+                await asA
+                  .get('/fhir/EpisodeOfCare')
+                  .query({ 'patient.identifier': `${FNR}|${pidB}` })
+                  .expect(200)
+              ).body,
+            ).total,
+          ).toBe(0),
+        'post /fhir/EpisodeOfCare/_search': async () =>
+          expect(
+            validFhir(
+              (
+                await asA
+                  .post('/fhir/EpisodeOfCare/_search')
+                  .type('form')
+                  .send({ 'patient.identifier': `${FNR}|${pidB}`, _summary: 'count' })
+                  .expect(200)
+              ).body,
+            ).total,
+          ).toBe(0),
         'get /fhir/EpisodeOfCare/{id}': async () => void validFhir((await asA.get(`/fhir/EpisodeOfCare/${idB}`).expect(404)).body),
         'get /fhir/metadata': async () => void validFhir((await asA.get('/fhir/metadata').expect(200)).body),
         'get /api/v1/agreements': async () => {
@@ -176,7 +231,14 @@ describe('security, tenancy and patient audit log', () => {
           expect(changes.every((c) => c.agreement.tenant === A)).toBe(true);
         },
         'post /api/v1/agreements': async () =>
-          expect((await registerOfA.post('/api/v1/agreements').send({ partnerOrgnr: '315000017', partnerName: 'x', kind: 'driftsavtale', purposes: ['TREAT'], validFrom: '2026-01-01', reason: 'x' }).expect(201)).body.tenant).toBe(A),
+          expect(
+            (
+              await registerOfA
+                .post('/api/v1/agreements')
+                .send({ partnerOrgnr: '315000017', partnerName: 'x', kind: 'driftsavtale', purposes: ['TREAT'], validFrom: '2026-01-01', reason: 'x' })
+                .expect(201)
+            ).body.tenant,
+          ).toBe(A),
         'post /api/v1/agreements/{id}/end': async () => {
           await registerOfA.post(`/api/v1/agreements/${agreementOfB.id}/end`).send({ reason: 'x' }).expect(404);
           expect((await p.app.get(AgreementRegister).list(B)).find((a) => a.id === agreementOfB.id)?.ended).toBeUndefined();
@@ -185,9 +247,25 @@ describe('security, tenancy and patient audit log', () => {
         'get /metrics': async () => expect((await asA.get('/metrics').expect(200)).text).not.toContain(pidB),
         'get /health/live': async () => void (await asA.get('/health/live').expect(200)),
         'get /health/ready': async () => expect(JSON.stringify((await asA.get('/health/ready')).body)).not.toContain(pidB),
-        'post /api/v1/decision-events': async () => void (await asA.post('/api/v1/decision-events').send({ ...changeB, eventId: randomUUID() }).expect(409)),
-        'post /api/v1/decision-events/batch': async () => expect((await asA.post('/api/v1/decision-events/batch').send({ events: [{ ...changeB, eventId: randomUUID() }] }).expect(200)).body.rejected).toBe(1),
-        'post /okt-events': async () => void (await asA.post('/okt-events').send({ personIdentifier: pidB, oktMessages: [{ startDate: '2026-03-01', iplosCode: { iplosCodeValue: '6' } }] }).expect(200)),
+        'post /api/v1/decision-events': async () =>
+          void (await asA
+            .post('/api/v1/decision-events')
+            .send({ ...changeB, eventId: randomUUID() })
+            .expect(409)),
+        'post /api/v1/decision-events/batch': async () =>
+          expect(
+            (
+              await asA
+                .post('/api/v1/decision-events/batch')
+                .send({ events: [{ ...changeB, eventId: randomUUID() }] })
+                .expect(200)
+            ).body.rejected,
+          ).toBe(1),
+        'post /okt-events': async () =>
+          void (await asA
+            .post('/okt-events')
+            .send({ personIdentifier: pidB, oktMessages: [{ startDate: '2026-03-01', iplosCode: { iplosCodeValue: '6' } }] })
+            .expect(200)),
       };
       const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
       expect(operations.filter((op) => !checks[op])).toEqual([]); // a new route must get a tenancy check here
@@ -212,8 +290,16 @@ describe('security, tenancy and patient audit log', () => {
         () => legevakt.post('/api/v1/service-overview/_search').send({ personId: pidA }).expect(200),
         () => legevakt.get(`/okt-status/${pidA}`).expect(200),
         () => legevakt.get(`/okt-events/${pidA}`).expect(200),
-        () => legevakt.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidA}` }).expect(200),
-        () => legevakt.get('/fhir/EpisodeOfCare').query({ 'patient.identifier': `${FNR}|${pidA}`, _summary: 'count' }).expect(200),
+        () =>
+          legevakt
+            .get('/fhir/EpisodeOfCare')
+            .query({ 'patient.identifier': `${FNR}|${pidA}` })
+            .expect(200),
+        () =>
+          legevakt
+            .get('/fhir/EpisodeOfCare')
+            .query({ 'patient.identifier': `${FNR}|${pidA}`, _summary: 'count' })
+            .expect(200),
       ];
       for (const [i, r] of reads.entries()) {
         await r();
@@ -225,8 +311,15 @@ describe('security, tenancy and patient audit log', () => {
       expect(mine.map((e) => e.action).reverse()).toEqual(['service-overview.read', 'service-overview.search', 'okt-status.read', 'okt-events.read', 'fhir.search', 'fhir.search']);
       for (const e of mine) {
         expect(e).toMatchObject({
-          outcome: 'success', patientId: pidA, clientName: 'Legevaktsystem', orgnrParent: A, orgnrChild: '974760673', hprNumber: '4128168',
-          purposeOfUse: 'ETREAT', purposeDetails: { code: '25' }, breakTheGlass: false,
+          outcome: 'success',
+          patientId: pidA,
+          clientName: 'Legevaktsystem',
+          orgnrParent: A,
+          orgnrChild: '974760673',
+          hprNumber: '4128168',
+          purposeOfUse: 'ETREAT',
+          purposeDetails: { code: '25' },
+          breakTheGlass: false,
         });
       }
       expect(mine[5]!.returned).toEqual({ decisionIds: [expect.stringMatching(/^epj-sec\//)] });
@@ -239,7 +332,11 @@ describe('security, tenancy and patient audit log', () => {
       await btg.get('/api/v1/service-overview').set('person-id', pidA).expect(200);
       const noPurpose = await p.as({ scopes: ['read'], purpose: undefined, clientId: 'nopurpose-app' });
       await noPurpose.get('/api/v1/service-overview').set('person-id', pidA).expect(403);
-      const { rows } = await p.db.pool.query('SELECT client_id, outcome, break_the_glass FROM access_log WHERE patient_id = $1 AND client_id IN ($2, $3) ORDER BY id', [pidA, 'btg-app', 'nopurpose-app']);
+      const { rows } = await p.db.pool.query('SELECT client_id, outcome, break_the_glass FROM access_log WHERE patient_id = $1 AND client_id IN ($2, $3) ORDER BY id', [
+        pidA,
+        'btg-app',
+        'nopurpose-app',
+      ]);
       expect(rows).toEqual([
         { client_id: 'btg-app', outcome: 'success', break_the_glass: true },
         { client_id: 'nopurpose-app', outcome: 'denied', break_the_glass: false },

@@ -33,9 +33,15 @@ describe('tester toolkit: seed, export, replay, projections, rebuild', () => {
   };
   /** Every patient's overview in a tenant, without the times we recorded things. */
   const overviews = async (tenant: string) => {
-    const { rows } = await p.db.pool.query<{ patient_id: string; document: Record<string, unknown> }>(
-      `SELECT patient_id, document FROM service_overview_v1 WHERE tenant_id = $1 ORDER BY patient_id`, [tenant]);
-    return JSON.parse(JSON.stringify(rows.map((r) => r.document), (k, v) => (k === 'lastRecordedAt' ? undefined : v)));
+    const { rows } = await p.db.pool.query<{ patient_id: string; document: Record<string, unknown> }>(`SELECT patient_id, document FROM service_overview_v1 WHERE tenant_id = $1 ORDER BY patient_id`, [
+      tenant,
+    ]);
+    return JSON.parse(
+      JSON.stringify(
+        rows.map((r) => r.document),
+        (k, v) => (k === 'lastRecordedAt' ? undefined : v),
+      ),
+    );
   };
 
   beforeAll(async () => {
@@ -87,8 +93,14 @@ describe('tester toolkit: seed, export, replay, projections, rebuild', () => {
     // One patient's export is that patient's part of the tenant's, in order.
     const pid = (await overviews(A))[0].patient.value as string;
     const { stdout } = await fpi('export', '--tenant', A, '--patient', pid);
-    const mine = stdout.trim().split('\n').map((l) => JSON.parse(l));
-    const all = (await readFile(file('export.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const mine = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const all = (await readFile(file('export.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(mine).toEqual(all.filter((e) => e.patient.value === pid));
   });
 
@@ -101,7 +113,9 @@ describe('tester toolkit: seed, export, replay, projections, rebuild', () => {
   });
 
   it('shows, resumes and skips a paused projection', async () => {
-    const { rows: [event] } = await p.db.pool.query(`SELECT * FROM events WHERE tenant_id = $1 ORDER BY transaction_id, global_position LIMIT 1`, [A]);
+    const {
+      rows: [event],
+    } = await p.db.pool.query(`SELECT * FROM events WHERE tenant_id = $1 ORDER BY transaction_id, global_position LIMIT 1`, [A]);
     const pause = async () => {
       await p.db.pool.query(
         `INSERT INTO projection_dead_letters (projection, tenant_id, event_id, event_type, stream_id, stream_position, transaction_id, global_position, error, attempts)

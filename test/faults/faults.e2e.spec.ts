@@ -42,7 +42,7 @@ describe('fault suite', () => {
     url = cluster.url;
     await runMigrations(url);
     platformPort = await freePort();
-    token = await (await DevIssuer.open(dir)).issue({ tenant: '313231593', scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'epj-fault' }) // the load posts as its own source system;
+    token = await (await DevIssuer.open(dir)).issue({ tenant: '313231593', scopes: ['write', 'read'], purpose: 'TREAT', clientId: 'epj-fault' }); // the load posts as its own source system;
     await startPlatform();
   });
   afterAll(async () => {
@@ -59,72 +59,93 @@ describe('fault suite', () => {
     expect(statuses.filter((k) => typeof k === 'number' && (k < 400 || (k >= 500 && k !== 503)))).toEqual([]);
   };
 
-  it('(a) SIGKILL of the platform and a restart: no acknowledged event lost or doubled', async () => {
-    const load = startLoad(base, token, 4, { badInput: true });
-    await sleep(SECONDS_BEFORE * 1000);
-    await platform!.kill();
-    await sleep(300);
-    await startPlatform();
-    await sleep(SECONDS_BEFORE * 1000);
-    await load.stop();
-    console.log('fault (a) SIGKILL: statuses', Object.fromEntries(load.statuses), 'bad input', Object.fromEntries(load.rejected), 'acknowledged', load.acknowledged.size);
-    expectBadInputRefused(load);
-    expect(load.acknowledged.size).toBeGreaterThan(10);
-    expect(load.statuses.get('timeout') ?? 0).toBe(0);
-    await verify(load.acknowledged);
-  }, TIMEOUT_MS);
-
-  it('(b) PostgreSQL stopped and restarted: 503 with Retry-After while down, no hangs, nothing lost or doubled', async () => {
-    const load = startLoad(base, token, 4, { badInput: true });
-    await sleep(SECONDS_BEFORE * 1000);
-    await cluster.stop();
-    await sleep(1500);
-    cluster = await startEmbeddedPostgres({ dataDir: dir, port });
-    await sleep(SECONDS_BEFORE * 1000 + 1000);
-    await load.stop();
-    console.log('fault (b) PostgreSQL restart: statuses', Object.fromEntries(load.statuses), 'bad input', Object.fromEntries(load.rejected), 'acknowledged', load.acknowledged.size, 'slowest ms', load.slowest);
-    expectBadInputRefused(load);
-    expect(load.statuses.get(503) ?? 0).toBeGreaterThan(0);
-    expect(load.retryAfterOn503).toBe(true);
-    expect(load.statuses.get('timeout') ?? 0).toBe(0);
-    expect([...load.statuses.keys()].filter((k) => typeof k === 'number' && k >= 500 && k !== 503)).toEqual([]);
-    await verify(load.acknowledged);
-  }, TIMEOUT_MS);
-
-  it('(c) the projection runner killed mid-batch, again and again, under load: overviews still equal a fold, nothing dead-lettered', async () => {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
+  it(
+    '(a) SIGKILL of the platform and a restart: no acknowledged event lost or doubled',
+    async () => {
       const load = startLoad(base, token, 4, { badInput: true });
-      let killed = 0;
-      const states = new Map<string, number>();
-      const deadline = Date.now() + SECONDS_BEFORE * 2000;
-      while (Date.now() < deadline) {
-        await sleep(150);
-        // The runner's session holds its (projection, tenant) advisory lock; mid-batch it is inside the batch transaction.
-        const { rows } = await admin.query<{ pid: number; state: string }>(
-          `SELECT a.pid, a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database() AND a.pid <> pg_backend_pid()`,
-        );
-        for (const r of rows) {
-          await admin.query('SELECT pg_terminate_backend($1)', [r.pid]);
-          killed += 1;
-          states.set(r.state, (states.get(r.state) ?? 0) + 1);
-        }
-      }
+      await sleep(SECONDS_BEFORE * 1000);
+      await platform!.kill();
+      await sleep(300);
+      await startPlatform();
+      await sleep(SECONDS_BEFORE * 1000);
       await load.stop();
-      console.log('fault (c) runner killed', killed, 'times, its session was', Object.fromEntries(states), '; statuses', Object.fromEntries(load.statuses), 'acknowledged', load.acknowledged.size);
-      // A killed runner comes back on the engine's next supervision round (2 s), then is killed again.
-      expect(killed).toBeGreaterThanOrEqual(2);
-      expect(load.acknowledged.size).toBeGreaterThan(10);
-      // Writes never depended on the runner.
-      expect([...load.statuses.keys()].filter((k) => k !== 201)).toEqual([]);
+      console.log('fault (a) SIGKILL: statuses', Object.fromEntries(load.statuses), 'bad input', Object.fromEntries(load.rejected), 'acknowledged', load.acknowledged.size);
       expectBadInputRefused(load);
+      expect(load.acknowledged.size).toBeGreaterThan(10);
+      expect(load.statuses.get('timeout') ?? 0).toBe(0);
       await verify(load.acknowledged);
-      const { rows: dead } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM projection_dead_letters');
-      expect(dead[0]!.n).toBe(0);
-    } finally {
-      await admin.end();
-    }
-  }, TIMEOUT_MS);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    '(b) PostgreSQL stopped and restarted: 503 with Retry-After while down, no hangs, nothing lost or doubled',
+    async () => {
+      const load = startLoad(base, token, 4, { badInput: true });
+      await sleep(SECONDS_BEFORE * 1000);
+      await cluster.stop();
+      await sleep(1500);
+      cluster = await startEmbeddedPostgres({ dataDir: dir, port });
+      await sleep(SECONDS_BEFORE * 1000 + 1000);
+      await load.stop();
+      console.log(
+        'fault (b) PostgreSQL restart: statuses',
+        Object.fromEntries(load.statuses),
+        'bad input',
+        Object.fromEntries(load.rejected),
+        'acknowledged',
+        load.acknowledged.size,
+        'slowest ms',
+        load.slowest,
+      );
+      expectBadInputRefused(load);
+      expect(load.statuses.get(503) ?? 0).toBeGreaterThan(0);
+      expect(load.retryAfterOn503).toBe(true);
+      expect(load.statuses.get('timeout') ?? 0).toBe(0);
+      expect([...load.statuses.keys()].filter((k) => typeof k === 'number' && k >= 500 && k !== 503)).toEqual([]);
+      await verify(load.acknowledged);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    '(c) the projection runner killed mid-batch, again and again, under load: overviews still equal a fold, nothing dead-lettered',
+    async () => {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        const load = startLoad(base, token, 4, { badInput: true });
+        let killed = 0;
+        const states = new Map<string, number>();
+        const deadline = Date.now() + SECONDS_BEFORE * 2000;
+        while (Date.now() < deadline) {
+          await sleep(150);
+          // The runner's session holds its (projection, tenant) advisory lock; mid-batch it is inside the batch transaction.
+          const { rows } = await admin.query<{ pid: number; state: string }>(
+            `SELECT a.pid, a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database() AND a.pid <> pg_backend_pid()`,
+          );
+          for (const r of rows) {
+            await admin.query('SELECT pg_terminate_backend($1)', [r.pid]);
+            killed += 1;
+            states.set(r.state, (states.get(r.state) ?? 0) + 1);
+          }
+        }
+        await load.stop();
+        console.log('fault (c) runner killed', killed, 'times, its session was', Object.fromEntries(states), '; statuses', Object.fromEntries(load.statuses), 'acknowledged', load.acknowledged.size);
+        // A killed runner comes back on the engine's next supervision round (2 s), then is killed again.
+        expect(killed).toBeGreaterThanOrEqual(2);
+        expect(load.acknowledged.size).toBeGreaterThan(10);
+        // Writes never depended on the runner.
+        expect([...load.statuses.keys()].filter((k) => k !== 201)).toEqual([]);
+        expectBadInputRefused(load);
+        await verify(load.acknowledged);
+        const { rows: dead } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM projection_dead_letters');
+        expect(dead[0]!.n).toBe(0);
+      } finally {
+        await admin.end();
+      }
+    },
+    TIMEOUT_MS,
+  );
 });

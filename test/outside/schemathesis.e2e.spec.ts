@@ -25,11 +25,23 @@ describe('Schemathesis against the served OpenAPI document', () => {
     p = await startTestPlatform({ listen: true });
     // The document's examples name the documentation's synthetic patient and decision: with them
     // stored, the examples phase reaches the answers with data (overview, OKT, FHIR read).
-    await (await p.as({ clientId: 'epj-demo' })).post('/api/v1/decision-events').send({
-      type: 'ServiceDecisionGranted', eventId: '6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b00', decisionId: 'VEDTAK-2026-0042', occurredAt: '2026-03-01T08:15:00+01:00',
-      sourceSystem: 'epj-demo', patient: { system: FNR, value: '13717404089' }, service: { code: '15' }, period: { start: '2026-03-01' },
-      extent: { value: 6, unit: 'hours-per-week' }, performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+47 99 99 99 99' },
-    }).expect(201);
+    await (
+      await p.as({ clientId: 'epj-demo' })
+    )
+      .post('/api/v1/decision-events')
+      .send({
+        type: 'ServiceDecisionGranted',
+        eventId: '6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b00',
+        decisionId: 'VEDTAK-2026-0042',
+        occurredAt: '2026-03-01T08:15:00+01:00',
+        sourceSystem: 'epj-demo',
+        patient: { system: FNR, value: '13717404089' },
+        service: { code: '15' },
+        period: { start: '2026-03-01' },
+        extent: { value: 6, unit: 'hours-per-week' },
+        performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+47 99 99 99 99' },
+      })
+      .expect(201);
   }, 300_000);
   afterAll(async () => {
     if (rateLimit === undefined) delete process.env.FPI_RATE_LIMIT_PER_MINUTE;
@@ -40,13 +52,20 @@ describe('Schemathesis against the served OpenAPI document', () => {
   it(`finds no failure in any operation (${EXAMPLES} examples each)`, async () => {
     const token = await p.token();
     const { code, output } = await runSchemathesis(st, [
-      'run', `${p.url}/api/docs/openapi.json`,
-      '--header', `Authorization: Bearer ${token}`,
-      '--checks', CHECKS.join(','),
-      '--max-examples', String(EXAMPLES),
-      '--seed', SEED,
-      '--workers', '1',
-      '--request-timeout', '10',
+      'run',
+      `${p.url}/api/docs/openapi.json`,
+      '--header',
+      `Authorization: Bearer ${token}`,
+      '--checks',
+      CHECKS.join(','),
+      '--max-examples',
+      String(EXAMPLES),
+      '--seed',
+      SEED,
+      '--workers',
+      '1',
+      '--request-timeout',
+      '10',
     ]);
     const summary = output.slice(output.lastIndexOf('SUMMARY'));
     if (code !== 0) process.stdout.write(`\n--- Schemathesis report (exit ${code}) ---\n${output}\n`);

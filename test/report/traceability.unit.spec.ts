@@ -11,7 +11,16 @@ const REGISTER = `
 describe('risk register traceability (npm run report)', () => {
   it('reads the table: ids, ratings and the test references of each risk, with escaped pipes', () => {
     expect(parseRiskRegister(REGISTER)).toEqual([
-      { id: 'R-1', risk: 'Errors', rating: 'red', control: 'tests', tests: [{ file: 'test/e2e/a.e2e.spec.ts', name: 'answers 4xx' }, { file: 'test/e2e/*bad-input*.spec.ts', name: '/NUL|control/' }] },
+      {
+        id: 'R-1',
+        risk: 'Errors',
+        rating: 'red',
+        control: 'tests',
+        tests: [
+          { file: 'test/e2e/a.e2e.spec.ts', name: 'answers 4xx' },
+          { file: 'test/e2e/*bad-input*.spec.ts', name: '/NUL|control/' },
+        ],
+      },
       { id: 'R-2', risk: 'Nothing tests this', rating: 'high', control: 'none', tests: [] },
     ]);
   });

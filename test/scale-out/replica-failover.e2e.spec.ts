@@ -10,10 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevIssuer } from '#libs/security';
-import {
-  expectStoredOnceAndProjected, FNR, sleep, sql, spawnService, startLoad, startPrimary, startStandby, syntheticPid,
-  type PgServer, type ServiceProcess,
-} from '#libs/testing';
+import { expectStoredOnceAndProjected, FNR, sleep, sql, spawnService, startLoad, startPrimary, startStandby, syntheticPid, type PgServer, type ServiceProcess } from '#libs/testing';
 
 const TENANT = '313231593';
 
@@ -28,8 +25,14 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
   const post = (body: Record<string, unknown>) =>
     fetch(`${receive!.url}/api/v1/decision-events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
   const grant = (pid: string, code: string) => ({
-    type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: `R-${randomUUID().slice(0, 8)}`, occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'epj-replica',
-    patient: { system: FNR, value: pid }, service: { code }, period: { start: '2026-03-01' },
+    type: 'ServiceDecisionGranted',
+    eventId: randomUUID(),
+    decisionId: `R-${randomUUID().slice(0, 8)}`,
+    occurredAt: '2026-03-01T08:00:00Z',
+    sourceSystem: 'epj-replica',
+    patient: { system: FNR, value: pid },
+    service: { code },
+    period: { start: '2026-03-01' },
   });
   const overview = async (pid: string, minCheckpoint?: string) => {
     const res = await fetch(`${content!.url}/api/v1/service-overview`, {
@@ -38,8 +41,7 @@ describe('replica reads and failover (primary + synchronous hot standby)', () =>
     return { status: res.status, body: (await res.json()) as { services: { service: { code: string } }[]; checkpoint: string } };
   };
   /** Sessions on the standby whose last statement read the overview read model. */
-  const overviewReadsOnStandby = async () =>
-    Number(await sql(standby, `SELECT count(*) FROM pg_stat_activity WHERE datname = 'fpi' AND query LIKE '%FROM service_overview_v%'`));
+  const overviewReadsOnStandby = async () => Number(await sql(standby, `SELECT count(*) FROM pg_stat_activity WHERE datname = 'fpi' AND query LIKE '%FROM service_overview_v%'`));
 
   beforeAll(async () => {
     primary = await startPrimary();

@@ -39,8 +39,14 @@ describe('database per municipality: two tenants on two PostgreSQL clusters', ()
   });
 
   const grant = (pid: string, code = '6') => ({
-    type: 'ServiceDecisionGranted', eventId: randomUUID(), decisionId: `T-${randomUUID().slice(0, 8)}`, occurredAt: '2026-03-01T08:00:00Z', sourceSystem: 'epj-t',
-    patient: { system: FNR, value: pid }, service: { code }, period: { start: '2026-03-01' },
+    type: 'ServiceDecisionGranted',
+    eventId: randomUUID(),
+    decisionId: `T-${randomUUID().slice(0, 8)}`,
+    occurredAt: '2026-03-01T08:00:00Z',
+    sourceSystem: 'epj-t',
+    patient: { system: FNR, value: pid },
+    service: { code },
+    period: { start: '2026-03-01' },
   });
 
   it('stores, projects and logs each tenant in its own cluster, and serves both', async () => {

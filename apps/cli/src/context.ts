@@ -39,7 +39,9 @@ export class CliContext {
    */
   assertDevTokensAvailable(): void {
     if (this.config.auth.mode === 'helseid') {
-      throw new Error('no development tokens here: this platform is configured for HelseID (FPI_AUTH_JWKS_URL is set), which does not accept the dev issuer; get a token from HelseID (no dev signing key was created)');
+      throw new Error(
+        'no development tokens here: this platform is configured for HelseID (FPI_AUTH_JWKS_URL is set), which does not accept the dev issuer; get a token from HelseID (no dev signing key was created)',
+      );
     }
   }
 }
@@ -79,4 +81,3 @@ export function guardProduction(tenant: Tenant, options: { iKnowThisIsProduction
 }
 
 export const store = (db: Database) => new PostgresEventStore(db.pool);
-

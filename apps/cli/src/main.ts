@@ -19,10 +19,7 @@ const ctx = (() => {
   }
 })();
 
-const program = new Command()
-  .name('fpi')
-  .description('fpi-platform: tenants, development tokens, synthetic data, replay, export and projections')
-  .showHelpAfterError();
+const program = new Command().name('fpi').description('fpi-platform: tenants, development tokens, synthetic data, replay, export and projections').showHelpAfterError();
 
 /** The same rule as the registry's (storable text, 1–200 characters), checked before connecting. */
 function tenantName(value: string): string {
@@ -67,36 +64,63 @@ tenant
 
 program
   .command('token')
-  .description('print a development access token of the embedded default for a registered test municipality (only the token, so $(npx fpi token …) works); never for a production municipality, never with HelseID configured')
+  .description(
+    'print a development access token of the embedded default for a registered test municipality (only the token, so $(npx fpi token …) works); never for a production municipality, never with HelseID configured',
+  )
   .requiredOption('--tenant <orgnr>', 'the (test) municipality the token acts for: its orgnr_parent, unless --org names a partner', orgnr)
   .option('--org <orgnr>', "a partner's token (GP practice, hospital trust): its orgnr_parent; it reads --tenant under an agreement, naming it in the fpi-municipality header", orgnr)
   .addOption(new Option('--scope <scope...>', 'what it may do').choices(Object.keys(SCOPES)).makeOptionMandatory())
   .addOption(new Option('--purpose <purpose>', 'purpose of use (required for reads)').choices([...PURPOSES_OF_USE]))
   .option('--purpose-details <code>', 'purpose_of_use_details: a 9151 code')
-  .option('--hpr <number>', 'the user\'s HPR number')
+  .option('--hpr <number>', "the user's HPR number")
   .option('--org-child <orgnr>', 'orgnr_child: the unit (e.g. the legevakt)', orgnr)
   .option('--client-id <id>', 'client_id (the calling system)', 'dev-client')
   .option('--client-name <name>', 'client name for the patient audit log')
   .option('--ttl <seconds>', 'lifetime in seconds', (v) => Number(v), 3600)
   .option('--dpop-jkt <thumbprint>', 'bind the token to a DPoP key (cnf.jkt)')
-  .action(async (o: { tenant: string; org?: string; scope: string[]; purpose?: (typeof PURPOSES_OF_USE)[number]; purposeDetails?: string; hpr?: string; orgChild?: string; clientId: string; clientName?: string; ttl: number; dpopJkt?: string }) => {
-    ctx.assertDevTokensAvailable();
-    // The municipality must be a registered test one: ask the platform's database, never a
-    // short-lived embedded one started here (it would race the platform's own start).
-    if (!ctx.config.database.url && !(await readRuntimeFile(ctx.dataDir))) {
-      throw new Error('token: start the platform first (npm start) or set DATABASE_URL: a dev token is made only for a municipality registered there as a test municipality');
-    }
-    const token = await ctx.withDatabase(async (db) => {
-      const issuer = await DevIssuer.open(ctx.dataDir);
-      return issuer.issueForTenant(new PostgresTenantRegistry(db.pool), {
-        tenant: o.tenant, org: o.org, scopes: o.scope as ScopeName[], purpose: o.purpose, purposeDetails: o.purposeDetails, hpr: o.hpr, orgChild: o.orgChild,
-        clientId: o.clientId, clientName: o.clientName, ttlSeconds: o.ttl, dpopJkt: o.dpopJkt,
-      });
-    }).catch((error: unknown) => {
-      throw error instanceof DevTokenRefusedError ? new Error(`token: ${error.message}`) : error;
-    });
-    process.stdout.write(token + '\n');
-  });
+  .action(
+    async (o: {
+      tenant: string;
+      org?: string;
+      scope: string[];
+      purpose?: (typeof PURPOSES_OF_USE)[number];
+      purposeDetails?: string;
+      hpr?: string;
+      orgChild?: string;
+      clientId: string;
+      clientName?: string;
+      ttl: number;
+      dpopJkt?: string;
+    }) => {
+      ctx.assertDevTokensAvailable();
+      // The municipality must be a registered test one: ask the platform's database, never a
+      // short-lived embedded one started here (it would race the platform's own start).
+      if (!ctx.config.database.url && !(await readRuntimeFile(ctx.dataDir))) {
+        throw new Error('token: start the platform first (npm start) or set DATABASE_URL: a dev token is made only for a municipality registered there as a test municipality');
+      }
+      const token = await ctx
+        .withDatabase(async (db) => {
+          const issuer = await DevIssuer.open(ctx.dataDir);
+          return issuer.issueForTenant(new PostgresTenantRegistry(db.pool), {
+            tenant: o.tenant,
+            org: o.org,
+            scopes: o.scope as ScopeName[],
+            purpose: o.purpose,
+            purposeDetails: o.purposeDetails,
+            hpr: o.hpr,
+            orgChild: o.orgChild,
+            clientId: o.clientId,
+            clientName: o.clientName,
+            ttlSeconds: o.ttl,
+            dpopJkt: o.dpopJkt,
+          });
+        })
+        .catch((error: unknown) => {
+          throw error instanceof DevTokenRefusedError ? new Error(`token: ${error.message}`) : error;
+        });
+      process.stdout.write(token + '\n');
+    },
+  );
 
 projectionCommands(program, ctx);
 dataCommands(program, ctx);

@@ -11,7 +11,7 @@ const time = (t) => new Date(t).toLocaleString('nb-NO', { timeZone: 'Europe/Oslo
 const mask = (pid) => `${pid.slice(0, 6)}*****`;
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) (k === 'class' ? (node.className = v) : node.setAttribute(k, v));
+  for (const [k, v] of Object.entries(attrs)) k === 'class' ? (node.className = v) : node.setAttribute(k, v);
   for (const c of children.flat(Infinity)) if (c !== undefined && c !== null) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 };
@@ -39,9 +39,7 @@ $('role-form').addEventListener('submit', async (e) => {
   state.token = issued.token;
   // A GP practice is a company of its own (issued.org): it reads the municipality's data under its agreement.
   state.municipality = issued.org ? issued.tenant : undefined;
-  $('token-status').textContent = issued.org
-    ? `Token hentet for ${role} (virksomhet ${issued.org}, leser kommune ${issued.tenant} gjennom driftsavtale).`
-    : `Token hentet for ${role}.`;
+  $('token-status').textContent = issued.org ? `Token hentet for ${role} (virksomhet ${issued.org}, leser kommune ${issued.tenant} gjennom driftsavtale).` : `Token hentet for ${role}.`;
 });
 
 async function lookup() {
@@ -67,20 +65,44 @@ function render(overview) {
   if (overview.sources.length === 0) {
     parts.push(el('p', { class: 'notice', role: 'note' }, 'Ingen kildesystemer har rapportert om denne pasienten. Det betyr ikke at pasienten ikke har tjenester.'));
   } else {
-    parts.push(el('p', {}, 'Kilder: ', overview.sources.map((s, i) => [i ? ', ' : '', el('span', { title: 'source system, last event received' }, `${s.sourceSystem} (sist oppdatert ${time(s.lastRecordedAt)})`)])));
+    parts.push(
+      el(
+        'p',
+        {},
+        'Kilder: ',
+        overview.sources.map((s, i) => [i ? ', ' : '', el('span', { title: 'source system, last event received' }, `${s.sourceSystem} (sist oppdatert ${time(s.lastRecordedAt)})`)]),
+      ),
+    );
   }
   if (overview.services.length === 0 && overview.sources.length > 0) parts.push(el('p', {}, 'Ingen aktive tjenester.'));
-  parts.push(el('ul', { class: 'services', 'aria-label': 'Tjenester' }, overview.services.map((s) =>
-    el('li', { class: `service ${s.status}`, 'data-decision': s.decisionId },
-      el('h3', {}, s.service.display, ' ', el('span', { class: `status ${s.status}`, title: STATUS_EN[s.status] }, STATUS[s.status] ?? s.status)),
-      el('dl', {},
-        el('dt', {}, 'Omfang'), el('dd', {}, s.weeklyHours !== undefined ? `${String(s.weeklyHours).replace('.', ',')} t/uke` : '–'),
-        el('dt', {}, 'Periode'), el('dd', {}, `fra ${date(s.period.start)}${s.period.end ? ` til ${date(s.period.end)}` : ''}`),
-        s.pausedFrom ? [el('dt', {}, 'Pause fra'), el('dd', {}, `${date(s.pausedFrom)}${s.pauseReason ? ` (${s.pauseReason})` : ''}`)] : [],
-        el('dt', {}, 'Utførende enhet'), el('dd', {}, s.performer?.name ?? '–'),
-        el('dt', {}, 'Telefon'), el('dd', {}, s.performer?.phone ? el('a', { href: `tel:${s.performer.phone.replaceAll(' ', '')}`, class: 'phone' }, s.performer.phone) : '–'),
-        el('dt', {}, 'Kilde'), el('dd', {}, `${s.sourceSystem}, vedtak ${s.decisionId}`),
-      )))));
+  parts.push(
+    el(
+      'ul',
+      { class: 'services', 'aria-label': 'Tjenester' },
+      overview.services.map((s) =>
+        el(
+          'li',
+          { class: `service ${s.status}`, 'data-decision': s.decisionId },
+          el('h3', {}, s.service.display, ' ', el('span', { class: `status ${s.status}`, title: STATUS_EN[s.status] }, STATUS[s.status] ?? s.status)),
+          el(
+            'dl',
+            {},
+            el('dt', {}, 'Omfang'),
+            el('dd', {}, s.weeklyHours !== undefined ? `${String(s.weeklyHours).replace('.', ',')} t/uke` : '–'),
+            el('dt', {}, 'Periode'),
+            el('dd', {}, `fra ${date(s.period.start)}${s.period.end ? ` til ${date(s.period.end)}` : ''}`),
+            s.pausedFrom ? [el('dt', {}, 'Pause fra'), el('dd', {}, `${date(s.pausedFrom)}${s.pauseReason ? ` (${s.pauseReason})` : ''}`)] : [],
+            el('dt', {}, 'Utførende enhet'),
+            el('dd', {}, s.performer?.name ?? '–'),
+            el('dt', {}, 'Telefon'),
+            el('dd', {}, s.performer?.phone ? el('a', { href: `tel:${s.performer.phone.replaceAll(' ', '')}`, class: 'phone' }, s.performer.phone) : '–'),
+            el('dt', {}, 'Kilde'),
+            el('dd', {}, `${s.sourceSystem}, vedtak ${s.decisionId}`),
+          ),
+        ),
+      ),
+    ),
+  );
   $('result').replaceChildren(...parts);
 }
 
@@ -101,7 +123,13 @@ const today = () => new Date().toISOString().slice(0, 10);
 function sample(type, pid, decisionId, sourceSystem) {
   const base = { type, eventId: crypto.randomUUID(), decisionId, occurredAt: new Date().toISOString(), sourceSystem, patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: pid } };
   if (type === 'ServiceDecisionGranted') {
-    return { ...base, service: { code: '15' }, period: { start: today() }, extent: { value: 6, unit: 'hours-per-week' }, performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+47 99 99 99 99' } };
+    return {
+      ...base,
+      service: { code: '15' },
+      period: { start: today() },
+      extent: { value: 6, unit: 'hours-per-week' },
+      performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+47 99 99 99 99' },
+    };
   }
   if (type === 'ServicePaused') return { ...base, pausedFrom: today(), reason: 'Innlagt på sykehus' };
   if (type === 'ServiceResumed') return { ...base, resumedFrom: today() };
@@ -146,10 +174,35 @@ $('show-log').addEventListener('click', async () => {
   }
   const { entries } = await res.json();
   $('log').replaceChildren(
-    el('table', {},
+    el(
+      'table',
+      {},
       el('caption', {}, `Tilgangslogg for ${mask(pid)}`),
-      el('thead', {}, el('tr', {}, ['Tid', 'Klient', 'Virksomhet (avtale)', 'Formål', 'Handling', 'Utfall'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, entries.map((e) => el('tr', { class: 'log-entry' }, el('td', {}, time(e.at)), el('td', {}, e.clientName ?? e.clientId), el('td', {}, e.partner ? `${e.partner.name ?? e.partner.orgnr}${e.partner.agreementId ? ` (avtale ${e.partner.agreementId})` : ''}` : 'kommunen'), el('td', {}, e.purposeOfUse ?? ''), el('td', {}, e.action), el('td', {}, e.outcome)))),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ['Tid', 'Klient', 'Virksomhet (avtale)', 'Formål', 'Handling', 'Utfall'].map((h) => el('th', { scope: 'col' }, h)),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        entries.map((e) =>
+          el(
+            'tr',
+            { class: 'log-entry' },
+            el('td', {}, time(e.at)),
+            el('td', {}, e.clientName ?? e.clientId),
+            el('td', {}, e.partner ? `${e.partner.name ?? e.partner.orgnr}${e.partner.agreementId ? ` (avtale ${e.partner.agreementId})` : ''}` : 'kommunen'),
+            el('td', {}, e.purposeOfUse ?? ''),
+            el('td', {}, e.action),
+            el('td', {}, e.outcome),
+          ),
+        ),
+      ),
     ),
   );
 });

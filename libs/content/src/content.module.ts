@@ -64,7 +64,16 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
       const behind = live.filter((s) => s.status === 'paused' || s.secondsBehind > LAG_DEGRADED_SECONDS);
       return {
         status: behind.length > 0 ? 'degraded' : 'up',
-        projections: status.map((s) => ({ database: s.database, projection: s.projection, tenant: s.tenant, version: s.versionStatus, status: s.status, eventsBehind: s.eventsBehind, secondsBehind: Math.round(s.secondsBehind * 10) / 10, openDeadLetters: s.openDeadLetters })),
+        projections: status.map((s) => ({
+          database: s.database,
+          projection: s.projection,
+          tenant: s.tenant,
+          version: s.versionStatus,
+          status: s.status,
+          eventsBehind: s.eventsBehind,
+          secondsBehind: Math.round(s.secondsBehind * 10) / 10,
+          openDeadLetters: s.openDeadLetters,
+        })),
       };
     });
     this.replicaLag();
@@ -125,16 +134,18 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
         const logger = new Logger('Projections');
         const applied = new Counter({ name: 'fpi_projection_events_applied_total', help: 'Events applied by projections', labelNames: ['projection', 'tenant'], registers: [metrics.registry] });
         const dead = new Counter({ name: 'fpi_projection_dead_letters_total', help: 'Events dead-lettered by projections', labelNames: ['projection', 'tenant'], registers: [metrics.registry] });
-        return new ProjectionEngines(tenants, (cluster, registry, label) =>
-          new ProjectionEngine(
-            cluster.db.pool,
-            store,
-            registry,
-            [serviceOverviewDefinition],
-            { ...DEFAULT_ENGINE_OPTIONS, batchSize: config.projectionBatchSize ?? DEFAULT_ENGINE_OPTIONS.batchSize },
-            { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
-            (message) => logger.warn(label(message)),
-          ),
+        return new ProjectionEngines(
+          tenants,
+          (cluster, registry, label) =>
+            new ProjectionEngine(
+              cluster.db.pool,
+              store,
+              registry,
+              [serviceOverviewDefinition],
+              { ...DEFAULT_ENGINE_OPTIONS, batchSize: config.projectionBatchSize ?? DEFAULT_ENGINE_OPTIONS.batchSize },
+              { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
+              (message) => logger.warn(label(message)),
+            ),
         );
       },
     },

@@ -22,8 +22,7 @@ export const ApiProblem = (status: number, description: string) =>
   ApiResponse({ status, description: `${description} (problem+json)`, content: { [PROBLEM_CONTENT_TYPE]: { schema: ref('Problem') } } });
 
 /** One FHIR answer with `status`, a resource of schema `schema` (default OperationOutcome). */
-export const ApiFhir = (status: number, description: string, schema = 'OperationOutcome') =>
-  ApiResponse({ status, description, content: { [FHIR_MEDIA_TYPE]: { schema: ref(schema) } } });
+export const ApiFhir = (status: number, description: string, schema = 'OperationOutcome') => ApiResponse({ status, description, content: { [FHIR_MEDIA_TYPE]: { schema: ref(schema) } } });
 
 const CALLER_ANSWERS: readonly [number, string][] = [
   [401, 'No valid access token (or DPoP proof); WWW-Authenticate says why'],
@@ -38,15 +37,13 @@ export const ApiCallerProblems = () => applyDecorators(...CALLER_ANSWERS.map(([s
 export const ApiFhirCallerOutcomes = () => applyDecorators(...CALLER_ANSWERS.map(([status, description]) => ApiFhir(status, `${description} (OperationOutcome)`)));
 
 /** What body parsing answers before a handler runs: malformed JSON, too large, not JSON. */
-export const ApiJsonBodyProblems = () =>
-  applyDecorators(
-    ApiProblem(413, 'The body is over 1 MB'),
-    ApiProblem(415, 'The body is not application/json'),
-  );
+export const ApiJsonBodyProblems = () => applyDecorators(ApiProblem(413, 'The body is over 1 MB'), ApiProblem(415, 'The body is not application/json'));
 
 /** The store cannot be reached (or a read with min-checkpoint did not catch up in time): retry after Retry-After. */
 export const ApiUnavailable = (fhir = false) =>
-  fhir ? ApiFhir(503, 'The event store cannot be reached, or the overview did not reach min-checkpoint in time; Retry-After says when to retry (OperationOutcome)') : ApiProblem(503, 'The event store cannot be reached, or the overview did not reach min-checkpoint in time; Retry-After says when to retry');
+  fhir
+    ? ApiFhir(503, 'The event store cannot be reached, or the overview did not reach min-checkpoint in time; Retry-After says when to retry (OperationOutcome)')
+    : ApiProblem(503, 'The event store cannot be reached, or the overview did not reach min-checkpoint in time; Retry-After says when to retry');
 
 /** An operation anyone may call: no token (overrides the document's global security requirement). */
 export const ApiPublic = () => ApiOperation({ security: [] });

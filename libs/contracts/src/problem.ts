@@ -40,12 +40,14 @@ export interface ProblemSource {
 }
 
 /** Whether `error` knows its problem (see `ProblemSource`). */
-export const isProblemSource = (error: unknown): error is ProblemSource =>
-  typeof error === 'object' && error !== null && typeof (error as { toProblem?: unknown }).toProblem === 'function';
+export const isProblemSource = (error: unknown): error is ProblemSource => typeof error === 'object' && error !== null && typeof (error as { toProblem?: unknown }).toProblem === 'function';
 
 /** Thrown anywhere below the HTTP layer; the problem filter renders it. */
 export class ProblemError extends Error implements ProblemSource {
-  constructor(readonly problem: Problem, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly problem: Problem,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(problem.detail ?? problem.title);
   }
 

@@ -35,7 +35,11 @@ export function textViolation(text: string): TextViolation | undefined {
   const control = CONTROL.exec(text);
   const surrogate = LONE_SURROGATE.exec(text);
   if (control && (!surrogate || control.index <= surrogate.index)) {
-    return { rule: 'no-control-characters', index: control.index, detail: `must not contain control characters (${hex(text.charCodeAt(control.index))} at ${control.index}); TAB, LF and CR are allowed` };
+    return {
+      rule: 'no-control-characters',
+      index: control.index,
+      detail: `must not contain control characters (${hex(text.charCodeAt(control.index))} at ${control.index}); TAB, LF and CR are allowed`,
+    };
   }
   if (surrogate) {
     return { rule: 'unpaired-surrogate', index: surrogate.index, detail: `must be valid Unicode: an unpaired surrogate (${hex(text.charCodeAt(surrogate.index))}) at ${surrogate.index}` };

@@ -45,8 +45,13 @@ describe('compileValidator: every string of every schema is storable text', () =
 
   it('covers the free text of the decision events, in the variant the discriminator picks', () => {
     const result = compileValidator(DecisionEventSchema)({
-      type: 'ServiceEnded', eventId: '6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b01', decisionId: 'V-1', occurredAt: '2026-03-01T08:00:00Z',
-      patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' }, endDate: '2026-03-02', reason: 'Flyttet\u0000',
+      type: 'ServiceEnded',
+      eventId: '6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b01',
+      decisionId: 'V-1',
+      occurredAt: '2026-03-01T08:00:00Z',
+      patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' },
+      endDate: '2026-03-02',
+      reason: 'Flyttet\u0000',
     });
     expect(!result.ok && result.errors).toEqual([{ pointer: '/reason', rule: 'no-control-characters', detail: expect.any(String) }]);
   });

@@ -44,5 +44,4 @@ export class SchemaPipe<S extends TSchema> implements PipeTransform<unknown, Sta
  * `@ValidatedBody(schema, refuse)`: the request body, validated by `schema` (see SchemaPipe).
  * The schema is compiled once, when the controller's module loads.
  */
-export const ValidatedBody = <S extends TSchema>(schema: S, refuse: Refusal, options?: { whenAbsent?: unknown }): ParameterDecorator =>
-  Body(new SchemaPipe(schema, refuse, options));
+export const ValidatedBody = <S extends TSchema>(schema: S, refuse: Refusal, options?: { whenAbsent?: unknown }): ParameterDecorator => Body(new SchemaPipe(schema, refuse, options));

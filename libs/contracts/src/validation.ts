@@ -26,9 +26,7 @@ ajv.addKeyword({
     if (!enabled) return true;
     const violation = textViolation(data);
     if (!violation) return true;
-    (storableText as unknown as { errors: Partial<ErrorObject>[] }).errors = [
-      { keyword: STORABLE_TEXT, message: violation.detail, params: { rule: violation.rule } },
-    ];
+    (storableText as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: STORABLE_TEXT, message: violation.detail, params: { rule: violation.rule } }];
     return false;
   },
 });
@@ -56,8 +54,7 @@ export type Validator<T> = ((value: unknown) => { ok: true; value: T } | { ok: f
  */
 export function compileValidator<S extends TSchema>(schema: S): Validator<Static<S>> {
   const validate: ValidateFunction = ajv.compile(withStorableText(schema));
-  const fn = ((value: unknown) =>
-    validate(value) ? { ok: true as const, value: value as Static<S> } : { ok: false as const, errors: toFieldErrors(validate.errors ?? []) }) as Validator<Static<S>>;
+  const fn = ((value: unknown) => (validate(value) ? { ok: true as const, value: value as Static<S> } : { ok: false as const, errors: toFieldErrors(validate.errors ?? []) })) as Validator<Static<S>>;
   fn.schema = schema;
   return fn;
 }

@@ -61,10 +61,7 @@ export class Databases {
   private constructor(private readonly clusters: Map<string, Cluster>) {}
 
   /** Opens (and migrates) the named databases beside the default one. */
-  static async open(
-    main: Database,
-    options: { readUrl?: string; named?: Map<string, { url: string; readUrl?: string }>; poolSize?: number; log?: (line: string) => void } = {},
-  ): Promise<Databases> {
+  static async open(main: Database, options: { readUrl?: string; named?: Map<string, { url: string; readUrl?: string }>; poolSize?: number; log?: (line: string) => void } = {}): Promise<Databases> {
     const poolSize = options.poolSize ?? 20;
     const all = new Databases(new Map([[DEFAULT_DATABASE, cluster(DEFAULT_DATABASE, main, options.readUrl, poolSize, options.log)]]));
     try {

@@ -22,7 +22,10 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
-interface StoredCredentials { user: string; password: string }
+interface StoredCredentials {
+  user: string;
+  password: string;
+}
 
 /** Asks the OS for a free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {

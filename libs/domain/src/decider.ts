@@ -18,5 +18,4 @@ export interface Decider<State, Command, Event> {
 }
 
 /** The state after `events`, folded from the decider's initial state. */
-export const fold = <State, Command, Event>(decider: Decider<State, Command, Event>, events: readonly Event[]): State =>
-  events.reduce(decider.evolve, decider.initialState());
+export const fold = <State, Command, Event>(decider: Decider<State, Command, Event>, events: readonly Event[]): State => events.reduce(decider.evolve, decider.initialState());

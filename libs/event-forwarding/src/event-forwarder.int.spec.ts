@@ -140,8 +140,19 @@ describe('event forwarder on PostgreSQL (publisher port double)', () => {
     }
     // Several events in one transaction, over two streams.
     await store.appendMany(A, [
-      { streamId: 'multi-1', events: [{ eventId: randomUUID(), type: 'ServiceEnded', schemaVersion: 2, data: { why: 'done' }, metadata: { correlationId: 'corr-1', sourceSystem: 'epj' } }], expectedVersion: 0 },
-      { streamId: 'multi-2', events: [{ eventId: randomUUID(), type: 'ServiceGranted', data: {} }, { eventId: randomUUID(), type: 'ServiceChanged', data: {} }], expectedVersion: 0 },
+      {
+        streamId: 'multi-1',
+        events: [{ eventId: randomUUID(), type: 'ServiceEnded', schemaVersion: 2, data: { why: 'done' }, metadata: { correlationId: 'corr-1', sourceSystem: 'epj' } }],
+        expectedVersion: 0,
+      },
+      {
+        streamId: 'multi-2',
+        events: [
+          { eventId: randomUUID(), type: 'ServiceGranted', data: {} },
+          { eventId: randomUUID(), type: 'ServiceChanged', data: {} },
+        ],
+        expectedVersion: 0,
+      },
     ]);
     // $all shows an event once no older transaction is open (ADR 0002); the forwarder's own batch
     // transaction may hold the horizon back for a moment, so wait for the last appends to show.
@@ -152,7 +163,10 @@ describe('event forwarder on PostgreSQL (publisher port double)', () => {
     await until(() => broker.on('fpi.events.313231593').length === 15 && broker.on('fpi.events.974760673').length === 12);
 
     expect(new Set(broker.delivered.map((d) => d.topic))).toEqual(new Set(['fpi.events.313231593', 'fpi.events.974760673']));
-    for (const [topic, events] of [['fpi.events.313231593', eventsA], ['fpi.events.974760673', eventsB]] as const) {
+    for (const [topic, events] of [
+      ['fpi.events.313231593', eventsA],
+      ['fpi.events.974760673', eventsB],
+    ] as const) {
       const got = broker.on(topic);
       // Exactly once when nothing fails, in the tenant's $all order.
       expect(got.map(eventIdOf)).toEqual(events.map((e) => e.eventId));
@@ -324,7 +338,9 @@ describe('event forwarder on PostgreSQL (publisher port double)', () => {
     const r = relay(broker);
     await r.start();
     await until(async () => (await checkpointRow())?.status === 'paused');
-    expect((await deadLetters()).map((d) => [d.event_id, d.projection, d.error])).toEqual([[poison, FORWARDER_PROJECTION_ID, 'PermanentPublishError: the broker refused the messages (MESSAGE_TOO_LARGE)']]);
+    expect((await deadLetters()).map((d) => [d.event_id, d.projection, d.error])).toEqual([
+      [poison, FORWARDER_PROJECTION_ID, 'PermanentPublishError: the broker refused the messages (MESSAGE_TOO_LARGE)'],
+    ]);
     expect(dedupe(broker.delivered).map(eventIdOf)).toEqual(before);
     const [status] = await r.status();
     expect(status).toMatchObject({ status: 'paused', openDeadLetters: 1, eventsBehind: 5 });

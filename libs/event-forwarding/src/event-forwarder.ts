@@ -29,16 +29,7 @@
 import type pg from 'pg';
 import type { EventStore, RecordedEvent } from '#libs/event-store';
 import type { TenantId, TenantRegistry } from '#libs/tenancy';
-import {
-  DEFAULT_ENGINE_OPTIONS,
-  ProjectionEngine,
-  projectionId,
-  abortableSleep,
-  type EngineOptions,
-  type Projection,
-  type ProjectionSession,
-  type ProjectionStatus,
-} from '#libs/projections';
+import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, projectionId, abortableSleep, type EngineOptions, type Projection, type ProjectionSession, type ProjectionStatus } from '#libs/projections';
 import { PermanentPublishError, type MessagePublisher } from './message-publisher.port.js';
 import { DEFAULT_TOPIC_PREFIX, forwardingTopic, toForwardedMessage } from './forwarded-message.js';
 
@@ -172,13 +163,21 @@ export class EventForwarder {
   ) {
     this.projection = new EventForwardingProjection(publisher, options, hooks);
     const log = (message: string) => hooks.log?.(message.replace(`projection ${FORWARDER_PROJECTION_ID}`, 'event forwarder'));
-    this.engine = new ProjectionEngine(pool, store, tenants, [this.projection], options, {
-      applied: (_id, tenant, n) => hooks.published?.(tenant as TenantId, n),
-      deadLettered: (_id, tenant) => {
-        hooks.deadLettered?.(tenant as TenantId);
-        hooks.log?.(`event forwarder paused for tenant ${tenant}: fix the cause, then npx fpi projections resume ${FORWARDER_PROJECTION_ID} --tenant ${tenant} (or skip)`);
+    this.engine = new ProjectionEngine(
+      pool,
+      store,
+      tenants,
+      [this.projection],
+      options,
+      {
+        applied: (_id, tenant, n) => hooks.published?.(tenant as TenantId, n),
+        deadLettered: (_id, tenant) => {
+          hooks.deadLettered?.(tenant as TenantId);
+          hooks.log?.(`event forwarder paused for tenant ${tenant}: fix the cause, then npx fpi projections resume ${FORWARDER_PROJECTION_ID} --tenant ${tenant} (or skip)`);
+        },
       },
-    }, log);
+      log,
+    );
   }
 
   /** Registers the forwarder (as read model `kafka_outbox` v1) and starts a runner per tenant. */

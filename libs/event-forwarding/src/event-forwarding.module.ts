@@ -71,18 +71,28 @@ class EventForwardingLifecycle implements OnApplicationBootstrap, OnApplicationS
         const published = new Counter({ name: 'fpi_outbox_published_events_total', help: 'Events the event forwarder published and checkpointed', labelNames, registers: [metrics.registry] });
         const failures = new Counter({ name: 'fpi_outbox_publish_failures_total', help: 'Failed publish attempts (retried with back-off)', labelNames, registers: [metrics.registry] });
         const dead = new Counter({ name: 'fpi_outbox_dead_letters_total', help: 'Events the broker refused for good (the forwarder pauses at them)', labelNames, registers: [metrics.registry] });
-        return new EventForwarders(tenants, (cluster, registry, label) =>
-          new EventForwarder(cluster.db.pool, store, registry, publisher, { ...DEFAULT_FORWARDER_OPTIONS, topicPrefix: config.topicPrefix }, {
-            published: (tenant, n) => published.inc({ tenant }, n),
-            publishFailed: (tenant, attempt, error, retryInMs) => {
-              failures.inc({ tenant });
-              // Every attempt counts; the log says the first few and then every tenth (an outage may last hours).
-              if (attempt <= 3 || attempt % 10 === 0) logger.warn(label(`publishing for tenant ${tenant} failed (attempt ${attempt}, next in ${retryInMs} ms): ${(error as Error)?.message ?? String(error)}`));
-            },
-            recovered: (tenant, attempts) => logger.log(label(`publishing for tenant ${tenant} works again after ${attempts} attempts`)),
-            deadLettered: (tenant) => dead.inc({ tenant }),
-            log: (message) => logger.warn(label(message)),
-          }),
+        return new EventForwarders(
+          tenants,
+          (cluster, registry, label) =>
+            new EventForwarder(
+              cluster.db.pool,
+              store,
+              registry,
+              publisher,
+              { ...DEFAULT_FORWARDER_OPTIONS, topicPrefix: config.topicPrefix },
+              {
+                published: (tenant, n) => published.inc({ tenant }, n),
+                publishFailed: (tenant, attempt, error, retryInMs) => {
+                  failures.inc({ tenant });
+                  // Every attempt counts; the log says the first few and then every tenth (an outage may last hours).
+                  if (attempt <= 3 || attempt % 10 === 0)
+                    logger.warn(label(`publishing for tenant ${tenant} failed (attempt ${attempt}, next in ${retryInMs} ms): ${(error as Error)?.message ?? String(error)}`));
+                },
+                recovered: (tenant, attempts) => logger.log(label(`publishing for tenant ${tenant} works again after ${attempts} attempts`)),
+                deadLettered: (tenant) => dead.inc({ tenant }),
+                log: (message) => logger.warn(label(message)),
+              },
+            ),
         );
       },
     },

@@ -94,7 +94,7 @@ describe('event forwarding configuration', () => {
       expect(describeKafkaSecurity(config)).toBe('no TLS, no SASL');
     });
 
-    it('KAFKA_SSL=true verifies the brokers against Node\'s CAs, or against every certificate of KAFKA_SSL_CA_FILE', () => {
+    it("KAFKA_SSL=true verifies the brokers against Node's CAs, or against every certificate of KAFKA_SSL_CA_FILE", () => {
       expect(kafkaPublisherOptions(eventForwardingConfigFromEnv({ ...base, KAFKA_SSL: 'true' })).ssl).toBe(true);
       const config = eventForwardingConfigFromEnv({ ...base, KAFKA_SSL: 'TRUE', KAFKA_SSL_CA_FILE: caFile });
       expect(config.tls).toEqual({ ca: [certificate(1).trim(), certificate(2).trim()] });
@@ -102,7 +102,7 @@ describe('event forwarding configuration', () => {
       expect(describeKafkaSecurity(config)).toBe('TLS (2 CA certificate(s) from KAFKA_SSL_CA_FILE), no SASL');
     });
 
-    it('KAFKA_SASL_MECHANISM with user and password becomes the client\'s SASL; the password is never described', () => {
+    it("KAFKA_SASL_MECHANISM with user and password becomes the client's SASL; the password is never described", () => {
       for (const mechanism of ['scram-sha-256', 'scram-sha-512', 'SCRAM-SHA-512']) {
         const config = eventForwardingConfigFromEnv({ ...base, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: 'fpi-event-forwarder', KAFKA_SASL_PASSWORD: 's3cret pass' });
         expect(kafkaPublisherOptions(config).sasl).toEqual({ mechanism: mechanism.toLowerCase(), username: 'fpi-event-forwarder', password: 's3cret pass' });

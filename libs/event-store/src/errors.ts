@@ -17,7 +17,11 @@ export abstract class EventStoreError extends Error implements ProblemSource {
 /** The stream is not at the expected version (HTTP 409). */
 export class WrongExpectedVersionError extends EventStoreError {
   readonly code = 'wrong_expected_version';
-  constructor(readonly streamId: string, readonly expected: ExpectedVersion, readonly actual: number | 'no_stream') {
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: number | 'no_stream',
+  ) {
     super(`stream ${streamId}: expected version ${String(expected)}, actual ${String(actual)}`);
   }
 
@@ -35,7 +39,13 @@ export class IdempotencyConflictError extends EventStoreError {
 
   override toProblem(): ProblemAnswer {
     return {
-      problem: { type: problemType('idempotency-conflict'), title: 'Event id already used', status: 409, detail: 'the eventId is already stored with a different payload', errors: [{ pointer: '/eventId', rule: 'idempotency', detail: 'already used for another event' }] },
+      problem: {
+        type: problemType('idempotency-conflict'),
+        title: 'Event id already used',
+        status: 409,
+        detail: 'the eventId is already stored with a different payload',
+        errors: [{ pointer: '/eventId', rule: 'idempotency', detail: 'already used for another event' }],
+      },
       headers: {},
     };
   }

@@ -34,7 +34,13 @@ class EventStoreLifecycle implements OnApplicationShutdown {
  * tenant exists. One store serves every municipality, so databases per municipality
  * (FPI_DATABASES) are refused.
  */
-async function openKurrentDbEventStore(url: string, connectors: EventStoreConnectors | undefined, tenants: TenantDatabases, registry: TenantRegistry, upcasters: UpcasterRegistry): Promise<ClosableEventStore> {
+async function openKurrentDbEventStore(
+  url: string,
+  connectors: EventStoreConnectors | undefined,
+  tenants: TenantDatabases,
+  registry: TenantRegistry,
+  upcasters: UpcasterRegistry,
+): Promise<ClosableEventStore> {
   if (!tenants.single) {
     throw new Error('FPI_DATABASES (a database per municipality) needs FPI_EVENT_STORE=postgres: with KurrentDB every municipality shares one store');
   }
@@ -65,8 +71,7 @@ async function openKurrentDbEventStore(url: string, connectors: EventStoreConnec
     {
       provide: POSTGRES_EVENT_STORES,
       inject: [DATABASES, UpcasterRegistry],
-      useFactory: (databases: Databases, upcasters: UpcasterRegistry) =>
-        new Map(databases.all().map((c) => [c.name, new PostgresEventStore(c.db.pool, { upcasters })])),
+      useFactory: (databases: Databases, upcasters: UpcasterRegistry) => new Map(databases.all().map((c) => [c.name, new PostgresEventStore(c.db.pool, { upcasters })])),
     },
     {
       provide: KURRENTDB_EVENT_STORE,
@@ -78,9 +83,7 @@ async function openKurrentDbEventStore(url: string, connectors: EventStoreConnec
       provide: EVENT_STORE,
       inject: [POSTGRES_EVENT_STORES, KURRENTDB_EVENT_STORE, TenantDatabases, Metrics],
       useFactory: (stores: Map<string, PostgresEventStore>, kurrent: ClosableEventStore | undefined, tenants: TenantDatabases, metrics: Metrics) => {
-        const store: EventStore =
-          kurrent ??
-          (tenants.single ? stores.get(tenants.databases.main.name)! : new TenantRoutedEventStore(async (tenant) => stores.get((await tenants.of(tenant)).name)!));
+        const store: EventStore = kurrent ?? (tenants.single ? stores.get(tenants.databases.main.name)! : new TenantRoutedEventStore(async (tenant) => stores.get((await tenants.of(tenant)).name)!));
         return new InstrumentedEventStore(store, metrics);
       },
     },

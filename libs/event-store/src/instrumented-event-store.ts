@@ -1,8 +1,6 @@
 import type { Checkpoint } from './checkpoint.js';
 import { EventStoreError } from './errors.js';
-import type {
-  AppendResult, EventStore, ExpectedVersion, Lag, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions,
-} from './event-store.port.js';
+import type { AppendResult, EventStore, ExpectedVersion, Lag, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from './event-store.port.js';
 import type { TenantId } from '#libs/tenancy';
 
 /** What the instrumentation needs of a metrics backend (prom-client in the app). */
@@ -14,7 +12,10 @@ export interface AppendMetrics {
 
 /** Decorates any event-store adapter with append counts, latency and conflict metrics. */
 export class InstrumentedEventStore implements EventStore {
-  constructor(private readonly inner: EventStore, private readonly metrics: AppendMetrics) {}
+  constructor(
+    private readonly inner: EventStore,
+    private readonly metrics: AppendMetrics,
+  ) {}
 
   async append(tenant: TenantId, streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const started = process.hrtime.bigint();

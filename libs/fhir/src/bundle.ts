@@ -32,13 +32,11 @@ export function episodeOfCareUrl(baseUrl: string, id: string): string {
 export function searchsetBundle(input: SearchsetBundleInput): fhir4.Bundle<fhir4.EpisodeOfCare> {
   const link: fhir4.BundleLink[] = [{ relation: 'self', url: input.selfUrl }];
   if (input.nextUrl) link.push({ relation: 'next', url: input.nextUrl });
-  const entry = input.entries.map(
-    (resource): fhir4.BundleEntry<fhir4.EpisodeOfCare> => ({
-      fullUrl: episodeOfCareUrl(input.baseUrl, resource.id!),
-      resource,
-      search: { mode: 'match' },
-    }),
-  );
+  const entry = input.entries.map((resource): fhir4.BundleEntry<fhir4.EpisodeOfCare> => ({
+    fullUrl: episodeOfCareUrl(input.baseUrl, resource.id!),
+    resource,
+    search: { mode: 'match' },
+  }));
   return {
     resourceType: 'Bundle',
     type: 'searchset',

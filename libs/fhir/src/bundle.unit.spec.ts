@@ -4,9 +4,7 @@ import { PATIENT, TENANT, overviewEntry } from './testing/fixtures.js';
 import { validateR4Resource } from './testing/validate.js';
 
 const BASE = 'https://fpi.example.no/fhir';
-const resources = ['a', 'b'].map((decisionId) =>
-  toEpisodeOfCare(overviewEntry({ decisionId, performer: { name: 'Sone vest', phone: '22000000' } }), PATIENT, { tenant: TENANT }),
-);
+const resources = ['a', 'b'].map((decisionId) => toEpisodeOfCare(overviewEntry({ decisionId, performer: { name: 'Sone vest', phone: '22000000' } }), PATIENT, { tenant: TENANT }));
 
 describe('searchsetBundle', () => {
   it('wraps the page as match entries with full URLs, total and links', () => {

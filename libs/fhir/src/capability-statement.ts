@@ -101,9 +101,7 @@ export function capabilityStatement(input: CapabilityStatementInput): fhir4.Capa
                 name: 'date',
                 definition: 'http://hl7.org/fhir/SearchParameter/clinical-date',
                 type: 'date',
-                documentation:
-                  'Matched against the period (an open end is ongoing). At most two values (AND); prefixes eq, gt, lt, ge, le, sa, eb; ' +
-                  'precision year, month or day.',
+                documentation: 'Matched against the period (an open end is ongoing). At most two values (AND); prefixes eq, gt, lt, ge, le, sa, eb; ' + 'precision year, month or day.',
               },
               { name: '_count', type: 'number', documentation: `Page size, 0-${MAX_COUNT} (default ${DEFAULT_COUNT}); 0 gives only the total, like _summary=count.` },
               { name: '_summary', type: 'token', documentation: 'Only count (a Bundle with total and no entries) and false.' },

@@ -58,7 +58,9 @@ function encodePart(part: string): string | undefined {
 }
 
 function hashedId(sourceSystem: string, decisionId: string): string {
-  const digest = createHash('sha256').update(JSON.stringify([sourceSystem, decisionId]), 'utf8').digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([sourceSystem, decisionId]), 'utf8')
+    .digest('hex');
   return HASH_PREFIX + digest.slice(0, HASH_HEX_DIGITS);
 }
 

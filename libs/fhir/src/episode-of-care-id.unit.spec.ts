@@ -51,7 +51,12 @@ describe('episodeOfCareId', () => {
   });
 
   it('hashes input outside the contract alphabet (and empty parts) instead of failing', () => {
-    for (const [s, d] of [['gerica', 'vedtak 1'], ['gerica', 'ø'], ['', 'x'], ['gerica', '']] as const) {
+    for (const [s, d] of [
+      ['gerica', 'vedtak 1'],
+      ['gerica', 'ø'],
+      ['', 'x'],
+      ['gerica', ''],
+    ] as const) {
       const id = episodeOfCareId(s, d);
       expect(isHashedEpisodeOfCareId(id)).toBe(true);
       expect(episodeOfCareIdMatches(id, { sourceSystem: s, decisionId: d })).toBe(true);

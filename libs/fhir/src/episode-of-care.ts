@@ -38,15 +38,7 @@ import { episodeOfCareId } from './episode-of-care-id.js';
 export type EpisodeOfCareStatus = fhir4.EpisodeOfCare['status'];
 
 /** All R4 EpisodeOfCare status codes (the required value set). */
-export const EPISODE_OF_CARE_STATUSES: readonly EpisodeOfCareStatus[] = Object.freeze([
-  'planned',
-  'waitlist',
-  'active',
-  'onhold',
-  'finished',
-  'cancelled',
-  'entered-in-error',
-] as const);
+export const EPISODE_OF_CARE_STATUSES: readonly EpisodeOfCareStatus[] = Object.freeze(['planned', 'waitlist', 'active', 'onhold', 'finished', 'cancelled', 'entered-in-error'] as const);
 
 const STATUS: Readonly<Record<ServiceStatus, EpisodeOfCareStatus>> = Object.freeze({
   active: 'active',
@@ -88,9 +80,7 @@ export function weeklyExtentExtension(hours: number): fhir4.Extension {
 }
 
 function serviceTypes(entry: ServiceOverviewEntry): fhir4.CodeableConcept[] {
-  const types: fhir4.CodeableConcept[] = [
-    { coding: [{ system: SERVICE_TYPE_SYSTEM, code: entry.service.code, display: entry.service.display }] },
-  ];
+  const types: fhir4.CodeableConcept[] = [{ coding: [{ system: SERVICE_TYPE_SYSTEM, code: entry.service.code, display: entry.service.display }] }];
   if (entry.stayType) {
     const display = Object.hasOwn(OKT_STAY_TYPE_DISPLAYS, entry.stayType) ? OKT_STAY_TYPE_DISPLAYS[entry.stayType] : undefined;
     types.push({ coding: [{ system: OKT_STAY_TYPE_SYSTEM, code: entry.stayType, ...(display ? { display } : {}) }] });

@@ -82,11 +82,7 @@ describe('toEpisodeOfCare', () => {
   });
 
   it('closes the pause with the period when a paused decision has ended', () => {
-    const resource = toEpisodeOfCare(
-      overviewEntry({ status: 'ended', pausedFrom: '2025-03-01', period: { start: '2025-01-01', end: '2025-04-30' } }),
-      PATIENT,
-      OPTIONS,
-    );
+    const resource = toEpisodeOfCare(overviewEntry({ status: 'ended', pausedFrom: '2025-03-01', period: { start: '2025-01-01', end: '2025-04-30' } }), PATIENT, OPTIONS);
     expect(resource.status).toBe('finished');
     expect(resource.statusHistory).toEqual([{ status: 'onhold', period: { start: '2025-03-01', end: '2025-04-30' } }]);
     expectValid(resource);

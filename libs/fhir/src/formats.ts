@@ -13,7 +13,13 @@ export const FHIR_JSON_FORMATS: readonly string[] = Object.freeze(['json', 'appl
 const JSON_RANGES = new Set(['*/*', 'application/*', 'application/json', 'application/fhir+json', 'application/json+fhir']);
 
 /** A `_format` value as a bare media type: parameters dropped, lower case, and a `+` that arrived as a space (unencoded in a URL) restored. */
-const formatType = (value: string) => value.split(';')[0]!.trim().toLowerCase().replace(/^application\/fhir json$/, 'application/fhir+json').replace(/^application\/json fhir$/, 'application/json+fhir');
+const formatType = (value: string) =>
+  value
+    .split(';')[0]!
+    .trim()
+    .toLowerCase()
+    .replace(/^application\/fhir json$/, 'application/fhir+json')
+    .replace(/^application\/json fhir$/, 'application/json+fhir');
 
 /** Whether an `Accept` header admits JSON: some range matching it with q > 0 (RFC 9110 §12.5.1). A missing or empty header admits anything. */
 export function acceptsFhirJson(accept: string | undefined): boolean {

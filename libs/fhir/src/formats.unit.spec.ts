@@ -3,7 +3,15 @@ import { acceptsFhirJson, fhirFormatOutcome } from './formats.js';
 describe('FHIR content negotiation: JSON only, _format before Accept', () => {
   it('serves JSON when nothing is asked for, or JSON is acceptable', () => {
     expect(fhirFormatOutcome([], undefined)).toBeUndefined();
-    for (const accept of ['application/fhir+json', 'application/json', '*/*', 'application/*', 'application/fhir+xml, application/fhir+json;q=0.5', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'application/fhir+json; fhirVersion=4.0']) {
+    for (const accept of [
+      'application/fhir+json',
+      'application/json',
+      '*/*',
+      'application/*',
+      'application/fhir+xml, application/fhir+json;q=0.5',
+      'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      'application/fhir+json; fhirVersion=4.0',
+    ]) {
       expect(fhirFormatOutcome([], accept)).toBeUndefined();
     }
   });

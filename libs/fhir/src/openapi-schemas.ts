@@ -36,7 +36,7 @@ export const FHIR_OPENAPI_SCHEMAS: Readonly<Record<string, object>> = Object.fre
   },
   EpisodeOfCare: {
     type: 'object',
-    description: 'FHIR R4 EpisodeOfCare in HL7 Norway\'s OktEpisodeOfCare profile: one service decision',
+    description: "FHIR R4 EpisodeOfCare in HL7 Norway's OktEpisodeOfCare profile: one service decision",
     required: ['resourceType', 'id', 'meta', 'identifier', 'status', 'type', 'patient', 'period'],
     properties: {
       resourceType: resourceType('EpisodeOfCare'),

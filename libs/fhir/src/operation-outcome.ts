@@ -10,7 +10,10 @@ export const isFhirPath = (url: string) => url === '/fhir' || url.startsWith('/f
 
 /** An error answered with exactly this OperationOutcome and status. */
 export class OperationOutcomeError extends Error {
-  constructor(readonly status: number, readonly outcome: fhir4.OperationOutcome) {
+  constructor(
+    readonly status: number,
+    readonly outcome: fhir4.OperationOutcome,
+  ) {
     super(outcome.issue[0]?.diagnostics ?? 'FHIR error');
   }
 }
@@ -26,8 +29,9 @@ export interface OutcomeIssue {
 }
 
 /** Characters a FHIR `string` may not hold: controls and whitespace other than space, tab, CR, LF; unpaired surrogates. */
-// eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
-const NOT_FHIR_STRING = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const NOT_FHIR_STRING =
+  // eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Text made a valid FHIR R4 `string` (regex `[ \r\n\t\S]+`, no controls): each character it

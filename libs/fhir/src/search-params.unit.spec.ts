@@ -76,10 +76,7 @@ describe('parseEpisodeOfCareSearch: patient', () => {
 
   it('takes exactly one identifier', () => {
     expectIssue({ 'patient.identifier': [`${FNR}|${PID}`, `${FNR}|${PID}`] }, { code: 'invalid', expression: 'patient.identifier', diagnostics: /exactly one/ });
-    expect(issuesOf({ 'patient.identifier': `${FNR}|${PID}`, 'patient:identifier': `${FNR}|${PID}` })[0]?.expression).toEqual([
-      'patient.identifier',
-      'patient:identifier',
-    ]);
+    expect(issuesOf({ 'patient.identifier': `${FNR}|${PID}`, 'patient:identifier': `${FNR}|${PID}` })[0]?.expression).toEqual(['patient.identifier', 'patient:identifier']);
     expectIssue({ 'patient.identifier': `${FNR}|${PID},${FNR}|${PID}` }, { code: 'invalid', expression: 'patient.identifier', diagnostics: /not a list/ });
   });
 
@@ -167,7 +164,15 @@ describe('parseEpisodeOfCareSearch: type', () => {
     ['https://finnkode.helsedirektoratet.no/adm/collections/9151|6', [[{ system: S9151, code: '6' }]]],
     [`${STAY}|korttidsopphold`, [[{ system: STAY, code: 'korttidsopphold' }]]],
     ['dagopphold', [[{ system: STAY, code: 'dagopphold' }]]],
-    [`15,${S9151}|17`, [[{ system: S9151, code: '15' }, { system: S9151, code: '17' }]]],
+    [
+      `15,${S9151}|17`,
+      [
+        [
+          { system: S9151, code: '15' },
+          { system: S9151, code: '17' },
+        ],
+      ],
+    ],
   ])('canonicalises %s', (value, expected) => {
     expect(parse({ ...PATIENT_PARAM, type: value }).type).toEqual(expected);
   });

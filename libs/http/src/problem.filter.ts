@@ -6,7 +6,8 @@ import { isProblemSource, PROBLEM_CONTENT_TYPE, ProblemError, problemType, unsto
 const logger = new Logger('Problem');
 
 /** Connection-level failures: the database is down or unreachable, the client may retry. */
-const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|terminating connection|not currently accepting connections|too many clients/;
+const UNAVAILABLE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|terminating connection|not currently accepting connections|too many clients/;
 /** SQLSTATEs of the same: connection exceptions (08…), admin shutdown (57P0…), too many connections, cannot connect now. */
 const UNAVAILABLE_CODES = /^(08|57P0|53300|57P03)/;
 
@@ -27,9 +28,10 @@ export function isDataException(error: unknown): boolean {
  */
 function dataExceptionProblem(code: string, body: unknown): Problem {
   const found = body === undefined ? [] : unstorableTexts(body);
-  const errors: FieldError[] = found.length > 0
-    ? found.map((f) => ({ pointer: f.pointer, rule: f.violation.rule, detail: f.violation.detail }))
-    : [{ pointer: '', rule: 'storable-data', detail: `a value cannot be stored (SQLSTATE ${code})` }];
+  const errors: FieldError[] =
+    found.length > 0
+      ? found.map((f) => ({ pointer: f.pointer, rule: f.violation.rule, detail: f.violation.detail }))
+      : [{ pointer: '', rule: 'storable-data', detail: `a value cannot be stored (SQLSTATE ${code})` }];
   return { type: problemType('unstorable-data'), title: 'The data cannot be stored', status: 400, detail: `the database refused a value of the request (SQLSTATE ${code})`, errors };
 }
 
@@ -77,13 +79,16 @@ export function toProblem(error: unknown, context: { body?: unknown } = {}): { p
       headers: { 'retry-after': '2' },
     };
   }
-  logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
+  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return { problem: { type: problemType('internal'), title: 'Internal error', status: 500 }, headers: {} };
 }
 
 export function sendProblem(reply: FastifyReply, error: unknown, context: { body?: unknown } = {}): FastifyReply {
   const { problem, headers } = toProblem(error, context);
-  return reply.status(problem.status).headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE }).send(problem);
+  return reply
+    .status(problem.status)
+    .headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE })
+    .send(problem);
 }
 
 /**
@@ -100,7 +105,10 @@ export function renderError(request: Pick<FastifyRequest, 'url' | 'body'>, reply
     return;
   }
   const { problem, headers } = toProblem(exception, { body: request.body });
-  reply.status(problem.status).headers({ ...headers, 'content-type': FHIR_JSON }).send(problemToOperationOutcome(problem));
+  reply
+    .status(problem.status)
+    .headers({ ...headers, 'content-type': FHIR_JSON })
+    .send(problemToOperationOutcome(problem));
 }
 
 /**
@@ -111,9 +119,15 @@ export function renderError(request: Pick<FastifyRequest, 'url' | 'body'>, reply
  */
 export function frameworkErrorHandler(error: { code?: string; statusCode?: number }, request: FastifyRequest, reply: FastifyReply): void {
   const bad = error.code === 'FST_ERR_BAD_URL' || error.statusCode === 400;
-  renderError({ url: request.raw.url ?? request.url, body: undefined }, reply, bad
-    ? ProblemError.of(400, 'invalid-url', 'The URL is not valid', 'a percent escape of the URL is malformed or not UTF-8', [{ pointer: '', rule: 'url-encoding', detail: 'percent escapes must encode UTF-8 (RFC 3986 §2.5)' }])
-    : error);
+  renderError(
+    { url: request.raw.url ?? request.url, body: undefined },
+    reply,
+    bad
+      ? ProblemError.of(400, 'invalid-url', 'The URL is not valid', 'a percent escape of the URL is malformed or not UTF-8', [
+          { pointer: '', rule: 'url-encoding', detail: 'percent escapes must encode UTF-8 (RFC 3986 §2.5)' },
+        ])
+      : error,
+  );
 }
 
 /** Renders every error that reaches Nest (see `renderError`). */

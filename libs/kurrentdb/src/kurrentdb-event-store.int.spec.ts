@@ -79,12 +79,7 @@ describe('KurrentDB adapter mapping', () => {
       expect(names.eventStream(tenant, 'Decision/a/1')).toBe('fpi.313231593.e.Decision/a/1');
       expect(names.eventStreamPrefix(tenant)).toBe('fpi.313231593.e.');
       const prefix = names.eventStreamPrefix(tenant);
-      const others = [
-        names.eventStream(other, 's'),
-        names.claimStream(tenant, randomUUID()),
-        names.tenantsStream(),
-        new KurrentDbStreamNames('fpi-x').eventStream(tenant, 's'),
-      ];
+      const others = [names.eventStream(other, 's'), names.claimStream(tenant, randomUUID()), names.tenantsStream(), new KurrentDbStreamNames('fpi-x').eventStream(tenant, 's')];
       for (const name of others) expect(name.startsWith(prefix)).toBe(false);
       expect(names.eventStream(tenant, '.e.x').startsWith(prefix)).toBe(true);
     });

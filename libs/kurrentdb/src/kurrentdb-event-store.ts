@@ -45,8 +45,39 @@
  * `$all` reads need a user allowed to read `$all` (admin by default) on secure clusters.
  */
 import { randomUUID } from 'node:crypto';
-import { BACKWARDS, END, KurrentDBClient, NO_STREAM, jsonEvent, streamNameFilter, type AppendStreamRequest, type AppendStreamState, type EventData, type MultiAppendResult } from '@kurrent/kurrentdb-client';
-import { START, AppendManyConflictError, IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError, UpcasterRegistry, validateAppendRequest, type Checkpoint, type Lag, type AppendResult, type EventStore, type ExpectedVersion, type NewEvent, type ReadAllResult, type ReadStreamOptions, type RecordedEvent, type StreamAppend, type WaitOptions } from '#libs/event-store';
+import {
+  BACKWARDS,
+  END,
+  KurrentDBClient,
+  NO_STREAM,
+  jsonEvent,
+  streamNameFilter,
+  type AppendStreamRequest,
+  type AppendStreamState,
+  type EventData,
+  type MultiAppendResult,
+} from '@kurrent/kurrentdb-client';
+import {
+  START,
+  AppendManyConflictError,
+  IdempotencyConflictError,
+  InvalidAppendError,
+  UnknownTenantError,
+  WrongExpectedVersionError,
+  UpcasterRegistry,
+  validateAppendRequest,
+  type Checkpoint,
+  type Lag,
+  type AppendResult,
+  type EventStore,
+  type ExpectedVersion,
+  type NewEvent,
+  type ReadAllResult,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StreamAppend,
+  type WaitOptions,
+} from '#libs/event-store';
 import { type TenantId } from '#libs/tenancy';
 import { CLAIM_EVENT_TYPE, type EventIdClaim, claimOf, contiguousRuns, eventFingerprint, judgeClaims, parseClaim } from './claims.js';
 import { MAX_APPEND_ATTEMPTS, READ_CONCURRENCY, type StoredRecord, mapLimit, mayBeConflict, readRecords, sleep } from './client.js';
@@ -93,7 +124,10 @@ export class KurrentDbEventStore implements EventStore {
   private readonly ownsClient: boolean;
   private readonly isRegistered: ((tenant: TenantId) => Promise<boolean>) | undefined;
 
-  constructor(private readonly client: KurrentDBClient, options: KurrentDbEventStoreOptions = {}) {
+  constructor(
+    private readonly client: KurrentDBClient,
+    options: KurrentDbEventStoreOptions = {},
+  ) {
     this.names = new KurrentDbStreamNames(options.namespace);
     this.upcasters = options.upcasters ?? new UpcasterRegistry();
     this.tenants = options.tenants ?? new KurrentDbTenantRegistry(client, { namespace: this.names.namespace });
@@ -124,7 +158,13 @@ export class KurrentDbEventStore implements EventStore {
       }
       // Refused. A stored copy of the events (a retry, or a concurrent retry that won)
       // answers first, as with PostgreSQL; then the version.
-      const verdict = judgeClaims(wanted, await this.readClaims(tenant, wanted.map((w) => w.eventId)));
+      const verdict = judgeClaims(
+        wanted,
+        await this.readClaims(
+          tenant,
+          wanted.map((w) => w.eventId),
+        ),
+      );
       if (verdict.kind === 'duplicate') return this.duplicateResult(tenant, streamId, verdict.claims);
       if (verdict.kind === 'conflict') throw new IdempotencyConflictError(verdict.eventIds);
       const actual = await this.streamVersion(stream);
@@ -237,7 +277,7 @@ export class KurrentDbEventStore implements EventStore {
   async lag(tenant: TenantId, from: Checkpoint): Promise<Lag> {
     let events = 0;
     let oldestRecordedAt: Date | null = null;
-    for (let at = from; ; ) {
+    for (let at = from; ;) {
       const page = await this.readAll(tenant, at, 1000);
       oldestRecordedAt ??= page.events[0]?.recordedAt ?? null;
       events += page.events.length;
@@ -267,14 +307,13 @@ export class KurrentDbEventStore implements EventStore {
       requests.push({
         streamName: this.names.eventStream(tenant, part.streamId),
         expectedState: part.streamState,
-        events: part.events.map(
-          (e): EventData =>
-            jsonEvent({
-              id: e.eventId.toLowerCase(),
-              type: e.type,
-              data: e.data,
-              metadata: encodeEventMetadata(e.schemaVersion ?? 1, e.metadata),
-            }),
+        events: part.events.map((e): EventData =>
+          jsonEvent({
+            id: e.eventId.toLowerCase(),
+            type: e.type,
+            data: e.data,
+            metadata: encodeEventMetadata(e.schemaVersion ?? 1, e.metadata),
+          }),
         ),
       });
       part.events.forEach((e, i) => {

@@ -106,10 +106,7 @@ export class HealthController {
         return session.down({ message: (error as Error).message });
       }
     });
-    return this.health.check([
-      ...extra,
-      ...this.databases.all().map((cluster) => () => this.database(cluster)),
-    ]);
+    return this.health.check([...extra, ...this.databases.all().map((cluster) => () => this.database(cluster))]);
   }
 
   /** A database answers and its schema is at the newest migration (`database`, or `database:<name>` per municipality database). */

@@ -39,15 +39,7 @@ export const maskDecoded = (text: string): string => maskPersonIds(percentDecode
  * The request headers a log line may show: none of them carries a credential or a person
  * by design, and each value is masked all the same. Everything else is left out.
  */
-export const REQUEST_LOG_HEADERS: readonly string[] = Object.freeze([
-  'host',
-  'user-agent',
-  'accept',
-  'content-type',
-  'content-length',
-  'x-request-id',
-  'traceparent',
-]);
+export const REQUEST_LOG_HEADERS: readonly string[] = Object.freeze(['host', 'user-agent', 'accept', 'content-type', 'content-length', 'x-request-id', 'traceparent']);
 
 /** The request as logged: method, masked path without query string, allow-listed and masked headers. */
 export function serializeRequest(req: { id?: unknown; method?: string; url?: string; headers?: Record<string, unknown>; remoteAddress?: string }) {

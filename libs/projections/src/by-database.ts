@@ -22,7 +22,10 @@ export class ByDatabase<T extends RunsPerDatabase> {
     make: (cluster: Cluster, registry: TenantRegistry, label: (message: string) => string) => T,
   ) {
     for (const c of tenants.databases.all()) {
-      this.byDatabase.set(c.name, make(c, tenants.registryOf(c.name), (message) => (tenants.single ? message : `${c.name}: ${message}`)));
+      this.byDatabase.set(
+        c.name,
+        make(c, tenants.registryOf(c.name), (message) => (tenants.single ? message : `${c.name}: ${message}`)),
+      );
     }
   }
 

@@ -14,7 +14,10 @@ class CountingProjection implements Projection {
   failOn: (e: RecordedEvent) => boolean = () => false;
   /** Runs inside the batch transaction after the writes, before the checkpoint commit. */
   beforeCommit: (db: ProjectionSession, events: RecordedEvent[]) => Promise<void> = async () => undefined;
-  constructor(readonly version = 1, name = 'counting') {
+  constructor(
+    readonly version = 1,
+    name = 'counting',
+  ) {
     this.name = name;
   }
   private get table() {
@@ -72,10 +75,8 @@ describe('projection engine on PostgreSQL', () => {
     }
     return ids;
   };
-  const applied = async (table = 'counting_v1') =>
-    (await db.pool.query<{ event_id: string; n: string }>(`SELECT event_id, count(*) AS n FROM ${table} GROUP BY event_id`)).rows;
-  const checkpointRow = async (projection = 'counting_v1') =>
-    (await db.pool.query('SELECT * FROM projection_checkpoints WHERE projection = $1', [projection])).rows[0];
+  const applied = async (table = 'counting_v1') => (await db.pool.query<{ event_id: string; n: string }>(`SELECT event_id, count(*) AS n FROM ${table} GROUP BY event_id`)).rows;
+  const checkpointRow = async (projection = 'counting_v1') => (await db.pool.query('SELECT * FROM projection_checkpoints WHERE projection = $1', [projection])).rows[0];
 
   it('applies every event exactly once, skipping types it does not handle, and wakes on new events', async () => {
     const ids = await append(25);

@@ -67,7 +67,10 @@ export class ProjectionEngine {
     private readonly log: (message: string) => void = () => undefined,
   ) {
     this.checkpoints = new PostgresCheckpointStore(pool);
-    this.versions = new ReadModelVersions(pool, projections.map((p) => ('create' in p ? p : fixedVersion(p))));
+    this.versions = new ReadModelVersions(
+      pool,
+      projections.map((p) => ('create' in p ? p : fixedVersion(p))),
+    );
     this.deadLetters = new DeadLetters(pool, this.checkpoints);
     this.waiters = new CheckpointWaiters(this.checkpoints);
   }

@@ -11,7 +11,9 @@ export const decisionEventExamples = {
   granted: {
     summary: 'Home nursing granted',
     value: {
-      type: 'ServiceDecisionGranted', eventId: '6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b01', ...common,
+      type: 'ServiceDecisionGranted',
+      eventId: '6f1c1c56-5d7e-4a55-9d1e-3f0a0c7d2b01',
+      ...common,
       service: { code: '15', system: 'urn:oid:2.16.578.1.12.4.1.1.9151' },
       period: { start: '2026-03-01', end: '2026-12-31' },
       extent: { value: 6, unit: 'hours-per-week' },
@@ -89,7 +91,9 @@ export function addContractSchemas(document: OpenAPIObject): OpenAPIObject {
       ...plain(DecisionEventBatchSchema),
       properties: {
         events: {
-          type: 'array', minItems: 1, maxItems: 500,
+          type: 'array',
+          minItems: 1,
+          maxItems: 500,
           description: 'Each item a DecisionEvent, validated on its own: an item that is not one is rejected in its result, the others are still recorded',
           items: { anyOf: [ref('DecisionEvent'), { description: 'anything else: rejected in its own result' }] },
         },

@@ -10,8 +10,7 @@ import { IdempotencyConflictError } from '#libs/event-store';
 import { ConcurrencyRetriesExhaustedError } from './write/command-handler.js';
 
 /** 400: the body does not match information model v1 (every bad field). */
-export const invalidEvent = (errors: FieldError[]) =>
-  ProblemError.of(400, 'invalid-event', 'The event does not match information model v1', `${errors.length} field(s) invalid`, errors);
+export const invalidEvent = (errors: FieldError[]) => ProblemError.of(400, 'invalid-event', 'The event does not match information model v1', `${errors.length} field(s) invalid`, errors);
 
 /** 400: the batch envelope is malformed. */
 export const invalidBatch = (errors: FieldError[]) => ProblemError.of(400, 'invalid-batch', 'The batch is malformed', undefined, errors);
@@ -20,8 +19,7 @@ export const invalidBatch = (errors: FieldError[]) => ProblemError.of(400, 'inva
 export const invalidOktEvent = (errors: FieldError[]) => ProblemError.of(400, 'invalid-okt-event', 'The OktEvent is malformed', undefined, errors);
 
 /** 422: the report breaks stateless rules (every one). */
-export const ruleViolations = (violations: Violation[]) =>
-  ProblemError.of(422, 'rule-violation', 'The event breaks a rule', `${violations.length} rule(s) broken`, violations);
+export const ruleViolations = (violations: Violation[]) => ProblemError.of(422, 'rule-violation', 'The event breaks a rule', `${violations.length} rule(s) broken`, violations);
 
 /** 422: the OKT snapshot breaks rules. */
 export const snapshotRuleViolations = (violations: Violation[]) => ProblemError.of(422, 'rule-violation', 'The snapshot breaks a rule', undefined, violations);
@@ -48,7 +46,12 @@ export function receiveProblem(error: unknown, context: { decisionId?: string } 
   }
   if (error instanceof ConcurrencyRetriesExhaustedError) {
     return new ProblemError(
-      { type: problemType('concurrency-conflict'), title: 'Too many concurrent changes', status: 409, detail: `${context.decisionId === undefined ? 'the decisions' : `decision ${context.decisionId}`} kept changing; retry` },
+      {
+        type: problemType('concurrency-conflict'),
+        title: 'Too many concurrent changes',
+        status: 409,
+        detail: `${context.decisionId === undefined ? 'the decisions' : `decision ${context.decisionId}`} kept changing; retry`,
+      },
       { 'retry-after': '1' },
     );
   }

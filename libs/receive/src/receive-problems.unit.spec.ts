@@ -11,7 +11,7 @@ const answer = (error: unknown, context?: { decisionId?: string }) => {
 };
 const rule = (status: 403 | 409 | 422, name: string) => new DecisionRuleError({ status, rule: name, pointer: '/type', detail: 'because' });
 
-describe('receiveProblem: the receive library\'s errors as problems', () => {
+describe("receiveProblem: the receive library's errors as problems", () => {
   it.each([
     [403, 'decision-owned-by-other-source', 'urn:fpi:problem:decision-owned-by-other-source'],
     [409, 'decision-ended', 'urn:fpi:problem:lifecycle-conflict'],

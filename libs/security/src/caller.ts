@@ -103,7 +103,8 @@ export class TokenCallerResolver implements CallerResolver {
     const header = single(request.headers.authorization);
     if (!header) throw unauthorized('unauthenticated', 'send an access token: Authorization: DPoP <token> with a DPoP proof', 'invalid_request');
     const [scheme, token, ...rest] = header.trim().split(/\s+/);
-    if (!token || rest.length > 0 || !/^(DPoP|Bearer)$/i.test(scheme ?? '')) throw unauthorized('unauthenticated', 'the Authorization header must be "DPoP <token>" or "Bearer <token>"', 'invalid_request');
+    if (!token || rest.length > 0 || !/^(DPoP|Bearer)$/i.test(scheme ?? ''))
+      throw unauthorized('unauthenticated', 'the Authorization header must be "DPoP <token>" or "Bearer <token>"', 'invalid_request');
     const dpop = scheme!.toLowerCase() === 'dpop';
     let payload: JWTPayload;
     try {
@@ -112,7 +113,12 @@ export class TokenCallerResolver implements CallerResolver {
     } catch (error) {
       if (error instanceof TokenKeysUnavailableError) {
         throw new ProblemError(
-          { type: problemType('token-keys-unavailable'), title: 'Token keys unavailable', status: 503, detail: "the token issuer's keys (JWKS) cannot be fetched right now; this is our outage, not your token: retry later" },
+          {
+            type: problemType('token-keys-unavailable'),
+            title: 'Token keys unavailable',
+            status: 503,
+            detail: "the token issuer's keys (JWKS) cannot be fetched right now; this is our outage, not your token: retry later",
+          },
           { 'retry-after': String(KEYS_RETRY_AFTER_SECONDS) },
         );
       }
@@ -121,7 +127,14 @@ export class TokenCallerResolver implements CallerResolver {
     const jkt = (payload.cnf as { jkt?: string } | undefined)?.jkt;
     if (dpop) {
       try {
-        await verifyDpopProof({ proof: single(request.headers.dpop), method: request.method, url: publicRequestUrl(request, this.settings.publicBaseUrl), accessToken: token, expectedJkt: jkt, replay });
+        await verifyDpopProof({
+          proof: single(request.headers.dpop),
+          method: request.method,
+          url: publicRequestUrl(request, this.settings.publicBaseUrl),
+          accessToken: token,
+          expectedJkt: jkt,
+          replay,
+        });
       } catch (error) {
         if (error instanceof DpopError) throw unauthorized('invalid-dpop-proof', `${error.rule}: ${error.message}`, 'invalid_dpop_proof');
         throw error;
@@ -189,16 +202,13 @@ export class TokenCallerResolver implements CallerResolver {
 
     const granted = String(payload.scope ?? '').split(' ');
     const scopes = (Object.keys(SCOPES) as ScopeName[]).filter((s) => granted.includes(SCOPES[s]));
-    const attestation = (Array.isArray(payload.authorization_details) ? payload.authorization_details : []).find(
-      (d: TrustFrameworkAttestation) => d?.type === TRUST_FRAMEWORK_TYPE,
-    ) as TrustFrameworkAttestation | undefined;
+    const attestation = (Array.isArray(payload.authorization_details) ? payload.authorization_details : []).find((d: TrustFrameworkAttestation) => d?.type === TRUST_FRAMEWORK_TYPE) as
+      TrustFrameworkAttestation | undefined;
     const purposeCode = attestation?.care_relationship?.purpose_of_use?.code;
     const purpose = (PURPOSES_OF_USE as readonly string[]).includes(purposeCode ?? '') ? (purposeCode as PurposeOfUse) : undefined;
     const details = attestation?.care_relationship?.purpose_of_use_details;
     // No cache: an agreement ended a moment ago allows nothing from the next request on.
-    const decision = partner
-      ? agreementDecision(await this.agreements.ofPartner(tenant, orgnrParent), { tenant, partner: orgnrParent, purpose, today: osloToday() })
-      : undefined;
+    const decision = partner ? agreementDecision(await this.agreements.ofPartner(tenant, orgnrParent), { tenant, partner: orgnrParent, purpose, today: osloToday() }) : undefined;
     return {
       tenant,
       tenantEnvironment: environment,

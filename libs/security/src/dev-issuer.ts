@@ -11,7 +11,10 @@ export const DEV_ISSUER = 'urn:fpi:dev-issuer';
 
 /** Why a development token is not made: `unknown-tenant` (not registered) or `production-tenant`. */
 export class DevTokenRefusedError extends Error {
-  constructor(readonly reason: 'unknown-tenant' | 'production-tenant', message: string) {
+  constructor(
+    readonly reason: 'unknown-tenant' | 'production-tenant',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -62,7 +65,10 @@ export interface DevTokenOptions {
  * directory, whose public half the platform serves as a JWKS. `npx fpi token` signs with it.
  */
 export class DevIssuer {
-  private constructor(private readonly privateJwk: JWK, readonly publicJwk: JWK) {}
+  private constructor(
+    private readonly privateJwk: JWK,
+    readonly publicJwk: JWK,
+  ) {}
 
   static async open(dataDir: string): Promise<DevIssuer> {
     const dir = join(dataDir, 'dev-issuer');
@@ -114,14 +120,19 @@ export class DevIssuer {
     const key = await importJWK(this.privateJwk, 'ES256');
     const legalEntity = o.org ?? o.tenant;
     const attestation = o.purpose
-      ? [{
-          type: TRUST_FRAMEWORK_TYPE,
-          practitioner: { legal_entity: { id: legalEntity, system: 'urn:oid:2.16.578.1.12.4.1.4.101' }, ...(o.orgChild ? { point_of_care: { id: o.orgChild, system: 'urn:oid:2.16.578.1.12.4.1.4.101' } } : {}) },
-          care_relationship: {
-            purpose_of_use: { code: o.purpose, system: PURPOSE_OF_USE_SYSTEM },
-            ...(o.purposeDetails ? { purpose_of_use_details: { code: o.purposeDetails, system: 'urn:oid:2.16.578.1.12.4.1.1.9151' } } : {}),
+      ? [
+          {
+            type: TRUST_FRAMEWORK_TYPE,
+            practitioner: {
+              legal_entity: { id: legalEntity, system: 'urn:oid:2.16.578.1.12.4.1.4.101' },
+              ...(o.orgChild ? { point_of_care: { id: o.orgChild, system: 'urn:oid:2.16.578.1.12.4.1.4.101' } } : {}),
+            },
+            care_relationship: {
+              purpose_of_use: { code: o.purpose, system: PURPOSE_OF_USE_SYSTEM },
+              ...(o.purposeDetails ? { purpose_of_use_details: { code: o.purposeDetails, system: 'urn:oid:2.16.578.1.12.4.1.1.9151' } } : {}),
+            },
           },
-        }]
+        ]
       : undefined;
     return new SignJWT({
       client_id: o.clientId ?? 'dev-client',

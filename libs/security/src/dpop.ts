@@ -1,15 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  calculateJwkThumbprint,
-  decodeProtectedHeader,
-  EmbeddedJWK,
-  errors as joseErrors,
-  jwtVerify,
-  type FlattenedJWSInput,
-  type JWK,
-  type JWSHeaderParameters,
-  type JWTPayload,
-} from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify, type FlattenedJWSInput, type JWK, type JWSHeaderParameters, type JWTPayload } from 'jose';
 
 /**
  * DPoP proof validation (RFC 9449 §4.3) as HelseID profiles it (NHN utviklerportal, HelseID security
@@ -113,18 +103,7 @@ export interface DpopCheck {
 }
 
 /** Asymmetric JWS algorithms a proof may use; never `none` nor a MAC (RFC 9449 §4.3 step 5). */
-export const DPOP_ALGORITHMS: readonly string[] = Object.freeze([
-  'ES256',
-  'ES384',
-  'ES512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'EdDSA',
-]);
+export const DPOP_ALGORITHMS: readonly string[] = Object.freeze(['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA']);
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'] as const;
 const PUBLIC_KEY_TYPES = new Set(['EC', 'RSA', 'OKP']);

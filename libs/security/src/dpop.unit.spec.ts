@@ -1,20 +1,6 @@
 import { base64url, CompactSign, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import {
-  accessTokenHash,
-  DpopError,
-  InMemoryReplayCache,
-  normalizeHtu,
-  verifyDpopProof,
-  type DpopCheck,
-  type DpopReplayCache,
-} from './dpop.js';
-import {
-  createDpopKey,
-  createDpopProof,
-  createSymmetricDpopKey,
-  type DpopKey,
-  type DpopProofOptions,
-} from '../../testing/src/dpop-proof.js';
+import { accessTokenHash, DpopError, InMemoryReplayCache, normalizeHtu, verifyDpopProof, type DpopCheck, type DpopReplayCache } from './dpop.js';
+import { createDpopKey, createDpopProof, createSymmetricDpopKey, type DpopKey, type DpopProofOptions } from '../../testing/src/dpop-proof.js';
 
 const NOW = new Date('2026-03-02T10:00:00Z');
 const NOW_S = NOW.getTime() / 1000;
@@ -82,9 +68,7 @@ describe('verifyDpopProof', () => {
   it('accepts iat at the edges of the window (now - maxAge - skew, now + skew)', async () => {
     await expect(verifyDpopProof(check(await proof({ iat: NOW_S - 65 })))).resolves.toBeDefined();
     await expect(verifyDpopProof(check(await proof({ iat: NOW_S + 5 })))).resolves.toBeDefined();
-    await expect(
-      verifyDpopProof(check(await proof({ iat: NOW_S - 2 }), { maxAgeSeconds: 1, skewSeconds: 1 })),
-    ).resolves.toBeDefined();
+    await expect(verifyDpopProof(check(await proof({ iat: NOW_S - 2 }), { maxAgeSeconds: 1, skewSeconds: 1 }))).resolves.toBeDefined();
   });
 
   describe('dpop-missing', () => {
@@ -107,9 +91,7 @@ describe('verifyDpopProof', () => {
     it('rejects a proof whose header or payload is not JSON', async () => {
       const [, payload, signature] = (await proof()).split('.');
       await rejectsWith('dpop-malformed', check(`${base64url.encode('{oops')}.${payload}.${signature}`));
-      const arrayPayload = await new CompactSign(new TextEncoder().encode('[1,2]'))
-        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk })
-        .sign(key.privateKey as CryptoKey);
+      const arrayPayload = await new CompactSign(new TextEncoder().encode('[1,2]')).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk }).sign(key.privateKey as CryptoKey);
       await rejectsWith('dpop-malformed', check(arrayPayload));
     });
   });

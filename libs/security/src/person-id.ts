@@ -50,12 +50,7 @@ export function patientOfRequest(request: { headers: Record<string, unknown>; pa
   const fhir = [own(request.query, 'patient.identifier'), own(request.query, 'patient:identifier'), own(body, 'patient.identifier'), own(body, 'patient:identifier')]
     .filter((v) => v !== undefined)
     .map(splitToken);
-  const candidates: { value: unknown; system?: string }[] = [
-    { value: single(own(request.headers, 'person-id')) },
-    { value: own(request.params, 'pid') },
-    { value: own(body, 'personId') },
-    ...fhir,
-  ];
+  const candidates: { value: unknown; system?: string }[] = [{ value: single(own(request.headers, 'person-id')) }, { value: own(request.params, 'pid') }, { value: own(body, 'personId') }, ...fhir];
   for (const c of candidates) {
     const pid = personIdForAuditLog(c.value, c.system === undefined ? {} : { system: c.system });
     if (pid) return pid;

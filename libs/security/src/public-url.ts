@@ -74,7 +74,10 @@ const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 export function trustedProxies(env: PublicUrlSettings): string[] | false {
   const raw = (env.FPI_TRUSTED_PROXIES ?? '').trim();
   if (raw === '') return false;
-  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   for (const entry of entries) {
     const [address, prefix, ...more] = entry.split('/');
     const family = isIP(address ?? '');

@@ -29,6 +29,8 @@ export async function installRateLimit(fastify: FastifyInstance, verifiedClient:
     keyGenerator: (request) => rateLimitKey(request, verifiedClient),
     // Thrown to the app's error filter, which answers problem+json (an OperationOutcome on /fhir).
     errorResponseBuilder: (_request, context) =>
-      Object.assign(ProblemError.of(429, 'rate-limited', 'Too many requests', `at most ${context.max} requests a minute per client; retry after ${Math.ceil(context.ttl / 1000)} s`), { statusCode: 429 }),
+      Object.assign(ProblemError.of(429, 'rate-limited', 'Too many requests', `at most ${context.max} requests a minute per client; retry after ${Math.ceil(context.ttl / 1000)} s`), {
+        statusCode: 429,
+      }),
   });
 }

@@ -1,4 +1,20 @@
-import { type CanActivate, Controller, Get, Global, HttpCode, Inject, Injectable, Logger, Module, NotFoundException, type OnApplicationBootstrap, type OnModuleInit, Optional, Post, UseGuards } from '@nestjs/common';
+import {
+  type CanActivate,
+  Controller,
+  Get,
+  Global,
+  HttpCode,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  NotFoundException,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+  Optional,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import { HEALTH_DETAIL_ACCESS, ReadinessChecks, type HealthDetailAccess } from '#libs/observability';
 import { Type, type Static } from '@sinclair/typebox';
 import { invalidRequest, ProblemError, ValidatedBody } from '#libs/contracts';
@@ -132,8 +148,14 @@ class DemoAgreementBootstrap implements OnApplicationBootstrap {
     if (!/^[0-9]{9}$/.test(tenant) || (await this.tenants.get(tenantId(tenant)))?.environment !== 'test') return;
     const a = await this.register.add(
       {
-        tenant, partnerOrgnr: DEMO_GP_ORGNR, partnerName: 'Fastlegekontoret (demo)', kind: 'driftsavtale', purposes: ['TREAT', 'ETREAT'],
-        validFrom: `${osloToday().slice(0, 4)}-01-01`, registeredBy: 'fpi-platform (embedded default)', reason: 'the /demo Fastlege role reads through this agreement',
+        tenant,
+        partnerOrgnr: DEMO_GP_ORGNR,
+        partnerName: 'Fastlegekontoret (demo)',
+        kind: 'driftsavtale',
+        purposes: ['TREAT', 'ETREAT'],
+        validFrom: `${osloToday().slice(0, 4)}-01-01`,
+        registeredBy: 'fpi-platform (embedded default)',
+        reason: 'the /demo Fastlege role reads through this agreement',
       },
       { unlessInForce: true },
     );

@@ -46,7 +46,7 @@ describe('TokenVerifier: iat', () => {
   });
 });
 
-describe('a JWKS failure is our outage (503), a token problem is the caller\'s (401)', () => {
+describe("a JWKS failure is our outage (503), a token problem is the caller's (401)", () => {
   it.each([
     ['a timeout', new errors.JWKSTimeout()],
     ['a key set that is not one', new errors.JWKSInvalid()],
@@ -59,7 +59,7 @@ describe('a JWKS failure is our outage (503), a token problem is the caller\'s (
   });
 
   it.each([
-    ['no key with the token\'s kid', new errors.JWKSNoMatchingKey()],
+    ["no key with the token's kid", new errors.JWKSNoMatchingKey()],
     ['several matching keys', new errors.JWKSMultipleMatchingKeys()],
     ['an expired token', new errors.JWTExpired('expired', {})],
     ['a bad signature', new errors.JWSSignatureVerificationFailed()],

@@ -32,7 +32,10 @@ export function buildOpenApiDocument(app: INestApplication, api: ApiDescription 
     .setTitle(api.title)
     .setDescription(api.description)
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HelseID access token; in production as "DPoP <token>" with a DPoP proof (RFC 9449). Dev tokens: npx fpi token' }, 'helseid')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HelseID access token; in production as "DPoP <token>" with a DPoP proof (RFC 9449). Dev tokens: npx fpi token' },
+      'helseid',
+    )
     .addSecurityRequirements('helseid')
     .build();
   const withSchemas = (api.schemas ?? []).reduce((doc, add) => add(doc), SwaggerModule.createDocument(app, config));

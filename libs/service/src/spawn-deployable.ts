@@ -19,11 +19,7 @@ export interface DeployableProcess {
  * fault, scale-out and log tests and the benchmarks; resolves once it listens. `onOutput`
  * receives every chunk it writes (stdout and stderr), from its first line on.
  */
-export async function spawnDeployable(
-  app: Deployable,
-  env: NodeJS.ProcessEnv,
-  options: { port?: number; nodeArgs?: string[]; onOutput?: (chunk: string) => void } = {},
-): Promise<DeployableProcess> {
+export async function spawnDeployable(app: Deployable, env: NodeJS.ProcessEnv, options: { port?: number; nodeArgs?: string[]; onOutput?: (chunk: string) => void } = {}): Promise<DeployableProcess> {
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(packageRoot(), `dist/apps/${app}/src/main.js`)], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },

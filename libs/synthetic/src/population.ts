@@ -51,8 +51,18 @@ const at = (date: string, rng: Rng) => `${date}T${String(rng.int(7, 15)).padStar
 
 /** Performing units with synthetic organisation numbers that pass mod 11. */
 function units(rng: Rng) {
-  const names = ['Hjemmesykepleien sone nord', 'Hjemmesykepleien sone sør', 'Hjemmesykepleien sone vest', 'Praktisk bistand øst', 'Praktisk bistand vest',
-    'Korttidsavdelingen Solbakken', 'Langtidsavdelingen Solbakken', 'Dagsenteret Furulund', 'Trygghetsalarmsentralen', 'Rehabiliteringsavdelingen'];
+  const names = [
+    'Hjemmesykepleien sone nord',
+    'Hjemmesykepleien sone sør',
+    'Hjemmesykepleien sone vest',
+    'Praktisk bistand øst',
+    'Praktisk bistand vest',
+    'Korttidsavdelingen Solbakken',
+    'Langtidsavdelingen Solbakken',
+    'Dagsenteret Furulund',
+    'Trygghetsalarmsentralen',
+    'Rehabiliteringsavdelingen',
+  ];
   return names.map((name, i) => {
     for (;;) {
       const first8 = `9${String(rng.int(1_000_000, 9_999_999))}`;
@@ -113,11 +123,15 @@ export function* generateDecisionEvents(options: PopulationOptions): Generator<D
       const unit = rng.pick(performers.filter((u) => (code === '21' || shortStay ? u.name.includes('avdelingen') : !u.name.includes('avdelingen'))));
       const performer = ORGNR_FORBIDDEN.has(code)
         ? { name: unit.name, phone: unit.phone }
-        : ORGNR_REQUIRED.has(code) || rng.chance(0.5) ? { orgnr: unit.orgnr, name: unit.name, phone: unit.phone } : { name: unit.name, phone: unit.phone };
+        : ORGNR_REQUIRED.has(code) || rng.chance(0.5)
+          ? { orgnr: unit.orgnr, name: unit.name, phone: unit.phone }
+          : { name: unit.name, phone: unit.phone };
       const hours = ['15', '1', '2', '3'].includes(code) ? rng.int(1, 20) + (rng.chance(0.3) ? 0.5 : 0) : undefined;
       const envelope = () => ({ decisionId, sourceSystem, patient, occurredAt: at(day, rng) });
       yield {
-        type: 'ServiceDecisionGranted', eventId: rng.uuid(), ...envelope(),
+        type: 'ServiceDecisionGranted',
+        eventId: rng.uuid(),
+        ...envelope(),
         service: { code: rng.chance(0.2) ? code.padStart(2, '0') : code },
         period: end ? { start, end } : { start },
         ...(hours !== undefined ? { extent: rng.chance(0.2) ? { value: hours * 4, unit: 'hours-per-month' } : { value: hours, unit: 'hours-per-week' } } : {}),

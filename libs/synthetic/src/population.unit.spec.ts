@@ -23,7 +23,12 @@ describe('synthetic population', () => {
     expect(months.some((m) => m > 80)).toBe(true);
     expect(months.some((m) => m > 65 && m <= 77)).toBe(true);
     expect(pids.some((p) => p.system.endsWith('4.2'))).toBe(true);
-    expect(pids.some((p) => { const r = validatePersonIdentifier(p.system, p.value); return r.ok && r.checkRule === '2032'; })).toBe(true);
+    expect(
+      pids.some((p) => {
+        const r = validatePersonIdentifier(p.system, p.value);
+        return r.ok && r.checkRule === '2032';
+      }),
+    ).toBe(true);
   });
 
   it('produces events the receive rules and the decider accept, in lifecycle order', () => {

@@ -41,7 +41,10 @@ export function tenantNameViolation(name: unknown): { rule: string; detail: stri
 /** The tenant name cannot be stored as given (`rule` as in docs/problems.md). */
 export class InvalidTenantNameError extends Error {
   readonly code = 'invalid_tenant_name';
-  constructor(readonly rule: string, detail: string) {
+  constructor(
+    readonly rule: string,
+    detail: string,
+  ) {
     super(`invalid tenant name (${rule}): ${detail}`);
   }
 }

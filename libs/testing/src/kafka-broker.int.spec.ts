@@ -30,7 +30,12 @@ describe('the Kafka broker helper leaves no process behind', () => {
   it('a process tied to its owner with endWithOwner ends when the owner is killed with SIGKILL', async () => {
     const module = pathToFileURL(join(process.cwd(), 'libs/testing/src/end-with-owner.js')).href;
     // The owner: a Node process that starts a long sleep (in its own process group, so only the watchdog can end it).
-    const owner = spawn(process.execPath, ['--input-type=module', '-e', `
+    const owner = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { spawn } from 'node:child_process';
       import { endWithOwner } from ${JSON.stringify(module)};
       const target = spawn('sleep', ['300'], { stdio: 'ignore', detached: true });
@@ -38,7 +43,10 @@ describe('the Kafka broker helper leaves no process behind', () => {
       endWithOwner(target.pid);
       console.log(target.pid);
       setInterval(() => undefined, 1000);
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const pid = await new Promise<number>((resolve, reject) => {
       owner.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
       owner.once('exit', () => reject(new Error('the owner exited early')));
@@ -71,7 +79,7 @@ describe('the Kafka broker helper leaves no process behind', () => {
     }
   });
 
-  it('the folder of a broker whose owner died is removed at the next start, a living owner\'s is kept', async () => {
+  it("the folder of a broker whose owner died is removed at the next start, a living owner's is kept", async () => {
     const gone = spawn('true');
     await new Promise((r) => gone.once('exit', r));
     const abandoned = mkdtempSync(join(tmpdir(), BROKER_DIR_PREFIX));
@@ -88,7 +96,7 @@ describe('the Kafka broker helper leaves no process behind', () => {
     }
   });
 
-  it('the broker gets ports outside the kernel\'s ephemeral range (no client connection can hold one when it restarts)', async () => {
+  it("the broker gets ports outside the kernel's ephemeral range (no client connection can hold one when it restarts)", async () => {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
     for (let i = 0; i < 5; i++) {
       const port = await freeStablePort();

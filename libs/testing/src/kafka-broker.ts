@@ -175,9 +175,29 @@ const secret = () => randomBytes(18).toString('hex');
 async function selfSignedCertificate(keystore: string, password: string): Promise<string> {
   const keytool = (args: string[]) => run('keytool', args, { maxBuffer: 4 * 2 ** 20 });
   await keytool([
-    '-genkeypair', '-alias', 'broker', '-keyalg', 'EC', '-groupname', 'secp256r1', '-sigalg', 'SHA256withECDSA',
-    '-dname', 'CN=localhost', '-ext', 'SAN=IP:127.0.0.1,DNS:localhost', '-validity', '2',
-    '-storetype', 'PKCS12', '-keystore', keystore, '-storepass', password, '-keypass', password,
+    '-genkeypair',
+    '-alias',
+    'broker',
+    '-keyalg',
+    'EC',
+    '-groupname',
+    'secp256r1',
+    '-sigalg',
+    'SHA256withECDSA',
+    '-dname',
+    'CN=localhost',
+    '-ext',
+    'SAN=IP:127.0.0.1,DNS:localhost',
+    '-validity',
+    '2',
+    '-storetype',
+    'PKCS12',
+    '-keystore',
+    keystore,
+    '-storepass',
+    password,
+    '-keypass',
+    password,
   ]);
   const { stdout } = await keytool(['-exportcert', '-rfc', '-alias', 'broker', '-keystore', keystore, '-storepass', password]);
   return stdout;
@@ -305,7 +325,10 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
 
   const format = run('java', java('kafka.tools.StorageTool', ['format', '--cluster-id', clusterId(), '--config', config, ...scram]), { maxBuffer: 4 * 2 ** 20 });
   const [formatted, certified] = await Promise.allSettled([format, certificate]);
-  for (const [what, outcome] of [['kafka-storage format', formatted], ['keytool (the broker certificate)', certified]] as const) {
+  for (const [what, outcome] of [
+    ['kafka-storage format', formatted],
+    ['keytool (the broker certificate)', certified],
+  ] as const) {
     if (outcome.status === 'fulfilled') continue;
     await rm(dir, { recursive: true, force: true });
     const { stdout, stderr, code } = outcome.reason as { stdout?: string; stderr?: string; code?: string };
@@ -446,14 +469,31 @@ export interface ConsoleConsumerOptions {
 export async function consumeWithConsoleConsumer(options: ConsoleConsumerOptions): Promise<ConsumedRecord[]> {
   const jars = await kafkaJars();
   const args = [
-    '-cp', `${jars}/*`, ...JVM_OPTIONS, '-Dlog4j2.level=WARN',
+    '-cp',
+    `${jars}/*`,
+    ...JVM_OPTIONS,
+    '-Dlog4j2.level=WARN',
     'org.apache.kafka.tools.consumer.ConsoleConsumer',
-    '--bootstrap-server', options.bootstrap, '--topic', options.topic, '--group', options.group, '--from-beginning',
-    '--timeout-ms', String(options.idleMs ?? 3000),
+    '--bootstrap-server',
+    options.bootstrap,
+    '--topic',
+    options.topic,
+    '--group',
+    options.group,
+    '--from-beginning',
+    '--timeout-ms',
+    String(options.idleMs ?? 3000),
     ...(options.maxMessages ? ['--max-messages', String(options.maxMessages)] : []),
-    '--formatter-property', 'print.partition=true', '--formatter-property', 'print.offset=true',
-    '--formatter-property', 'print.headers=true', '--formatter-property', 'print.key=true',
-    '--formatter-property', 'key.separator=\t',
+    '--formatter-property',
+    'print.partition=true',
+    '--formatter-property',
+    'print.offset=true',
+    '--formatter-property',
+    'print.headers=true',
+    '--formatter-property',
+    'print.key=true',
+    '--formatter-property',
+    'key.separator=\t',
   ];
   // It exits 0 after the idle timeout or the last record; `stdout` holds one line per record.
   const { stdout } = await run('java', args, { maxBuffer: 256 * 2 ** 20 });

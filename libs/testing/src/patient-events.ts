@@ -15,7 +15,7 @@ export async function eventsOfPatient(store: EventStore, tenant: TenantId, perso
   const head = await store.head(tenant);
   const deadline = Date.now() + HEAD_TIMEOUT_MS;
   const out: RecordedEvent[] = [];
-  for (let from = START; compareCheckpoints(from, head) < 0; ) {
+  for (let from = START; compareCheckpoints(from, head) < 0;) {
     const page = await store.readAll(tenant, from, 1000);
     out.push(...page.events.filter((e) => (e.data.patient as { value?: unknown } | undefined)?.value === personId));
     if (page.events.length === 0) {

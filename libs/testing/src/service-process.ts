@@ -68,8 +68,14 @@ export function startLoad(base: () => string, token: string, writers = 4, option
       const eventId = randomUUID();
       const started = Date.now();
       const grant = {
-        type: 'ServiceDecisionGranted', eventId, decisionId: `F-${eventId.slice(0, 13)}`, occurredAt: MIXED_OFFSETS[i % MIXED_OFFSETS.length], sourceSystem: 'epj-fault',
-        patient: { system: FNR, value: syntheticPid() }, service: { code: '6' }, period: { start: '2026-03-01' },
+        type: 'ServiceDecisionGranted',
+        eventId,
+        decisionId: `F-${eventId.slice(0, 13)}`,
+        occurredAt: MIXED_OFFSETS[i % MIXED_OFFSETS.length],
+        sourceSystem: 'epj-fault',
+        patient: { system: FNR, value: syntheticPid() },
+        service: { code: '6' },
+        period: { start: '2026-03-01' },
       };
       const bad = options.badInput && i % 4 === 3 ? BAD_REQUESTS[(i >> 2) % BAD_REQUESTS.length]!(grant) : undefined;
       const tally = bad ? (k: number | string) => rejected.set(k, (rejected.get(k) ?? 0) + 1) : count;
@@ -92,10 +98,19 @@ export function startLoad(base: () => string, token: string, writers = 4, option
     }
   });
   return {
-    acknowledged, statuses, rejected,
-    get retryAfterOn503() { return retryAfterOn503; },
-    get slowest() { return slowest; },
-    stop: async () => { running = false; await Promise.all(loops); },
+    acknowledged,
+    statuses,
+    rejected,
+    get retryAfterOn503() {
+      return retryAfterOn503;
+    },
+    get slowest() {
+      return slowest;
+    },
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
   } as Load;
 }
 
@@ -108,7 +123,9 @@ export async function expectStoredOnceAndProjected(databaseUrl: string, contentB
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const { rows: counts } = await db.query<{ event_id: string; n: number }>(`SELECT event_id, count(*)::int AS n FROM events WHERE event_id = ANY ($1::uuid[]) GROUP BY event_id`, [[...acknowledged]]);
+    const { rows: counts } = await db.query<{ event_id: string; n: number }>(`SELECT event_id, count(*)::int AS n FROM events WHERE event_id = ANY ($1::uuid[]) GROUP BY event_id`, [
+      [...acknowledged],
+    ]);
     expect(counts.length).toBe(acknowledged.size);
     expect(counts.every((c) => c.n === 1)).toBe(true);
     // Wait for the projection, then compare with a fold of what is stored.
@@ -125,7 +142,10 @@ export async function expectStoredOnceAndProjected(databaseUrl: string, contentB
     for (const e of events) {
       const patient = e.data.patient as PatientRef;
       const doc = folded.get(patient.value) ?? emptyOverview(patient);
-      folded.set(patient.value, evolveOverview(doc, { event: asDecisionEvent({ type: e.event_type, data: e.data }), streamPosition: Number(e.stream_position), recordedAt: (e.recorded_at as Date).toISOString() }));
+      folded.set(
+        patient.value,
+        evolveOverview(doc, { event: asDecisionEvent({ type: e.event_type, data: e.data }), streamPosition: Number(e.stream_position), recordedAt: (e.recorded_at as Date).toISOString() }),
+      );
     }
     const { rows: docs } = await db.query<{ patient_id: string; document: OverviewDocument }>(`SELECT patient_id, document FROM service_overview_v1 WHERE tenant_id = $1`, [tenant]);
     expect(docs.length).toBe(folded.size);

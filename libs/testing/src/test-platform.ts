@@ -21,7 +21,13 @@ declare global {
  * dev test tenant, for treatment; including reporting for any source system (tests name several
  * EPJs' `sourceSystem`). Tests of the ownership rule use `as({ clientId, scopes: ['write'] })`.
  */
-export const FULL_ACCESS: DevTokenOptions = { tenant: '313231593', scopes: ['write', 'write-any-source', 'read', 'audit', 'operator', 'agreements-read', 'agreements-write'], purpose: 'TREAT', clientId: 'dev-client', hpr: '4128168' };
+export const FULL_ACCESS: DevTokenOptions = {
+  tenant: '313231593',
+  scopes: ['write', 'write-any-source', 'read', 'audit', 'operator', 'agreements-read', 'agreements-write'],
+  purpose: 'TREAT',
+  clientId: 'dev-client',
+  hpr: '4128168',
+};
 
 export interface TestPlatform {
   app: NestFastifyApplication;
@@ -75,9 +81,7 @@ export async function startTestPlatform(options: { listen?: boolean; port?: numb
     http: () => request.agent(app.getHttpServer()).set('authorization', `Bearer ${fullAccess}`),
     as: async (options) => request.agent(app.getHttpServer()).set('authorization', `Bearer ${await token(options)}`),
     async storedEventsSnapshot() {
-      const { rows } = await db.pool.query<{ snapshot: string }>(
-        `SELECT coalesce(string_agg(e::text, E'\\n' ORDER BY global_position), '') AS snapshot FROM events e`,
-      );
+      const { rows } = await db.pool.query<{ snapshot: string }>(`SELECT coalesce(string_agg(e::text, E'\\n' ORDER BY global_position), '') AS snapshot FROM events e`);
       return rows[0]!.snapshot;
     },
     async close() {

@@ -4,8 +4,7 @@ import { AGREEMENT_KINDS, AgreementRegister, PURPOSES_OF_USE, type Agreement, ty
 import { type CliContext, orgnr } from '../context.js';
 import { userInfo } from 'node:os';
 
-const line = (a: Agreement) =>
-  [a.id, a.partnerOrgnr, a.kind, a.purposes.join(','), `${a.validFrom}..${a.validTo ?? ''}`, a.ended ? `ended ${a.ended.at}` : 'not ended', a.partnerName].join('\t');
+const line = (a: Agreement) => [a.id, a.partnerOrgnr, a.kind, a.purposes.join(','), `${a.validFrom}..${a.validTo ?? ''}`, a.ended ? `ended ${a.ended.at}` : 'not ended', a.partnerName].join('\t');
 
 /** The operator at the keyboard, unless --by names someone: who registered or ended an agreement. */
 const operator = (by: string | undefined) => by ?? `${userInfo().username} (fpi CLI)`;
@@ -16,22 +15,29 @@ export function agreementCommands(program: Command, ctx: CliContext): void {
 
   agreement
     .command('add')
-    .description('register an agreement: the partner may read the municipality\'s service overviews for the purposes listed, from --from to --to')
+    .description("register an agreement: the partner may read the municipality's service overviews for the purposes listed, from --from to --to")
     .requiredOption('--tenant <orgnr>', 'the municipality', orgnr)
     .requiredOption('--partner <orgnr>', "the partner's legal entity (its tokens' orgnr_parent)", orgnr)
-    .requiredOption('--name <name>', 'the partner\'s name, shown in patients\' audit logs')
+    .requiredOption('--name <name>', "the partner's name, shown in patients' audit logs")
     .addOption(new Option('--kind <kind>', 'kind of agreement').choices([...AGREEMENT_KINDS]).makeOptionMandatory())
     .addOption(new Option('--purpose <purpose...>', 'purposes of use it allows').choices([...PURPOSES_OF_USE]).makeOptionMandatory())
     .option('--from <date>', 'first valid day, YYYY-MM-DD (default: today in Norway)')
     .option('--to <date>', 'last valid day, YYYY-MM-DD (default: until ended)')
-    .requiredOption('--reason <text>', 'why (e.g. the agreement\'s reference)')
+    .requiredOption('--reason <text>', "why (e.g. the agreement's reference)")
     .option('--by <who>', 'who registers it (default: the operating-system user)')
     .option('--json', 'print JSON')
     .action(async (o: { tenant: string; partner: string; name: string; kind: AgreementKind; purpose: PurposeOfUse[]; from?: string; to?: string; reason: string; by?: string; json?: boolean }) => {
       const a = await ctx.withDatabase((db) =>
         new AgreementRegister(db.pool).add({
-          tenant: o.tenant, partnerOrgnr: o.partner, partnerName: o.name, kind: o.kind, purposes: o.purpose,
-          validFrom: o.from ?? osloToday(), validTo: o.to, registeredBy: operator(o.by), reason: o.reason,
+          tenant: o.tenant,
+          partnerOrgnr: o.partner,
+          partnerName: o.name,
+          kind: o.kind,
+          purposes: o.purpose,
+          validFrom: o.from ?? osloToday(),
+          validTo: o.to,
+          registeredBy: operator(o.by),
+          reason: o.reason,
         }),
       );
       console.log(o.json ? JSON.stringify(a) : line(a));

@@ -15,7 +15,11 @@ import { type CliContext, guardProduction, orgnr, personIdArg, store, tenantOf }
 const BATCH = 500;
 const validate = compileValidator(DecisionEventSchema);
 
-interface Counts { accepted: number; duplicate: number; rejected: number }
+interface Counts {
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+}
 
 /**
  * The caller the tools act as when they write through the receive path in-process: a
@@ -23,7 +27,12 @@ interface Counts { accepted: number; duplicate: number; rejected: number }
  * source system of the data it seeds, so it carries the cross-source scope.
  */
 const toolCaller = (tenant: { id: TenantId; environment: 'test' | 'production' }, clientId: string): Caller => ({
-  tenant: tenant.id, tenantEnvironment: tenant.environment, clientId, orgnrParent: tenant.id, scopes: ['write', 'write-any-source'], scheme: 'Bearer',
+  tenant: tenant.id,
+  tenantEnvironment: tenant.environment,
+  clientId,
+  orgnrParent: tenant.id,
+  scopes: ['write', 'write-any-source'],
+  scheme: 'Bearer',
 });
 
 function progress(label: string, total: number) {
@@ -120,7 +129,8 @@ export function dataCommands(program: Command, ctx: CliContext): void {
         const counts: Counts = { accepted: 0, duplicate: 0, rejected: 0 };
         const bar = progress('seed', all.length);
         for (let i = 0; i < all.length; i += BATCH) {
-          for (const r of await recorder.execute(new RecordDecisionBatchCommand(caller, all.slice(i, i + BATCH)))) counts[r.outcome === 'rejected' ? 'rejected' : r.outcome === 'duplicate' ? 'duplicate' : 'accepted'] += 1;
+          for (const r of await recorder.execute(new RecordDecisionBatchCommand(caller, all.slice(i, i + BATCH))))
+            counts[r.outcome === 'rejected' ? 'rejected' : r.outcome === 'duplicate' ? 'duplicate' : 'accepted'] += 1;
           bar.update(Math.min(all.length, i + BATCH));
         }
         bar.stop();
@@ -144,9 +154,9 @@ export function dataCommands(program: Command, ctx: CliContext): void {
         let n = 0;
         // One patient's events are found in `$all` (the CLI runs no read models).
         const concerns = (e: RecordedEvent) => patient === undefined || (e.data.patient as { value?: unknown } | undefined)?.value === patient;
-        for (let from = START; ; ) {
+        for (let from = START; ;) {
           const page = await s.readAll(tenant.id, from, 2000);
-          for (const e of page.events) if (concerns(e)) await emit(e), (n += 1);
+          for (const e of page.events) if (concerns(e)) (await emit(e), (n += 1));
           if (page.events.length < 2000) break;
           from = page.checkpoint;
         }
@@ -161,10 +171,10 @@ export function dataCommands(program: Command, ctx: CliContext): void {
     .description('post a recorded event stream (NDJSON) into a tenant, idempotently: replaying twice changes nothing')
     .requiredOption('--tenant <orgnr>', 'municipality', orgnr)
     .option('--url <url>', 'the platform to post to (the receive API)', 'http://localhost:3000')
-    .option('--token <token>', 'access token with the write scope, and write-any-source to replay other sources\' events (default: a dev token with both, for a test municipality only)')
+    .option('--token <token>', "access token with the write scope, and write-any-source to replay other sources' events (default: a dev token with both, for a test municipality only)")
     .option('--rate <n>', 'at most n events a second', (v) => Number(v))
     .option('--from-position <p>', 'start at line p of the file (1-based)', (v) => Number(v), 1)
-    .option('--direct', 'record in-process through the receive path\'s command handler instead of the receive API, as recorded (no lifecycle checks)')
+    .option('--direct', "record in-process through the receive path's command handler instead of the receive API, as recorded (no lifecycle checks)")
     .option('--i-know-this-is-production', 'allow a production tenant (never with synthetic identities)')
     .action(async (file: string, o: { tenant: string; url: string; token?: string; rate?: number; fromPosition: number; direct?: boolean; iKnowThisIsProduction?: boolean }) => {
       const lines: unknown[] = [];
@@ -182,9 +192,16 @@ export function dataCommands(program: Command, ctx: CliContext): void {
         const bar = progress('replay', lines.length);
         // Without --token: a dev token, only for a test municipality and never with HelseID.
         if (!o.direct && !o.token) ctx.assertDevTokensAvailable();
-        const token = o.direct ? undefined : o.token ?? (await (await DevIssuer.open(ctx.dataDir)).issueForTenant({ get: async () => tenant }, { tenant: tenant.id, scopes: ['write', 'write-any-source'], clientId: 'fpi-replay' }).catch((error: unknown) => {
-          throw error instanceof DevTokenRefusedError ? new Error(`replay: ${error.message}; pass --token with a token of its HelseID client`) : error;
-        }));
+        const token = o.direct
+          ? undefined
+          : (o.token ??
+            (await (
+              await DevIssuer.open(ctx.dataDir)
+            )
+              .issueForTenant({ get: async () => tenant }, { tenant: tenant.id, scopes: ['write', 'write-any-source'], clientId: 'fpi-replay' })
+              .catch((error: unknown) => {
+                throw error instanceof DevTokenRefusedError ? new Error(`replay: ${error.message}; pass --token with a token of its HelseID client`) : error;
+              })));
         const s = store(db);
         for (let i = 0; i < lines.length; i += BATCH) {
           const chunk = lines.slice(i, i + BATCH);

@@ -20,7 +20,9 @@ export function projectionCommands(program: Command, ctx: CliContext): void {
         const status = await engineFor(db).status();
         if (o.json) return console.log(JSON.stringify(status, null, 2));
         for (const s of status) {
-          console.log(`${s.projection}\t${s.versionStatus}\ttenant ${s.tenant}\t${s.status}${s.pausedReason ? ` (${s.pausedReason})` : ''}\t${s.eventsBehind} behind\t${s.openDeadLetters} dead letters`);
+          console.log(
+            `${s.projection}\t${s.versionStatus}\ttenant ${s.tenant}\t${s.status}${s.pausedReason ? ` (${s.pausedReason})` : ''}\t${s.eventsBehind} behind\t${s.openDeadLetters} dead letters`,
+          );
         }
       });
     });

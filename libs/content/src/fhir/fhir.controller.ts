@@ -10,7 +10,11 @@ import { FhirFormatGuard } from './fhir-format.guard.js';
 import { CapabilityStatementQuery, ReadEpisodeOfCareQuery, SearchEpisodeOfCareQuery } from './fhir.queries.js';
 
 const SEARCH_PARAMETERS = [
-  { name: 'patient.identifier', description: 'The patient: system|value (FNR, DNR or FHN system); required unless patient:identifier is given. Prefer POST _search: no identifier in the URL', example: 'urn:oid:2.16.578.1.12.4.1.4.1|13717404089' },
+  {
+    name: 'patient.identifier',
+    description: 'The patient: system|value (FNR, DNR or FHN system); required unless patient:identifier is given. Prefer POST _search: no identifier in the URL',
+    example: 'urn:oid:2.16.578.1.12.4.1.4.1|13717404089',
+  },
   { name: 'patient:identifier', description: 'The same as patient.identifier' },
   { name: 'status', description: 'EpisodeOfCare status codes, comma = OR (active, onhold, planned, finished, cancelled, …)' },
   { name: 'type', description: '[system|]code: a Volven 9151 code or an OktStayTypeCs code, comma = OR' },
@@ -22,12 +26,14 @@ const SEARCH_PARAMETERS = [
 ] as const;
 
 /** The search parameters, in the query (GET) and as a form (POST _search). */
-const ApiSearchParameters = () => applyDecorators(...SEARCH_PARAMETERS.map((p) => ApiQuery({ name: p.name, required: false, description: p.description, schema: { type: 'string' }, ...('example' in p ? { example: p.example } : {}) })));
+const ApiSearchParameters = () =>
+  applyDecorators(
+    ...SEARCH_PARAMETERS.map((p) => ApiQuery({ name: p.name, required: false, description: p.description, schema: { type: 'string' }, ...('example' in p ? { example: p.example } : {}) })),
+  );
 const SEARCH_FORM = {
   type: 'object',
   properties: Object.fromEntries(SEARCH_PARAMETERS.map((p) => [p.name, { type: 'string', description: p.description }])),
 };
-
 
 /**
  * FHIR R4 facade of the service overview: EpisodeOfCare per decision (HL7 Norway

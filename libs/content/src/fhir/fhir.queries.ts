@@ -38,14 +38,21 @@ export class CapabilityStatementHandler implements IQueryHandler<CapabilityState
 
 /** FHIR read: `GET /fhir/EpisodeOfCare/{id}` (id as sent, case-insensitive). */
 export class ReadEpisodeOfCareQuery extends Query<fhir4.EpisodeOfCare> {
-  constructor(readonly caller: Caller, readonly id: string) {
+  constructor(
+    readonly caller: Caller,
+    readonly id: string,
+  ) {
     super();
   }
 }
 
 /** FHIR search: the parameters of URL and body together; `base` is the FHIR base for links. */
 export class SearchEpisodeOfCareQuery extends Query<fhir4.Bundle> {
-  constructor(readonly caller: Caller, readonly params: SearchParams, readonly base: string) {
+  constructor(
+    readonly caller: Caller,
+    readonly params: SearchParams,
+    readonly base: string,
+  ) {
     super();
   }
 }

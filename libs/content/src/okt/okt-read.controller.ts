@@ -18,7 +18,7 @@ import { OktEventsQuery, OktStatusQuery } from './okt-read.queries.js';
 @ApiCallerProblems()
 @ApiUnavailable()
 @ApiProblem(400, 'pid is not a valid person identifier')
-@ApiParam({ name: 'pid', description: 'The person (11 digits); in the URL only for the prototype\'s sake', schema: { type: 'string', pattern: '^[0-9]{11}$' }, example: '13717404089' })
+@ApiParam({ name: 'pid', description: "The person (11 digits); in the URL only for the prototype's sake", schema: { type: 'string', pattern: '^[0-9]{11}$' }, example: '13717404089' })
 export class OktReadController {
   constructor(private readonly queries: QueryBus) {}
 
@@ -32,7 +32,11 @@ export class OktReadController {
 
   @Get('okt-status/:pid')
   @ApiOperation({ summary: 'Number of active (not paused) services; 0 when unknown (deprecated form)', deprecated: true })
-  @ApiResponse({ status: 200, description: 'OktStatus', schema: { type: 'object', required: ['activeServices'], properties: { activeServices: { type: 'integer', minimum: 0 } }, additionalProperties: false } })
+  @ApiResponse({
+    status: 200,
+    description: 'OktStatus',
+    schema: { type: 'object', required: ['activeServices'], properties: { activeServices: { type: 'integer', minimum: 0 } }, additionalProperties: false },
+  })
   async status(@CurrentCaller() caller: Caller, @Param('pid') pid: string) {
     return this.queries.execute(new OktStatusQuery(caller, pid));
   }

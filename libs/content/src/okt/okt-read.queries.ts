@@ -33,14 +33,20 @@ function toOktMessage(s: ServiceOverviewEntry): OktMessage {
 
 /** The person's current services as an OktEvent; `pid` as sent in the path. 404 when none. */
 export class OktEventsQuery extends Query<{ personIdentifier: string; oktMessages: OktMessage[] }> {
-  constructor(readonly caller: Caller, readonly pid: string) {
+  constructor(
+    readonly caller: Caller,
+    readonly pid: string,
+  ) {
     super();
   }
 }
 
 /** Number of the person's active (not paused) services; 0 when unknown. */
 export class OktStatusQuery extends Query<{ activeServices: number }> {
-  constructor(readonly caller: Caller, readonly pid: string) {
+  constructor(
+    readonly caller: Caller,
+    readonly pid: string,
+  ) {
     super();
   }
 }

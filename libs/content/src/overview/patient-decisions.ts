@@ -35,7 +35,9 @@ export class PatientDecisions {
     const version = await liveVersionOf(pool, SERVICE_OVERVIEW);
     if (version !== undefined) {
       const projection = `${SERVICE_OVERVIEW}_v${version}`;
-      const read = await new PostgresCheckpointStore(pool).readWithCheckpoint<OverviewDocument>(projection, tenant, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [personId]);
+      const read = await new PostgresCheckpointStore(pool).readWithCheckpoint<OverviewDocument>(projection, tenant, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [
+        personId,
+      ]);
       for (const d of Object.values(read.value?.decisions ?? {})) streams.add(decisionStreamId(d.sourceSystem, d.decisionId));
       from = read.checkpoint;
     }

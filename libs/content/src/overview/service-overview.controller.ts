@@ -33,7 +33,13 @@ export class ServiceOverviewController {
 
   @Get()
   @ApiOperation({ summary: "A patient's municipal services: active and paused first; ended ones with include=ended" })
-  @ApiHeader({ name: 'person-id', required: true, description: 'The patient (11 digits: fødselsnummer, D-nummer or felles hjelpenummer); never put it in the URL', schema: { type: 'string', pattern: '^[0-9]{11}$' }, example: '13717404089' })
+  @ApiHeader({
+    name: 'person-id',
+    required: true,
+    description: 'The patient (11 digits: fødselsnummer, D-nummer or felles hjelpenummer); never put it in the URL',
+    schema: { type: 'string', pattern: '^[0-9]{11}$' },
+    example: '13717404089',
+  })
   @ApiHeader({ name: 'min-checkpoint', required: false, description: 'Read your write: wait (up to 2 s) until the overview reflects this checkpoint' })
   @ApiQuery({ name: 'include', required: false, enum: ['ended'] })
   @ApiQuery({ name: 'since', required: false, description: 'YYYY-MM-DD' })
@@ -48,13 +54,26 @@ export class ServiceOverviewController {
   ): Promise<ServiceOverviewResponse> {
     const unknown = Object.keys(query).filter((k) => !['include', 'since', 'min-checkpoint'].includes(k));
     if (unknown.length > 0) {
-      throw ProblemError.of(400, 'invalid-parameter', 'Unknown query parameter', undefined, unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })));
+      throw ProblemError.of(
+        400,
+        'invalid-parameter',
+        'Unknown query parameter',
+        undefined,
+        unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })),
+      );
     }
-    return this.queries.execute(new ServiceOverviewQuery(caller, 'service-overview.read', { value: personId, pointer: '/person-id' }, {
-      include: query.include,
-      since: query.since,
-      minCheckpoint: minCheckpointHeader ?? (query['min-checkpoint'] as string | undefined),
-    }));
+    return this.queries.execute(
+      new ServiceOverviewQuery(
+        caller,
+        'service-overview.read',
+        { value: personId, pointer: '/person-id' },
+        {
+          include: query.include,
+          since: query.since,
+          minCheckpoint: minCheckpointHeader ?? (query['min-checkpoint'] as string | undefined),
+        },
+      ),
+    );
   }
 
   @Post('_search')
@@ -69,10 +88,17 @@ export class ServiceOverviewController {
     @ValidatedBody(SearchSchema, invalidRequest('invalid-search', 'The search is malformed')) search: Static<typeof SearchSchema>,
     @Headers('min-checkpoint') minCheckpointHeader: string | undefined,
   ): Promise<ServiceOverviewResponse> {
-    return this.queries.execute(new ServiceOverviewQuery(caller, 'service-overview.search', { value: search.personId, pointer: '/personId' }, {
-      include: search.include,
-      since: search.since,
-      minCheckpoint: search.minCheckpoint ?? minCheckpointHeader,
-    }));
+    return this.queries.execute(
+      new ServiceOverviewQuery(
+        caller,
+        'service-overview.search',
+        { value: search.personId, pointer: '/personId' },
+        {
+          include: search.include,
+          since: search.since,
+          minCheckpoint: search.minCheckpoint ?? minCheckpointHeader,
+        },
+      ),
+    );
   }
 }

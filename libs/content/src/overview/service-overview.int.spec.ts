@@ -36,12 +36,21 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
     return e;
   };
   const grant = async (pid: string, decisionId: string, sourceSystem = 'epj-a'): Promise<Checkpoint> =>
-    (await store.append(TENANT, decisionStreamId(sourceSystem, decisionId), [{
-      eventId: randomUUID(), type: 'ServiceDecisionGranted',
-      data: { decisionId, sourceSystem, patient: { system: FNR, value: pid }, serviceCode: '15', period: { start: '2026-01-05' }, occurredAt: '2026-01-05T08:00:00Z' },
-    }], 'no_stream')).checkpoint;
-  const index = async (version = 1) =>
-    (await db.pool.query(`SELECT resource_id, patient_id, source_system, decision_id FROM service_overview_v${version}_decisions ORDER BY resource_id`)).rows;
+    (
+      await store.append(
+        TENANT,
+        decisionStreamId(sourceSystem, decisionId),
+        [
+          {
+            eventId: randomUUID(),
+            type: 'ServiceDecisionGranted',
+            data: { decisionId, sourceSystem, patient: { system: FNR, value: pid }, serviceCode: '15', period: { start: '2026-01-05' }, occurredAt: '2026-01-05T08:00:00Z' },
+          },
+        ],
+        'no_stream',
+      )
+    ).checkpoint;
+  const index = async (version = 1) => (await db.pool.query(`SELECT resource_id, patient_id, source_system, decision_id FROM service_overview_v${version}_decisions ORDER BY resource_id`)).rows;
 
   it('indexes every decision by its EpisodeOfCare id, hashed ones included, with its patient; a rebuilt version has the same ids', async () => {
     const [a, b] = [syntheticPid(), syntheticPid()];

@@ -58,7 +58,10 @@ export class ServiceOverviewProjection implements Projection {
     await db.query(`DROP TABLE IF EXISTS ${this.table}_ids`);
     // Migration: a version built before the index existed has its decisions in the documents.
     const { rows: docs } = await db.query<{ tenant_id: string; patient_id: string; document: OverviewDocument }>(`SELECT tenant_id, patient_id, document FROM ${this.table}`);
-    await this.index(db, docs.flatMap((d) => Object.values(d.document.decisions).map((x) => ({ tenant: d.tenant_id, patientId: d.patient_id, ...x }))));
+    await this.index(
+      db,
+      docs.flatMap((d) => Object.values(d.document.decisions).map((x) => ({ tenant: d.tenant_id, patientId: d.patient_id, ...x }))),
+    );
   }
 
   /** Records the EpisodeOfCare ids of new decisions, in one statement. */
@@ -68,7 +71,13 @@ export class ServiceOverviewProjection implements Projection {
       `INSERT INTO ${this.decisionsTable} (tenant_id, resource_id, patient_id, source_system, decision_id)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
        ON CONFLICT (tenant_id, resource_id) DO NOTHING`,
-      [decisions.map((d) => d.tenant), decisions.map((d) => episodeOfCareId(d.sourceSystem, d.decisionId)), decisions.map((d) => d.patientId), decisions.map((d) => d.sourceSystem), decisions.map((d) => d.decisionId)],
+      [
+        decisions.map((d) => d.tenant),
+        decisions.map((d) => episodeOfCareId(d.sourceSystem, d.decisionId)),
+        decisions.map((d) => d.patientId),
+        decisions.map((d) => d.sourceSystem),
+        decisions.map((d) => d.decisionId),
+      ],
     );
   }
 
@@ -83,10 +92,10 @@ export class ServiceOverviewProjection implements Projection {
     }
     if (byPatient.size === 0) return;
     const ids = [...byPatient.keys()];
-    const { rows } = await db.query<{ patient_id: string; document: OverviewDocument }>(
-      `SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = ANY ($2::text[])`,
-      [tenant, ids],
-    );
+    const { rows } = await db.query<{ patient_id: string; document: OverviewDocument }>(`SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = ANY ($2::text[])`, [
+      tenant,
+      ids,
+    ]);
     const docs = new Map(rows.map((r) => [r.patient_id, r.document]));
     const out: string[] = [];
     const added: { tenant: string; patientId: string; sourceSystem: string; decisionId: string }[] = [];
@@ -98,7 +107,8 @@ export class ServiceOverviewProjection implements Projection {
         doc = evolveOverview(doc, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
       }
       out.push(JSON.stringify(doc));
-      for (const [k, d] of Object.entries(doc.decisions)) if (!before || !Object.hasOwn(before.decisions, k)) added.push({ tenant, patientId: id, sourceSystem: d.sourceSystem, decisionId: d.decisionId });
+      for (const [k, d] of Object.entries(doc.decisions))
+        if (!before || !Object.hasOwn(before.decisions, k)) added.push({ tenant, patientId: id, sourceSystem: d.sourceSystem, decisionId: d.decisionId });
     }
     await this.index(db, added);
     await db.query(

@@ -84,11 +84,18 @@ export class ServiceOverviewReader {
     const started = Date.now();
     const head = await this.store.head(tenant);
     const current = await engine.waitFor(projection, tenant, head, READ_YOUR_WRITES_TIMEOUT_MS);
-    const found = await this.readAt<{ patientId: string; decision: OverviewDecision | null }>(tenant, engine, projection, current ? head : undefined, started,
+    const found = await this.readAt<{ patientId: string; decision: OverviewDecision | null }>(
+      tenant,
+      engine,
+      projection,
+      current ? head : undefined,
+      started,
       `SELECT jsonb_build_object('patientId', x.patient_id, 'decision', o.document->'decisions'->(x.source_system || '/' || x.decision_id))
          FROM ${projection}_decisions x JOIN ${projection} o ON o.tenant_id = x.tenant_id AND o.patient_id = x.patient_id
         WHERE x.tenant_id = $1 AND x.resource_id = $3`,
-      [resourceId.toLowerCase()], { stale: true });
+      [resourceId.toLowerCase()],
+      { stale: true },
+    );
     return found.value?.decision ? { patientId: found.value.patientId, decision: found.value.decision } : undefined;
   }
 
@@ -107,7 +114,16 @@ export class ServiceOverviewReader {
    * after `started`; then 503 `not-caught-up` for `asked` (a client's min-checkpoint), or the
    * replica's answer when `stale` is allowed.
    */
-  private async readAt<T>(tenant: TenantId, engine: ProjectionEngine, projection: string, wanted: Checkpoint | undefined, started: number, sql: string, params: unknown[], on: { asked?: string; stale?: boolean }): Promise<{ value: T | null; checkpoint: Checkpoint }> {
+  private async readAt<T>(
+    tenant: TenantId,
+    engine: ProjectionEngine,
+    projection: string,
+    wanted: Checkpoint | undefined,
+    started: number,
+    sql: string,
+    params: unknown[],
+    on: { asked?: string; stale?: boolean },
+  ): Promise<{ value: T | null; checkpoint: Checkpoint }> {
     const cluster = await this.tenants.of(tenant);
     const select = (pool: typeof cluster.readPool) => engine.checkpoints.on(pool).readWithCheckpoint<T>(projection, tenant, sql, params);
     for (;;) {
@@ -136,15 +152,17 @@ export class ServiceOverviewReader {
       try {
         wanted = parseCheckpoint(query.minCheckpoint);
       } catch {
-        throw ProblemError.of(400, 'invalid-checkpoint', 'Invalid checkpoint', 'min-checkpoint must be a checkpoint returned by the receive service', [{ pointer: '/min-checkpoint', rule: 'checkpoint', detail: 'not a checkpoint' }]);
+        throw ProblemError.of(400, 'invalid-checkpoint', 'Invalid checkpoint', 'min-checkpoint must be a checkpoint returned by the receive service', [
+          { pointer: '/min-checkpoint', rule: 'checkpoint', detail: 'not a checkpoint' },
+        ]);
       }
       if (!(await engine.waitFor(projection, tenant, wanted, READ_YOUR_WRITES_TIMEOUT_MS))) throw notCaughtUp(query.minCheckpoint);
     }
-    const read = await this.readAt<OverviewDocument>(tenant, engine, projection, wanted, started, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [query.personId], { asked: query.minCheckpoint });
+    const read = await this.readAt<OverviewDocument>(tenant, engine, projection, wanted, started, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [query.personId], {
+      asked: query.minCheckpoint,
+    });
     const patient = { system: personIdentifierSystem(query.personId), value: query.personId };
-    const view = read.value
-      ? viewOverview(read.value, { today: osloToday(), includeEnded: query.includeEnded, since: query.since })
-      : { patient, services: [], sources: [] };
+    const view = read.value ? viewOverview(read.value, { today: osloToday(), includeEnded: query.includeEnded, since: query.since }) : { patient, services: [], sources: [] };
     return {
       ...view,
       checkpoint: formatCheckpoint(read.checkpoint),

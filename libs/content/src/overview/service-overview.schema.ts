@@ -40,7 +40,11 @@ export const SERVICE_OVERVIEW_OPENAPI_SCHEMA = {
     sources: {
       type: 'array',
       description: 'The EPJ systems that report for this patient, and when each last sent an event',
-      items: { type: 'object', required: ['sourceSystem', 'lastRecordedAt', 'lastOccurredAt'], properties: { sourceSystem: { type: 'string' }, lastRecordedAt: instant, lastOccurredAt: { type: 'string' } } },
+      items: {
+        type: 'object',
+        required: ['sourceSystem', 'lastRecordedAt', 'lastOccurredAt'],
+        properties: { sourceSystem: { type: 'string' }, lastRecordedAt: instant, lastOccurredAt: { type: 'string' } },
+      },
     },
     checkpoint: { type: 'string', description: 'The point of the event stream this overview reflects' },
     readModelVersion: { type: 'integer' },

@@ -13,22 +13,14 @@ export const PERSON_ID_SYSTEM_URIS = [
   'urn:oid:2.16.578.1.12.4.1.4.3', // felles hjelpenummer (FHN)
 ] as const;
 
-export const DECISION_EVENT_TYPES = [
-  'ServiceDecisionGranted',
-  'ServiceDecisionChanged',
-  'ServicePaused',
-  'ServiceResumed',
-  'ServiceEnded',
-  'DecisionEnteredInError',
-] as const;
+export const DECISION_EVENT_TYPES = ['ServiceDecisionGranted', 'ServiceDecisionChanged', 'ServicePaused', 'ServiceResumed', 'ServiceEnded', 'DecisionEnteredInError'] as const;
 export type DecisionEventType = (typeof DECISION_EVENT_TYPES)[number];
 
 /** Stay types of the OKT prototype plus the institutional stays of 9151. */
 export const STAY_TYPES = ['dagopphold', 'nattopphold', 'korttidsopphold', 'langtidsopphold', 'avlastningsopphold'] as const;
 
 /** A string enum as JSON Schema `enum` (one clear error instead of one per alternative). */
-export const StringEnum = <const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+export const StringEnum = <const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 
 const text = (max: number, description: string) => Type.String({ minLength: 1, maxLength: max, description });
 const date = (description: string) => Type.String({ format: 'date', description, examples: ['2026-01-15'] });
@@ -49,10 +41,7 @@ export const ServiceTypeSchema = Type.Object(
   { additionalProperties: false, description: 'Service type (tjenestetype), Volven 9151' },
 );
 
-export const PeriodSchema = Type.Object(
-  { start: date('First day of the service'), end: Type.Optional(date('Last day of the service, when decided')) },
-  { additionalProperties: false },
-);
+export const PeriodSchema = Type.Object({ start: date('First day of the service'), end: Type.Optional(date('Last day of the service, when decided')) }, { additionalProperties: false });
 
 export const ExtentSchema = Type.Object(
   {
@@ -68,7 +57,7 @@ export const PerformerSchema = Type.Object(
   {
     orgnr: Type.Optional(Type.String({ pattern: '^[0-9]{9}$', description: 'Organisation number of the performing unit (mod 11)' })),
     name: text(200, 'Name of the performing unit, e.g. "Hjemmesykepleien sone vest"'),
-    phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9][0-9 ]{2,19}$', description: 'The unit\'s phone: the contact the legevakt calls' })),
+    phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9][0-9 ]{2,19}$', description: "The unit's phone: the contact the legevakt calls" })),
   },
   { additionalProperties: false, description: 'Performing unit (utførende enhet)' },
 );
@@ -78,9 +67,7 @@ const envelope = {
   eventId: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'Sender-chosen UUID: the idempotency key' }),
   decisionId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$', description: "The sender's stable id of the decision (vedtak)" }),
   occurredAt: Type.String({ format: 'date-time', description: 'When it happened in the EPJ (not when we recorded it)' }),
-  sourceSystem: Type.Optional(
-    Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$', description: 'The sending EPJ system; defaults to the calling client' }),
-  ),
+  sourceSystem: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$', description: 'The sending EPJ system; defaults to the calling client' })),
   patient: PersonIdentifierSchema,
 };
 
@@ -95,11 +82,7 @@ const terms = {
   description: Type.Optional(text(2000, 'Free-text description of what the decision includes')),
 };
 
-export const ServiceDecisionGrantedSchema = variant(
-  'ServiceDecisionGranted',
-  { service: ServiceTypeSchema, period: PeriodSchema, ...terms },
-  'A service was granted (vedtak fattet)',
-);
+export const ServiceDecisionGrantedSchema = variant('ServiceDecisionGranted', { service: ServiceTypeSchema, period: PeriodSchema, ...terms }, 'A service was granted (vedtak fattet)');
 
 export const ServiceDecisionChangedSchema = variant(
   'ServiceDecisionChanged',
@@ -122,11 +105,7 @@ export const ServiceResumedSchema = variant(
   'The paused service is given again',
 );
 
-export const ServiceEndedSchema = variant(
-  'ServiceEnded',
-  { endDate: date('Last day of the service'), reason: Type.Optional(text(500, 'Why it ended')) },
-  'The service ended (avsluttet)',
-);
+export const ServiceEndedSchema = variant('ServiceEnded', { endDate: date('Last day of the service'), reason: Type.Optional(text(500, 'Why it ended')) }, 'The service ended (avsluttet)');
 
 export const DecisionEnteredInErrorSchema = variant(
   'DecisionEnteredInError',
@@ -135,14 +114,7 @@ export const DecisionEnteredInErrorSchema = variant(
 );
 
 /** The six variants, in the order of DECISION_EVENT_TYPES. */
-export const DECISION_EVENT_VARIANTS = [
-  ServiceDecisionGrantedSchema,
-  ServiceDecisionChangedSchema,
-  ServicePausedSchema,
-  ServiceResumedSchema,
-  ServiceEndedSchema,
-  DecisionEnteredInErrorSchema,
-];
+export const DECISION_EVENT_VARIANTS = [ServiceDecisionGrantedSchema, ServiceDecisionChangedSchema, ServicePausedSchema, ServiceResumedSchema, ServiceEndedSchema, DecisionEnteredInErrorSchema];
 
 export type ServiceDecisionGranted = Static<typeof ServiceDecisionGrantedSchema>;
 export type ServiceDecisionChanged = Static<typeof ServiceDecisionChangedSchema>;
@@ -150,13 +122,7 @@ export type ServicePaused = Static<typeof ServicePausedSchema>;
 export type ServiceResumed = Static<typeof ServiceResumedSchema>;
 export type ServiceEnded = Static<typeof ServiceEndedSchema>;
 export type DecisionEnteredInError = Static<typeof DecisionEnteredInErrorSchema>;
-export type DecisionEventV1 =
-  | ServiceDecisionGranted
-  | ServiceDecisionChanged
-  | ServicePaused
-  | ServiceResumed
-  | ServiceEnded
-  | DecisionEnteredInError;
+export type DecisionEventV1 = ServiceDecisionGranted | ServiceDecisionChanged | ServicePaused | ServiceResumed | ServiceEnded | DecisionEnteredInError;
 
 /** One of the six events, chosen by `type` (discriminator: errors point into the right variant). */
 export const DecisionEventSchema = Type.Unsafe<DecisionEventV1>({

@@ -119,8 +119,7 @@ export const EVENT_RECORDED_BY = {
 export const COMMAND_RECORDING = Object.fromEntries(Object.entries(EVENT_RECORDED_BY).map(([c, e]) => [e, c])) as { [E in DecisionEvent['type']]: DecisionCommandType };
 
 /** The command asking to record `event` (its data as is). */
-export const decisionCommand = (event: DecisionEvent, metadata: DecisionCommandMetadata): DecisionCommand =>
-  ({ type: COMMAND_RECORDING[event.type], data: event.data, metadata }) as DecisionCommand;
+export const decisionCommand = (event: DecisionEvent, metadata: DecisionCommandMetadata): DecisionCommand => ({ type: COMMAND_RECORDING[event.type], data: event.data, metadata }) as DecisionCommand;
 
 /**
  * The event `command` records when it is accepted, whatever the state: used by `decide`, and
@@ -151,9 +150,10 @@ export function decide(command: DecisionCommand, state: DecisionState): Decision
       status: 403,
       rule: DECISION_OWNED_BY_OTHER_SOURCE,
       pointer: '/sourceSystem',
-      detail: command.data.sourceSystem !== actor.clientId
-        ? 'sourceSystem names another client than the token\'s; only a token with the scope nhn:fpi/decision-events.write-any-source may report for another source'
-        : 'the decision belongs to another source system; only it (or a token with the scope nhn:fpi/decision-events.write-any-source) may change it',
+      detail:
+        command.data.sourceSystem !== actor.clientId
+          ? "sourceSystem names another client than the token's; only a token with the scope nhn:fpi/decision-events.write-any-source may report for another source"
+          : 'the decision belongs to another source system; only it (or a token with the scope nhn:fpi/decision-events.write-any-source) may change it',
     });
   }
   const recorded = [eventRecordedBy(command)];

@@ -37,22 +37,29 @@ describe('decision decider', () => {
   });
 
   describe('events on a decision that does not exist', () => {
-    it.each([changed, paused, resumed, ended, inError])('refuses $type', (e) =>
-      spec.given([]).when(e).thenThrows(violation('decision-not-found', 409)));
+    it.each([changed, paused, resumed, ended, inError])('refuses $type', (e) => spec.given([]).when(e).thenThrows(violation('decision-not-found', 409)));
   });
 
   describe('changes', () => {
     it('records a change of an active decision', () => spec.given([granted]).when(changed).then([changed]));
     it('records a change while paused', () => spec.given([granted, paused]).when(changed).then([changed]));
     it('refuses a change of an ended decision', () => spec.given([granted, ended]).when(changed).thenThrows(violation('decision-ended', 409)));
-    it('refuses a change of a decision entered in error', () =>
-      spec.given([granted, inError]).when(changed).thenThrows(violation('decision-entered-in-error', 409)));
+    it('refuses a change of a decision entered in error', () => spec.given([granted, inError]).when(changed).thenThrows(violation('decision-entered-in-error', 409)));
     it('refuses a new end before the start', () =>
-      spec.given([granted]).when({ type: 'ServiceDecisionChanged', data: { ...base, period: { start: '2026-03-01', end: '2026-02-01' } } }).thenThrows(violation('period-order', 422)));
-    it('applies the performer rules of the decision\'s service code', () =>
-      spec.given([granted]).when({ type: 'ServiceDecisionChanged', data: { ...base, performer: { name: 'Uten orgnr' } } }).thenThrows(violation('performer-orgnr-required', 422)));
+      spec
+        .given([granted])
+        .when({ type: 'ServiceDecisionChanged', data: { ...base, period: { start: '2026-03-01', end: '2026-02-01' } } })
+        .thenThrows(violation('period-order', 422)));
+    it("applies the performer rules of the decision's service code", () =>
+      spec
+        .given([granted])
+        .when({ type: 'ServiceDecisionChanged', data: { ...base, performer: { name: 'Uten orgnr' } } })
+        .thenThrows(violation('performer-orgnr-required', 422)));
     it('refuses a change for another patient', () =>
-      spec.given([granted]).when({ type: 'ServiceDecisionChanged', data: { ...base, patient: { ...patient, value: '22750884907' }, weeklyHours: 1 } }).thenThrows(violation('patient-mismatch', 422)));
+      spec
+        .given([granted])
+        .when({ type: 'ServiceDecisionChanged', data: { ...base, patient: { ...patient, value: '22750884907' }, weeklyHours: 1 } })
+        .thenThrows(violation('patient-mismatch', 422)));
   });
 
   describe('pause and resume', () => {
@@ -60,11 +67,17 @@ describe('decision decider', () => {
     it('refuses to pause twice', () => spec.given([granted, paused]).when(paused).thenThrows(violation('already-paused', 409)));
     it('refuses to pause an ended service', () => spec.given([granted, ended]).when(paused).thenThrows(violation('decision-ended', 409)));
     it('refuses a pause before the service starts', () =>
-      spec.given([granted]).when({ type: 'ServicePaused', data: { ...base, pausedFrom: '2026-01-01' } }).thenThrows(violation('pause-before-start', 422)));
+      spec
+        .given([granted])
+        .when({ type: 'ServicePaused', data: { ...base, pausedFrom: '2026-01-01' } })
+        .thenThrows(violation('pause-before-start', 422)));
     it('resumes a paused service', () => spec.given([granted, paused]).when(resumed).then([resumed]));
     it('refuses to resume what is not paused', () => spec.given([granted]).when(resumed).thenThrows(violation('not-paused', 409)));
     it('refuses to resume before the pause began', () =>
-      spec.given([granted, paused]).when({ type: 'ServiceResumed', data: { ...base, resumedFrom: '2026-03-15' } }).thenThrows(violation('resume-before-pause', 422)));
+      spec
+        .given([granted, paused])
+        .when({ type: 'ServiceResumed', data: { ...base, resumedFrom: '2026-03-15' } })
+        .thenThrows(violation('resume-before-pause', 422)));
     it('allows a second pause after a resume', () => spec.given([granted, paused, resumed]).when(paused).then([paused]));
   });
 
@@ -73,7 +86,10 @@ describe('decision decider', () => {
     it('ends a paused service', () => spec.given([granted, paused]).when(ended).then([ended]));
     it('refuses to end twice', () => spec.given([granted, ended]).when(ended).thenThrows(violation('decision-ended', 409)));
     it('refuses an end before the start', () =>
-      spec.given([granted]).when({ type: 'ServiceEnded', data: { ...base, endDate: '2026-02-28' } }).thenThrows(violation('period-order', 422)));
+      spec
+        .given([granted])
+        .when({ type: 'ServiceEnded', data: { ...base, endDate: '2026-02-28' } })
+        .thenThrows(violation('period-order', 422)));
   });
 
   describe('entered in error', () => {
@@ -82,9 +98,13 @@ describe('decision decider', () => {
       ['paused', [granted, paused]],
       ['ended', [granted, ended]],
       ['changed', [granted, changed]],
-    ] as const)('is allowed from %s', (_, given) => spec.given([...given]).when(inError).then([inError]));
-    it('is refused when already entered in error', () =>
-      spec.given([granted, inError]).when(inError).thenThrows(violation('decision-entered-in-error', 409)));
+    ] as const)('is allowed from %s', (_, given) =>
+      spec
+        .given([...given])
+        .when(inError)
+        .then([inError]),
+    );
+    it('is refused when already entered in error', () => spec.given([granted, inError]).when(inError).thenThrows(violation('decision-entered-in-error', 409)));
   });
 
   describe('ownership: a decision belongs to the source system that granted it', () => {
@@ -92,13 +112,12 @@ describe('decision decider', () => {
     const OPERATOR: Actor = { clientId: 'fpi-replay', mayActForAnySource: true };
     const as = specAs;
 
-    it.each([changed, paused, ended, inError])('refuses $type of epj-a\'s decision by another EPJ client (403)', (e) =>
-      as(OTHER).given([granted]).when(e).thenThrows(violation('decision-owned-by-other-source', 403)));
-    it('refuses a resume by another EPJ client (403)', () =>
-      as(OTHER).given([granted, paused]).when(resumed).thenThrows(violation('decision-owned-by-other-source', 403)));
-    it('refuses a grant whose sourceSystem names another client than the actor (403)', () =>
-      as(OTHER).given([]).when(granted).thenThrows(violation('decision-owned-by-other-source', 403)));
-    it('answers 403 before the lifecycle, so a stranger learns nothing of another source\'s decisions', () =>
+    it.each([changed, paused, ended, inError])("refuses $type of epj-a's decision by another EPJ client (403)", (e) =>
+      as(OTHER).given([granted]).when(e).thenThrows(violation('decision-owned-by-other-source', 403)),
+    );
+    it('refuses a resume by another EPJ client (403)', () => as(OTHER).given([granted, paused]).when(resumed).thenThrows(violation('decision-owned-by-other-source', 403)));
+    it('refuses a grant whose sourceSystem names another client than the actor (403)', () => as(OTHER).given([]).when(granted).thenThrows(violation('decision-owned-by-other-source', 403)));
+    it("answers 403 before the lifecycle, so a stranger learns nothing of another source's decisions", () =>
       as(OTHER).given([]).when(ended).thenThrows(violation('decision-owned-by-other-source', 403)));
     it('points at /sourceSystem', () => {
       expect(() => decide(ask(granted, OTHER), initialDecisionState)).toThrow(expect.objectContaining({ violation: expect.objectContaining({ pointer: '/sourceSystem' }) }));
@@ -111,7 +130,7 @@ describe('decision decider', () => {
   });
 
   describe('commands are requests of their own', () => {
-    it('records the event of the command\'s type with the command\'s data', () => {
+    it("records the event of the command's type with the command's data", () => {
       const command = ask(paused);
       expect(command.type).toBe('RecordPause');
       expect(decide(command, foldDecision([granted]))).toEqual([paused]);

@@ -63,10 +63,7 @@ export function weeklyHours(extent: { value: number; unit: 'hours-per-week' | 'h
  * or lists every violation. `streamSourceSystem` is the source system of the decision's
  * stream: the report's, else `ctx.defaultSourceSystem`.
  */
-export function normalizeDecisionReport(
-  report: DecisionReport,
-  ctx: RuleContext,
-): { ok: true; command: DecisionCommand; streamSourceSystem: string } | { ok: false; violations: Violation[] } {
+export function normalizeDecisionReport(report: DecisionReport, ctx: RuleContext): { ok: true; command: DecisionCommand; streamSourceSystem: string } | { ok: false; violations: Violation[] } {
   const violations: Violation[] = [];
   // The one parser of person ids, with the system the EPJ named: it must fit the number's kind.
   const parsed = parsePersonIdentifier(report.patient.value, { system: report.patient.system });

@@ -47,13 +47,9 @@ export type PersonIdRule =
   | 'fhn-expected'
   | 'fhn-first-digit';
 
-export type PersonIdValidation =
-  | { ok: true; kind: PersonIdKind; synthetic: boolean; checkRule: CheckDigitRule }
-  | { ok: false; rule: PersonIdRule; message: string };
+export type PersonIdValidation = { ok: true; kind: PersonIdKind; synthetic: boolean; checkRule: CheckDigitRule } | { ok: false; rule: PersonIdRule; message: string };
 
-export type CheckDigitsResult =
-  | { ok: true; checkRule: CheckDigitRule }
-  | { ok: false; reason: 'format' | 'k1' | 'k2' };
+export type CheckDigitsResult = { ok: true; checkRule: CheckDigitRule } | { ok: false; reason: 'format' | 'k1' | 'k2' };
 
 export interface PersonIdDatePart {
   /** Calendar day 1–31 (D-number offset removed). */
@@ -72,9 +68,7 @@ const K2_WEIGHTS = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2] as const;
 const K1_REMAINDERS_2032 = [0, 1, 2, 3] as const;
 const ELEVEN_DIGITS = /^\d{11}$/;
 
-const KIND_BY_SYSTEM: ReadonlyMap<string, PersonIdKind> = new Map(
-  (Object.entries(PERSON_ID_SYSTEMS) as [PersonIdKind, PersonIdSystem][]).map(([kind, system]) => [system, kind]),
-);
+const KIND_BY_SYSTEM: ReadonlyMap<string, PersonIdKind> = new Map((Object.entries(PERSON_ID_SYSTEMS) as [PersonIdKind, PersonIdSystem][]).map(([kind, system]) => [system, kind]));
 
 /** The identifier kind for a FHIR system URI, or undefined for other systems. */
 export function personIdKindForSystem(system: string): PersonIdKind | undefined {
@@ -119,7 +113,7 @@ export function fodselsnummerCheckDigits(first9: string, rule: CheckDigitRule = 
   for (const r of remainders) {
     const k1 = (((r - s1) % 11) + 11) % 11;
     if (k1 === 10) continue;
-    const k2 = (11 - ((weightedSum([...d, k1], K2_WEIGHTS) % 11))) % 11;
+    const k2 = (11 - (weightedSum([...d, k1], K2_WEIGHTS) % 11)) % 11;
     if (k2 === 10) continue;
     return `${k1}${k2}`;
   }
@@ -270,8 +264,7 @@ export function syntheticFodselsnummer(opts: SyntheticFodselsnummerOptions): str
   if (offset !== 65 && offset !== 80) throw new RangeError('offset must be 65 or 80');
   if (!Number.isInteger(individual) || individual < 0 || individual > 999) throw new RangeError('individual must be an integer 0–999');
   if (!isRealDate(birthDate.year, birthDate.month, birthDate.day)) throw new RangeError('birthDate is not a real date in 1854–2099');
-  const first9 =
-    pad(birthDate.day + (dNumber ? 40 : 0), 2) + pad(birthDate.month + offset, 2) + pad(birthDate.year % 100, 2) + pad(individual, 3);
+  const first9 = pad(birthDate.day + (dNumber ? 40 : 0), 2) + pad(birthDate.month + offset, 2) + pad(birthDate.year % 100, 2) + pad(individual, 3);
   const check = fodselsnummerCheckDigits(first9, rule);
   return check === undefined ? undefined : first9 + check;
 }

@@ -90,12 +90,9 @@ describe('checkFodselsnummerDigits', () => {
     expect(checkFodselsnummerDigits(mutate(SYNTHETIC_80, 10))).toEqual({ ok: false, reason: 'k2' });
   });
 
-  it.each(['', '2275088490', '227508849071', '2275088490x', ' 22750884907', '２2750884907'])(
-    'given the malformed input %j, when checked, then it reports format',
-    (value) => {
-      expect(checkFodselsnummerDigits(value)).toEqual({ ok: false, reason: 'format' });
-    },
-  );
+  it.each(['', '2275088490', '227508849071', '2275088490x', ' 22750884907', '２2750884907'])('given the malformed input %j, when checked, then it reports format', (value) => {
+    expect(checkFodselsnummerDigits(value)).toEqual({ ok: false, reason: 'format' });
+  });
 });
 
 describe('fodselsnummerCheckDigits', () => {
@@ -137,12 +134,9 @@ describe('validatePersonIdentifier', () => {
       expect(validatePersonIdentifier(FNR, mutate(SYNTHETIC_65[0]!, i))).toMatchObject({ ok: false, rule: 'check-digits' });
     });
 
-    it.each(['', '1675853240', '167585324060', '16758532406 ', '1675853240O', '16.75.85.324.06'])(
-      'given the malformed value %j, then it fails with format',
-      (value) => {
-        expect(validatePersonIdentifier(FNR, value)).toMatchObject({ ok: false, rule: 'format' });
-      },
-    );
+    it.each(['', '1675853240', '167585324060', '16758532406 ', '1675853240O', '16.75.85.324.06'])('given the malformed value %j, then it fails with format', (value) => {
+      expect(validatePersonIdentifier(FNR, value)).toMatchObject({ ok: false, rule: 'format' });
+    });
 
     it('given a D-number and the FNR system, then it fails with dnr-expected', () => {
       const result = validatePersonIdentifier(FNR, SYNTHETIC_DNR);
@@ -180,19 +174,13 @@ describe('validatePersonIdentifier', () => {
   });
 
   describe('date part', () => {
-    it.each(['0166', '0177', '0181', '0192', '0141', '0152'])(
-      'given the month digits of %s (bounds of +65, +80 and +40), then the date is valid and synthetic',
-      (ddmm) => {
-        expect(validatePersonIdentifier(FNR, complete(ddmm + '85'))).toMatchObject({ ok: true, synthetic: true });
-      },
-    );
+    it.each(['0166', '0177', '0181', '0192', '0141', '0152'])('given the month digits of %s (bounds of +65, +80 and +40), then the date is valid and synthetic', (ddmm) => {
+      expect(validatePersonIdentifier(FNR, complete(ddmm + '85'))).toMatchObject({ ok: true, synthetic: true });
+    });
 
-    it.each(['0165', '0178', '0180', '0193', '0153', '0140', '0113', '0100', '0199'])(
-      'given the month digits of %s (outside every known range), then the date check fails',
-      (ddmm) => {
-        expect(validatePersonIdentifier(FNR, complete(ddmm + '85'))).toMatchObject({ ok: false, rule: 'date', message: expect.stringMatching(/^The month digits/) });
-      },
-    );
+    it.each(['0165', '0178', '0180', '0193', '0153', '0140', '0113', '0100', '0199'])('given the month digits of %s (outside every known range), then the date check fails', (ddmm) => {
+      expect(validatePersonIdentifier(FNR, complete(ddmm + '85'))).toMatchObject({ ok: false, rule: 'date', message: expect.stringMatching(/^The month digits/) });
+    });
 
     it.each([
       ['006685', 'day 0'],
@@ -255,12 +243,9 @@ describe('validatePersonIdentifier', () => {
     });
   });
 
-  it.each(['', 'urn:oid:2.16.578.1.12.4.1.4.101', 'http://hl7.no/fhir/NamingSystem/FNR', 'HNR', FNR.toUpperCase()])(
-    'given the unsupported system %j, then it fails with unknown-system',
-    (system) => {
-      expect(validatePersonIdentifier(system, SYNTHETIC_80)).toMatchObject({ ok: false, rule: 'unknown-system' });
-    },
-  );
+  it.each(['', 'urn:oid:2.16.578.1.12.4.1.4.101', 'http://hl7.no/fhir/NamingSystem/FNR', 'HNR', FNR.toUpperCase()])('given the unsupported system %j, then it fails with unknown-system', (system) => {
+    expect(validatePersonIdentifier(system, SYNTHETIC_80)).toMatchObject({ ok: false, rule: 'unknown-system' });
+  });
 
   it('checks the system before the value', () => {
     expect(validatePersonIdentifier('urn:example', 'x')).toMatchObject({ ok: false, rule: 'unknown-system' });
@@ -362,9 +347,9 @@ describe('syntheticFodselsnummer', () => {
   });
 
   it('given every individual number for one date, then about five in six have legacy check digits and all validate', () => {
-    const pids = Array.from({ length: 1000 }, (_, individual) =>
-      syntheticFodselsnummer({ birthDate: { year: 1985, month: 10, day: 16 }, offset: 65, individual }),
-    ).filter((pid): pid is string => pid !== undefined);
+    const pids = Array.from({ length: 1000 }, (_, individual) => syntheticFodselsnummer({ birthDate: { year: 1985, month: 10, day: 16 }, offset: 65, individual })).filter(
+      (pid): pid is string => pid !== undefined,
+    );
     expect(pids.length).toBeGreaterThan(750);
     expect(pids.length).toBeLessThan(900);
     expect(new Set(pids).size).toBe(pids.length);

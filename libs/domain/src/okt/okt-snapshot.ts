@@ -50,8 +50,7 @@ export function parseWeeklyExtent(text: string): number | undefined | 'invalid' 
  * Extent, unit, stay type, end and pause may change under the same key; a new start date
  * is a new decision.
  */
-export const oktDecisionKey = (pid: string, serviceCode: string, startDate: string) =>
-  `okt-${createHash('sha256').update(pid).digest('hex').slice(0, 16)}-${serviceCode}-${startDate}`;
+export const oktDecisionKey = (pid: string, serviceCode: string, startDate: string) => `okt-${createHash('sha256').update(pid).digest('hex').slice(0, 16)}-${serviceCode}-${startDate}`;
 
 /** FNR (first digit 0-3), DNR (4-7, day + 40) or FHN (8-9): the system of the number's kind. */
 export function personIdentifierSystem(pid: string): string {
@@ -97,8 +96,10 @@ export function diffOktSnapshot(
 
     if (state.status === 'none') {
       reports.push({
-        type: 'ServiceDecisionGranted', ...common(decisionId),
-        service: { code: s.serviceCode }, period,
+        type: 'ServiceDecisionGranted',
+        ...common(decisionId),
+        service: { code: s.serviceCode },
+        period,
         ...(s.weeklyHours !== undefined ? { extent: { value: s.weeklyHours, unit: 'hours-per-week' as const } } : {}),
         ...(s.stayType ? { stayType: s.stayType } : {}),
         ...(performer ? { performer } : {}),

@@ -75,12 +75,16 @@ export function evolveOverview(doc: OverviewDocument, { event, streamPosition, r
     case 'ServiceDecisionGranted': {
       const g = event.data;
       next = {
-        decisionId: g.decisionId, sourceSystem: g.sourceSystem, serviceCode: g.serviceCode, period: g.period,
+        decisionId: g.decisionId,
+        sourceSystem: g.sourceSystem,
+        serviceCode: g.serviceCode,
+        period: g.period,
         ...(g.weeklyHours !== undefined ? { weeklyHours: g.weeklyHours } : {}),
         ...(g.stayType ? { stayType: g.stayType } : {}),
         ...(g.performer ? { performer: g.performer } : {}),
         ...(g.description ? { description: g.description } : {}),
-        lifecycle: 'granted', ...stamp,
+        lifecycle: 'granted',
+        ...stamp,
       };
       break;
     }
@@ -171,7 +175,13 @@ export function viewOverview(doc: OverviewDocument, options: { today: string; in
       decisionId: d.decisionId,
       sourceSystem: d.sourceSystem,
       status,
-      service: { code: d.serviceCode, system: 'urn:oid:2.16.578.1.12.4.1.1.9151', display: code?.display ?? d.serviceCode, group: code?.group ?? 'unknown', codeTableVersion: SERVICE_CODE_TABLE_VERSION },
+      service: {
+        code: d.serviceCode,
+        system: 'urn:oid:2.16.578.1.12.4.1.1.9151',
+        display: code?.display ?? d.serviceCode,
+        group: code?.group ?? 'unknown',
+        codeTableVersion: SERVICE_CODE_TABLE_VERSION,
+      },
       period: d.period,
       ...(d.weeklyHours !== undefined ? { weeklyHours: d.weeklyHours } : {}),
       ...(d.stayType ? { stayType: d.stayType } : {}),

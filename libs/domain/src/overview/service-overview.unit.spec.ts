@@ -90,9 +90,15 @@ describe('service overview projection', () => {
     position = 0;
     let doc: OverviewDocument = emptyOverview(patient);
     doc = evolveOverview(doc, at(granted(), 1, '2026-05-01T10:00:00Z'));
-    doc = evolveOverview(doc, at({ type: 'ServiceDecisionGranted', data: { ...base('A-9', 'epj-b', '2026-05-02T07:00:00Z'), serviceCode: '6', period: { start: '2026-05-02' } } }, 1, '2026-05-02T07:00:05Z'));
+    doc = evolveOverview(
+      doc,
+      at({ type: 'ServiceDecisionGranted', data: { ...base('A-9', 'epj-b', '2026-05-02T07:00:00Z'), serviceCode: '6', period: { start: '2026-05-02' } } }, 1, '2026-05-02T07:00:05Z'),
+    );
     const view = viewOverview(doc, { today: TODAY });
-    expect(view.services.map((s) => [s.sourceSystem, s.decisionId, s.service.code])).toEqual([['epj-a', 'V-1', '15'], ['epj-b', 'A-9', '6']]);
+    expect(view.services.map((s) => [s.sourceSystem, s.decisionId, s.service.code])).toEqual([
+      ['epj-a', 'V-1', '15'],
+      ['epj-b', 'A-9', '6'],
+    ]);
     expect(view.sources).toEqual([
       { sourceSystem: 'epj-a', lastRecordedAt: '2026-05-01T10:00:00Z', lastOccurredAt: '2026-03-01T08:00:00Z' },
       { sourceSystem: 'epj-b', lastRecordedAt: '2026-05-02T07:00:05Z', lastOccurredAt: '2026-05-02T07:00:00Z' },
@@ -103,7 +109,10 @@ describe('service overview projection', () => {
     position = 0;
     // The projection stores the document as JSON and reads it back before the next event.
     const roundTrip = (d: OverviewDocument) => JSON.parse(JSON.stringify(d)) as OverviewDocument;
-    let doc = evolveOverview(emptyOverview(patient), at({ type: 'ServiceDecisionGranted', data: { ...base('K-1', source, '2026-03-01T08:00:00Z'), serviceCode: '6', period: { start: '2026-03-01' } } }, 1, '2026-05-01T10:00:00Z'));
+    let doc = evolveOverview(
+      emptyOverview(patient),
+      at({ type: 'ServiceDecisionGranted', data: { ...base('K-1', source, '2026-03-01T08:00:00Z'), serviceCode: '6', period: { start: '2026-03-01' } } }, 1, '2026-05-01T10:00:00Z'),
+    );
     doc = roundTrip(doc);
     expect(Object.getPrototypeOf(doc.sources)).toBe(Object.prototype);
     doc = evolveOverview(doc, at({ type: 'ServicePaused', data: { ...base('K-1', source, '2026-05-03T08:00:00Z'), pausedFrom: '2026-05-03' } }, 2, '2026-05-03T08:00:01Z'));

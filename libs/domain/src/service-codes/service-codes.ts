@@ -26,13 +26,7 @@ export const SERVICE_CODE_SYSTEM_ALIASES: readonly string[] = Object.freeze(['ht
  */
 export const SERVICE_CODE_TABLE_VERSION = '2026-01-01';
 
-export type ServiceGroup =
-  | 'Tjenester til hjemmeboende'
-  | 'Institusjonstjenester'
-  | 'Velferdsteknologi'
-  | 'Bruk av tvang'
-  | 'Øyeblikkelig hjelp'
-  | 'Bolig';
+export type ServiceGroup = 'Tjenester til hjemmeboende' | 'Institusjonstjenester' | 'Velferdsteknologi' | 'Bruk av tvang' | 'Øyeblikkelig hjelp' | 'Bolig';
 
 /** Whether the performing unit's organisasjonsnummer must, may or must not be given (IPLOS). */
 export type PerformerOrgnrRule = 'required' | 'optional' | 'forbidden';
@@ -80,9 +74,7 @@ const TABLE: readonly (readonly [number, string, ServiceGroup, PerformerOrgnrRul
 ];
 
 /** All 25 active 9151 codes, ordered by code. */
-export const ALL_SERVICE_CODES: readonly ServiceCode[] = Object.freeze(
-  TABLE.map(([code, display, group, performerOrgnr]) => Object.freeze({ code: String(code), display, group, performerOrgnr })),
-);
+export const ALL_SERVICE_CODES: readonly ServiceCode[] = Object.freeze(TABLE.map(([code, display, group, performerOrgnr]) => Object.freeze({ code: String(code), display, group, performerOrgnr })));
 
 const BY_CODE: ReadonlyMap<string, ServiceCode> = new Map(ALL_SERVICE_CODES.map((entry) => [entry.code, entry]));
 

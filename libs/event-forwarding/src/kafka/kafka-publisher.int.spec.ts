@@ -202,7 +202,7 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
     }
   }, 180_000);
 
-  it('the forwarder publishes every committed event of a tenant to its topic; a consumer group of Apache Kafka\'s own client reads them all', async () => {
+  it("the forwarder publishes every committed event of a tenant to its topic; a consumer group of Apache Kafka's own client reads them all", async () => {
     const tenant = tenantId('313231593');
     const prefix = `fpi.contract.${randomUUID().slice(0, 8)}.`;
     const topic = await createTopic(`${prefix}${tenant}`);
@@ -218,9 +218,16 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
     await appendEvents(store, other, 5);
     const publisher = new KafkaPublisher({ brokers: [broker.bootstrap], clientId: 'fpi-event-forwarder-contract' });
     let published = 0;
-    const relay = new EventForwarder(db.pool, store, registry, publisher, { ...DEFAULT_FORWARDER_OPTIONS, topicPrefix: prefix, batchSize: 10, pollMs: 100, superviseMs: 100 }, {
-      published: (t, n) => void (t === tenant && (published += n)),
-    });
+    const relay = new EventForwarder(
+      db.pool,
+      store,
+      registry,
+      publisher,
+      { ...DEFAULT_FORWARDER_OPTIONS, topicPrefix: prefix, batchSize: 10, pollMs: 100, superviseMs: 100 },
+      {
+        published: (t, n) => void (t === tenant && (published += n)),
+      },
+    );
     try {
       await relay.start();
       await until('the forwarder published all 25 events', () => published >= 25);
@@ -249,15 +256,29 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
     const registry = new PostgresTenantRegistry(db.pool);
     await registry.add({ id: tenant, name: 'Test kommune', environment: 'test' });
     // Short client timeouts so the outage shows within a second or two; the forwarder's back-off is what recovers.
-    const publisher = new KafkaPublisher({ brokers: [broker.bootstrap], clientId: 'fpi-event-forwarder-crash', connectionTimeout: 1000, requestTimeout: 5000, publishTimeoutMs: 8000, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } });
+    const publisher = new KafkaPublisher({
+      brokers: [broker.bootstrap],
+      clientId: 'fpi-event-forwarder-crash',
+      connectionTimeout: 1000,
+      requestTimeout: 5000,
+      publishTimeoutMs: 8000,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+    });
     let published = 0;
     let failures = 0;
     let recovered = 0;
-    const relay = new EventForwarder(db.pool, store, registry, publisher, { ...DEFAULT_FORWARDER_OPTIONS, topicPrefix: prefix, batchSize: 5, pollMs: 50, superviseMs: 100, backoff: { initialMs: 100, maxMs: 1000 } }, {
-      published: (_t, n) => void (published += n),
-      publishFailed: () => void (failures += 1),
-      recovered: () => void (recovered += 1),
-    });
+    const relay = new EventForwarder(
+      db.pool,
+      store,
+      registry,
+      publisher,
+      { ...DEFAULT_FORWARDER_OPTIONS, topicPrefix: prefix, batchSize: 5, pollMs: 50, superviseMs: 100, backoff: { initialMs: 100, maxMs: 1000 } },
+      {
+        published: (_t, n) => void (published += n),
+        publishFailed: () => void (failures += 1),
+        recovered: () => void (recovered += 1),
+      },
+    );
     let appending = true;
     const appended: string[] = [];
     const writer = (async () => {
@@ -320,9 +341,18 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
       });
     /** A publisher that gives up quickly: these attempts are meant to fail. */
     const failingPublish = async (env: NodeJS.ProcessEnv) => {
-      const publisher = new KafkaPublisher({ ...kafkaPublisherOptions(eventForwardingConfigFromEnv(env)), connectionTimeout: 2000, requestTimeout: 3000, publishTimeoutMs: 10_000, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } });
+      const publisher = new KafkaPublisher({
+        ...kafkaPublisherOptions(eventForwardingConfigFromEnv(env)),
+        connectionTimeout: 2000,
+        requestTimeout: 3000,
+        publishTimeoutMs: 10_000,
+        retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 },
+      });
       try {
-        return await publisher.publish(`fpi.secure.${randomUUID()}`, [message('k', 1)]).then(() => undefined, (e: unknown) => e as Error);
+        return await publisher.publish(`fpi.secure.${randomUUID()}`, [message('k', 1)]).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
       } finally {
         await publisher.close();
       }
@@ -341,7 +371,9 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
         Object.assign(process.env, secureEnv({ KAFKA_TOPIC_PREFIX: prefix, DATABASE_URL: db.url }));
         delete process.env.FPI_DATABASES;
         delete process.env.READ_DATABASE_URL;
-        app = await Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig()), DatabaseModule, MetricsModule, EventStoreModule, EventForwardingModule] }).setLogger(logger).compile();
+        app = await Test.createTestingModule({ imports: [ConfigModule.forRoot(loadConfig()), DatabaseModule, MetricsModule, EventStoreModule, EventForwardingModule] })
+          .setLogger(logger)
+          .compile();
         await app.init();
         await app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenant, name: 'Test kommune', environment: 'test' });
         const store = app.get<EventStore>(EVENT_STORE);
@@ -353,7 +385,9 @@ describe('kafka publisher against a real Apache Kafka broker (KRaft, from Maven 
         const got = await consume(`${prefix}${tenant}`, 12, secureClient());
         expect(got).toHaveLength(12);
         expectEveryEventOnTheTopic(got, events);
-        expect(lines).toContain(`Kafka event forwarding on: ${broker.secure!.bootstrap} (TLS (1 CA certificate(s) from KAFKA_SSL_CA_FILE), SASL scram-sha-512 as ${broker.secure!.username}), topics ${prefix}<tenant>`);
+        expect(lines).toContain(
+          `Kafka event forwarding on: ${broker.secure!.bootstrap} (TLS (1 CA certificate(s) from KAFKA_SSL_CA_FILE), SASL scram-sha-512 as ${broker.secure!.username}), topics ${prefix}<tenant>`,
+        );
         expect(lines.join('\n')).not.toContain(broker.secure!.password);
       } finally {
         await app?.close();

@@ -1,29 +1,11 @@
 import type pg from 'pg';
 import { validateAppendRequest } from '../append-validation.js';
 import { checkpointOfColumns, START, type Checkpoint } from '../checkpoint.js';
-import {
-  AppendManyConflictError,
-  IdempotencyConflictError,
-  InvalidAppendError,
-  UnknownTenantError,
-  WrongExpectedVersionError,
-} from '../errors.js';
-import type {
-  Lag,
-  AppendResult,
-  EventStore,
-  ExpectedVersion,
-  NewEvent,
-  ReadAllResult,
-  ReadStreamOptions,
-  RecordedEvent,
-  StreamAppend,
-  WaitOptions,
-} from '../event-store.port.js';
+import { AppendManyConflictError, IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError } from '../errors.js';
+import type { Lag, AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from '../event-store.port.js';
 import type { TenantId } from '#libs/tenancy';
 import { UpcasterRegistry } from '../upcasting.js';
 import { PostgresEventNotifier } from './postgres-event-notifier.js';
-
 
 /**
  * One append = one autocommitted multi-row INSERT. The stream's version is the position of
@@ -81,8 +63,7 @@ const STORED_COPIES_SQL = `
     FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[]) AS i(id, t, v, d)
     JOIN events e ON e.tenant_id = $1 AND e.event_id = i.id
    ORDER BY e.stream_id, e.stream_position`;
-const EVENT_COLUMNS =
-  'stream_id, stream_position, global_position, transaction_id, event_id, event_type, schema_version, data, metadata, recorded_at';
+const EVENT_COLUMNS = 'stream_id, stream_position, global_position, transaction_id, event_id, event_type, schema_version, data, metadata, recorded_at';
 const READ_ALL_SQL = `
   SELECT ${EVENT_COLUMNS} FROM events
    WHERE tenant_id = $1
@@ -136,7 +117,10 @@ export class PostgresEventStore implements EventStore {
   private readonly upcasters: UpcasterRegistry;
   private readonly notifier: PostgresEventNotifier;
 
-  constructor(private readonly pool: Queryable, options: PostgresEventStoreOptions = {}) {
+  constructor(
+    private readonly pool: Queryable,
+    options: PostgresEventStoreOptions = {},
+  ) {
     this.upcasters = options.upcasters ?? new UpcasterRegistry();
     this.notifier = new PostgresEventNotifier(pool, options.listenConnectionString ?? (pool as Partial<pg.Pool>).options);
   }
@@ -233,7 +217,12 @@ export class PostgresEventStore implements EventStore {
     this.notifier.announce(tenant);
     const byStream = new Map<string, PositionRow[]>();
     for (const r of rows) byStream.set(r.stream_id, [...(byStream.get(r.stream_id) ?? []), r]);
-    return appends.map((a) => toAppendResult('appended', byStream.get(a.streamId)!.sort((x, y) => Number(x.stream_position) - Number(y.stream_position))));
+    return appends.map((a) =>
+      toAppendResult(
+        'appended',
+        byStream.get(a.streamId)!.sort((x, y) => Number(x.stream_position) - Number(y.stream_position)),
+      ),
+    );
   }
 
   async readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
@@ -293,17 +282,12 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async streamVersion(tenant: TenantId, streamId: string): Promise<number | 'no_stream'> {
-    const { rows } = await this.pool.query<{ version: string | null }>(
-      'SELECT max(stream_position) AS version FROM events WHERE tenant_id = $1 AND stream_id = $2',
-      [tenant, streamId],
-    );
+    const { rows } = await this.pool.query<{ version: string | null }>('SELECT max(stream_position) AS version FROM events WHERE tenant_id = $1 AND stream_id = $2', [tenant, streamId]);
     return rows[0]?.version == null ? 'no_stream' : Number(rows[0].version);
   }
 
   private toRecorded(tenant: TenantId, r: EventRow): RecordedEvent {
-    const { schemaVersion, data } = this.upcasters.isEmpty
-      ? { schemaVersion: r.schema_version, data: r.data }
-      : this.upcasters.apply(r.event_type, r.schema_version, r.data);
+    const { schemaVersion, data } = this.upcasters.isEmpty ? { schemaVersion: r.schema_version, data: r.data } : this.upcasters.apply(r.event_type, r.schema_version, r.data);
     return {
       tenant,
       streamId: r.stream_id,
@@ -334,5 +318,3 @@ function toAppendResult(outcome: 'appended' | 'duplicate', rows: PositionRow[]):
     checkpoint: checkpointOfColumns(last.transaction_id, last.global_position),
   };
 }
-
-

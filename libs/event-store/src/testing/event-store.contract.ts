@@ -81,9 +81,7 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
         expect(result.streamVersion).toBe(3);
         expect(result.positions.map((p) => p.streamPosition)).toEqual([1, 2, 3]);
         const read = await store.readStream(tenant, 's-1');
-        expect(read.map((e) => [e.eventId, e.type, e.data, e.streamPosition])).toEqual(
-          events.map((e, i) => [e.eventId, e.type, e.data, i + 1]),
-        );
+        expect(read.map((e) => [e.eventId, e.type, e.data, e.streamPosition])).toEqual(events.map((e, i) => [e.eventId, e.type, e.data, i + 1]));
         expect(read[0]!.metadata).toMatchObject({ sourceSystem: 'contract-test', correlationId: events[0]!.metadata!.correlationId });
         expect(read[0]!.schemaVersion).toBe(1);
         expect(read[0]!.recordedAt).toBeInstanceOf(Date);
@@ -177,9 +175,30 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
       });
 
       it.each([
-        ['a wrong expected version', (stored: NewEvent) => [{ streamId: 's', events: [event()], expectedVersion: 5 }, { streamId: 'n', events: [stored], expectedVersion: 0 }], 'version'],
-        ['a taken position', () => [{ streamId: 'n', events: [event()], expectedVersion: 0 }, { streamId: 's', events: [event()], expectedVersion: 0 }], 'version'],
-        ['an event id stored already', (stored: NewEvent) => [{ streamId: 'n', events: [event()], expectedVersion: 0 }, { streamId: 'm', events: [stored], expectedVersion: 0 }], 'duplicate_id'],
+        [
+          'a wrong expected version',
+          (stored: NewEvent) => [
+            { streamId: 's', events: [event()], expectedVersion: 5 },
+            { streamId: 'n', events: [stored], expectedVersion: 0 },
+          ],
+          'version',
+        ],
+        [
+          'a taken position',
+          () => [
+            { streamId: 'n', events: [event()], expectedVersion: 0 },
+            { streamId: 's', events: [event()], expectedVersion: 0 },
+          ],
+          'version',
+        ],
+        [
+          'an event id stored already',
+          (stored: NewEvent) => [
+            { streamId: 'n', events: [event()], expectedVersion: 0 },
+            { streamId: 'm', events: [stored], expectedVersion: 0 },
+          ],
+          'duplicate_id',
+        ],
       ] as const)('writes nothing when one part has %s', async (_, parts, reason) => {
         const stored = event();
         await store.append(tenant, 's', [stored], 'no_stream');
@@ -197,7 +216,12 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
         const first = await store.append(tenant, 's', batch, 1);
         await store.append(tenant, 's', [event()], 3);
         // The retry's expected version is stale, its metadata new: still a duplicate.
-        const retry = await store.append(tenant, 's', batch.map((e) => ({ ...e, metadata: { correlationId: 'retry' } })), 1);
+        const retry = await store.append(
+          tenant,
+          's',
+          batch.map((e) => ({ ...e, metadata: { correlationId: 'retry' } })),
+          1,
+        );
         expect(retry.outcome).toBe('duplicate');
         expect(retry.positions).toEqual(first.positions);
         expect(formatCheckpoint(retry.checkpoint)).toBe(formatCheckpoint(first.checkpoint));
@@ -233,27 +257,22 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
         expect((await store.readStream(tenant, 's')).map((e) => e.eventId)).toEqual([stored.eventId]);
       });
 
-      it.each(['no_stream', 'any', 'stream_exists', 'numeric'] as const)(
-        '32 concurrent identical retries (%s) store the event exactly once',
-        async (mode) => {
-          if (mode !== 'no_stream') await store.append(tenant, 's', [event()], 'no_stream');
-          const batch = [event('Granted', { k: 1 }), event('Changed', { k: 2 })];
-          const expected = mode === 'numeric' ? 1 : mode;
-          const results = await Promise.all(Array.from({ length: 32 }, () => store.append(tenant, 's', batch, expected)));
-          expect(results.filter((r) => r.outcome === 'appended')).toHaveLength(1);
-          expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(31);
-          for (const r of results) expect(r.positions).toEqual(results[0]!.positions);
-          const ids = (await readAllEvents(store, tenant)).map((e) => e.eventId);
-          expect(ids.filter((id) => id === batch[0]!.eventId)).toHaveLength(1);
-          expect(ids.filter((id) => id === batch[1]!.eventId)).toHaveLength(1);
-        },
-      );
+      it.each(['no_stream', 'any', 'stream_exists', 'numeric'] as const)('32 concurrent identical retries (%s) store the event exactly once', async (mode) => {
+        if (mode !== 'no_stream') await store.append(tenant, 's', [event()], 'no_stream');
+        const batch = [event('Granted', { k: 1 }), event('Changed', { k: 2 })];
+        const expected = mode === 'numeric' ? 1 : mode;
+        const results = await Promise.all(Array.from({ length: 32 }, () => store.append(tenant, 's', batch, expected)));
+        expect(results.filter((r) => r.outcome === 'appended')).toHaveLength(1);
+        expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(31);
+        for (const r of results) expect(r.positions).toEqual(results[0]!.positions);
+        const ids = (await readAllEvents(store, tenant)).map((e) => e.eventId);
+        expect(ids.filter((id) => id === batch[0]!.eventId)).toHaveLength(1);
+        expect(ids.filter((id) => id === batch[1]!.eventId)).toHaveLength(1);
+      });
 
       it('32 concurrent writers of one id with different payloads: one stored, the rest conflict', async () => {
         const id = randomUUID();
-        const results = await Promise.allSettled(
-          Array.from({ length: 32 }, (_, i) => store.append(tenant, `s-${i % 4}`, [{ eventId: id, type: 'T', data: { i } }], 'any')),
-        );
+        const results = await Promise.allSettled(Array.from({ length: 32 }, (_, i) => store.append(tenant, `s-${i % 4}`, [{ eventId: id, type: 'T', data: { i } }], 'any')));
         const ok = results.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ outcome: string }>[];
         expect(ok.filter((r) => r.value.outcome === 'appended')).toHaveLength(1);
         for (const r of results.filter((x) => x.status === 'rejected')) {

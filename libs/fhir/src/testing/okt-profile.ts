@@ -56,7 +56,7 @@ export const OKT_INVARIANTS: readonly { key: string; human: string; expression: 
   },
   {
     key: 'okt-extensions',
-    human: 'no extensions beyond the profile\'s (WeeklyExtentRatio, ServiceDescriptionMarkdown)',
+    human: "no extensions beyond the profile's (WeeklyExtentRatio, ServiceDescriptionMarkdown)",
     expression: `extension.all(url = ${quoted(WEEKLY_EXTENT_EXTENSION)} or url = ${quoted(SERVICE_DESCRIPTION_EXTENSION)})`,
   },
 ]);

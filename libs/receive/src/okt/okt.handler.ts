@@ -39,7 +39,10 @@ export const norwegianToday = osloToday;
 
 /** Record a schema-valid OKT snapshot of one person's services from the calling sender. */
 export class RecordOktSnapshotCommand extends Command<OktResultMessage> {
-  constructor(readonly caller: Caller, readonly snapshot: OktEvent) {
+  constructor(
+    readonly caller: Caller,
+    readonly snapshot: OktEvent,
+  ) {
     super();
   }
 }
@@ -96,7 +99,10 @@ export class RecordOktSnapshotHandler implements ICommandHandler<RecordOktSnapsh
       throw receiveProblem(error);
     });
     const events = handled.map(({ result }, i) => ({ ...reports[i]!, outcome: result.outcome === 'duplicate' ? 'duplicate' : 'accepted' }));
-    const last = handled.map((h) => h.result.checkpoint).sort(compareCheckpoints).at(-1);
+    const last = handled
+      .map((h) => h.result.checkpoint)
+      .sort(compareCheckpoints)
+      .at(-1);
     return { result: 'accepted', eventsAppended: events.filter((e) => e.outcome === 'accepted').length, events, ...(last ? { checkpoint: formatCheckpoint(last) } : {}) };
   }
 }
@@ -108,7 +114,8 @@ function parseServices(snapshot: OktEvent): OktService[] {
   snapshot.oktMessages.forEach((m, index) => {
     const at = `/oktMessages/${index}`;
     const code = canonicalServiceCode(m.iplosCode.iplosCodeValue);
-    if (!code || !lookupServiceCode(code)) violations.push({ pointer: `${at}/iplosCode/iplosCodeValue`, rule: 'unknown-service-code', detail: `"${m.iplosCode.iplosCodeValue}" is not an active Volven 9151 code` });
+    if (!code || !lookupServiceCode(code))
+      violations.push({ pointer: `${at}/iplosCode/iplosCodeValue`, rule: 'unknown-service-code', detail: `"${m.iplosCode.iplosCodeValue}" is not an active Volven 9151 code` });
     const hours = parseWeeklyExtent(m.weeklyExtent ?? '');
     if (hours === 'invalid') violations.push({ pointer: `${at}/weeklyExtent`, rule: 'weekly-extent-format', detail: 'write hours as "5", "5 timer" or minutes as "15 minutter"' });
     const stayType = m.stayType?.trim().toLowerCase() || undefined;

@@ -3,7 +3,18 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiExtraModels, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, DecisionEventBatchSchema, DecisionEventSchema, ValidatedBody, type DecisionEventV1, type Problem, type DecisionEventReceipt } from '#libs/contracts';
+import {
+  ApiCallerProblems,
+  ApiJsonBodyProblems,
+  ApiProblem,
+  ApiUnavailable,
+  DecisionEventBatchSchema,
+  DecisionEventSchema,
+  ValidatedBody,
+  type DecisionEventV1,
+  type Problem,
+  type DecisionEventReceipt,
+} from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { toProblem } from '#libs/http';
 import { RecordDecisionBatchCommand, RecordDecisionCommand } from './record-decision.handler.js';
@@ -42,7 +53,11 @@ export class RecordDecisionController {
   @ApiProblem(400, 'Malformed JSON, or does not match the information model')
   @ApiProblem(409, 'Lifecycle or idempotency conflict')
   @ApiProblem(422, 'Breaks a domain rule')
-  async record(@CurrentCaller() caller: Caller, @ValidatedBody(DecisionEventSchema, invalidEvent) report: DecisionEventV1, @Res({ passthrough: true }) reply: FastifyReply): Promise<DecisionEventReceipt> {
+  async record(
+    @CurrentCaller() caller: Caller,
+    @ValidatedBody(DecisionEventSchema, invalidEvent) report: DecisionEventV1,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DecisionEventReceipt> {
     const result = await this.commands.execute(new RecordDecisionCommand(caller, report));
     if (result.outcome === 'duplicate') reply.status(200).header('idempotent-replay', 'true');
     return result.receipt;

@@ -36,14 +36,20 @@ export type BatchItemOutcome = RecordDecisionResult | { outcome: 'rejected'; err
 
 /** Record one decision event reported by an EPJ (the report matches the schema: the endpoint's pipe checked it). */
 export class RecordDecisionCommand extends Command<RecordDecisionResult> {
-  constructor(readonly caller: Caller, readonly report: DecisionEventV1) {
+  constructor(
+    readonly caller: Caller,
+    readonly report: DecisionEventV1,
+  ) {
     super();
   }
 }
 
 /** Record up to 500 reported decision events in order, each judged on its own (bodies not validated yet). */
 export class RecordDecisionBatchCommand extends Command<BatchItemOutcome[]> {
-  constructor(readonly caller: Caller, readonly bodies: unknown[]) {
+  constructor(
+    readonly caller: Caller,
+    readonly bodies: unknown[],
+  ) {
     super();
   }
 }

@@ -1,13 +1,4 @@
-import {
-  asDecisionEvent,
-  decisionCommand,
-  decisionDecider,
-  DecisionRuleError,
-  eventRecordedBy,
-  type DecisionCommand,
-  type DecisionEvent,
-  type DecisionState,
-} from '#libs/domain';
+import { asDecisionEvent, decisionCommand, decisionDecider, DecisionRuleError, eventRecordedBy, type DecisionCommand, type DecisionEvent, type DecisionState } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import { planBatch, type BatchItem, type PlanBinding } from './batch-plan.js';
 
@@ -49,7 +40,14 @@ describe('planBatch', () => {
   it('lets an item build on an earlier item of the batch: a grant, then a pause of it, appended to one new stream in order', () => {
     const plan = planBatch([item('e1', grant('V-1')), item('e2', pause('V-1'))], histories([[stream('V-1'), []]]), binding);
     expect(plan.outcomes).toEqual([{ kind: 'append' }, { kind: 'append' }]);
-    expect(plan.appends).toEqual([{ streamId: stream('V-1'), expectedVersion: 0, events: [expect.objectContaining({ eventId: 'e1', type: 'ServiceDecisionGranted' }), expect.objectContaining({ eventId: 'e2', type: 'ServicePaused' })], items: [0, 1] }]);
+    expect(plan.appends).toEqual([
+      {
+        streamId: stream('V-1'),
+        expectedVersion: 0,
+        events: [expect.objectContaining({ eventId: 'e1', type: 'ServiceDecisionGranted' }), expect.objectContaining({ eventId: 'e2', type: 'ServicePaused' })],
+        items: [0, 1],
+      },
+    ]);
   });
 
   it('appends to a stored decision at the version read', () => {
@@ -60,22 +58,28 @@ describe('planBatch', () => {
   it('answers a retry of a stored event with the stored event, and refuses its id for another event', () => {
     const first = stored('e1', grant('V-1'), 1);
     const plan = planBatch([item('e1', grant('V-1')), item('e1', pause('V-1'))], histories([[stream('V-1'), [first]]]), binding);
-    expect(plan.outcomes).toEqual([{ kind: 'duplicate', stored: first }, { kind: 'id-conflict', eventId: 'e1' }]);
+    expect(plan.outcomes).toEqual([
+      { kind: 'duplicate', stored: first },
+      { kind: 'id-conflict', eventId: 'e1' },
+    ]);
     expect(plan.appends).toEqual([]);
   });
 
   it('answers a repeat inside the batch with the earlier item, and refuses the id for another event', () => {
-    const plan = planBatch([item('e1', grant('V-1')), item('e1', grant('V-1')), item('e1', grant('V-2'))], histories([[stream('V-1'), []], [stream('V-2'), []]]), binding);
+    const plan = planBatch(
+      [item('e1', grant('V-1')), item('e1', grant('V-1')), item('e1', grant('V-2'))],
+      histories([
+        [stream('V-1'), []],
+        [stream('V-2'), []],
+      ]),
+      binding,
+    );
     expect(plan.outcomes).toEqual([{ kind: 'append' }, { kind: 'repeat', of: 0 }, { kind: 'id-conflict', eventId: 'e1' }]);
     expect(plan.appends.map((a) => a.items)).toEqual([[0]]);
   });
 
   it('rejects what the decider refuses, and decides later items without it', () => {
-    const plan = planBatch(
-      [item('e1', pause('V-1')), item('e2', grant('V-1')), item('e3', pause('V-1', '2026-01-01')), item('e4', pause('V-1'))],
-      histories([[stream('V-1'), []]]),
-      binding,
-    );
+    const plan = planBatch([item('e1', pause('V-1')), item('e2', grant('V-1')), item('e3', pause('V-1', '2026-01-01')), item('e4', pause('V-1'))], histories([[stream('V-1'), []]]), binding);
     expect(plan.outcomes[0]).toEqual({ kind: 'rejected', error: expect.any(DecisionRuleError) });
     expect((plan.outcomes[0] as { error: DecisionRuleError }).error.violation).toMatchObject({ rule: 'decision-not-found', status: 409 });
     expect((plan.outcomes[2] as { error: DecisionRuleError }).error.violation).toMatchObject({ rule: 'pause-before-start', status: 422 });
@@ -84,7 +88,14 @@ describe('planBatch', () => {
   });
 
   it('keeps items that were no command as such, and appends per stream in the order of first appearance', () => {
-    const plan = planBatch([item('e1', grant('V-2')), undefined, item('e2', grant('V-1'))], histories([[stream('V-2'), []], [stream('V-1'), []]]), binding);
+    const plan = planBatch(
+      [item('e1', grant('V-2')), undefined, item('e2', grant('V-1'))],
+      histories([
+        [stream('V-2'), []],
+        [stream('V-1'), []],
+      ]),
+      binding,
+    );
     expect(plan.outcomes[1]).toEqual({ kind: 'invalid' });
     expect(plan.appends.map((a) => a.streamId)).toEqual([stream('V-2'), stream('V-1')]);
   });

@@ -35,7 +35,10 @@ export interface StreamBinding<State, Command, Event> extends PlanBinding<State,
 
 /** A stream conflicted `attempts` times in a row: the caller may retry later. */
 export class ConcurrencyRetriesExhaustedError extends Error {
-  constructor(readonly streamId: string, readonly attempts: number) {
+  constructor(
+    readonly streamId: string,
+    readonly attempts: number,
+  ) {
     super(`stream ${streamId} kept changing (${attempts} attempts)`);
   }
 }
@@ -80,7 +83,11 @@ export async function handleCommand<S, C, E>(store: EventStore, tenant: TenantId
   for (let attempt = 1; ; attempt++) {
     const history = await store.readStream(tenant, streamId);
     const eventId = binding.eventIdOf(command);
-    const retry = storedRetry(binding, command, history.find((e) => e.eventId === eventId));
+    const retry = storedRetry(
+      binding,
+      command,
+      history.find((e) => e.eventId === eventId),
+    );
     if (retry) return duplicateResult(retry);
     const state = history.map(binding.fromStored).reduce(decider.evolve, decider.initialState());
     const events = binding.toStored(decider.decide(command, state), command);
@@ -106,7 +113,11 @@ export type BatchOutcome = { outcome: 'appended' | 'duplicate'; result: AppendRe
 export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, items: (BatchItem<C> | { error: unknown })[], binding: StreamBinding<S, C, E>): Promise<BatchOutcome[]> {
   const commands = items.filter((i): i is BatchItem<C> => !('error' in i));
   const histories = await store.readStreams(tenant, [...new Set(commands.map((c) => c.streamId))]);
-  const plan = planBatch(items.map((i) => ('error' in i ? undefined : i)), histories, binding);
+  const plan = planBatch(
+    items.map((i) => ('error' in i ? undefined : i)),
+    histories,
+    binding,
+  );
   const outcomes: BatchOutcome[] = new Array(items.length);
   const settle = (index: number, planned: PlannedOutcome) => {
     if (planned.kind === 'rejected') outcomes[index] = { outcome: 'rejected', error: planned.error };
@@ -116,7 +127,10 @@ export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, 
   };
   plan.outcomes.forEach((planned, index) => settle(index, planned));
   try {
-    const results = await store.appendMany(tenant, plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })));
+    const results = await store.appendMany(
+      tenant,
+      plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
+    );
     plan.appends.forEach((append, i) => {
       const result = results[i]!;
       append.items.forEach((index, j) => {
@@ -194,7 +208,10 @@ export async function handleAllOrNothing<S, C, E>(
     });
     let results: AppendResult[];
     try {
-      results = await store.appendMany(tenant, plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })));
+      results = await store.appendMany(
+        tenant,
+        plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
+      );
     } catch (error) {
       if (error instanceof IdempotencyConflictError && !idConflictRejudged) {
         idConflictRejudged = true;

@@ -8,7 +8,17 @@ const GP = '315000017';
 describe('FR-13 agreement register in PostgreSQL: agreements are only ever added or ended, and every change is history', () => {
   let db: TestDatabase;
   let register: AgreementRegister;
-  const gp: NewAgreement = { tenant: MUNICIPALITY, partnerOrgnr: GP, partnerName: 'Legesenteret', kind: 'driftsavtale', purposes: ['TREAT', 'ETREAT'], validFrom: '2026-01-01', validTo: '2026-12-31', registeredBy: 'kommuneoverlegen', reason: 'driftsavtale 2026' };
+  const gp: NewAgreement = {
+    tenant: MUNICIPALITY,
+    partnerOrgnr: GP,
+    partnerName: 'Legesenteret',
+    kind: 'driftsavtale',
+    purposes: ['TREAT', 'ETREAT'],
+    validFrom: '2026-01-01',
+    validTo: '2026-12-31',
+    registeredBy: 'kommuneoverlegen',
+    reason: 'driftsavtale 2026',
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -31,7 +41,10 @@ describe('FR-13 agreement register in PostgreSQL: agreements are only ever added
     await expect(register.end(MUNICIPALITY, added.id, { endedBy: 'x', reason: 'y' })).rejects.toBeInstanceOf(AgreementAlreadyEndedError);
     await expect(register.end('315000068', added.id, { endedBy: 'x', reason: 'y' })).rejects.toBeInstanceOf(AgreementNotFoundError);
     const mine = (await register.changes(MUNICIPALITY)).filter((c) => c.agreementId === added.id);
-    expect(mine.map((c) => [c.change, c.changedBy, c.reason])).toEqual([['added', 'kommuneoverlegen', 'to be ended'], ['ended', 'kommuneoverlegen', 'sagt opp']]);
+    expect(mine.map((c) => [c.change, c.changedBy, c.reason])).toEqual([
+      ['added', 'kommuneoverlegen', 'to be ended'],
+      ['ended', 'kommuneoverlegen', 'sagt opp'],
+    ]);
     expect(mine[1]!.agreement).toEqual(ended);
   });
 

@@ -30,7 +30,10 @@ export class UnknownAgreementTenantError extends Error {
 
 /** No such agreement in this municipality's register, or it is ended already. */
 export class AgreementNotFoundError extends Error {
-  constructor(readonly id: string, readonly tenant: string) {
+  constructor(
+    readonly id: string,
+    readonly tenant: string,
+  ) {
     super(`agreement ${id} is not in the register of municipality ${tenant}`);
   }
 }
@@ -145,10 +148,7 @@ export class AgreementRegister {
 
   /** The partner's agreements with the municipality: what the agreement rule decides on, read afresh for each request. */
   async ofPartner(tenant: string, partnerOrgnr: string): Promise<Agreement[]> {
-    const { rows } = await this.pool.query<AgreementRow>(`SELECT ${COLUMNS} FROM agreements WHERE tenant_id = $1 AND partner_orgnr = $2 ORDER BY agreement_id`, [
-      tenant,
-      partnerOrgnr,
-    ]);
+    const { rows } = await this.pool.query<AgreementRow>(`SELECT ${COLUMNS} FROM agreements WHERE tenant_id = $1 AND partner_orgnr = $2 ORDER BY agreement_id`, [tenant, partnerOrgnr]);
     return rows.map(toAgreement);
   }
 
@@ -172,4 +172,3 @@ export class AgreementRegister {
     ]);
   }
 }
-

@@ -33,9 +33,7 @@ export interface Agreement {
 /** Why a partner's read is refused: the `type` of the 403 problem (docs/problems.md). */
 export type AgreementRefusal = 'no-agreement' | 'agreement-not-yet-valid' | 'agreement-expired' | 'agreement-ended' | 'purpose-not-covered';
 
-export type AgreementDecision =
-  | { allowed: true; agreement: Agreement }
-  | { allowed: false; rule: AgreementRefusal; detail: string; agreement?: Agreement };
+export type AgreementDecision = { allowed: true; agreement: Agreement } | { allowed: false; rule: AgreementRefusal; detail: string; agreement?: Agreement };
 
 /**
  * The agreement rule: whether `partner` may read `tenant`'s data for `purpose` on `today`
@@ -48,10 +46,7 @@ export type AgreementDecision =
  * `agreement-expired`, `agreement-not-yet-valid`. Pure; seed 002 limits sharing to the
  * municipality's own units "plus those with an operating agreement (driftsavtale)".
  */
-export function agreementDecision(
-  agreements: readonly Agreement[],
-  request: { tenant: string; partner: string; purpose: PurposeOfUse | undefined; today: string },
-): AgreementDecision {
+export function agreementDecision(agreements: readonly Agreement[], request: { tenant: string; partner: string; purpose: PurposeOfUse | undefined; today: string }): AgreementDecision {
   const mine = agreements.filter((a) => a.tenant === request.tenant && a.partnerOrgnr === request.partner);
   const who = `organisation ${request.partner}`;
   if (mine.length === 0) return { allowed: false, rule: 'no-agreement', detail: `${who} has no agreement with municipality ${request.tenant} in its agreement register` };

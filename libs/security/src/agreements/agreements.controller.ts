@@ -46,8 +46,7 @@ const refusal =
   };
 
 /** The rules of an agreement's own fields (the caller's tenant and name are added by the endpoint, not judged here). */
-const addedFieldRules = (body: Record<string, unknown>) =>
-  newAgreementViolations({ ...body, tenant: undefined, registeredBy: 'x' }).filter((v) => v.pointer !== '/tenant');
+const addedFieldRules = (body: Record<string, unknown>) => newAgreementViolations({ ...body, tenant: undefined, registeredBy: 'x' }).filter((v) => v.pointer !== '/tenant');
 const endRules = (body: Record<string, unknown>) => requiredTextViolations('/reason', body.reason, 1000);
 
 /**

@@ -20,9 +20,21 @@ const PATIENT_AUDIT_LOG_SCHEMA = {
         type: 'object',
         required: ['id', 'at', 'action', 'outcome', 'patientId', 'clientId'],
         properties: {
-          id: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, action: text, outcome: text, patientId: optionalText, clientId: text,
-          clientName: optionalText, orgnrParent: optionalText, orgnrChild: optionalText, hprNumber: optionalText, purposeOfUse: optionalText,
-          purposeDetails: optionalText, breakTheGlass: { type: 'boolean', nullable: true }, returned: { type: 'object', nullable: true }, detail: optionalText,
+          id: { type: 'integer' },
+          at: { type: 'string', format: 'date-time' },
+          action: text,
+          outcome: text,
+          patientId: optionalText,
+          clientId: text,
+          clientName: optionalText,
+          orgnrParent: optionalText,
+          orgnrChild: optionalText,
+          hprNumber: optionalText,
+          purposeOfUse: optionalText,
+          purposeDetails: optionalText,
+          breakTheGlass: { type: 'boolean', nullable: true },
+          returned: { type: 'object', nullable: true },
+          detail: optionalText,
         },
       },
     },
@@ -48,7 +60,8 @@ export class PatientAuditLogController {
     // The one parser of person ids; a refused but recognisable id is logged as an attempt about that patient.
     const parsed = parsePersonIdentifier(personId);
     if (!parsed.ok) {
-      if (parsed.attemptedFor) await this.log.record(caller, { action: 'access-log.read', outcome: 'error', patientId: parsed.attemptedFor.value, detail: `400 invalid-person-id (${parsed.rule}) at /person-id` });
+      if (parsed.attemptedFor)
+        await this.log.record(caller, { action: 'access-log.read', outcome: 'error', patientId: parsed.attemptedFor.value, detail: `400 invalid-person-id (${parsed.rule}) at /person-id` });
       throw invalidPersonId(parsed, '/person-id');
     }
     const pid = parsed.id.value;

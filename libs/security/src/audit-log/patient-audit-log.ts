@@ -57,10 +57,25 @@ export class PatientAuditLog {
   record(caller: Caller, entry: { action: string; outcome: PatientAuditLogRecord['outcome']; patientId?: string; returned?: Returned; detail?: string }): Promise<void> {
     const agreement = caller.partner?.decision.agreement;
     const row = [
-      caller.tenant, entry.action, entry.outcome, entry.patientId ?? null, caller.clientId, caller.clientName ?? null, caller.orgnrParent,
-      caller.orgnrChild ?? null, caller.hprNumber ?? null, caller.purpose ?? null, caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
-      caller.purpose === 'BTG', caller.tokenId ?? null, caller.attestedAt ?? null, entry.returned ? JSON.stringify(entry.returned) : null, entry.detail ?? null,
-      caller.partner?.orgnr ?? null, agreement?.partnerName ?? null, agreement?.id ?? null,
+      caller.tenant,
+      entry.action,
+      entry.outcome,
+      entry.patientId ?? null,
+      caller.clientId,
+      caller.clientName ?? null,
+      caller.orgnrParent,
+      caller.orgnrChild ?? null,
+      caller.hprNumber ?? null,
+      caller.purpose ?? null,
+      caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
+      caller.purpose === 'BTG',
+      caller.tokenId ?? null,
+      caller.attestedAt ?? null,
+      entry.returned ? JSON.stringify(entry.returned) : null,
+      entry.detail ?? null,
+      caller.partner?.orgnr ?? null,
+      agreement?.partnerName ?? null,
+      agreement?.id ?? null,
     ].map((v) => (typeof v === 'string' ? escapeUnstorable(v) : v)); // the record is written whatever the request or token held
     return this.tenants.of(caller.tenant).then(
       ({ db }) =>
@@ -98,16 +113,30 @@ export class PatientAuditLog {
 
   /** The patient's log within the tenant (innsyn i logg), newest first. */
   async forPatient(tenant: TenantId, patientId: string, limit = 1000): Promise<PatientAuditLogRecord[]> {
-    const { rows } = await (await this.tenants.of(tenant)).db.pool.query(
+    const { rows } = await (
+      await this.tenants.of(tenant)
+    ).db.pool.query(
       `SELECT id, at, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number, purpose_of_use,
               purpose_details, break_the_glass, returned, detail, partner_orgnr, partner_name, agreement_id::text
          FROM access_log WHERE tenant_id = $1 AND patient_id = $2 ORDER BY at DESC, id DESC LIMIT $3`,
       [tenant, patientId, limit],
     );
     return rows.map((r) => ({
-      id: Number(r.id), at: (r.at as Date).toISOString(), action: r.action, outcome: r.outcome, patientId: r.patient_id, clientId: r.client_id,
-      clientName: r.client_name, orgnrParent: r.orgnr_parent, orgnrChild: r.orgnr_child, hprNumber: r.hpr_number, purposeOfUse: r.purpose_of_use,
-      purposeDetails: r.purpose_details, breakTheGlass: r.break_the_glass, returned: r.returned, detail: r.detail,
+      id: Number(r.id),
+      at: (r.at as Date).toISOString(),
+      action: r.action,
+      outcome: r.outcome,
+      patientId: r.patient_id,
+      clientId: r.client_id,
+      clientName: r.client_name,
+      orgnrParent: r.orgnr_parent,
+      orgnrChild: r.orgnr_child,
+      hprNumber: r.hpr_number,
+      purposeOfUse: r.purpose_of_use,
+      purposeDetails: r.purpose_details,
+      breakTheGlass: r.break_the_glass,
+      returned: r.returned,
+      detail: r.detail,
       partner: r.partner_orgnr ? { orgnr: r.partner_orgnr, name: r.partner_name, agreementId: r.agreement_id } : null,
     }));
   }

@@ -2,7 +2,13 @@ import type pg from 'pg';
 import { InvalidTenantNameError, tenantNameViolation, type NewTenant, type Tenant, type TenantEnvironment, type TenantRegistry } from '../tenant-registry.port.js';
 import type { TenantId } from '../tenant.js';
 
-interface TenantRow { tenant_id: string; name: string; environment: TenantEnvironment; database: string | null; created_at: Date }
+interface TenantRow {
+  tenant_id: string;
+  name: string;
+  environment: TenantEnvironment;
+  database: string | null;
+  created_at: Date;
+}
 
 const toTenant = (r: TenantRow): Tenant => ({
   id: r.tenant_id as TenantId,
@@ -36,12 +42,7 @@ export class PostgresTenantRegistry implements TenantRegistry {
     // Its own database first: once the registry names it, writes are routed there.
     const remote = this.poolOf(tenant.database);
     await remote.query('SELECT * FROM fpi_add_tenant($1, $2, $3)', [tenant.id, tenant.name, tenant.environment]);
-    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM fpi_register_remote_tenant($1, $2, $3, $4)', [
-      tenant.id,
-      tenant.name,
-      tenant.environment,
-      tenant.database,
-    ]);
+    const { rows } = await this.pool.query<TenantRow>('SELECT * FROM fpi_register_remote_tenant($1, $2, $3, $4)', [tenant.id, tenant.name, tenant.environment, tenant.database]);
     return toTenant(rows[0]!);
   }
 
@@ -59,7 +60,11 @@ export class PostgresTenantRegistry implements TenantRegistry {
 /** A tenant's data never moves by registering it again with another database. */
 export class TenantDatabaseMismatchError extends Error {
   readonly code = 'tenant_database_mismatch';
-  constructor(readonly tenant: string, readonly current: string | undefined, readonly requested: string | undefined) {
+  constructor(
+    readonly tenant: string,
+    readonly current: string | undefined,
+    readonly requested: string | undefined,
+  ) {
     super(`tenant ${tenant} lives in the ${current ?? 'default'} database, not ${requested ?? 'default'}: moving a tenant is a migration, not a registration`);
   }
 }
