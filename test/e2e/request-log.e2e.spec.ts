@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { DevIssuer } from '#libs/security';
-import { createTestDatabase, spawnPlatformWithLogs, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
+import { createTestDatabase, spawnPlatformWithLogs, syntheticGrant, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
 /** The built platform as a process of its own, its JSON logs captured as an operator sees them. */
@@ -32,15 +31,7 @@ describe('request logs never print a person identifier', () => {
     const post = await fetch(`${base}/api/v1/decision-events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...auth },
-      body: JSON.stringify({
-        type: 'ServiceDecisionGranted',
-        eventId: randomUUID(),
-        decisionId: 'LOG-1',
-        occurredAt: '2026-03-01T08:00:00Z',
-        patient: { system: FNR, value: pid },
-        service: { code: '6' },
-        period: { start: '2026-03-01' },
-      }),
+      body: JSON.stringify(syntheticGrant({ decisionId: 'LOG-1', patient: { system: FNR, value: pid }, service: { code: '6' } })),
     });
     expect(post.status).toBe(201);
     expect((await fetch(`${base}/api/v1/service-overview`, { headers: { 'person-id': pid, ...auth } })).status).toBe(200);

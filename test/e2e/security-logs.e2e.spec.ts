@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DevIssuer } from '#libs/security';
-import { createTestDatabase, spawnPlatformWithLogs, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
+import { createTestDatabase, spawnPlatformWithLogs, syntheticGrant, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
 
 /** Every spelling of `pid` an operator could find in a log with grep. */
 function spellings(pid: string): string[] {
@@ -40,15 +39,7 @@ describe('security: no patient number in any log, in any encoding', () => {
     const post = await fetch(`${base}/api/v1/decision-events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...auth },
-      body: JSON.stringify({
-        type: 'ServiceDecisionGranted',
-        eventId: randomUUID(),
-        decisionId: 'LOGS-1',
-        occurredAt: '2026-03-01T08:00:00Z',
-        patient: { system: FNR, value: pid },
-        service: { code: '6' },
-        period: { start: '2026-03-01' },
-      }),
+      body: JSON.stringify(syntheticGrant({ decisionId: 'LOGS-1', patient: { system: FNR, value: pid }, service: { code: '6' } })),
     });
     expect(post.status).toBe(201);
   });

@@ -20,7 +20,8 @@ export class PostgresReplayCache implements DpopReplayCache {
          ON CONFLICT (jti) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE dpop_proofs_seen.expires_at < now()`,
       [jti, expiresAt],
     );
-    if (Date.now() - this.lastSweep > this.sweepIntervalMs) {
+    // `>=`: with an interval of 0 every call sweeps, also two calls in the same millisecond.
+    if (Date.now() - this.lastSweep >= this.sweepIntervalMs) {
       this.lastSweep = Date.now();
       void this.pool.query('DELETE FROM dpop_proofs_seen WHERE expires_at < now()').catch(() => undefined);
     }
