@@ -34,13 +34,30 @@ export function parseInstant(text: string): Instant | undefined {
 }
 
 /**
+ * `parseInstant` with a bounded memo: a projection compares each event's instant with the
+ * document's stored latest one, the same text again and again. Parsing is pure, so the memo
+ * changes no answer; it is emptied when full.
+ */
+const PARSED = new Map<string, Instant | null>();
+function parsedInstant(text: string): Instant | undefined {
+  let parsed = PARSED.get(text);
+  if (parsed === undefined) {
+    if (PARSED.size >= 4096) PARSED.clear();
+    parsed = parseInstant(text) ?? null;
+    PARSED.set(text, parsed);
+  }
+  return parsed ?? undefined;
+}
+
+/**
  * Orders two instants in time: negative when `a` is earlier, 0 when they are the same
  * instant (however written), positive when later. Text that is not an instant sorts before
  * every instant (so that a real instant always wins a "latest"), and among itself as text.
  */
 export function compareInstants(a: string, b: string): number {
-  const x = parseInstant(a);
-  const y = parseInstant(b);
+  if (a === b) return 0; // the same text is the same instant (or the same non-instant)
+  const x = parsedInstant(a);
+  const y = parsedInstant(b);
   if (!x || !y) return x ? 1 : y ? -1 : a < b ? -1 : a > b ? 1 : 0;
   if (x.epochSeconds !== y.epochSeconds) return x.epochSeconds - y.epochSeconds;
   if (x.leap !== y.leap) return x.leap ? 1 : -1;
