@@ -85,6 +85,8 @@ const forbidden = (code: string, title: string, detail: string) => new ProblemEr
 @Injectable()
 export class TokenCallerResolver implements CallerResolver {
   private readonly environments = new Map<string, { environment: TenantEnvironment; at: number }>();
+  /** Per request (the rate limiter and the guard see the same object): its token checked once. */
+  private readonly checked = new WeakMap<IncomingRequest, Promise<CheckedToken>>();
 
   constructor(
     private readonly verifier: TokenVerifier,
@@ -95,11 +97,19 @@ export class TokenCallerResolver implements CallerResolver {
   ) {}
 
   /**
-   * The verified token of a request: signature, issuer, audience, lifetime, and the DPoP
-   * proof (checked against the configured public URL, jti remembered in `replay`). Throws a
-   * 401 problem for a missing or bad token or proof, 503 when the issuer's keys are out of reach.
+   * The checks of a request's token that spend nothing: signature, issuer, audience, lifetime
+   * and the DPoP proof (against the configured public URL), with the proof's jti and how long
+   * it must be remembered. Done once per request: the rate limiter (`verifiedClient`) and the
+   * route's guard (`resolve`) share the result. Rejects with a 401 problem for a missing or bad
+   * token or proof, 503 when the issuer's keys are out of reach.
    */
-  private async verifiedToken(request: IncomingRequest, replay: DpopReplayCache): Promise<{ payload: JWTPayload; dpop: boolean }> {
+  private checkedToken(request: IncomingRequest): Promise<CheckedToken> {
+    let checked = this.checked.get(request);
+    if (!checked) this.checked.set(request, (checked = this.checkToken(request)));
+    return checked;
+  }
+
+  private async checkToken(request: IncomingRequest): Promise<CheckedToken> {
     const header = single(request.headers.authorization);
     if (!header) throw unauthorized('unauthenticated', 'send an access token: Authorization: DPoP <token> with a DPoP proof', 'invalid_request');
     const [scheme, token, ...rest] = header.trim().split(/\s+/);
@@ -126,6 +136,9 @@ export class TokenCallerResolver implements CallerResolver {
     }
     const jkt = (payload.cnf as { jkt?: string } | undefined)?.jkt;
     if (dpop) {
+      // Every check of the proof but the replay check, which runs last in verifyDpopProof:
+      // what it would remember is recorded here and spent by verifiedToken.
+      let proof: CheckedToken['proof'];
       try {
         await verifyDpopProof({
           proof: single(request.headers.dpop),
@@ -133,16 +146,27 @@ export class TokenCallerResolver implements CallerResolver {
           url: publicRequestUrl(request, this.settings.publicBaseUrl),
           accessToken: token,
           expectedJkt: jkt,
-          replay,
+          replay: { remember: async (jti, expiresAt) => ((proof = { jti, expiresAt }), true) },
         });
       } catch (error) {
-        if (error instanceof DpopError) throw unauthorized('invalid-dpop-proof', `${error.rule}: ${error.message}`, 'invalid_dpop_proof');
+        if (error instanceof DpopError) throw dpopRefused(error);
         throw error;
       }
-    } else if (jkt || !this.settings.allowBearer) {
+      return { payload, dpop, proof };
+    }
+    if (jkt || !this.settings.allowBearer) {
       throw unauthorized('dpop-required', jkt ? 'this token is DPoP-bound: send it as "Authorization: DPoP" with a proof' : 'this platform requires DPoP (RFC 9449)', 'invalid_request');
     }
     return { payload, dpop };
+  }
+
+  /** The checked token of a request, its DPoP proof's jti spent in the replay cache (401 when seen before). */
+  private async verifiedToken(request: IncomingRequest): Promise<CheckedToken> {
+    const checked = await this.checkedToken(request);
+    if (checked.proof && !(await this.replay.remember(checked.proof.jti, checked.proof.expiresAt))) {
+      throw dpopRefused(new DpopError('dpop-replay', 'DPoP proof jti has been used before'));
+    }
+    return checked;
   }
 
   /**
@@ -152,7 +176,7 @@ export class TokenCallerResolver implements CallerResolver {
    */
   async verifiedClient(request: IncomingRequest): Promise<string | undefined> {
     try {
-      const { payload } = await this.verifiedToken(request, PEEK_REPLAY);
+      const { payload } = await this.checkedToken(request);
       // The same client as Caller.clientId: client_id, else sub.
       const client = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.sub === 'string' ? payload.sub : undefined;
       return client === undefined ? undefined : `${payload.iss ?? ''} ${client}`;
@@ -177,7 +201,7 @@ export class TokenCallerResolver implements CallerResolver {
   }
 
   async resolve(request: IncomingRequest): Promise<Caller> {
-    const { payload, dpop } = await this.verifiedToken(request, this.replay);
+    const { payload, dpop } = await this.verifiedToken(request);
 
     const orgnrParent = stringClaim(payload, CLAIMS.orgnrParent);
     if (!orgnrParent || !/^[0-9]{9}$/.test(orgnrParent)) throw forbidden('unknown-tenant', 'No tenant', 'the token carries no orgnr_parent (the municipality)');
@@ -257,7 +281,14 @@ const single = (v: string | string[] | undefined) => (Array.isArray(v) ? (v.leng
 const stringClaim = (p: JWTPayload, name: string) => (typeof p[name] === 'string' ? (p[name] as string) : undefined);
 
 /** A replay cache that remembers nothing: for checks that must not consume a proof's jti. */
-const PEEK_REPLAY: DpopReplayCache = { remember: async () => true };
+/** A request's token after the checks that spend nothing; `proof`: the DPoP proof's jti to spend. */
+interface CheckedToken {
+  payload: JWTPayload;
+  dpop: boolean;
+  proof?: { jti: string; expiresAt: Date };
+}
+
+const dpopRefused = (error: DpopError) => unauthorized('invalid-dpop-proof', `${error.rule}: ${error.message}`, 'invalid_dpop_proof');
 
 /** Handler parameter: the resolved caller (set on the request by CallerGuard). */
 export const CurrentCaller = createParamDecorator((_: unknown, ctx: ExecutionContext): Caller => {
