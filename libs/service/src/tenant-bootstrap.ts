@@ -1,3 +1,4 @@
+import { decodeUtf8 } from '#libs/http';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { TENANT_REGISTRY, tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/tenancy';
@@ -23,7 +24,9 @@ export class TenantBootstrap implements OnModuleInit {
     const file = this.config.tenants.file;
     if (file) {
       // Decoded strictly: a file that is not UTF-8 fails here instead of storing U+FFFD.
-      const entries = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file))) as { orgnr: string; name: string; environment?: TenantEnvironment; database?: string }[];
+      const text = decodeUtf8(await readFile(file));
+      if (text === undefined) throw new Error(`FPI_TENANTS_FILE ${file} is not UTF-8`);
+      const entries = JSON.parse(text) as { orgnr: string; name: string; environment?: TenantEnvironment; database?: string }[];
       for (const e of entries) {
         const tenant = await this.tenants.add({ id: tenantId(e.orgnr), name: e.name, environment: e.environment ?? 'test', database: e.database || undefined });
         this.logger.log(`tenant ${tenant.id} (${tenant.name}, ${tenant.environment}, database ${tenant.database ?? 'default'}) from ${file}`);
