@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { ContentModule, PatientDecisions } from '#libs/content';
 import { ReceiveModule } from '#libs/receive';
 import { EventForwardingModule } from '#libs/event-forwarding';
-import { commonModules, TenantBootstrap } from '#libs/service';
+import { DataProtectionModule } from '#libs/data-protection';
+import { commonModules, personDataErasers, TenantBootstrap } from '#libs/service';
 
 /** The all-in-one platform: every module in one process, for the embedded default. */
 @Module({
-  imports: [...commonModules(), ReceiveModule.forRoot({ patientDecisions: PatientDecisions }), ContentModule, EventForwardingModule],
+  imports: [...commonModules(), ReceiveModule.forRoot({ patientDecisions: PatientDecisions }), ContentModule, EventForwardingModule, DataProtectionModule.forRoot(personDataErasers())],
   providers: [TenantBootstrap],
 })
 export class PlatformModule {}

@@ -49,6 +49,10 @@ export const SettingsSchema = Type.Object({
   FPI_TRUSTED_PROXIES: Type.Optional(Text),
   FPI_RATE_LIMIT_PER_MINUTE: Type.Optional(Count(0, 1_000_000_000)),
   FPI_PROJECTION_BATCH_SIZE: Type.Optional(Count(1, 1_000_000)),
+  FPI_RETENTION_MONTHS: Type.Optional(Type.String({ pattern: '^(off|[0-9]{1,4})$', description: 'a number of months or off' })),
+  FPI_RETENTION_OVERRIDES: Type.Optional(Text),
+  FPI_RETENTION_JOB: Type.Optional(Flag),
+  FPI_RETENTION_INTERVAL_MINUTES: Type.Optional(Count(1, 525_600)),
   /** Set by npm when started through it; the FHIR CapabilityStatement's software version. */
   npm_package_version: Type.Optional(Text),
 });
@@ -103,6 +107,12 @@ export interface PlatformConfig {
     dpopReplayCache: 'postgres' | 'memory';
   };
   projectionBatchSize: number | undefined;
+  /**
+   * Retention (libs/data-protection): the rule per municipality as given (FPI_RETENTION_MONTHS,
+   * default 24; FPI_RETENTION_OVERRIDES `<orgnr>=<months|off>,…`, parsed by parseRetentionSettings)
+   * and the scheduled job (FPI_RETENTION_JOB, default off; every FPI_RETENTION_INTERVAL_MINUTES, default 1440).
+   */
+  retention: { months: string | undefined; overrides: string | undefined; job: boolean; intervalMinutes: number };
   softwareVersion: string;
 }
 
@@ -192,6 +202,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       dpopReplayCache: s.FPI_DPOP_REPLAY_CACHE ?? 'postgres',
     },
     projectionBatchSize: s.FPI_PROJECTION_BATCH_SIZE === undefined ? undefined : Number(s.FPI_PROJECTION_BATCH_SIZE),
+    retention: {
+      months: s.FPI_RETENTION_MONTHS,
+      overrides: s.FPI_RETENTION_OVERRIDES,
+      job: s.FPI_RETENTION_JOB === 'true',
+      intervalMinutes: Number(s.FPI_RETENTION_INTERVAL_MINUTES ?? 1440),
+    },
     softwareVersion: s.npm_package_version ?? '0.1.0',
   };
 }

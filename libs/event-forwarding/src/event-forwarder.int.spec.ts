@@ -180,7 +180,7 @@ describe('event forwarder on PostgreSQL (publisher port double)', () => {
           tenant: e.tenant,
           checkpoint: formatCheckpoint(e.checkpoint),
         });
-        expect(JSON.parse(message.value) as ForwardedEventValue).toEqual({
+        expect(JSON.parse(message.value!) as ForwardedEventValue).toEqual({
           eventId: e.eventId,
           tenant: e.tenant,
           streamId: e.streamId,
@@ -196,7 +196,7 @@ describe('event forwarder on PostgreSQL (publisher port double)', () => {
     }
     const multi = broker.on('fpi.events.313231593').find((d) => d.message.key === 'multi-1')!;
     expect(multi.message.headers['schema-version']).toBe('2');
-    expect(JSON.parse(multi.message.value).metadata).toEqual({ correlationId: 'corr-1', sourceSystem: 'epj' });
+    expect(JSON.parse(multi.message.value!).metadata).toEqual({ correlationId: 'corr-1', sourceSystem: 'epj' });
 
     // The checkpoints and lag, as `npx fpi projections` shows them.
     await until(async () => (await checkpointOf(A)) === formatCheckpoint(eventsA.at(-1)!.checkpoint) && (await checkpointOf(B)) === formatCheckpoint(eventsB.at(-1)!.checkpoint));
@@ -333,7 +333,7 @@ describe('event forwarder on PostgreSQL (publisher port double)', () => {
     const broker = new RecordingBroker();
     let refuse = true;
     broker.before = async (_call, _topic, messages) => {
-      if (refuse && messages.some((m) => JSON.parse(m.value).data.huge === true)) throw new PermanentPublishError('the broker refused the messages (MESSAGE_TOO_LARGE)');
+      if (refuse && messages.some((m) => JSON.parse(m.value ?? '{}').data.huge === true)) throw new PermanentPublishError('the broker refused the messages (MESSAGE_TOO_LARGE)');
     };
     const r = relay(broker);
     await r.start();

@@ -31,7 +31,7 @@ import type { EventStore, RecordedEvent } from '#libs/event-store';
 import type { TenantId, TenantRegistry } from '#libs/tenancy';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, projectionId, abortableSleep, type EngineOptions, type Projection, type ProjectionSession, type ProjectionStatus } from '#libs/projections';
 import { PermanentPublishError, type MessagePublisher } from './message-publisher.port.js';
-import { DEFAULT_TOPIC_PREFIX, forwardingTopic, toForwardedMessage } from './forwarded-message.js';
+import { DEFAULT_TOPIC_PREFIX, forwardingTopic, toForwardedMessages } from './forwarded-message.js';
 
 /** Its stored name, from before the rename from outbox: checkpoints and operators' CLI commands name it. */
 export const FORWARDER_PROJECTION = 'kafka_outbox';
@@ -119,7 +119,7 @@ export class EventForwardingProjection implements Projection {
     // Under a runner its signal ends the wait; called directly, stop() does.
     const signal = runnerSignal ?? this.stopping.signal;
     const topic = forwardingTopic(this.options.topicPrefix, tenant);
-    const messages = events.map(toForwardedMessage);
+    const messages = events.flatMap(toForwardedMessages);
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw new RelayStoppedError();
       try {

@@ -1,4 +1,4 @@
-import { formatCheckpoint, type EventMetadata, type RecordedEvent } from '#libs/event-store';
+import { formatCheckpoint, STREAMS_ERASED, type EventMetadata, type RecordedEvent, type StreamsErasedData } from '#libs/event-store';
 import { type TenantId } from '#libs/tenancy';
 import type { ForwardedMessage } from './message-publisher.port.js';
 
@@ -65,4 +65,18 @@ export function toForwardedMessage(event: RecordedEvent): ForwardedMessage {
       [FORWARDED_HEADERS.checkpoint]: checkpoint,
     },
   };
+}
+
+/**
+ * The messages of one recorded event: the event itself, and for an erasure's tombstone event
+ * (`StreamsErased`, ADR 0010) first a tombstone (null value) for the key of every stream it
+ * deleted. The forwarder publishes in `$all` order, so the tombstones follow every copy of the
+ * deleted events it sent, and a log-compacted topic keeps none of them.
+ */
+export function toForwardedMessages(event: RecordedEvent): ForwardedMessage[] {
+  const message = toForwardedMessage(event);
+  if (event.type !== STREAMS_ERASED) return [message];
+  const { streamIds } = event.data as unknown as StreamsErasedData;
+  const tombstones = (Array.isArray(streamIds) ? streamIds : []).map((key) => ({ key, value: null, headers: { ...message.headers } }));
+  return [...tombstones, message];
 }

@@ -35,7 +35,7 @@ describe('forwarded message mapping', () => {
       checkpoint: '74012-812',
     });
     expect(Object.values(FORWARDED_HEADERS).sort()).toEqual(Object.keys(m.headers).sort());
-    const value = JSON.parse(m.value) as ForwardedEventValue;
+    const value = JSON.parse(m.value!) as ForwardedEventValue;
     expect(value).toEqual({
       eventId: event.eventId,
       tenant: '313231593',

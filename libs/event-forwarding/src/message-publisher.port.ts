@@ -4,8 +4,11 @@
  */
 export interface ForwardedMessage {
   key: string;
-  /** JSON of the event (see `ForwardedEventValue`). */
-  value: string;
+  /**
+   * JSON of the event (see `ForwardedEventValue`), or null: a tombstone (Kafka: a log-compacted
+   * topic drops every earlier message of the key), sent for each stream an erasure deleted.
+   */
+  value: string | null;
   headers: Record<string, string>;
 }
 

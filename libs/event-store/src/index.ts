@@ -9,3 +9,4 @@ export * from './event-store.module.js';
 export * from './event-store-adapters.js';
 export * from './tenant-routed-event-store.js';
 export * from './append-validation.js';
+export * from './streams-erased.js';

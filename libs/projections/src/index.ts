@@ -7,3 +7,4 @@ export * from './checkpoint-waiters.js';
 export * from './dead-letters.js';
 export * from './checkpoints/checkpoint-store.port.js';
 export * from './checkpoints/postgres-checkpoint-store.js';
+export * from './dead-letters.eraser.js';

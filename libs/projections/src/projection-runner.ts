@@ -145,17 +145,18 @@ export class ProjectionRunner {
         continue;
       }
       this.setCaughtUp(false);
-      await this.processBatch(client, from, page.events, signal);
+      await this.processBatch(client, from, page.events, signal, stored.generation);
     }
   }
 
-  private async processBatch(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal): Promise<void> {
-    const attempt = await this.withRetries(client, () => this.commit(client, from, events, signal), signal);
+  /** `generation`: the checkpoint's erasure generation when `events` were read (see `commit`). */
+  private async processBatch(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal, generation?: number): Promise<void> {
+    const attempt = await this.withRetries(client, () => this.commit(client, from, events, signal, generation), signal);
     if (attempt.ok || attempt.moved) return;
     // The batch keeps failing: find the event that does, applying the others one by one.
     let checkpoint = from;
     for (const event of events) {
-      const one = await this.withRetries(client, () => this.commit(client, checkpoint, [event], signal), signal);
+      const one = await this.withRetries(client, () => this.commit(client, checkpoint, [event], signal, generation), signal);
       if (one.moved) return;
       if (!one.ok) {
         await this.deadLetter(client, event, one.error);
@@ -183,14 +184,19 @@ export class ProjectionRunner {
     return { ok: false, moved: false, error: lastError };
   }
 
-  /** Applies events and moves the checkpoint from `from` to the last event, in one transaction. */
-  private async commit(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal): Promise<void> {
+  /**
+   * Applies events and moves the checkpoint from `from` to the last event, in one transaction.
+   * The compare-and-set also requires the erasure `generation` read before the events: an
+   * erasure that committed meanwhile deleted events this batch may hold, so the batch rolls
+   * back (as if another runner had moved the checkpoint) and is read again without them.
+   */
+  private async commit(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal, generation?: number): Promise<void> {
     const to = events[events.length - 1]!.checkpoint;
     await inTransaction(client, async () => {
       const relevant = events.filter((e) => this.projection.handles(e.type));
       if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant, signal);
       // Compare-and-set: a checkpoint that moved under us means another runner was active.
-      if (!(await this.checkpoints.on(client).compareAndSet(this.id, this.tenant, from, to))) throw new CheckpointMovedError();
+      if (!(await this.checkpoints.on(client).compareAndSet(this.id, this.tenant, from, to, generation))) throw new CheckpointMovedError();
     });
     this.hooks.onApplied?.(events.length);
     this.hooks.onCheckpoint?.(to);

@@ -31,6 +31,8 @@ export const SCOPES = {
   'agreements-read': 'nhn:fpi/agreements.read',
   /** Register and end agreements in the municipality's register (its administration, not an EPJ). */
   'agreements-write': 'nhn:fpi/agreements.write',
+  /** The data controller's erasure of a person's data in its municipality (issue 22); nothing else carries it. */
+  erase: 'nhn:fpi/erasures.write',
 } as const;
 export type ScopeName = keyof typeof SCOPES;
 

@@ -4,3 +4,4 @@ export * from './openapi.js';
 export * from './service-config.js';
 export * from './tenant-bootstrap.js';
 export * from './spawn-deployable.js';
+export * from './person-data-erasers.js';

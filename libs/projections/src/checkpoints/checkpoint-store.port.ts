@@ -8,6 +8,8 @@ export type Queryable = { query: import('pg').ClientBase['query'] };
 export interface StoredCheckpoint {
   checkpoint: Checkpoint;
   status: 'running' | 'paused';
+  /** Incremented by every erasure of the tenant (libs/data-protection): a batch read before one must not commit. */
+  generation?: number;
 }
 
 /**
@@ -31,9 +33,11 @@ export interface CheckpointStore {
   heartbeat(projection: string, tenant: TenantId): Promise<void>;
   /**
    * Compare-and-set: moves `from` → `to` only if the stored checkpoint is still `from` and
-   * the projection runs. False means another runner moved it (or it was paused).
+   * the projection runs. False means another runner moved it (or it was paused). With
+   * `generation`, also only if no erasure ran since the runner read it (its batch may hold
+   * events that are gone).
    */
-  compareAndSet(projection: string, tenant: TenantId, from: Checkpoint, to: Checkpoint): Promise<boolean>;
+  compareAndSet(projection: string, tenant: TenantId, from: Checkpoint, to: Checkpoint, generation?: number): Promise<boolean>;
   /** Pauses at a dead-lettered event, with the reason operators see. */
   pause(projection: string, tenant: TenantId, reason: string): Promise<void>;
   /** Runs a paused projection again; `skipTo` moves the checkpoint past a skipped event. False when it was not paused. */

@@ -2,7 +2,15 @@ import type { Checkpoint } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 import { checkpointOfRow, hasReached, type CheckpointColumns, type CheckpointStore, type Queryable, type StoredCheckpoint } from './checkpoint-store.port.js';
 
-type Row = CheckpointColumns & { projection: string; tenant_id: string; status: 'running' | 'paused'; paused_reason: string | null; owner: string | null; heartbeat_at: Date | null };
+type Row = CheckpointColumns & {
+  generation?: string | number;
+  projection: string;
+  tenant_id: string;
+  status: 'running' | 'paused';
+  paused_reason: string | null;
+  owner: string | null;
+  heartbeat_at: Date | null;
+};
 
 /** `projection_checkpoints` (libs/database/migrations/003.do.projections.sql). */
 export class PostgresCheckpointStore implements CheckpointStore {
@@ -15,10 +23,10 @@ export class PostgresCheckpointStore implements CheckpointStore {
   async read(projection: string, tenant: TenantId): Promise<StoredCheckpoint | undefined> {
     const { rows } = await this.db.query<Row>({
       name: 'fpi_checkpoint_read',
-      text: 'SELECT transaction_id, global_position, status FROM projection_checkpoints WHERE projection = $1 AND tenant_id = $2',
+      text: 'SELECT transaction_id, global_position, status, generation FROM projection_checkpoints WHERE projection = $1 AND tenant_id = $2',
       values: [projection, tenant],
     });
-    return rows[0] ? { checkpoint: checkpointOfRow(rows[0]), status: rows[0].status } : undefined;
+    return rows[0] ? { checkpoint: checkpointOfRow(rows[0]), status: rows[0].status, generation: Number(rows[0].generation ?? 0) } : undefined;
   }
 
   async hasReached(projection: string, tenant: TenantId, wanted: Checkpoint): Promise<boolean> {
@@ -37,12 +45,13 @@ export class PostgresCheckpointStore implements CheckpointStore {
     await this.db.query('UPDATE projection_checkpoints SET heartbeat_at = now() WHERE projection = $1 AND tenant_id = $2', [projection, tenant]);
   }
 
-  async compareAndSet(projection: string, tenant: TenantId, from: Checkpoint, to: Checkpoint): Promise<boolean> {
+  async compareAndSet(projection: string, tenant: TenantId, from: Checkpoint, to: Checkpoint, generation?: number): Promise<boolean> {
     const result = await this.db.query({
-      name: 'fpi_checkpoint_cas',
+      name: 'fpi_checkpoint_cas_generation',
       text: `UPDATE projection_checkpoints SET transaction_id = $3, global_position = $4, updated_at = now(), heartbeat_at = now()
-              WHERE projection = $1 AND tenant_id = $2 AND transaction_id = $5 AND global_position = $6 AND status = 'running'`,
-      values: [projection, tenant, to.transactionId.toString(), to.globalPosition, from.transactionId.toString(), from.globalPosition],
+              WHERE projection = $1 AND tenant_id = $2 AND transaction_id = $5 AND global_position = $6 AND status = 'running'
+                AND ($7::bigint IS NULL OR generation = $7::bigint)`,
+      values: [projection, tenant, to.transactionId.toString(), to.globalPosition, from.transactionId.toString(), from.globalPosition, generation ?? null],
     });
     return result.rowCount === 1;
   }
