@@ -7,6 +7,7 @@ import { DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeNam
 import { dataCommands } from './commands/data.js';
 import { projectionCommands } from './commands/projections.js';
 import { agreementCommands } from './commands/agreements.js';
+import { dataProtectionCommands } from './commands/data-protection.js';
 import { CliContext, orgnr } from './context.js';
 
 /** The settings, read once; a bad variable stops every command, naming it. */
@@ -125,6 +126,7 @@ program
 projectionCommands(program, ctx);
 dataCommands(program, ctx);
 agreementCommands(program, ctx);
+dataProtectionCommands(program, ctx);
 
 await program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fpi: ${(error as Error).message}`);

@@ -108,7 +108,7 @@ export class DataProtection {
   ) {}
 
   /** Erases every trace of the person in the tenant. */
-  erasePerson(request: ErasureRequest): Promise<ErasureReport> {
+  async erasePerson(request: ErasureRequest): Promise<ErasureReport> {
     const reason = validateReason(request.reason);
     const person = request.person.value;
     return this.run(request.tenant, 'erasure', request.requestedBy, reason, null, request.dryRun ?? false, person, async (db) => {
@@ -121,7 +121,7 @@ export class DataProtection {
   }
 
   /** Removes the decisions the rule selects (`fallsOut`) at `now`; a rule that is off removes nothing. */
-  applyRetention(request: RetentionRequest): Promise<ErasureReport> {
+  async applyRetention(request: RetentionRequest): Promise<ErasureReport> {
     const months = request.rule.months;
     const cutoff = months === null ? undefined : retentionCutoff(request.now, months);
     const rule = months === null ? null : { months, cutoff: cutoff! };
