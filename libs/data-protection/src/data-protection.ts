@@ -16,7 +16,7 @@ import {
 } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 import type { ErasureSession, PersonDataEraser, RemovedHistory } from './person-data-eraser.port.js';
-import { fallsOut, retentionCutoff, type RetentionRule } from './retention.js';
+import { fallsOut, retentionToday, type RetentionRule } from './retention.js';
 
 /** What an erasure or a retention run did (or, dry, would do). Never names the person. */
 export interface ErasureReport {
@@ -33,7 +33,7 @@ export interface ErasureReport {
   /** Rows removed or changed per eraser (`PersonDataEraser.name`), and `events`. */
   counts: Record<string, number>;
   /** The retention rule applied (retention only). */
-  rule?: { months: number; cutoff: string };
+  rule?: { months: number; today: string };
 }
 
 export interface ErasureRequest {
@@ -123,11 +123,11 @@ export class DataProtection {
   /** Removes the decisions the rule selects (`fallsOut`) at `now`; a rule that is off removes nothing. */
   async applyRetention(request: RetentionRequest): Promise<ErasureReport> {
     const months = request.rule.months;
-    const cutoff = months === null ? undefined : retentionCutoff(request.now, months);
-    const rule = months === null ? null : { months, cutoff: cutoff! };
-    const reason = months === null ? 'retention: off' : `retention: decisions ended or entered in error before ${cutoff} (${months} months)`;
+    const today = retentionToday(request.now);
+    const rule = months === null ? null : { months, today };
+    const reason = months === null ? 'retention: off' : `retention: decisions ended or entered in error more than ${months} months before ${today}`;
     return this.run(request.tenant, 'retention', request.requestedBy, reason, rule, request.dryRun ?? false, undefined, async (db, store) => {
-      if (cutoff === undefined) return [];
+      if (months === null) return [];
       const { rows } = await db.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM events WHERE tenant_id = $1 AND event_type IN ('ServiceEnded', 'DecisionEnteredInError')`, [
         request.tenant,
       ]);
@@ -142,7 +142,7 @@ export class DataProtection {
         let doc = emptyOverview(first.data.patient as PatientRef);
         for (const e of events) if (DECISION_TYPES.has(e.type)) doc = evolveOverview(doc, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
         const decisions = Object.values(doc.decisions);
-        if (decisions.length > 0 && decisions.every((d) => fallsOut(d, cutoff))) out.push(streamId);
+        if (decisions.length > 0 && decisions.every((d) => fallsOut(d, months, today))) out.push(streamId);
       }
       return out.sort();
     });

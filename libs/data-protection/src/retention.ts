@@ -16,33 +16,46 @@ export interface RetentionRule {
 
 export const DEFAULT_RETENTION_MONTHS = 24;
 
+const DAY = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
+
 /**
- * The first day (YYYY-MM-DD, Norway) that is not yet `months` months ago at `now`: a decision
- * whose day of ending is before it falls out. Calendar months; a day that the earlier month
- * lacks (31 March − 1 month) becomes that month's last day.
+ * `day` (YYYY-MM-DD) plus `months` calendar months; a day the later month lacks becomes its
+ * last day (2026-01-31 + 1 month = 2026-02-28). Undefined for text that is not a day.
  */
-export function retentionCutoff(now: Date, months: number): string {
-  const [y, m, d] = osloToday(now).split('-').map(Number) as [number, number, number];
-  const monthIndex = y * 12 + (m - 1) - months;
-  const year = Math.floor(monthIndex / 12);
-  const month = monthIndex - year * 12 + 1;
+export function addMonths(day: string, months: number): string | undefined {
+  const m = DAY.exec(day);
+  if (!m) return undefined;
+  const index = Number(m[1]) * 12 + Number(m[2]) - 1 + months;
+  const year = Math.floor(index / 12);
+  const month = index - year * 12 + 1;
   const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(Math.min(d, lastDay)).padStart(2, '0')}`;
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(Math.min(Number(m[3]), lastDay)).padStart(2, '0')}`;
 }
 
 /**
- * Whether a folded decision falls out at `cutoff` (from `retentionCutoff`): ended with a last
- * day of service before it, or entered in error on a day (in Norway, of the instant the EPJ
- * reported, compared as an instant through `osloDateOf`) before it. Anything else stays.
+ * The day a folded decision stopped being a service, or undefined while it is one: an ended
+ * decision's last day of service (`period.end`), an entered-in-error decision's day in Norway
+ * of the instant the EPJ reported it (`lastOccurredAt`, parsed as an instant by `osloDateOf`).
  */
-export function fallsOut(decision: Pick<OverviewDecision, 'lifecycle' | 'period' | 'lastOccurredAt'>, cutoff: string): boolean {
-  if (decision.lifecycle === 'ended') return decision.period.end !== undefined && decision.period.end < cutoff;
-  if (decision.lifecycle === 'entered-in-error') {
-    const day = osloDateOf(decision.lastOccurredAt);
-    return day !== undefined && day < cutoff;
-  }
-  return false;
+export function dayOfLeaving(decision: Pick<OverviewDecision, 'lifecycle' | 'period' | 'lastOccurredAt'>): string | undefined {
+  if (decision.lifecycle === 'ended') return decision.period.end;
+  if (decision.lifecycle === 'entered-in-error') return osloDateOf(decision.lastOccurredAt);
+  return undefined;
 }
+
+/**
+ * Whether a folded decision falls out on `today` (YYYY-MM-DD, Norway; `osloToday(now)`): it left
+ * (`dayOfLeaving`) more than `months` months ago, i.e. that day plus `months` months is before
+ * today. Active, paused and planned decisions never fall out.
+ */
+export function fallsOut(decision: Pick<OverviewDecision, 'lifecycle' | 'period' | 'lastOccurredAt'>, months: number, today: string): boolean {
+  const left = dayOfLeaving(decision);
+  const until = left === undefined ? undefined : addMonths(left, months);
+  return until !== undefined && until < today;
+}
+
+/** Today in Norway at `now`, the day `fallsOut` compares with. */
+export const retentionToday = (now: Date) => osloToday(now);
 
 /**
  * The rules per municipality from FPI_RETENTION_MONTHS (the default, a number or `off`) and

@@ -12,7 +12,7 @@ function printReport(report: ErasureReport, json?: boolean): void {
   if (json) return console.log(JSON.stringify(report));
   const what = report.dryRun ? 'would remove' : 'removed';
   console.log(
-    `${report.kind} ${report.reference} in ${report.tenant}: ${what} ${report.streams} streams, ${report.events} events, ${report.patients} patients${report.rule ? ` (rule: ${report.rule.months} months, cutoff ${report.rule.cutoff})` : ''}`,
+    `${report.kind} ${report.reference} in ${report.tenant}: ${what} ${report.streams} streams, ${report.events} events, ${report.patients} patients${report.rule ? ` (rule: ${report.rule.months} months, as of ${report.rule.today})` : ''}`,
   );
   for (const [store, n] of Object.entries(report.counts)) console.log(`  ${store}\t${n}`);
 }
