@@ -1,7 +1,7 @@
 import { parseCheckpoint, type RecordedEvent } from '#libs/event-store';
 import { tenantId } from '#libs/tenancy';
 import { PermanentPublishError } from './message-publisher.port.js';
-import { DEFAULT_TOPIC_PREFIX, FORWARDED_HEADERS, forwardingTopic, toForwardedMessage, type ForwardedEventValue } from './forwarded-message.js';
+import { DEFAULT_TOPIC_PREFIX, FORWARDED_HEADERS, forwardingTopic, toForwardedMessage, toForwardedMessages, type ForwardedEventValue } from './forwarded-message.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,18 @@ const event: RecordedEvent = {
 };
 
 describe('forwarded message mapping', () => {
+  it('an erasure tombstone event (StreamsErased) becomes a null-valued message per deleted stream key, then itself; other events are one message', () => {
+    expect(toForwardedMessages(event)).toEqual([toForwardedMessage(event)]);
+    const erased: RecordedEvent = { ...event, streamId: 'Erasure/r-1', type: 'StreamsErased', data: { reference: 'r-1', kind: 'erasure', streamIds: ['Decision/a/1', 'Decision/b/2'] } };
+    const messages = toForwardedMessages(erased);
+    expect(messages.map((m) => [m.key, m.value])).toEqual([
+      ['Decision/a/1', null],
+      ['Decision/b/2', null],
+      ['Erasure/r-1', toForwardedMessage(erased).value],
+    ]);
+    expect(messages[0]!.headers[FORWARDED_HEADERS.eventType]).toBe('StreamsErased');
+  });
+
   it('keys by stream id, puts the routing and dedup facts in headers, and the whole event in the value', () => {
     const m = toForwardedMessage(event);
     expect(m.key).toBe('episode-7f3a');
