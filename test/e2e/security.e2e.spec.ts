@@ -243,6 +243,13 @@ describe('security, tenancy and patient audit log', () => {
           await registerOfA.post(`/api/v1/agreements/${agreementOfB.id}/end`).send({ reason: 'x' }).expect(404);
           expect((await p.app.get(AgreementRegister).list(B)).find((a) => a.id === agreementOfB.id)?.ended).toBeUndefined();
         },
+        // The erasure acts in the caller's own municipality only: B's patient is untouched.
+        'post /api/v1/erasures': async () => {
+          const before = await eventsOf(B);
+          const eraserOfA = await p.as({ scopes: ['erase'], clientId: 'personvern-a' });
+          expect((await eraserOfA.post('/api/v1/erasures').send({ person: pidB, reason: 'tenancy check' }).expect(200)).body).toMatchObject({ tenant: A, events: 0 });
+          expect(await eventsOf(B)).toBe(before);
+        },
         // Operational endpoints: no patient data, nothing per tenant.
         'get /metrics': async () => expect((await asA.get('/metrics').expect(200)).text).not.toContain(pidB),
         'get /health/live': async () => void (await asA.get('/health/live').expect(200)),

@@ -1,0 +1,68 @@
+import request from 'supertest';
+import { startTestPlatform, syntheticGrant, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
+
+/**
+ * Issue 22 over HTTP: the operator endpoint POST /api/v1/erasures, with its own scope. Erases
+ * the person from the caller's municipality; the receipt names no person; bad input is a
+ * problem+json naming the field, and changes nothing.
+ */
+describe('erasure endpoint (POST /api/v1/erasures)', () => {
+  let p: TestPlatform;
+  let eraser: ReturnType<typeof request.agent>;
+  const [person, other] = [syntheticPid(), syntheticPid()];
+  let last = '';
+
+  beforeAll(async () => {
+    p = await startTestPlatform();
+    eraser = await p.as({ scopes: ['erase'], clientId: 'personvernombud', clientName: 'Personvernombudet (test)', hpr: undefined });
+    for (const pid of [person, person, other]) {
+      const r = await p
+        .http()
+        .post('/api/v1/decision-events')
+        .send(syntheticGrant({ patient: { system: FNR, value: pid }, description: 'fritekst', performer: { orgnr: '974760673', name: 'Hjemmetjenesten' } }));
+      expect([r.status, r.status === 201 ? '' : r.body]).toEqual([201, '']);
+      last = r.body.checkpoint;
+    }
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  const services = async (pid: string) => (await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', last).expect(200)).body.services as unknown[];
+
+  it('needs its own scope: a token with every other scope is refused (403), and nothing changes', async () => {
+    const r = await p.http().post('/api/v1/erasures').send({ person, reason: 'wrong municipality' });
+    expect(r.status).toBe(403);
+    expect(r.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(await services(person)).toHaveLength(2);
+  });
+
+  it('refuses bad input with a problem naming the field and the rule; nothing changes', async () => {
+    const bad = async (body: unknown, pointer: string) => {
+      const r = await eraser.post('/api/v1/erasures').send(body as object);
+      expect([r.status, r.headers['content-type']]).toEqual([400, expect.stringMatching(/application\/problem\+json/)]);
+      expect(r.body.errors.map((e: { pointer: string }) => e.pointer)).toContain(pointer);
+      expect(JSON.stringify(r.body)).not.toContain(person);
+    };
+    await bad({ person: person.slice(0, 10), reason: 'x' }, '/person');
+    await bad({ person: ` ${person}`, reason: 'x' }, '/person');
+    await bad({ person, reason: `the patient ${person}` }, '/reason');
+    await bad({ person, reason: '' }, '/reason');
+    await bad({ person, reason: 'x', extra: 1 }, '/extra');
+    await bad({ reason: 'x' }, '/person');
+    expect(await services(person)).toHaveLength(2);
+  });
+
+  it('a dry run counts; the erasure removes the person and leaves the other; the receipt names nobody', async () => {
+    const dry = await eraser.post('/api/v1/erasures').send({ person, reason: 'posted to the wrong municipality', dryRun: true }).expect(200);
+    expect(dry.body).toMatchObject({ kind: 'erasure', dryRun: true, events: 2, streams: 2, patients: 1 });
+    expect(await services(person)).toHaveLength(2);
+
+    const done = await eraser.post('/api/v1/erasures').send({ person, reason: 'posted to the wrong municipality' }).expect(200);
+    expect(done.body).toMatchObject({ kind: 'erasure', dryRun: false, tenant: '313231593', events: 2, streams: 2, patients: 1, counts: { events: 2, service_overview: 1 } });
+    expect(JSON.stringify(done.body)).not.toContain(person);
+    expect(done.headers['cache-control']).toMatch(/no-store/);
+    expect(await services(person)).toEqual([]);
+    expect(await services(other)).toHaveLength(1);
+  });
+});
