@@ -22,6 +22,12 @@ describe('loadConfig', () => {
     expect(config.auth).toEqual({ mode: 'dev', jwksUrl: undefined, issuer: undefined, audience: undefined, allowBearer: true, dpopReplayCache: 'postgres' });
     expect(config.tenants.demoAgreement).toBe(true);
     expect(config.projectionBatchSize).toBeUndefined();
+    expect(config.retention).toEqual({ months: undefined, overrides: undefined, job: false, intervalMinutes: 1440 });
+  });
+
+  it('reads the retention settings (rule, overrides, job and its interval)', () => {
+    const config = loadConfig({ FPI_RETENTION_MONTHS: 'off', FPI_RETENTION_OVERRIDES: '840000001=12', FPI_RETENTION_JOB: 'true', FPI_RETENTION_INTERVAL_MINUTES: '60' });
+    expect(config.retention).toEqual({ months: 'off', overrides: '840000001=12', job: true, intervalMinutes: 60 });
   });
 
   it('types the numbers and flags it reads', () => {
@@ -57,6 +63,9 @@ describe('loadConfig', () => {
     [{ FPI_AUTH_ALLOW_BEARER: 'yes' }, /FPI_AUTH_ALLOW_BEARER must be one of true, false/],
     [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ FPI_EVENT_STORE: 'mongo' }, /FPI_EVENT_STORE must be one of postgres, kurrentdb/],
+    [{ FPI_RETENTION_MONTHS: 'two years' }, /FPI_RETENTION_MONTHS must be a number of months or off/],
+    [{ FPI_RETENTION_JOB: 'on' }, /FPI_RETENTION_JOB must be one of true, false/],
+    [{ FPI_RETENTION_INTERVAL_MINUTES: '0' }, /FPI_RETENTION_INTERVAL_MINUTES must be an integer 1–525600/],
     [{ FPI_EVENT_STORE: 'kurrentdb' }, /KURRENTDB_URL is required with FPI_EVENT_STORE=kurrentdb/],
     [{ FPI_EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://127.0.0.1:2113', FPI_DATABASES: '{"bodo":"postgres://db/bodo"}' }, /FPI_DATABASES .*needs FPI_EVENT_STORE=postgres/],
   ])('refuses %j, naming the variable', (env, message) => {

@@ -8,6 +8,7 @@ import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';
 import { AccessLogEraser } from './access-log.eraser.js';
 import { DataProtection } from './data-protection.js';
+import { RetentionJob } from './retention-job.js';
 
 const TENANT = tenantId('313231593');
 const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
@@ -92,6 +93,8 @@ describe('retention (issue 22): removes exactly what its rule says, from the sto
         const expectedGone = streams.filter((_, i) => shouldGo(plans[i]!, months, now));
         const dry = await protection.applyRetention({ tenant: TENANT, rule: { months }, now, requestedBy: 'test', dryRun: true });
         expect(dry.streams).toBe(expectedGone.length);
+        const afterDry = await remainingStreams();
+        expect(streams.every((s) => afterDry.has(s))).toBe(true);
         const report = await protection.applyRetention({ tenant: TENANT, rule: { months }, now, requestedBy: 'test' });
         expect(report.streams).toBe(expectedGone.length);
         const remaining = await remainingStreams();
@@ -106,6 +109,26 @@ describe('retention (issue 22): removes exactly what its rule says, from the sto
     const report = await protection.applyRetention({ tenant: TENANT, rule: { months: null }, now: new Date('2030-01-01T00:00:00Z'), requestedBy: 'test' });
     expect(report).toMatchObject({ streams: 0, events: 0 });
     expect((await remainingStreams()).has(stream)).toBe(true);
+  });
+
+  it('the scheduled job applies each municipality its own rule, and logs no person number', async () => {
+    const pid = syntheticPid();
+    const old = await append(pid, 'JOB-old', { kind: 'ended', endDate: '2020-05-01' });
+    const recent = await append(pid, 'JOB-recent', { kind: 'ended', endDate: '2026-05-01' });
+    const lines: string[] = [];
+    const job = new RetentionJob(protection, {
+      intervalMs: 3_600_000,
+      tenants: async () => [TENANT],
+      ruleOf: () => ({ months: 24 }),
+      now: () => new Date('2026-06-01T10:00:00Z'),
+      log: (m) => lines.push(m),
+    });
+    await job.runOnce();
+    await job.stop();
+    const remaining = await remainingStreams();
+    expect([remaining.has(old), remaining.has(recent)]).toEqual([false, true]);
+    expect(lines).toEqual([expect.stringMatching(/^retention for 313231593: \d+ decisions, \d+ events removed \(erasure [0-9a-f-]{36}\)$/)]);
+    expect(lines.join('\n')).not.toMatch(/[0-9]{11}/);
   });
 
   it("refolds a patient's overview from what remains while the projection runs and writes go on: equal to a rebuild", async () => {
