@@ -8,6 +8,10 @@ import { PERSON_DATA_ERASERS, type PersonDataEraser } from './person-data-eraser
 import { RetentionJob } from './retention-job.js';
 import { parseRetentionSettings } from './retention.js';
 
+/** Why erasure cannot run with this configuration, if it cannot: the events are in KurrentDB (ADR 0010). */
+export const unavailableWith = (config: PlatformConfig): string | undefined =>
+  config.eventStore.kind === 'kurrentdb' ? 'erasure and retention need the PostgreSQL event store; with FPI_EVENT_STORE=kurrentdb they are not built yet (ADR 0010)' : undefined;
+
 @Injectable()
 class RetentionSchedule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Retention');
@@ -22,7 +26,7 @@ class RetentionSchedule implements OnApplicationBootstrap, OnApplicationShutdown
   onApplicationBootstrap(): void {
     const { retention } = this.config;
     const rules = parseRetentionSettings(retention.months, retention.overrides); // fails the start on a bad rule
-    if (!retention.job) {
+    if (!retention.job || unavailableWith(this.config)) {
       this.logger.log('the retention job is off (FPI_RETENTION_JOB); `npx fpi retention apply` applies the rules');
       return;
     }
@@ -56,8 +60,9 @@ export class DataProtectionModule {
         { provide: PERSON_DATA_ERASERS, useValue: [...erasers] },
         {
           provide: DataProtection,
-          inject: [TenantDatabases, PERSON_DATA_ERASERS, UpcasterRegistry],
-          useFactory: (tenants: TenantDatabases, list: PersonDataEraser[], upcasters: UpcasterRegistry) => new DataProtection(async (tenant) => (await tenants.of(tenant)).db.pool, list, upcasters),
+          inject: [TenantDatabases, PERSON_DATA_ERASERS, UpcasterRegistry, CONFIG],
+          useFactory: (tenants: TenantDatabases, list: PersonDataEraser[], upcasters: UpcasterRegistry, config: PlatformConfig) =>
+            new DataProtection(async (tenant) => (await tenants.of(tenant)).db.pool, list, upcasters, unavailableWith(config)),
         },
         RetentionSchedule,
       ],

@@ -66,6 +66,14 @@ export class InvalidErasureError extends Error {
   }
 }
 
+/** Erasure is not available with this event store (KurrentDB: ADR 0010); nothing was changed. */
+export class ErasureUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ErasureUnavailableError';
+  }
+}
+
 /** Rolls a dry run's transaction back after it counted. */
 class DryRun extends Error {
   constructor(readonly report: ErasureReport) {
@@ -105,6 +113,8 @@ export class DataProtection {
     private readonly poolOf: (tenant: TenantId) => Promise<pg.Pool>,
     private readonly erasers: readonly PersonDataEraser[],
     private readonly upcasters: UpcasterRegistry = new UpcasterRegistry(),
+    /** Set when the events are not in PostgreSQL (FPI_EVENT_STORE=kurrentdb): every call is refused with it. */
+    private readonly unavailable?: string,
   ) {}
 
   /** Erases every trace of the person in the tenant. */
@@ -158,6 +168,7 @@ export class DataProtection {
     person: string | undefined,
     choose: (db: pg.ClientBase, store: PostgresEventStore) => Promise<string[]>,
   ): Promise<ErasureReport> {
+    if (this.unavailable) throw new ErasureUnavailableError(this.unavailable);
     if (requestedBy.trim() === '' || requestedBy.length > 300) throw new InvalidErasureError('/requestedBy', 'Who requested it (1–300 characters) is required.');
     const pool = await this.poolOf(tenant);
     for (let attempt = 1; ; attempt++) {

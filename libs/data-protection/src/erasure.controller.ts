@@ -3,7 +3,7 @@ import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type, type Static } from '@sinclair/typebox';
 import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, invalidRequest, ProblemError, ValidatedBody } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, requirePersonId, type Caller } from '#libs/security';
-import { DataProtection, InvalidErasureError } from './data-protection.js';
+import { DataProtection, ErasureUnavailableError, InvalidErasureError } from './data-protection.js';
 
 /** The body of `POST /api/v1/erasures`. */
 const EraseSchema = Type.Object(
@@ -38,6 +38,7 @@ export class ErasureController {
   @ApiOperation({ summary: "Erase every trace of a person in the caller's municipality (dryRun: count only)" })
   @ApiResponse({ status: 200, description: 'The receipt: reference, counts per store; names no person' })
   @ApiProblem(400, 'A bad field (person identifier, reason), named with its rule; nothing changed')
+  @ApiProblem(501, 'Erasure is not available with the KurrentDB event store (ADR 0010); nothing changed')
   @ApiJsonBodyProblems()
   @ApiBody({ schema: JSON.parse(JSON.stringify(EraseSchema)) })
   async erase(@CurrentCaller() caller: Caller, @ValidatedBody(EraseSchema, invalidRequest('invalid-erasure', 'Invalid erasure request')) body: Static<typeof EraseSchema>) {
@@ -47,6 +48,7 @@ export class ErasureController {
     } catch (error) {
       if (error instanceof InvalidErasureError)
         throw ProblemError.of(400, 'invalid-erasure', 'Invalid erasure request', error.message, [{ pointer: error.pointer, rule: 'erasure', detail: error.message }]);
+      if (error instanceof ErasureUnavailableError) throw ProblemError.of(501, 'erasure-unavailable', 'Erasure not available', error.message);
       throw error;
     }
   }

@@ -8,7 +8,9 @@ import { DeadLetterEraser, DeadLetters, DEFAULT_ENGINE_OPTIONS, PostgresCheckpoi
 import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';
 import { AccessLogEraser } from './access-log.eraser.js';
-import { DataProtection } from './data-protection.js';
+import { DataProtection, ErasureUnavailableError } from './data-protection.js';
+import { unavailableWith } from './data-protection.module.js';
+import { loadConfig } from '#libs/config';
 
 const run = promisify(execFile);
 const TENANT = tenantId('313231593');
@@ -186,6 +188,9 @@ describe('erasure of a person (issue 22): every trace, nothing else, projections
     await expect(protection.erasePerson({ tenant: TENANT, person: person(p), reason: `erase ${p}`, requestedBy: 'x' })).rejects.toThrow(/must not hold an 11-digit number/);
     const bad = cli(['erase', '--tenant', TENANT, '--person', p.slice(0, 10), '--reason', 'x']);
     await expect(bad).rejects.toMatchObject({ stderr: expect.stringMatching(/--person: .*rule/) });
+    // With the events in KurrentDB the PostgreSQL tables are not the store: refused, not a silent "0 events".
+    const kurrent = new DataProtection(async () => db.pool, erasers(), undefined, unavailableWith(loadConfig({ FPI_EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://127.0.0.1:2113' })));
+    await expect(kurrent.erasePerson({ tenant: TENANT, person: person(p), reason: 'x', requestedBy: 'x' })).rejects.toBeInstanceOf(ErasureUnavailableError);
     expect((await everything()).length).toBe(3);
   });
 

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { DataProtection, parseRetentionSettings, type ErasureReport } from '#libs/data-protection';
+import { DataProtection, parseRetentionSettings, unavailableWith, type ErasureReport } from '#libs/data-protection';
 import { parsePersonIdentifier } from '#libs/domain';
 import { UpcasterRegistry } from '#libs/event-store';
 import { PostgresTenantRegistry, type TenantId } from '#libs/tenancy';
@@ -21,7 +21,7 @@ const who = (by: string | undefined) => by ?? `${userInfo().username} (npx fpi)`
 
 /** `npx fpi erase` and `npx fpi retention apply` (issue 22; docs/data-protection.md). */
 export function dataProtectionCommands(program: Command, ctx: CliContext): void {
-  const protection = (pool: import('pg').Pool) => new DataProtection(async () => pool, personDataErasers(), new UpcasterRegistry()); // as the CLI's event store reads (no upcasters)
+  const protection = (pool: import('pg').Pool) => new DataProtection(async () => pool, personDataErasers(), new UpcasterRegistry(), unavailableWith(ctx.config)); // as the CLI's event store reads (no upcasters)
 
   program
     .command('erase')
