@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { startTestPlatform, syntheticGrant, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
@@ -10,6 +11,8 @@ describe('erasure endpoint (POST /api/v1/erasures)', () => {
   let p: TestPlatform;
   let eraser: ReturnType<typeof request.agent>;
   const [person, other] = [syntheticPid(), syntheticPid()];
+  /** Free text only the person's events hold. */
+  const secret = `hjemmebesøk ${randomBytes(6).toString('hex')}`;
   let last = '';
 
   beforeAll(async () => {
@@ -19,7 +22,7 @@ describe('erasure endpoint (POST /api/v1/erasures)', () => {
       const r = await p
         .http()
         .post('/api/v1/decision-events')
-        .send(syntheticGrant({ patient: { system: FNR, value: pid }, description: 'fritekst', performer: { orgnr: '974760673', name: 'Hjemmetjenesten' } }));
+        .send(syntheticGrant({ patient: { system: FNR, value: pid }, description: pid === person ? secret : 'fritekst', performer: { orgnr: '974760673', name: 'Hjemmetjenesten' } }));
       expect([r.status, r.status === 201 ? '' : r.body]).toEqual([201, '']);
       last = r.body.checkpoint;
     }
@@ -27,6 +30,22 @@ describe('erasure endpoint (POST /api/v1/erasures)', () => {
   afterAll(async () => {
     await p?.close();
   });
+
+  /** Every table of the platform's database (information_schema), each row as text: which hold a needle. */
+  const tablesHolding = async (needles: string[]): Promise<string[]> => {
+    const { rows: tables } = await p.db.pool.query<{ table_name: string }>(
+      `SELECT DISTINCT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+        WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' ORDER BY 1`,
+    );
+    expect(tables.length).toBeGreaterThan(10);
+    const found: string[] = [];
+    for (const { table_name } of tables)
+      for (const needle of needles) {
+        const { rows } = await p.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table_name}" x WHERE strpos(x::text, $1) > 0`, [needle]);
+        if (rows[0]!.n > 0) found.push(`${table_name} (${needle})`);
+      }
+    return found;
+  };
 
   const services = async (pid: string) => (await p.http().get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', last).expect(200)).body.services as unknown[];
 
@@ -61,6 +80,11 @@ describe('erasure endpoint (POST /api/v1/erasures)', () => {
     const done = await eraser.post('/api/v1/erasures').send({ person, reason: 'posted to the wrong municipality' }).expect(200);
     expect(done.body).toMatchObject({ kind: 'erasure', dryRun: false, tenant: '313231593', events: 2, streams: 2, patients: 1, counts: { events: 2, service_overview: 1 } });
     expect(JSON.stringify(done.body)).not.toContain(person);
+    // No table of the platform's database (every read model the platform runs, registered or not) holds the number or the free text;
+    // the other patient's data is still found by the same scan.
+    expect(await tablesHolding([person, secret])).toEqual([]);
+    expect(await tablesHolding([other])).toEqual(expect.arrayContaining(['events (' + other + ')']));
+    // (A read about the person after this is a new access, logged with the number as any read is.)
     expect(done.headers['cache-control']).toMatch(/no-store/);
     expect(await services(person)).toEqual([]);
     expect(await services(other)).toHaveLength(1);
