@@ -7,7 +7,7 @@ import { DeadLetterEraser, DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type Engine
 import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';
 import { AccessLogEraser } from './access-log.eraser.js';
-import { DataProtection } from './data-protection.js';
+import { DataProtection, RETENTION_CHUNK } from './data-protection.js';
 import { RetentionJob } from './retention-job.js';
 
 const TENANT = tenantId('313231593');
@@ -102,6 +102,32 @@ describe('retention (issue 22): removes exactly what its rule says, from the sto
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it(`goes in chunks of ${RETENTION_CHUNK} streams, one transaction and one erasure record each, and reports their sum`, async () => {
+    await protection.applyRetention({ tenant: TENANT, rule: { months: 1 }, now: new Date('2099-01-01T00:00:00Z'), requestedBy: 'test' }); // earlier tests' leftovers
+    const n = 2 * RETENTION_CHUNK + 7;
+    const pid = syntheticPid();
+    await store.appendMany(
+      TENANT,
+      Array.from({ length: n }, (_, i) => {
+        const base = { decisionId: `CH-${i}`, sourceSystem: 'epj-a', patient: { system: FNR, value: pid } };
+        return {
+          streamId: decisionStreamId('epj-a', `CH-${i}`),
+          expectedVersion: 0,
+          events: [
+            { eventId: randomUUID(), type: 'ServiceDecisionGranted', data: { ...base, serviceCode: '15', period: { start: '2023-01-02' }, occurredAt: '2023-01-02T08:00:00Z' } },
+            { eventId: randomUUID(), type: 'ServiceEnded', data: { ...base, endDate: '2023-06-30', occurredAt: '2023-06-30T08:00:00Z' } },
+          ],
+        };
+      }),
+    );
+    const before = (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM erasures WHERE kind = 'retention' AND streams_removed > 0`)).rows[0]!.n;
+    const report = await protection.applyRetention({ tenant: TENANT, rule: { months: 24 }, now: new Date('2026-06-01T10:00:00Z'), requestedBy: 'test' });
+    expect(report).toMatchObject({ streams: n, events: 2 * n, counts: { events: 2 * n } });
+    const { rows } = await db.pool.query<{ streams_removed: number }>(`SELECT streams_removed FROM erasures WHERE kind = 'retention' AND streams_removed > 0 ORDER BY id OFFSET $1`, [before]);
+    expect(rows.map((r) => r.streams_removed)).toEqual([RETENTION_CHUNK, RETENTION_CHUNK, 7]);
+    expect([...(await remainingStreams())].filter((s) => s.startsWith('Decision/epj-a/CH-'))).toEqual([]);
   });
 
   it('a rule that is off removes nothing', async () => {
