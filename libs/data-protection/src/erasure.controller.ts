@@ -38,7 +38,7 @@ export class ErasureController {
   @ApiOperation({ summary: "Erase every trace of a person in the caller's municipality (dryRun: count only)" })
   @ApiResponse({ status: 200, description: 'The receipt: reference, counts per store; names no person' })
   @ApiProblem(400, 'A bad field (person identifier, reason), named with its rule; nothing changed')
-  @ApiProblem(501, 'Erasure is not available with the KurrentDB event store (ADR 0010); nothing changed')
+  @ApiProblem(409, 'Erasure is not available with the KurrentDB event store (ADR 0010); nothing changed')
   @ApiJsonBodyProblems()
   @ApiBody({ schema: JSON.parse(JSON.stringify(EraseSchema)) })
   async erase(@CurrentCaller() caller: Caller, @ValidatedBody(EraseSchema, invalidRequest('invalid-erasure', 'Invalid erasure request')) body: Static<typeof EraseSchema>) {
@@ -48,7 +48,7 @@ export class ErasureController {
     } catch (error) {
       if (error instanceof InvalidErasureError)
         throw ProblemError.of(400, 'invalid-erasure', 'Invalid erasure request', error.message, [{ pointer: error.pointer, rule: 'erasure', detail: error.message }]);
-      if (error instanceof ErasureUnavailableError) throw ProblemError.of(501, 'erasure-unavailable', 'Erasure not available', error.message);
+      if (error instanceof ErasureUnavailableError) throw ProblemError.of(409, 'erasure-unavailable', 'Erasure not available', error.message);
       throw error;
     }
   }
