@@ -276,4 +276,52 @@ describe('FHIR writes (transaction, batch, create, update) and history, with fhi
     const actions = log.filter((e) => e.clientId === 'legevakt-app').map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['fhir.history', 'fhir.vread', 'service-overview.history']));
   });
+  it('history reads parse the person id by the one parser: a padded id or a system that does not fit is a 400, and the attempt is logged', async () => {
+    const legevakt = await p.as({ scopes: ['read'], purpose: 'ETREAT', clientId: 'pid-checker' });
+    const padded = await legevakt.get('/api/v1/service-overview/history').set('person-id', `%20${GUIDE_PATIENT}`);
+    expect(padded.status).toBe(400);
+    expect(padded.body).toMatchObject({ type: 'urn:fpi:problem:invalid-person-id', errors: [expect.objectContaining({ pointer: '/person-id', rule: 'not-canonical' })] });
+    expect(padded.text).not.toContain(GUIDE_PATIENT);
+    const wrongSystem = await legevakt.get('/fhir/EpisodeOfCare/_history').query({ 'patient.identifier': `urn:oid:2.16.578.1.12.4.1.4.2|${GUIDE_PATIENT}` });
+    expect(wrongSystem.status).toBe(400);
+    expectValid(wrongSystem.body);
+    expect(wrongSystem.text).not.toContain(GUIDE_PATIENT);
+    const log = (await (await p.as({ clientId: 'auditor', scopes: ['audit'] })).get('/api/v1/access-log').set('person-id', GUIDE_PATIENT).expect(200)).body.entries as {
+      action: string;
+      clientId: string;
+      outcome: string;
+    }[];
+    expect(log.filter((e) => e.clientId === 'pid-checker')).toEqual([
+      expect.objectContaining({ action: 'fhir.history', outcome: 'error' }),
+      expect.objectContaining({ action: 'service-overview.history', outcome: 'error' }),
+    ]);
+  });
+
+  it("the README's transaction (no performer, 9151 code 6) is stored, and POST /fhir/ (a trailing slash) is the same base", async () => {
+    const id = `VEDTAK-${randomUUID().slice(0, 8)}`;
+    const body = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      identifier: { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${randomUUID()}` },
+      entry: [
+        {
+          fullUrl: `urn:uuid:${randomUUID()}`,
+          request: { method: 'PUT', url: `EpisodeOfCare?identifier=urn:fpi:decision-id:${SOURCE}|${id}` },
+          resource: {
+            resourceType: 'EpisodeOfCare',
+            status: 'active',
+            identifier: [{ system: ID_SYSTEM, value: id }],
+            patient: { identifier: { system: FNR, value: GUIDE_PATIENT } },
+            type: [{ coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9151', code: '6' }] }],
+            period: { start: '2026-03-01' },
+          },
+        },
+      ],
+    };
+    const res = await (await p.as({ scopes: ['write'], clientId: SOURCE })).post('/fhir/').set('content-type', 'application/fhir+json').send(body).expect(200);
+    expectValid(res.body);
+    expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect(res.body.entry[0].response.status).toBe('201 Created');
+    expect((await streamOf(id)).map((e) => e.type)).toEqual(['ServiceDecisionGranted']);
+  });
 });
