@@ -11,7 +11,7 @@ import { ProblemError } from '#libs/contracts';
 import { personIdentifierSystem, type PatientRef } from '#libs/domain';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import { OperationOutcomeError, operationOutcome, operationOutcomeOf, parseEpisodeOfCareHistory, type SearchParams } from '#libs/fhir';
-import { TenantDatabases, type TenantId } from '#libs/tenancy';
+import type { TenantId } from '#libs/tenancy';
 import { PatientAuditLog, patientOfRequest, type Caller, type PersonIdSource } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { READ_YOUR_WRITES_TIMEOUT_MS, ServiceOverviewReader } from '../overview/service-overview.reader.js';
@@ -59,12 +59,17 @@ export class DecisionHistoryQuery extends Query<HistoryResult> {
   }
 }
 
-/** Reads the live history version, after it has applied what the tenant had when asked (up to 2 s; then what it has). */
+/**
+ * Reads the live history version the way the overview is read (`ServiceOverviewReader.readAt`:
+ * the replica when there is one, after the projection has applied what the tenant had when
+ * asked, up to 2 s; then what it has). `where` uses `$3`, `$4`, … for `params` (`$1` is the
+ * tenant, `$2` the projection).
+ */
 @Injectable()
 export class DecisionHistoryReader {
   constructor(
     private readonly engines: ProjectionEngines,
-    private readonly tenants: TenantDatabases,
+    private readonly overview: ServiceOverviewReader,
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
@@ -72,42 +77,28 @@ export class DecisionHistoryReader {
     const engine = await this.engines.of(tenant);
     const version = await engine.liveVersion(DECISION_HISTORY);
     if (version === undefined) throw ProblemError.of(503, 'unavailable', 'The history is not available yet');
-    const table = `${DECISION_HISTORY}_v${version}`;
-    await engine.waitFor(table, tenant, await this.store.head(tenant), READ_YOUR_WRITES_TIMEOUT_MS);
-    const cluster = await this.tenants.of(tenant);
-    // Read from the primary: the projection has reached the head there (a replica may not have yet).
-    const { rows } = await cluster.db.pool.query<{
-      resource_id: string;
-      version: number;
-      patient_id: string;
-      stream_id: string;
-      event_type: string;
-      recorded_at: Date;
-      method: 'POST' | 'PUT';
-      url: string;
-      resource: fhir4.EpisodeOfCare;
-      total: string;
-    }>(
-      `SELECT resource_id, version, patient_id, stream_id, event_type, recorded_at, method, url, resource, count(*) OVER () AS total
-         FROM ${table} WHERE tenant_id = $1 AND ${where}
-        ORDER BY recorded_at DESC, resource_id, version DESC
-        ${limit !== undefined ? `LIMIT ${Math.trunc(limit)}` : ''}`,
-      [tenant, ...params],
+    const projection = `${DECISION_HISTORY}_v${version}`;
+    const started = Date.now();
+    const head = await this.store.head(tenant);
+    const current = await engine.waitFor(projection, tenant, head, READ_YOUR_WRITES_TIMEOUT_MS);
+    const read = await this.overview.readAt<(Omit<HistoryRow, 'version'> & { version: number; total: number })[]>(
+      tenant,
+      engine,
+      projection,
+      current ? head : undefined,
+      started,
+      `SELECT coalesce(jsonb_agg(h ORDER BY h.at DESC, h."resourceId", h.version DESC), '[]'::jsonb) FROM (
+         SELECT resource_id AS "resourceId", version, patient_id AS "patientId", stream_id AS "streamId", event_type AS "eventType",
+                to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "recordedAt", recorded_at AS at,
+                method, url, resource, count(*) OVER () AS total
+           FROM ${projection} WHERE tenant_id = $1 AND ${where}
+          ORDER BY recorded_at DESC, resource_id, version DESC
+          ${limit !== undefined ? `LIMIT ${Math.trunc(limit)}` : ''}) h`,
+      params,
+      { stale: true },
     );
-    return {
-      total: rows.length > 0 ? Number(rows[0]!.total) : 0,
-      rows: rows.map((r) => ({
-        resourceId: r.resource_id,
-        version: r.version,
-        patientId: r.patient_id,
-        streamId: r.stream_id,
-        eventType: r.event_type,
-        recordedAt: r.recorded_at.toISOString(),
-        method: r.method,
-        url: r.url,
-        resource: r.resource,
-      })),
-    };
+    const rows = read.value ?? [];
+    return { total: rows.length > 0 ? Number(rows[0]!.total) : 0, rows: rows.map(({ total: _t, ...row }) => ({ ...row, version: Number(row.version) }) as HistoryRow) };
   }
 }
 
@@ -149,14 +140,14 @@ export class DecisionHistoryHandler implements IQueryHandler<DecisionHistoryQuer
     }
     if (request.kind === 'patient') {
       patientId = (await this.overview.personIdOf(caller, request.patient, action)).value;
-      const where = ['patient_id = $2'];
+      const where = ['patient_id = $3'];
       const params: unknown[] = [patientId];
-      if (request.since !== undefined) where.push(`recorded_at >= $${params.push(request.since) + 1}::timestamptz`);
-      if (request.until !== undefined) where.push(`recorded_at < $${params.push(request.until) + 1}::timestamptz`);
+      if (request.since !== undefined) where.push(`recorded_at >= $${params.push(request.since) + 2}::timestamptz`);
+      if (request.until !== undefined) where.push(`recorded_at < $${params.push(request.until) + 2}::timestamptz`);
       found = await this.logged(caller, action, patientId, () => this.history.select(caller.tenant, where.join(' AND '), params, request.count));
     } else {
       if (!/^[A-Za-z0-9\-.]{1,64}$/.test(request.id)) throw notFound(request.id);
-      const all = await this.history.select(caller.tenant, 'resource_id = $2', [request.id.toLowerCase()]);
+      const all = await this.history.select(caller.tenant, 'resource_id = $3', [request.id.toLowerCase()]);
       if (all.rows.length === 0) throw notFound(request.id);
       patientId = all.rows[0]!.patientId;
       const rows = request.kind === 'version' ? all.rows.filter((r) => String(r.version) === request.version) : all.rows.sort((a, b) => b.version - a.version);
