@@ -13,7 +13,7 @@ import { DECISION_HISTORY } from '#libs/content';
 import { EVENT_STORE, type EventStore, type RecordedEvent } from '#libs/event-store';
 import { ProjectionEngine } from '#libs/projections';
 import { episodeOfCareId, ORGANISATION_NUMBER_SYSTEM } from '#libs/fhir';
-import { FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
+import { createDpopKey, createDpopProof, FNR, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { expectValidFhir as expectValid } from '../../libs/fhir/src/testing/validate.js';
 
 const TENANT = '313231593';
@@ -340,5 +340,19 @@ describe('FHIR writes (transaction, batch, create, update) and history, with fhi
     const versions = (b: fhir4.Bundle) => b.entry!.map((e) => ({ resource: e.resource, request: e.request, response: e.response }));
     expect(versions(after)).toEqual(versions(before));
     expect(versions(after).map((v) => v.resource!.meta!.versionId)).toEqual(['3', '2', '1']);
+  });
+  it('a DPoP-bound client posting to the base with a trailing slash (POST /fhir/) proves the URL it addressed', async () => {
+    const key = await createDpopKey();
+    const token = await p.token({ scopes: ['write'], clientId: SOURCE, dpopJkt: key.jkt });
+    const url = `${p.url}/fhir/`;
+    const id = `DPOP-${randomUUID().slice(0, 8)}`;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `DPoP ${token}`, dpop: await createDpopProof({ key, method: 'POST', url, accessToken: token }), 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(transaction([guideEpisode(id)])),
+    });
+    const body = (await res.json()) as fhir4.Bundle;
+    expect({ status: res.status, body }).toEqual({ status: 200, body: expect.objectContaining({ type: 'transaction-response' }) });
+    expect(body.entry![0]!.response!.status).toBe('201 Created');
   });
 });

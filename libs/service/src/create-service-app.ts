@@ -9,7 +9,7 @@ import { Logger } from 'nestjs-pino';
 import { ConfigModule, loadConfig, type PlatformConfig } from '#libs/config';
 import { packageRoot } from '#libs/database';
 import { frameworkErrorHandler, installNoStore, installStrictBodyParsers, ProblemFilter } from '#libs/http';
-import { assertPublicUrlSettings, CALLER_RESOLVER, installRateLimit, trustedProxies, type TokenCallerResolver } from '#libs/security';
+import { assertPublicUrlSettings, CALLER_RESOLVER, installRateLimit, rewriteRemembering, trustedProxies, type TokenCallerResolver } from '#libs/security';
 import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
 import { fhirBaseUrl } from '#libs/fhir';
 
@@ -39,7 +39,7 @@ export async function createServiceApp(module: Type, options: ServiceAppOptions 
     // X-Forwarded-* count only from the proxies named in FPI_TRUSTED_PROXIES (default: none).
     // `rewriteUrl`: the FHIR base with a trailing slash (`POST /fhir/`, where FHIR clients post
     // transactions) is the base.
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: trustedProxies(config.env), frameworkErrors: frameworkErrorHandler, rewriteUrl: (req: { url?: string }) => fhirBaseUrl(req.url ?? '/') }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: trustedProxies(config.env), frameworkErrors: frameworkErrorHandler, rewriteUrl: rewriteRemembering(fhirBaseUrl) }),
     { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));
