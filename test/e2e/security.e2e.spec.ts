@@ -182,6 +182,14 @@ describe('security, tenancy and patient audit log', () => {
         description: 'x',
       };
       const asA = p.http();
+      const episodeB = {
+        resourceType: 'EpisodeOfCare',
+        identifier: [{ system: 'urn:fpi:decision-id:epj-sec', value: decisionB }],
+        status: 'entered-in-error',
+        type: [{ coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9151', code: '6' }] }],
+        patient: { identifier: { system: FNR, value: pidB } },
+        period: { start: '2026-03-01' },
+      };
       // The agreement register: A's administration sees and changes A's register only.
       const registerOfA = await p.as({ scopes: ['agreements-read', 'agreements-write'], clientId: 'avtaler-a' });
       const agreementOfB = await p.app
@@ -222,6 +230,46 @@ describe('security, tenancy and patient audit log', () => {
           ).toBe(0),
         'get /fhir/EpisodeOfCare/{id}': async () => void validFhir((await asA.get(`/fhir/EpisodeOfCare/${idB}`).expect(404)).body),
         'get /fhir/metadata': async () => void validFhir((await asA.get('/fhir/metadata').expect(200)).body),
+        'get /fhir/EpisodeOfCare/_history': async () =>
+          expect(
+            validFhir(
+              (
+                await asA
+                  .get('/fhir/EpisodeOfCare/_history')
+                  .query({ 'patient.identifier': `${FNR}|${pidB}` })
+                  .expect(200)
+              ).body,
+            ).total,
+          ).toBe(0),
+        'get /fhir/EpisodeOfCare/{id}/_history': async () => void validFhir((await asA.get(`/fhir/EpisodeOfCare/${idB}/_history`).expect(404)).body),
+        'get /fhir/EpisodeOfCare/{id}/_history/{vid}': async () => void validFhir((await asA.get(`/fhir/EpisodeOfCare/${idB}/_history/1`).expect(404)).body),
+        'get /api/v1/service-overview/history': async () => expect((await asA.get('/api/v1/service-overview/history').set('person-id', pidB).expect(200)).body.total).toBe(0),
+        // FHIR writes naming B's decision act in A, where it does not exist: entered-in-error of nothing is 409.
+        'post /fhir': async () =>
+          void validFhir(
+            (
+              await asA
+                .post('/fhir')
+                .send({
+                  resourceType: 'Bundle',
+                  type: 'transaction',
+                  entry: [{ resource: episodeB, request: { method: 'PUT', url: `EpisodeOfCare?identifier=${encodeURIComponent(`urn:fpi:decision-id:epj-sec|${decisionB}`)}` } }],
+                })
+                .expect(409)
+            ).body,
+          ),
+        'post /fhir/EpisodeOfCare': async () => void validFhir((await asA.post('/fhir/EpisodeOfCare').send(episodeB).expect(409)).body),
+        'put /fhir/EpisodeOfCare': async () =>
+          void validFhir(
+            (
+              await asA
+                .put('/fhir/EpisodeOfCare')
+                .query({ identifier: `urn:fpi:decision-id:epj-sec|${decisionB}` })
+                .send(episodeB)
+                .expect(409)
+            ).body,
+          ),
+        'put /fhir/EpisodeOfCare/{id}': async () => void validFhir((await asA.put(`/fhir/EpisodeOfCare/${idB}`).send(episodeB).expect(409)).body),
         'get /api/v1/agreements': async () => {
           const { municipality, agreements } = (await registerOfA.get('/api/v1/agreements').expect(200)).body as { municipality: string; agreements: { tenant: string }[] };
           expect([municipality, ...agreements.map((a) => a.tenant)].every((t) => t === A)).toBe(true);
@@ -277,7 +325,15 @@ describe('security, tenancy and patient audit log', () => {
       const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
       expect(operations.filter((op) => !checks[op])).toEqual([]); // a new route must get a tenancy check here
       // Reads first: the writes below create data in A (A's own), which later reads of A would see.
-      const writes = new Set(['post /api/v1/decision-events', 'post /api/v1/decision-events/batch', 'post /okt-events']);
+      const writes = new Set([
+        'post /api/v1/decision-events',
+        'post /api/v1/decision-events/batch',
+        'post /okt-events',
+        'post /fhir',
+        'post /fhir/EpisodeOfCare',
+        'put /fhir/EpisodeOfCare',
+        'put /fhir/EpisodeOfCare/{id}',
+      ]);
       for (const op of [...operations.filter((o) => !writes.has(o)), ...operations.filter((o) => writes.has(o))]) await checks[op]!();
       expect(await eventsOf(B)).toBe(beforeB);
       const overviewB = await (await p.as({ tenant: B })).get('/api/v1/service-overview').set('person-id', pidB).expect(200);

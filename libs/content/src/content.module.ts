@@ -15,6 +15,9 @@ import { FhirController } from './fhir/fhir.controller.js';
 import { CapabilityStatementHandler, ReadEpisodeOfCareHandler, SearchEpisodeOfCareHandler } from './fhir/fhir.queries.js';
 import { OktEventsHandler, OktStatusHandler } from './okt/okt-read.queries.js';
 import { ProjectionEngines } from './projection-engines.js';
+import { decisionHistoryDefinition } from './history/decision-history.projection.js';
+import { DecisionHistoryHandler, DecisionHistoryReader } from './history/decision-history.queries.js';
+import { FhirHistoryController, ServiceOverviewHistoryController } from './history/decision-history.controller.js';
 
 /** A projection this many seconds behind makes /health/ready report `degraded`. */
 const LAG_DEGRADED_SECONDS = 30;
@@ -125,7 +128,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
  */
 @Module({
   imports: [CqrsModule.forRoot()],
-  controllers: [ServiceOverviewController, OktReadController, FhirController],
+  controllers: [ServiceOverviewController, OktReadController, FhirController, FhirHistoryController, ServiceOverviewHistoryController],
   providers: [
     {
       provide: ProjectionEngines,
@@ -141,7 +144,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
               cluster.db.pool,
               store,
               registry,
-              [serviceOverviewDefinition],
+              [serviceOverviewDefinition, decisionHistoryDefinition],
               { ...DEFAULT_ENGINE_OPTIONS, batchSize: config.projectionBatchSize ?? DEFAULT_ENGINE_OPTIONS.batchSize },
               { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
               (message) => logger.warn(label(message)),
@@ -158,6 +161,8 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     CapabilityStatementHandler,
     ReadEpisodeOfCareHandler,
     SearchEpisodeOfCareHandler,
+    DecisionHistoryReader,
+    DecisionHistoryHandler,
     ProjectionLifecycle,
   ],
   exports: [ProjectionEngine, ProjectionEngines, ServiceOverviewReader],

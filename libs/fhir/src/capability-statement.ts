@@ -2,7 +2,8 @@
 /**
  * The server's FHIR R4 CapabilityStatement (`GET [base]/metadata`). Pure function.
  *
- * One resource type, EpisodeOfCare (profile OktEpisodeOfCare), read and search-type only.
+ * One resource type, EpisodeOfCare (profile OktEpisodeOfCare): read, search-type, vread,
+ * history (instance and type), create and (conditional) update; transaction and batch.
  * Search needs the patient, given by identifier: `patient.identifier=system|value` (chained,
  * as PMD uses) or `patient:identifier=system|value` (the identifier modifier); plain
  * `patient={pid}` as in the OKT IG table is not standard FHIR and is not accepted.
@@ -43,7 +44,7 @@ export function capabilityStatement(input: CapabilityStatementInput): fhir4.Capa
     kind: 'instance',
     software: { name: input.softwareName ?? 'fpi-platform', version: input.softwareVersion },
     implementation: {
-      description: 'Read-only FHIR R4 view of the overview of municipal health and care services (tjenesteoversikt)',
+      description: 'FHIR R4 view of the overview of municipal health and care services (tjenesteoversikt), and the OKT-on-FHIR receive side',
       url: input.baseUrl.replace(/\/+$/, ''),
     },
     fhirVersion: '4.0.1',
@@ -56,6 +57,10 @@ export function capabilityStatement(input: CapabilityStatementInput): fhir4.Capa
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth', display: 'OAuth' }] }],
           description: input.securityDescription ?? 'Every request needs an OAuth 2.0 access token (HelseID); the tenant is taken from the token.',
         },
+        interaction: [
+          { code: 'transaction', documentation: 'POST [base] with a transaction Bundle of EpisodeOfCare creates and updates: all entries or none' },
+          { code: 'batch', documentation: 'POST [base] with a batch Bundle: each entry on its own' },
+        ],
         resource: [
           {
             type: 'EpisodeOfCare',
@@ -63,14 +68,23 @@ export function capabilityStatement(input: CapabilityStatementInput): fhir4.Capa
             supportedProfile: [OKT_EPISODE_OF_CARE_PROFILE],
             documentation: 'One EpisodeOfCare per service decision (vedtak), mapped to the HL7 Norway OKT-on-FHIR draft IG.',
             interaction: [
-              { code: 'read', documentation: 'GET [base]/EpisodeOfCare/[id]' },
+              { code: 'read', documentation: 'GET [base]/EpisodeOfCare/[id]; ETag W/"[versionId]", If-None-Match gives 304' },
               { code: 'search-type', documentation: SEARCH_DOCUMENTATION },
+              { code: 'vread', documentation: 'GET [base]/EpisodeOfCare/[id]/_history/[versionId]: the versionId is the position of the event in the decision stream' },
+              { code: 'history-instance', documentation: 'GET [base]/EpisodeOfCare/[id]/_history: one version per event of the decision, newest first, each with the request that made it' },
+              { code: 'history-type', documentation: "GET [base]/EpisodeOfCare/_history?patient.identifier=system|value[&_since=instant][&_count=n]: a patient's versions, newest first" },
+              { code: 'create', documentation: 'POST [base]/EpisodeOfCare: a new decision (its identifier names it); If-None-Exist makes it conditional' },
+              {
+                code: 'update',
+                documentation:
+                  'PUT [base]/EpisodeOfCare?identifier=urn:fpi:decision-id:[source]|[decision id] (conditional) or PUT [base]/EpisodeOfCare/[id]; If-Match W/"[versionId]" is the expected version (412)',
+              },
             ],
-            versioning: 'no-version',
-            readHistory: false,
-            updateCreate: false,
-            conditionalCreate: false,
-            conditionalUpdate: false,
+            versioning: 'versioned-update',
+            readHistory: true,
+            updateCreate: true,
+            conditionalCreate: true,
+            conditionalUpdate: true,
             conditionalRead: 'not-supported',
             conditionalDelete: 'not-supported',
             referencePolicy: ['logical', 'local'],

@@ -48,3 +48,11 @@ export function fhirFormatOutcome(format: readonly string[], accept: string | un
   if (acceptsFhirJson(accept)) return undefined;
   return operationOutcome('error', 'not-supported', 'None of the media types in Accept is available: this server answers in application/fhir+json only.', ['Accept']);
 }
+
+/**
+ * A request URL with the FHIR base written `/fhir/` (FHIR clients post transactions to
+ * `[base]/`) as `/fhir`; every other URL unchanged.
+ */
+export function fhirBaseUrl(url: string): string {
+  return url === '/fhir/' || url.startsWith('/fhir/?') ? `/fhir${url.slice('/fhir/'.length)}` : url;
+}

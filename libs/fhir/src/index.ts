@@ -12,3 +12,7 @@ export * from './capability-statement.js';
 export * from './search-params.js';
 export * from './formats.js';
 export * from './openapi-schemas.js';
+export * from './episode-of-care-input.js';
+export * from './episode-of-care-version.js';
+export * from './request-bundle.js';
+export * from './history-params.js';

@@ -74,6 +74,93 @@ export const FHIR_OPENAPI_SCHEMAS: Readonly<Record<string, object>> = Object.fre
       },
     },
   },
+  EpisodeOfCareInput: {
+    type: 'object',
+    description:
+      'An EpisodeOfCare to write (OktEpisodeOfCare profile): identifier (urn:fpi:decision-id:<source>|<decision id>), patient.identifier, ' +
+      'a Volven 9151 type, period, status; WeeklyExtentRatio, ServiceDescriptionMarkdown and a managingOrganization when known',
+    required: ['resourceType'],
+    properties: { resourceType: resourceType('EpisodeOfCare') },
+  },
+  RequestBundle: {
+    type: 'object',
+    description: 'A transaction or batch Bundle of EpisodeOfCare creates (POST EpisodeOfCare) and updates (PUT EpisodeOfCare?identifier=…); Bundle.identifier is the idempotency key',
+    required: ['resourceType', 'type', 'entry'],
+    properties: {
+      resourceType: resourceType('Bundle'),
+      type: { type: 'string', enum: ['transaction', 'batch'] },
+      identifier: identifier,
+      entry: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 100,
+        items: {
+          type: 'object',
+          required: ['resource', 'request'],
+          properties: {
+            fullUrl: { type: 'string' },
+            resource: ref('EpisodeOfCareInput'),
+            request: {
+              type: 'object',
+              required: ['method', 'url'],
+              properties: { method: { type: 'string', enum: ['POST', 'PUT'] }, url: { type: 'string', minLength: 1 }, ifMatch: { type: 'string' }, ifNoneExist: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+  },
+  ResponseBundle: {
+    type: 'object',
+    description: 'FHIR R4 transaction-response or batch-response Bundle: one entry per request entry, in order',
+    required: ['resourceType', 'type', 'entry'],
+    properties: {
+      resourceType: resourceType('Bundle'),
+      type: { type: 'string', enum: ['transaction-response', 'batch-response'] },
+      timestamp: { type: 'string' },
+      entry: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['response'],
+          properties: {
+            fullUrl: { type: 'string' },
+            resource: ref('EpisodeOfCare'),
+            response: {
+              type: 'object',
+              required: ['status'],
+              properties: { status: { type: 'string' }, location: { type: 'string' }, etag: { type: 'string' }, lastModified: { type: 'string' }, outcome: ref('OperationOutcome') },
+            },
+          },
+        },
+      },
+    },
+  },
+  HistoryBundle: {
+    type: 'object',
+    description: 'FHIR R4 history Bundle of EpisodeOfCare versions, newest first, each with the request that made it',
+    required: ['resourceType', 'type', 'total'],
+    properties: {
+      resourceType: resourceType('Bundle'),
+      type: { type: 'string', enum: ['history'] },
+      total: { type: 'integer', minimum: 0 },
+      timestamp: { type: 'string' },
+      link: { type: 'array', items: { type: 'object', required: ['relation', 'url'], properties: { relation: { type: 'string' }, url: { type: 'string' } } } },
+      entry: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['fullUrl', 'resource', 'request', 'response'],
+          properties: {
+            fullUrl: { type: 'string' },
+            resource: ref('EpisodeOfCare'),
+            request: { type: 'object', required: ['method', 'url'], properties: { method: { type: 'string', enum: ['POST', 'PUT'] }, url: { type: 'string' } } },
+            response: { type: 'object', required: ['status'], properties: { status: { type: 'string' }, etag: { type: 'string' }, lastModified: { type: 'string' } } },
+          },
+        },
+      },
+    },
+  },
   CapabilityStatement: {
     type: 'object',
     description: 'FHIR R4 CapabilityStatement of this server',

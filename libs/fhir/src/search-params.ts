@@ -134,7 +134,8 @@ function unknownParameterIssue(name: string): SearchIssue {
   return { code: 'not-supported', diagnostics, expression: [name] };
 }
 
-function parsePatient(params: SearchParams, issues: SearchIssue[]): PatientCriterion | undefined {
+/** The patient of a search or history read (`patient.identifier` / `patient:identifier`), by the one parser of person ids; issues are added to `issues`. */
+export function parsePatient(params: SearchParams, issues: SearchIssue[]): PatientCriterion | undefined {
   const given = PATIENT_PARAMS.flatMap((name) => valuesOf(params, name).map((value) => ({ name, value })));
   if (given.length === 0) {
     issues.push({ code: 'required', diagnostics: 'The patient is required: patient.identifier=system|value (FNR, DNR or FHN).', expression: ['patient.identifier'] });

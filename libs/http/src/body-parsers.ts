@@ -80,16 +80,19 @@ function decodeRequestBody(request: { headers: { 'content-type'?: string } }, bo
 export function installStrictBodyParsers(app: NestFastifyApplication, bodyLimit: number): void {
   const fastify = app.getHttpAdapter().getInstance();
   const json = fastify.getDefaultJsonParser('error', 'error');
-  app.useBodyParser<RawServerDefault>('application/json', { bodyLimit }, (request, body, done) => {
-    let text: string;
-    try {
-      text = decodeRequestBody(request, body);
-    } catch (error) {
-      done(error as Error, undefined);
-      return;
-    }
-    json(request, text, done);
-  });
+  // FHIR JSON (R4 http.html#mime-type) is JSON: the same parser.
+  for (const type of ['application/json', 'application/fhir+json', 'application/json+fhir']) {
+    app.useBodyParser<RawServerDefault>(type, { bodyLimit }, (request, body, done) => {
+      let text: string;
+      try {
+        text = decodeRequestBody(request, body);
+      } catch (error) {
+        done(error as Error, undefined);
+        return;
+      }
+      json(request, text, done);
+    });
+  }
   app.useBodyParser<RawServerDefault>('application/x-www-form-urlencoded', { bodyLimit }, (request, body, done) => {
     try {
       const form = parseFormBody(decodeRequestBody(request, body));

@@ -43,6 +43,8 @@ export function assertPublicUrlSettings(env: PublicUrlSettings): void {
 export interface UrlOfRequest {
   /** Path and query as received (`/api/v1/…?x=1`). */
   url: string;
+  /** The raw request: where the URL the client addressed is kept when routing rewrote it (`ADDRESSED_URL`). */
+  raw?: object;
   protocol?: string;
   host?: string;
   headers: Record<string, string | string[] | undefined>;
@@ -59,9 +61,27 @@ export function publicBase(request: Omit<UrlOfRequest, 'url'>, base: string | un
   return `${request.protocol ?? 'http'}://${host}`;
 }
 
-/** The full URL the client addressed (the DPoP `htu`): the public base plus the request path. */
+/**
+ * Where a rewritten request keeps the path and query the client addressed, on the raw
+ * request: Fastify's `originalUrl` does not survive Nest's middleware engine (middie sets it
+ * again after the rewrite). Set by the service's `rewriteUrl` (the FHIR base `/fhir/`).
+ */
+export const ADDRESSED_URL = Symbol.for('fpi.addressedUrl');
+
+/** A URL rewrite that remembers what the client addressed (`ADDRESSED_URL`) when it changes it. */
+export function rewriteRemembering(rewrite: (url: string) => string): (req: { url?: string }) => string {
+  return (req) => {
+    const url = req.url ?? '/';
+    const rewritten = rewrite(url);
+    if (rewritten !== url) (req as Record<symbol, unknown>)[ADDRESSED_URL] = url;
+    return rewritten;
+  };
+}
+
+/** The full URL the client addressed (the DPoP `htu`): the public base plus the request path as sent. */
 export function publicRequestUrl(request: UrlOfRequest, base: string | undefined): string {
-  return `${publicBase(request, base)}${request.url}`;
+  const addressed = (request.raw as Record<symbol, unknown> | undefined)?.[ADDRESSED_URL];
+  return `${publicBase(request, base)}${typeof addressed === 'string' ? addressed : request.url}`;
 }
 
 const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);

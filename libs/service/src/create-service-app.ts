@@ -9,8 +9,9 @@ import { Logger } from 'nestjs-pino';
 import { ConfigModule, loadConfig, type PlatformConfig } from '#libs/config';
 import { packageRoot } from '#libs/database';
 import { frameworkErrorHandler, installNoStore, installStrictBodyParsers, ProblemFilter } from '#libs/http';
-import { assertPublicUrlSettings, CALLER_RESOLVER, installRateLimit, trustedProxies, type TokenCallerResolver } from '#libs/security';
+import { assertPublicUrlSettings, CALLER_RESOLVER, installRateLimit, rewriteRemembering, trustedProxies, type TokenCallerResolver } from '#libs/security';
 import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
+import { fhirBaseUrl } from '#libs/fhir';
 
 /** The largest request body accepted (413 above). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -36,7 +37,9 @@ export async function createServiceApp(module: Type, options: ServiceAppOptions 
   const app = await NestFactory.create<NestFastifyApplication>(
     { module: ServiceRootModule, imports: [ConfigModule.forRoot(config), module] },
     // X-Forwarded-* count only from the proxies named in FPI_TRUSTED_PROXIES (default: none).
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: trustedProxies(config.env), frameworkErrors: frameworkErrorHandler }),
+    // `rewriteUrl`: the FHIR base with a trailing slash (`POST /fhir/`, where FHIR clients post
+    // transactions) is the base.
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: trustedProxies(config.env), frameworkErrors: frameworkErrorHandler, rewriteUrl: rewriteRemembering(fhirBaseUrl) }),
     { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
   );
   if (options.logger !== false) app.useLogger(app.get(Logger));

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { serviceOverviewDefinition } from '#libs/content';
+import { decisionHistoryDefinition, serviceOverviewDefinition } from '#libs/content';
 import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
 import { type CliContext, guardProduction, orgnr, store, tenantOf } from '../context.js';
 import type { Database } from '#libs/database';
 
-const DEFINITIONS = [serviceOverviewDefinition];
+const DEFINITIONS = [serviceOverviewDefinition, decisionHistoryDefinition];
 const engineFor = (db: Database) =>
   new ProjectionEngine(db.pool, store(db), new PostgresTenantRegistry(db.pool), DEFINITIONS, { ...DEFAULT_ENGINE_OPTIONS, batchSize: 2000, pollMs: 100, superviseMs: 200 });
 

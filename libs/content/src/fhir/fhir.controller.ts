@@ -1,12 +1,13 @@
-import { applyDecorators, Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Get, Header, Headers, HttpCode, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { CONFIG, type PlatformConfig } from '#libs/config';
-import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiFhir, ApiFhirCallerOutcomes } from '#libs/contracts';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryBus } from '@nestjs/cqrs';
 import { FHIR_JSON, OperationOutcomeError, mergeSearchParams, operationOutcome, type SearchParams } from '#libs/fhir';
 import { CallerGuard, CurrentCaller, parsePublicBaseUrl, Public, publicBase, RequireScope, type Caller } from '#libs/security';
 import { FhirFormatGuard } from './fhir-format.guard.js';
+import { withVersion } from '../history/decision-history.controller.js';
 import { CapabilityStatementQuery, ReadEpisodeOfCareQuery, SearchEpisodeOfCareQuery } from './fhir.queries.js';
 
 const SEARCH_PARAMETERS = [
@@ -105,8 +106,11 @@ export class FhirController {
   @ApiFhir(404, 'No such EpisodeOfCare (OperationOutcome)')
   @ApiFhir(410, 'The decision was entered in error (OperationOutcome)')
   @ApiFhir(503, 'The event store cannot be reached; Retry-After says when to retry (OperationOutcome)')
-  async read(@CurrentCaller() caller: Caller, @Param('id') id: string) {
-    return this.queries.execute(new ReadEpisodeOfCareQuery(caller, id));
+  @ApiHeader({ name: 'If-None-Match', required: false, description: 'W/"<versionId>": 304 when it is the current version' })
+  @ApiResponse({ status: 304, description: 'Not modified (If-None-Match names the current version)' })
+  async read(@CurrentCaller() caller: Caller, @Param('id') id: string, @Headers('if-none-match') ifNoneMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    // ETag W/"<versionId>" (the decision's stream position); If-None-Match → 304.
+    return withVersion(reply, await this.queries.execute(new ReadEpisodeOfCareQuery(caller, id)), ifNoneMatch);
   }
 
   private search(caller: Caller, req: FastifyRequest, params: SearchParams) {

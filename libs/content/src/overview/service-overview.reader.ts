@@ -112,9 +112,10 @@ export class ServiceOverviewReader {
    * the tenant's replica when one is configured: the projection has reached `wanted` on the
    * primary, a replica may replay it a moment later, so this waits for that too, until 2 s
    * after `started`; then 503 `not-caught-up` for `asked` (a client's min-checkpoint), or the
-   * replica's answer when `stale` is allowed.
+   * replica's answer when `stale` is allowed. Used by the other read models' readers too
+   * (the history), so every read of the content side waits and falls back the same way.
    */
-  private async readAt<T>(
+  async readAt<T>(
     tenant: TenantId,
     engine: ProjectionEngine,
     projection: string,

@@ -1,0 +1,115 @@
+import { DECISION_EVENT_TYPES } from '#libs/contracts';
+import { asDecisionEvent, decisionStreamId, emptyOverview, evolveOverview, type OverviewDecision, type OverviewDocument, type PatientRef } from '#libs/domain';
+import type { RecordedEvent } from '#libs/event-store';
+import type { TenantId } from '#libs/tenancy';
+import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
+import { episodeOfCareId, episodeOfCareVersion } from '#libs/fhir';
+
+export const DECISION_HISTORY = 'decision_history';
+const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
+
+/** The request that made a version: FHIR writes record theirs in the event's metadata; for the others, the FHIR request that would have. */
+export function requestOf(event: Pick<RecordedEvent, 'type' | 'metadata'>, resourceId: string): { method: 'POST' | 'PUT'; url: string } {
+  const fhir = event.metadata.fhirRequest as { method?: unknown; url?: unknown } | undefined;
+  if (fhir && (fhir.method === 'POST' || fhir.method === 'PUT') && typeof fhir.url === 'string') return { method: fhir.method, url: fhir.url };
+  return event.type === 'ServiceDecisionGranted' ? { method: 'POST', url: 'EpisodeOfCare' } : { method: 'PUT', url: `EpisodeOfCare/${resourceId}` };
+}
+
+/**
+ * The versions of every decision: one row per event, keyed by (tenant, EpisodeOfCare id,
+ * version), the version being the event's stream position, so the same after every rebuild.
+ * A row holds the EpisodeOfCare as of that version (`episodeOfCareVersion`: statuses of the
+ * day it was recorded), the request that made it, the instant, the patient and the event
+ * type: the FHIR `_history` interactions and the REST timeline answer from it, never from the
+ * event store.
+ *
+ * The decision after the previous version is the last row's `decision` (the overview's fold,
+ * `evolveOverview`, on that one decision); a redelivered event is ignored by its key.
+ */
+export class DecisionHistoryProjection implements Projection {
+  readonly name = DECISION_HISTORY;
+  constructor(readonly version = 1) {}
+
+  get table(): string {
+    return `${DECISION_HISTORY}_v${this.version}`;
+  }
+
+  handles(eventType: string): boolean {
+    return HANDLED.has(eventType);
+  }
+
+  async setup(db: ProjectionSession): Promise<void> {
+    await db.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
+      tenant_id     text        NOT NULL,
+      resource_id   text        NOT NULL,
+      version       integer     NOT NULL,
+      patient_id    text        NOT NULL,
+      stream_id     text        NOT NULL,
+      event_type    text        NOT NULL,
+      recorded_at   timestamptz NOT NULL,
+      method        text        NOT NULL,
+      url           text        NOT NULL,
+      decision      jsonb       NOT NULL,
+      resource      jsonb       NOT NULL,
+      PRIMARY KEY (tenant_id, resource_id, version))`);
+    await db.query(`CREATE INDEX IF NOT EXISTS ${this.table}_patient ON ${this.table} (tenant_id, patient_id, recorded_at)`);
+  }
+
+  async apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void> {
+    const relevant = events.filter((e) => typeof (e.data.patient as PatientRef | undefined)?.value === 'string');
+    if (relevant.length === 0) return;
+    const idOf = (e: RecordedEvent) => {
+      const { sourceSystem, decisionId } = asDecisionEvent(e).data;
+      return episodeOfCareId(sourceSystem, decisionId);
+    };
+    const ids = [...new Set(relevant.map(idOf))];
+    const { rows } = await db.query<{ resource_id: string; version: number; decision: OverviewDecision }>(
+      `SELECT DISTINCT ON (resource_id) resource_id, version, decision FROM ${this.table} WHERE tenant_id = $1 AND resource_id = ANY ($2::text[]) ORDER BY resource_id, version DESC`,
+      [tenant, ids],
+    );
+    const last = new Map(rows.map((r) => [r.resource_id, r.decision]));
+    const out: { resourceId: string; version: number; patient: string; streamId: string; type: string; recordedAt: string; method: string; url: string; decision: string; resource: string }[] = [];
+    for (const e of relevant) {
+      const event = asDecisionEvent(e);
+      const { sourceSystem, decisionId, patient } = event.data;
+      const resourceId = idOf(e);
+      const key = `${sourceSystem}/${decisionId}`;
+      const before = last.get(resourceId);
+      if (before && e.streamPosition <= before.position) continue;
+      const doc: OverviewDocument = { ...emptyOverview(patient), decisions: before ? { [key]: before } : {} };
+      const decision = evolveOverview(doc, { event, streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() }).decisions[key];
+      if (!decision) continue; // no grant before it: nothing to show (as the overview)
+      last.set(resourceId, decision);
+      const request = requestOf(e, resourceId);
+      out.push({
+        resourceId,
+        version: e.streamPosition,
+        patient: patient.value,
+        streamId: decisionStreamId(sourceSystem, decisionId),
+        type: e.type,
+        recordedAt: e.recordedAt.toISOString(),
+        ...request,
+        decision: JSON.stringify(decision),
+        resource: JSON.stringify(episodeOfCareVersion(decision, patient, { tenant })),
+      });
+    }
+    if (out.length === 0) return;
+    const col = <K extends keyof (typeof out)[number]>(k: K) => out.map((o) => o[k]);
+    await db.query(
+      `INSERT INTO ${this.table} (tenant_id, resource_id, version, patient_id, stream_id, event_type, recorded_at, method, url, decision, resource)
+       SELECT $1, * FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[])
+       ON CONFLICT (tenant_id, resource_id, version) DO NOTHING`,
+      [tenant, col('resourceId'), col('version'), col('patient'), col('streamId'), col('type'), col('recordedAt'), col('method'), col('url'), col('decision'), col('resource')],
+    );
+  }
+
+  async drop(db: ProjectionSession): Promise<void> {
+    await db.query(`DROP TABLE IF EXISTS ${this.table}`);
+  }
+}
+
+export const decisionHistoryDefinition: ProjectionDefinition = {
+  name: DECISION_HISTORY,
+  initialVersion: 1,
+  create: (version) => new DecisionHistoryProjection(version),
+};
