@@ -10,5 +10,6 @@ export * from './okt/okt-read.queries.js';
 export * from './fhir/fhir.queries.js';
 export * from './overview/service-overview.eraser.js';
 export * from './history/decision-history.projection.js';
+export * from './history/decision-history.eraser.js';
 export * from './history/decision-history.queries.js';
 export * from './history/decision-history.controller.js';

@@ -1,4 +1,4 @@
-import { ServiceOverviewEraser } from '#libs/content';
+import { DecisionHistoryEraser, ServiceOverviewEraser } from '#libs/content';
 import { AccessLogEraser, type PersonDataEraser } from '#libs/data-protection';
 import { DeadLetterEraser } from '#libs/projections';
 
@@ -9,4 +9,4 @@ import { DeadLetterEraser } from '#libs/projections';
  * table that holds a person's data has none. Used by the platform's DataProtectionModule and by
  * `npx fpi erase` / `npx fpi retention apply`.
  */
-export const personDataErasers = (): PersonDataEraser[] => [new ServiceOverviewEraser(), new DeadLetterEraser(), new AccessLogEraser()];
+export const personDataErasers = (): PersonDataEraser[] => [new ServiceOverviewEraser(), new DecisionHistoryEraser(), new DeadLetterEraser(), new AccessLogEraser()];
