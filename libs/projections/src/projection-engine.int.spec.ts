@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { PostgresEventStore, type RecordedEvent } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
 import { createTestDatabase, type TestDatabase } from '#libs/testing';
@@ -111,6 +112,31 @@ describe('projection engine on PostgreSQL', () => {
     const rows = await applied();
     expect(rows.filter((r) => Number(r.n) !== 1)).toEqual([]);
     expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(ids));
+  });
+
+  it('commits without waiting for the WAL flush only for a projection that asks, and only its own batches', async () => {
+    await append(25);
+    const settings = (p: CountingProjection) => {
+      const seen: string[] = [];
+      p.beforeCommit = async (session) => {
+        seen.push((await session.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]!.s);
+      };
+      return seen;
+    };
+    const relaxed = Object.assign(new CountingProjection(1, 'relaxed'), { asyncCommit: true });
+    const durable = new CountingProjection(1, 'durable');
+    const [relaxedSeen, durableSeen] = [settings(relaxed), settings(durable)];
+    // The test cluster runs with synchronous_commit off; these sessions have it on, as in production.
+    const pool = new pg.Pool({ connectionString: db.url, options: '-c synchronous_commit=on' });
+    const e = new ProjectionEngine(pool, store, new PostgresTenantRegistry(pool), [relaxed, durable], { ...FAST, batchSize: 10 });
+    await e.start();
+    await until(async () => (await applied('relaxed_v1')).length === 25 && (await applied('durable_v1')).length === 25);
+    // Batches of 10, 10 and 5; pages after a full one were read ahead: still each event once.
+    expect(relaxedSeen).toEqual(['off', 'off', 'off']);
+    expect(durableSeen).toEqual(['on', 'on', 'on']);
+    expect((await applied('relaxed_v1')).every((r) => Number(r.n) === 1)).toBe(true);
+    await e.stop();
+    await pool.end();
   });
 
   it('pauses at a poison event, dead-letters it, and resumes or skips only when told', async () => {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import { inTransaction } from '#libs/database';
-import type { Checkpoint, EventStore, RecordedEvent } from '#libs/event-store';
+import { compareCheckpoints, type Checkpoint, type EventStore, type ReadAllResult, type RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 import type { CheckpointStore } from './checkpoints/checkpoint-store.port.js';
 import type { DeadLetters } from './dead-letters.js';
@@ -129,15 +129,23 @@ export class ProjectionRunner {
 
   private async process(client: pg.PoolClient, signal: AbortSignal): Promise<void> {
     const checkpoints = this.checkpoints.on(client);
+    // The page after a full one is read while that one is applied (another pooled connection).
+    // It remembers the erasure generation read before it was started: after an erasure the
+    // page may hold erased events, so it is dropped and read again.
+    let next: { from: Checkpoint; page: Promise<ReadAllResult>; generation: number | undefined } | undefined;
     while (!signal.aborted) {
       const stored = (await checkpoints.read(this.id, this.tenant))!; // claimed above
       if (stored.status === 'paused') {
+        next = undefined;
         this.setCaughtUp(false);
         await abortableSleep(this.options.pollMs, signal);
         continue;
       }
       const from = stored.checkpoint;
-      const page = await this.store.readAll(this.tenant, from, this.options.batchSize);
+      // A page read ahead is used only from where the batch before it really ended; it holds
+      // what a read now would (every event of it is behind the xmin horizon), or less.
+      const page = next && compareCheckpoints(next.from, from) === 0 && next.generation === stored.generation ? await next.page : await this.store.readAll(this.tenant, from, this.options.batchSize);
+      next = undefined;
       if (page.events.length === 0) {
         this.setCaughtUp(true);
         await checkpoints.heartbeat(this.id, this.tenant);
@@ -145,6 +153,11 @@ export class ProjectionRunner {
         continue;
       }
       this.setCaughtUp(false);
+      if (page.events.length === this.options.batchSize) {
+        const ahead = this.store.readAll(this.tenant, page.checkpoint, this.options.batchSize);
+        ahead.catch(() => undefined); // a failed read-ahead is read again, or never used
+        next = { from: page.checkpoint, page: ahead, generation: stored.generation };
+      }
       await this.processBatch(client, from, page.events, signal, stored.generation);
     }
   }
@@ -193,6 +206,7 @@ export class ProjectionRunner {
   private async commit(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal, generation?: number): Promise<void> {
     const to = events[events.length - 1]!.checkpoint;
     await inTransaction(client, async () => {
+      if (this.projection.asyncCommit) await client.query('SET LOCAL synchronous_commit = off');
       const relevant = events.filter((e) => this.projection.handles(e.type));
       if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant, signal);
       // Compare-and-set: a checkpoint that moved under us means another runner was active.

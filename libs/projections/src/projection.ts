@@ -14,6 +14,14 @@ export interface Projection {
   /** Read-model name shared by all versions, e.g. `service_overview`. */
   readonly name: string;
   readonly version: number;
+  /**
+   * Whether a batch's commit may return before its WAL is flushed (`synchronous_commit =
+   * off` for that transaction). A crash of PostgreSQL may then lose the last batches, always
+   * together with their checkpoint (a transaction is kept whole or not at all), and the runner
+   * applies them again. For read models rebuilt from the event store anyway; a projection
+   * with effects outside the database (the event forwarder) leaves it unset.
+   */
+  readonly asyncCommit?: boolean;
   handles(eventType: string): boolean;
   /** Creates the read model's tables for this version (idempotent). */
   setup(db: ProjectionSession): Promise<void>;

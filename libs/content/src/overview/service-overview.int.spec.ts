@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { decisionStreamId } from '#libs/domain';
-import { PostgresEventStore, type Checkpoint } from '#libs/event-store';
+import { asDecisionEvent, decisionStreamId, emptyOverview, evolveOverview, type OverviewDocument } from '#libs/domain';
+import { PostgresEventStore, START, type Checkpoint } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantDatabases } from '#libs/tenancy';
 import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
@@ -75,6 +75,68 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
     while ((await e.liveVersion('service_overview')) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await e.liveVersion('service_overview')).toBe(2);
     expect(await index(2)).toEqual(v1);
+  });
+
+  it('stores what folding the events gives, across batches and redeliveries, with awkward text kept exactly', async () => {
+    const awkward = 'Sone "vest" \\ C:\\x {a,b} NULL, tab\tny\nlinje 𝄞 漢字 ÆØÅ \u2028 \\u0041';
+    const [a, b] = [syntheticPid(), syntheticPid()];
+    const data = (decisionId: string, pid: string, sourceSystem = 'epj-a') => ({ decisionId, sourceSystem, patient: { system: FNR, value: pid }, occurredAt: '2026-01-05T08:00:00Z' });
+    const grantOf = (decisionId: string, pid: string, sourceSystem = 'epj-a') => ({
+      ...data(decisionId, pid, sourceSystem),
+      serviceCode: '15',
+      period: { start: '2026-01-05' },
+      weeklyHours: 6,
+      performer: { orgnr: '974760673', name: awkward },
+      description: awkward,
+    });
+    const put = (sourceSystem: string, decisionId: string, events: { type: string; data: Record<string, unknown> }[], at: number) =>
+      store.append(
+        TENANT,
+        decisionStreamId(sourceSystem, decisionId),
+        events.map((e) => ({ eventId: randomUUID(), ...e })),
+        at,
+      );
+    // 3 decisions of a, 1 of b, in 13 events: over several batches of 5 (the documents are read back and written again).
+    await put('epj-a', 'V-1', [{ type: 'ServiceDecisionGranted', data: grantOf('V-1', a) }], 0);
+    await put('epj-b', 'V-1', [{ type: 'ServiceDecisionGranted', data: grantOf('V-1', a, 'epj-b') }], 0);
+    await put('epj-a', 'V-2', [{ type: 'ServiceDecisionGranted', data: grantOf('V-2', b) }], 0);
+    for (let i = 0; i < 4; i++) {
+      await put('epj-a', 'V-1', [{ type: 'ServiceDecisionChanged', data: { ...data('V-1', a), weeklyHours: 7 + i, description: `${awkward} ${i}` } }], 1 + i);
+      await put('epj-a', 'V-2', [{ type: i % 2 ? 'ServiceResumed' : 'ServicePaused', data: { ...data('V-2', b), pausedFrom: '2026-03-01', resumedFrom: '2026-03-09', reason: awkward } }], 1 + i);
+    }
+    await put(
+      'epj-a',
+      LONG_ID,
+      [
+        { type: 'ServiceDecisionGranted', data: grantOf(LONG_ID, a) },
+        { type: 'ServiceEnded', data: { ...data(LONG_ID, a), endDate: '2026-06-30' } },
+      ],
+      0,
+    );
+    const e = new ProjectionEngine(db.pool, store, new PostgresTenantRegistry(db.pool), [serviceOverviewDefinition], { ...FAST, batchSize: 5 });
+    engines.push(e);
+    await e.start();
+    expect(await e.waitFor('service_overview_v1', TENANT, await store.head(TENANT), 5000)).toBe(true);
+
+    const folded = new Map<string, OverviewDocument>();
+    for (const ev of (await store.readAll(TENANT, START, 1000)).events) {
+      const pid = (ev.data.patient as { value: string }).value;
+      const doc = folded.get(pid) ?? emptyOverview(ev.data.patient as OverviewDocument['patient']);
+      // Every event twice: a redelivery changes nothing.
+      const once = evolveOverview(doc, { event: asDecisionEvent(ev), streamPosition: ev.streamPosition, recordedAt: ev.recordedAt.toISOString() });
+      folded.set(pid, evolveOverview(once, { event: asDecisionEvent(ev), streamPosition: ev.streamPosition, recordedAt: ev.recordedAt.toISOString() }));
+    }
+    const { rows } = await db.pool.query<{ patient_id: string; document: OverviewDocument }>('SELECT patient_id, document FROM service_overview_v1 ORDER BY patient_id');
+    expect(new Map(rows.map((r) => [r.patient_id, r.document]))).toEqual(folded);
+    expect(rows.find((r) => r.patient_id === b)!.document.decisions['epj-a/V-2']).toMatchObject({ lifecycle: 'granted', performer: { name: awkward }, description: awkward });
+    expect((await index()).map((r) => [r.resource_id, r.patient_id])).toEqual(
+      [
+        [episodeOfCareId('epj-a', 'V-1'), a],
+        [episodeOfCareId('epj-b', 'V-1'), a],
+        [episodeOfCareId('epj-a', LONG_ID), a],
+        [episodeOfCareId('epj-a', 'V-2'), b],
+      ].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)),
+    );
   });
 
   it('a version built before the index existed fills it from its documents at setup, and drops the older hashed-only table', async () => {

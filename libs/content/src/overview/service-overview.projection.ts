@@ -8,6 +8,15 @@ import { episodeOfCareId } from '#libs/fhir';
 export const SERVICE_OVERVIEW = 'service_overview';
 const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
 
+interface IndexedDecision {
+  patientId: string;
+  sourceSystem: string;
+  decisionId: string;
+}
+
+/** The decision index's rows as one JSON array (one parameter, sent unescaped). */
+const indexRows = (decisions: IndexedDecision[]) => JSON.stringify(decisions.map((d) => [episodeOfCareId(d.sourceSystem, d.decisionId), d.patientId, d.sourceSystem, d.decisionId]));
+
 /**
  * The per-patient service overview: one JSON document per (tenant, patient) in
  * `service_overview_v<N>`, folded by the pure `evolveOverview`. A batch loads the documents
@@ -24,6 +33,8 @@ const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
  */
 export class ServiceOverviewProjection implements Projection {
   readonly name = SERVICE_OVERVIEW;
+  /** Rebuilt from the events at will: a crash may take back its last batches (see `Projection`). */
+  readonly asyncCommit = true;
   constructor(readonly version = 1) {}
 
   get table(): string {
@@ -58,27 +69,19 @@ export class ServiceOverviewProjection implements Projection {
     await db.query(`DROP TABLE IF EXISTS ${this.table}_ids`);
     // Migration: a version built before the index existed has its decisions in the documents.
     const { rows: docs } = await db.query<{ tenant_id: string; patient_id: string; document: OverviewDocument }>(`SELECT tenant_id, patient_id, document FROM ${this.table}`);
-    await this.index(
-      db,
-      docs.flatMap((d) => Object.values(d.document.decisions).map((x) => ({ tenant: d.tenant_id, patientId: d.patient_id, ...x }))),
-    );
+    const byTenant = new Map<string, IndexedDecision[]>();
+    for (const d of docs) {
+      let list = byTenant.get(d.tenant_id);
+      if (!list) byTenant.set(d.tenant_id, (list = []));
+      for (const x of Object.values(d.document.decisions)) list.push({ patientId: d.patient_id, sourceSystem: x.sourceSystem, decisionId: x.decisionId });
+    }
+    for (const [tenant, decisions] of byTenant) await this.index(db, tenant, decisions);
   }
 
-  /** Records the EpisodeOfCare ids of new decisions, in one statement. */
-  private async index(db: ProjectionSession, decisions: { tenant: string; patientId: string; sourceSystem: string; decisionId: string }[]): Promise<void> {
+  /** Records the EpisodeOfCare ids of new decisions, in one statement with one JSON parameter. */
+  private async index(db: ProjectionSession, tenant: string, decisions: IndexedDecision[]): Promise<void> {
     if (decisions.length === 0) return;
-    await db.query(
-      `INSERT INTO ${this.decisionsTable} (tenant_id, resource_id, patient_id, source_system, decision_id)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-       ON CONFLICT (tenant_id, resource_id) DO NOTHING`,
-      [
-        decisions.map((d) => d.tenant),
-        decisions.map((d) => episodeOfCareId(d.sourceSystem, d.decisionId)),
-        decisions.map((d) => d.patientId),
-        decisions.map((d) => d.sourceSystem),
-        decisions.map((d) => d.decisionId),
-      ],
-    );
+    await db.query({ name: `${this.decisionsTable}_index`, text: this.indexSql, values: [tenant, indexRows(decisions)] });
   }
 
   async apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void> {
@@ -97,8 +100,10 @@ export class ServiceOverviewProjection implements Projection {
       ids,
     ]);
     const docs = new Map(rows.map((r) => [r.patient_id, r.document]));
-    const out: string[] = [];
-    const added: { tenant: string; patientId: string; sourceSystem: string; decisionId: string }[] = [];
+    // The documents as one JSON object, patient id → document: one string the driver sends
+    // as it is (a `jsonb[]` parameter made it escape every document into an array literal).
+    let documents = '';
+    const added: IndexedDecision[] = [];
     for (const id of ids) {
       const list = byPatient.get(id)!;
       const before = docs.get(id);
@@ -106,17 +111,25 @@ export class ServiceOverviewProjection implements Projection {
       for (const e of list) {
         doc = evolveOverview(doc, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
       }
-      out.push(JSON.stringify(doc));
-      for (const [k, d] of Object.entries(doc.decisions))
-        if (!before || !Object.hasOwn(before.decisions, k)) added.push({ tenant, patientId: id, sourceSystem: d.sourceSystem, decisionId: d.decisionId });
+      documents += `${documents ? ',' : '{'}${JSON.stringify(id)}:${JSON.stringify(doc)}`;
+      for (const [k, d] of Object.entries(doc.decisions)) if (!before || !Object.hasOwn(before.decisions, k)) added.push({ patientId: id, sourceSystem: d.sourceSystem, decisionId: d.decisionId });
     }
-    await this.index(db, added);
-    await db.query(
-      `INSERT INTO ${this.table} (tenant_id, patient_id, document)
-       SELECT $1, p, d FROM unnest($2::text[], $3::jsonb[]) AS x(p, d)
-       ON CONFLICT (tenant_id, patient_id) DO UPDATE SET document = excluded.document, updated_at = now()`,
-      [tenant, ids, out],
-    );
+    await this.index(db, tenant, added);
+    await db.query({ name: `${this.table}_write`, text: this.writeSql, values: [tenant, `${documents}}`] });
+  }
+
+  /** `$2`: a JSON object, patient id → document; keys are unique (one entry per patient). */
+  private get writeSql(): string {
+    return `INSERT INTO ${this.table} (tenant_id, patient_id, document)
+       SELECT $1, x.key, x.value::jsonb FROM json_each($2::json) AS x
+       ON CONFLICT (tenant_id, patient_id) DO UPDATE SET document = excluded.document, updated_at = now()`;
+  }
+
+  /** `$2`: a JSON array of [resource id, patient id, source system, decision id] (`indexRows`). */
+  private get indexSql(): string {
+    return `INSERT INTO ${this.decisionsTable} (tenant_id, resource_id, patient_id, source_system, decision_id)
+       SELECT $1, x->>0, x->>1, x->>2, x->>3 FROM json_array_elements($2::json) AS x
+       ON CONFLICT (tenant_id, resource_id) DO NOTHING`;
   }
 
   async drop(db: ProjectionSession): Promise<void> {

@@ -13,14 +13,18 @@ import { PostgresEventNotifier } from './postgres-event-notifier.js';
  * the same version collide, and the unique event id makes retries collide. Either
  * collision is a unique violation that aborts the whole statement, then classified below.
  *   $3: the expected version, or NULL for `any` / `stream_exists` (then: the current one).
- *   $9: whether the stream must already exist (`stream_exists`).
+ *   $4: the events, one JSON array (`eventsJson`).
+ *   $5: whether the stream must already exist (`stream_exists`).
+ * The events travel as one `json` parameter, which the driver sends as it is: array
+ * parameters (`jsonb[]`) made it escape every event's JSON into an array literal, and the
+ * server parse that literal, for nothing.
  */
 const BASE_VERSION = `
   SELECT CASE WHEN $3::bigint IS NOT NULL THEN $3::bigint
               ELSE (SELECT coalesce(max(stream_position), 0) FROM events WHERE tenant_id = $1 AND stream_id = $2)
          END AS version`;
 const VERSION_CHECK = `
-  CASE WHEN $3::bigint IS NULL THEN (NOT $9::boolean OR base.version > 0)
+  CASE WHEN $3::bigint IS NULL THEN (NOT $5::boolean OR base.version > 0)
        WHEN $3::bigint = 0 THEN true
        ELSE EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.stream_id = $2 AND e.stream_position = $3::bigint)
   END`;
@@ -29,13 +33,13 @@ const RETURNING = 'RETURNING event_id, stream_position, global_position, transac
 const APPEND_SQL = `WITH base AS (${BASE_VERSION})
   ${INSERT_INTO}
   SELECT $1, $2, base.version + i.ord, i.id, i.t, i.v, i.d, i.m
-    FROM base, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY AS i(id, t, v, d, m, ord)
+    FROM base, ROWS FROM (json_to_recordset($4::json) AS (id uuid, t text, v int, d jsonb, m jsonb)) WITH ORDINALITY AS i(id, t, v, d, m, ord)
    WHERE ${VERSION_CHECK}
   ${RETURNING}`;
 /**
  * The hot path of the receive service: one event at a known version (a decider read the
- * stream first). Same semantics as APPEND_SQL with a number in $3, without the array
- * parameters and the CTE, which cost about a tenth of the throughput.
+ * stream first). Same semantics as APPEND_SQL with a number in $3, without the JSON
+ * parameter and the CTE, which cost about a tenth of the throughput.
  */
 const APPEND_ONE_AT_VERSION_SQL = `${INSERT_INTO}
   SELECT $1, $2, $3::bigint + 1, $4::uuid, $5::text, $6::int, $7::jsonb, $8::jsonb
@@ -50,17 +54,17 @@ const APPEND_ONE_AT_VERSION_SQL = `${INSERT_INTO}
  */
 const APPEND_MANY_SQL = `${INSERT_INTO}
   SELECT $1, x.s,
-         CASE WHEN x.v = 0 OR EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.stream_id = x.s AND e.stream_position = x.v)
-              THEN x.v + x.o END,
-         x.id, x.t, x.sv, x.d, x.m
-    FROM unnest($2::text[], $3::bigint[], $4::int[], $5::uuid[], $6::text[], $7::int[], $8::jsonb[], $9::jsonb[]) AS x(s, v, o, id, t, sv, d, m)
+         CASE WHEN x.e = 0 OR EXISTS (SELECT 1 FROM events ev WHERE ev.tenant_id = $1 AND ev.stream_id = x.s AND ev.stream_position = x.e)
+              THEN x.e + x.o END,
+         x.id, x.t, x.v, x.d, x.m
+    FROM json_to_recordset($2::json) AS x(s text, e bigint, o int, id uuid, t text, v int, d jsonb, m jsonb)
   RETURNING event_id, stream_id, stream_position, global_position, transaction_id`;
 
-/** The stored events carrying any of the ids, and whether each is the very same event. */
+/** The stored events carrying any of the ids ($3: `eventsJson`), and whether each is the very same event. */
 const STORED_COPIES_SQL = `
   SELECT e.event_id, e.stream_position, e.global_position, e.transaction_id,
          (e.stream_id = $2 AND e.event_type = i.t AND e.schema_version = i.v AND e.data = i.d) AS same
-    FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[]) AS i(id, t, v, d)
+    FROM json_to_recordset($3::json) AS i(id uuid, t text, v int, d jsonb)
     JOIN events e ON e.tenant_id = $1 AND e.event_id = i.id
    ORDER BY e.stream_id, e.stream_position`;
 const EVENT_COLUMNS = 'stream_id, stream_position, global_position, transaction_id, event_id, event_type, schema_version, data, metadata, recorded_at';
@@ -127,32 +131,25 @@ export class PostgresEventStore implements EventStore {
 
   async append(tenant: TenantId, streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult> {
     validateAppendRequest(streamId, events, expectedVersion);
-    const ids = events.map((e) => e.eventId.toLowerCase());
-    const types = events.map((e) => e.type);
-    const versions = events.map((e) => e.schemaVersion ?? 1);
-    const data = events.map((e) => JSON.stringify(e.data));
-    const metadata = events.map((e) => JSON.stringify(e.metadata ?? {}));
+    const one = events.length === 1 ? events[0]! : undefined;
 
     const version = typeof expectedVersion === 'number' ? expectedVersion : expectedVersion === 'no_stream' ? 0 : null;
     const mustExist = expectedVersion === 'stream_exists';
 
+    let json: string | undefined;
     // `any` and `stream_exists` can lose a race for the next position; having no fixed
     // expectation, they try again.
     for (let attempt = 1; ; attempt++) {
       let violation = false;
       try {
         const { rows } = await this.pool.query<PositionRow>(
-          events.length === 1 && version !== null
+          one && version !== null
             ? {
                 name: 'fpi_append_one_at_version',
                 text: APPEND_ONE_AT_VERSION_SQL,
-                values: [tenant, streamId, version, ids[0], types[0], versions[0], data[0], metadata[0]],
+                values: [tenant, streamId, version, one.eventId.toLowerCase(), one.type, one.schemaVersion ?? 1, JSON.stringify(one.data), JSON.stringify(one.metadata ?? {})],
               }
-            : {
-                name: 'fpi_append',
-                text: APPEND_SQL,
-                values: [tenant, streamId, version, ids, types, versions, data, metadata, mustExist],
-              },
+            : { name: 'fpi_append', text: APPEND_SQL, values: [tenant, streamId, version, (json ??= eventsJson(events)), mustExist] },
         );
         if (rows.length === events.length) {
           this.notifier.announce(tenant);
@@ -166,12 +163,8 @@ export class PostgresEventStore implements EventStore {
       }
       // Refused or lost a race: the events may be stored already (a retry, or a concurrent
       // retry that won), in which case the original result is the answer.
-      const { rows } = await this.pool.query<PositionRow>({
-        name: 'fpi_stored_copies',
-        text: STORED_COPIES_SQL,
-        values: [tenant, streamId, ids, types, versions, data],
-      });
-      if (rows.length === ids.length && rows.every((r) => r.same)) return toAppendResult('duplicate', rows);
+      const { rows } = await this.pool.query<PositionRow>({ name: 'fpi_stored_copies', text: STORED_COPIES_SQL, values: [tenant, streamId, (json ??= eventsJson(events))] });
+      if (rows.length === events.length && rows.every((r) => r.same)) return toAppendResult('duplicate', rows);
       if (rows.length > 0) {
         const clashing = rows.filter((r) => !r.same);
         throw new IdempotencyConflictError((clashing.length > 0 ? clashing : rows).map((r) => r.event_id));
@@ -184,28 +177,19 @@ export class PostgresEventStore implements EventStore {
   async appendMany(tenant: TenantId, appends: StreamAppend[]): Promise<AppendResult[]> {
     if (appends.length === 0) return [];
     const streams = new Set<string>();
-    const columns = { s: [] as string[], v: [] as number[], o: [] as number[], id: [] as string[], t: [] as string[], sv: [] as number[], d: [] as string[], m: [] as string[] };
     for (const a of appends) {
       validateAppendRequest(a.streamId, a.events, a.expectedVersion);
       if (streams.has(a.streamId)) throw new InvalidAppendError(`stream ${a.streamId} appears twice in one appendMany`);
       streams.add(a.streamId);
-      a.events.forEach((e, i) => {
-        columns.s.push(a.streamId);
-        columns.v.push(a.expectedVersion);
-        columns.o.push(i + 1);
-        columns.id.push(e.eventId.toLowerCase());
-        columns.t.push(e.type);
-        columns.sv.push(e.schemaVersion ?? 1);
-        columns.d.push(JSON.stringify(e.data));
-        columns.m.push(JSON.stringify(e.metadata ?? {}));
-      });
     }
+    // One JSON array, an element per event: its stream (s), the stream's expected version (e), its 1-based offset there (o).
+    const rowsJson = JSON.stringify(appends.flatMap((a) => a.events.map((e, i) => ({ s: a.streamId, e: a.expectedVersion, o: i + 1, ...eventJson(e) }))));
     let rows: (PositionRow & { stream_id: string })[];
     try {
       ({ rows } = await this.pool.query<PositionRow & { stream_id: string }>({
         name: 'fpi_append_many',
         text: APPEND_MANY_SQL,
-        values: [tenant, columns.s, columns.v, columns.o, columns.id, columns.t, columns.sv, columns.d, columns.m],
+        values: [tenant, rowsJson],
       }));
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -303,6 +287,16 @@ export class PostgresEventStore implements EventStore {
       recordedAt: r.recorded_at,
     };
   }
+}
+
+/** An event as the statements' JSON parameter carries it (`json_to_recordset` columns id, t, v, d, m). */
+function eventJson(e: NewEvent) {
+  return { id: e.eventId.toLowerCase(), t: e.type, v: e.schemaVersion ?? 1, d: e.data, m: e.metadata ?? {} };
+}
+
+/** The events of one append as one JSON array (APPEND_SQL's $4, STORED_COPIES_SQL's $3). */
+function eventsJson(events: NewEvent[]): string {
+  return JSON.stringify(events.map(eventJson));
 }
 
 function toAppendResult(outcome: 'appended' | 'duplicate', rows: PositionRow[]): AppendResult {

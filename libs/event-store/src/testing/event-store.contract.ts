@@ -89,6 +89,32 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
         expect(formatCheckpoint(read[2]!.checkpoint)).toBe(formatCheckpoint(result.checkpoint));
       });
 
+      it('keeps awkward text exactly: quotes, backslashes, braces, control characters and unicode, in data, metadata and keys', async () => {
+        const awkward = {
+          quote: 'say "hi"',
+          backslash: 'C:\\dir\\"x"\\',
+          literal: '{"a":[1,2]} NULL null , } ] \\u0041',
+          control: 'tab\tnew\nline\r\u0001\u001f',
+          unicode: 'Bjørnøya – 𝄞 漢字 ÅÆØ \u2028',
+          'key "with" \\ {quotes}': ['"', '\\', '', ' '],
+          nested: { '': 0, deep: { list: [null, true, -1.5e-7, 'æ'] } },
+        };
+        const one = event('One', awkward);
+        const two = [event('A', awkward), event('B', { ...awkward, n: 2 })];
+        const many = [event('M1', awkward), event('M2', { x: awkward })];
+        await store.append(tenant, 'one', [{ ...one, metadata: { note: awkward.literal } }], 'no_stream');
+        await store.append(tenant, 'two', two, 'any');
+        await store.appendMany(tenant, [{ streamId: 'many', events: many, expectedVersion: 0 }]);
+        const read = await store.readStreams(tenant, ['one', 'two', 'many']);
+        expect(read.get('one')!.map((e) => e.data)).toEqual([awkward]);
+        expect(read.get('one')![0]!.metadata).toMatchObject({ note: awkward.literal });
+        expect(read.get('two')!.map((e) => e.data)).toEqual(two.map((e) => e.data));
+        expect(read.get('many')!.map((e) => e.data)).toEqual(many.map((e) => e.data));
+        // A retry compares the stored data with the sent one: the same awkward text is the same event.
+        expect((await store.append(tenant, 'two', two, 'any')).outcome).toBe('duplicate');
+        await expect(store.append(tenant, 'two', [two[0]!, { ...two[1]!, data: { ...awkward, n: 3 } }], 'any')).rejects.toBeInstanceOf(IdempotencyConflictError);
+      });
+
       it('reads a stream from a position with a limit', async () => {
         await store.append(tenant, 's', [event(), event(), event(), event()], 'no_stream');
         const read = await store.readStream(tenant, 's', { fromPosition: 2, limit: 2 });
