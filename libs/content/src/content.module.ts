@@ -15,6 +15,9 @@ import { FhirController } from './fhir/fhir.controller.js';
 import { CapabilityStatementHandler, ReadEpisodeOfCareHandler, SearchEpisodeOfCareHandler } from './fhir/fhir.queries.js';
 import { OktEventsHandler, OktStatusHandler } from './okt/okt-read.queries.js';
 import { ProjectionEngines } from './projection-engines.js';
+import { PatientRestrictionHandler, PatientRestrictions } from './restriction/patient-restriction.js';
+import { CitizenController } from './citizen/citizen.controller.js';
+import { CitizenOverviewReader } from './citizen/citizen-overview.js';
 
 /** A projection this many seconds behind makes /health/ready report `degraded`. */
 const LAG_DEGRADED_SECONDS = 30;
@@ -125,7 +128,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
  */
 @Module({
   imports: [CqrsModule.forRoot()],
-  controllers: [ServiceOverviewController, OktReadController, FhirController],
+  controllers: [ServiceOverviewController, OktReadController, FhirController, CitizenController],
   providers: [
     {
       provide: ProjectionEngines,
@@ -158,8 +161,11 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     CapabilityStatementHandler,
     ReadEpisodeOfCareHandler,
     SearchEpisodeOfCareHandler,
+    PatientRestrictions,
+    PatientRestrictionHandler,
+    CitizenOverviewReader,
     ProjectionLifecycle,
   ],
-  exports: [ProjectionEngine, ProjectionEngines, ServiceOverviewReader],
+  exports: [ProjectionEngine, ProjectionEngines, ServiceOverviewReader, PatientRestrictions],
 })
 export class ContentModule {}

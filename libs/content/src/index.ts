@@ -8,3 +8,6 @@ export * from './projection-engines.js';
 export * from './overview/patient-decisions.js';
 export * from './okt/okt-read.queries.js';
 export * from './fhir/fhir.queries.js';
+export * from './restriction/patient-restriction.js';
+export * from './citizen/citizen-overview.js';
+export * from './citizen/citizen.controller.js';

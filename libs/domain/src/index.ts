@@ -9,3 +9,4 @@ export * from './overview/service-overview.js';
 export * from './decision/upcasters.js';
 export * from './dates.js';
 export * from './decider.js';
+export * from './restriction/restriction.js';

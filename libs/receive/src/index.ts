@@ -9,3 +9,5 @@ export * from './write/batch-plan.js';
 export * from './write/command-handler.js';
 export * from './okt/okt.handler.js';
 export * from './okt/patient-decisions.port.js';
+export * from './restriction/restriction.handler.js';
+export * from './restriction/restriction.controller.js';

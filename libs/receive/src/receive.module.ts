@@ -5,6 +5,8 @@ import { RecordOktSnapshotHandler } from './okt/okt.handler.js';
 import { PATIENT_DECISIONS, type PatientDecisionsLookup } from './okt/patient-decisions.port.js';
 import { RecordDecisionBatchHandler, RecordDecisionHandler } from './record-decision/record-decision.handler.js';
 import { RecordDecisionController } from './record-decision/record-decision.controller.js';
+import { CitizenRestrictionController, RestrictionController } from './restriction/restriction.controller.js';
+import { RecordRestrictionHandler } from './restriction/restriction.handler.js';
 
 /** The receive service (mottakstjeneste): decision events in, validated and idempotent. */
 @Module({})
@@ -17,9 +19,9 @@ export class ReceiveModule {
     return {
       module: ReceiveModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [RecordDecisionController, OktController],
+      controllers: [RecordDecisionController, OktController, RestrictionController, CitizenRestrictionController],
       // Every write reaches its handler as a command on the CommandBus.
-      providers: [RecordDecisionHandler, RecordDecisionBatchHandler, RecordOktSnapshotHandler, { provide: PATIENT_DECISIONS, useClass: options.patientDecisions }],
+      providers: [RecordDecisionHandler, RecordDecisionBatchHandler, RecordOktSnapshotHandler, RecordRestrictionHandler, { provide: PATIENT_DECISIONS, useClass: options.patientDecisions }],
     };
   }
 }

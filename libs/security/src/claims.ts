@@ -31,6 +31,8 @@ export const SCOPES = {
   'agreements-read': 'nhn:fpi/agreements.read',
   /** Register and end agreements in the municipality's register (its administration, not an EPJ). */
   'agreements-write': 'nhn:fpi/agreements.write',
+  /** Case handlers (saksbehandlere) record and lift a patient's restriction (sperring) at the patient's request. */
+  'restrictions-write': 'nhn:fpi/restrictions.write',
 } as const;
 export type ScopeName = keyof typeof SCOPES;
 
