@@ -16,16 +16,22 @@ function contrast(a: string, b: string): number {
   return (hi + 0.05) / (lo + 0.05);
 }
 
+/** An element as the page function sees it (the spec is compiled without DOM types). */
+type Styled = { parentElement: Styled | null };
+
 /** The text colour of an element and the first opaque background behind it. */
 const colours = (page: Page, selector: string) =>
   page
     .locator(selector)
     .first()
-    .evaluate((node) => {
+    .evaluate((node: Styled) => {
+      const clear = (c: string) => /rgba\(.*, 0\)|transparent/.test(c);
+      const style = (n: Styled) => (globalThis as unknown as { getComputedStyle(n: Styled): { color: string; backgroundColor: string } }).getComputedStyle(n);
       let bg = 'rgba(0, 0, 0, 0)';
-      for (let n: Element | null = node; n && /rgba\(.*, 0\)|transparent/.test(bg); n = n.parentElement) bg = getComputedStyle(n).backgroundColor;
-      return { fg: getComputedStyle(node).color, bg: /rgba\(.*, 0\)|transparent/.test(bg) ? 'rgb(255, 255, 255)' : bg };
+      for (let n: Styled | null = node; n && clear(bg); n = n.parentElement) bg = style(n).backgroundColor;
+      return { fg: style(node).color, bg: clear(bg) ? 'rgb(255, 255, 255)' : bg };
     });
+const activeId = (page: Page) => page.evaluate('document.activeElement && document.activeElement.id');
 
 /** The citizen view of the reference client in a real browser (Chromium of `@sparticuz/chromium`, driven by Playwright). */
 describe('/demo/innbygger.html: the citizen view', () => {
@@ -80,9 +86,9 @@ describe('/demo/innbygger.html: the citizen view', () => {
     await page.getByLabel(/Ditt fødselsnummer/).focus();
     await page.keyboard.type(citizen);
     await page.keyboard.press('Tab');
-    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('on-behalf-of');
+    await expect(activeId(page)).resolves.toBe('on-behalf-of');
     await page.keyboard.press('Tab');
-    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('login');
+    await expect(activeId(page)).resolves.toBe('login');
     await page.keyboard.press('Enter');
     await page.getByText('Logget inn.', { exact: true }).waitFor();
 
