@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'fhir-kit-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { packageRoot } from '#libs/database';
 import { osloToday } from '#libs/domain';
 import { DevIssuer, type DevCitizenTokenOptions, type PurposeOfUse } from '#libs/security';
 import { FNR, startTestPlatform, syntheticPid, type TestPlatform } from '#libs/testing';
@@ -233,6 +237,22 @@ describe("Issue 20, the patient's side: citizens read their own overview and log
       expect([forged.status, forged.body.type]).toEqual([403, 'urn:fpi:problem:not-synthetic']);
       const refused = await request(p.app.getHttpServer()).post('/dev-issuer/citizen-token').send({ pid: real });
       expect([refused.status, refused.body.type]).toEqual([403, 'urn:fpi:problem:not-synthetic']);
+    });
+  });
+
+  describe('npx fpi token --citizen', () => {
+    const fpi = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [join(packageRoot(), 'apps/cli/link/fpi.js'), ...args], { env: { ...process.env, DATABASE_URL: p.db.url, FPI_DATA_DIR: p.dataDir } });
+
+    it("prints a citizen token the platform accepts, also one acting for a child, and none for a real person's number", async () => {
+      const own = (await fpi('token', '--citizen', citizen)).stdout.trim();
+      const r = await request(p.app.getHttpServer()).get('/api/v1/me/service-overview').set('authorization', `Bearer ${own}`).expect(200);
+      expect(r.body.municipalities).toHaveLength(2);
+      const forChild = (await fpi('token', '--citizen', parent, '--on-behalf-of', child, '--basis', 'parental-responsibility')).stdout.trim();
+      const c = await request(p.app.getHttpServer()).get('/api/v1/me/service-overview').set('authorization', `Bearer ${forChild}`).expect(200);
+      expect(c.body.onBehalfOf.basis).toBe('parental-responsibility');
+      await expect(fpi('token', '--citizen', '12057900499')).rejects.toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/not a synthetic person/) });
+      await expect(fpi('token', '--citizen', citizen, '--tenant', MUNICIPALITY)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--citizen takes no --tenant/) });
     });
   });
 
