@@ -170,6 +170,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     const missing = s.FPI_CITIZEN_AUTH_ISSUER === undefined ? 'FPI_CITIZEN_AUTH_ISSUER' : 'FPI_CITIZEN_AUTH_JWKS_URL';
     throw new ConfigError([{ variable: missing, message: 'is required with the other FPI_CITIZEN_AUTH_* setting (the citizen issuer and its JWKS URL)' }]);
   }
+  // The issuer tells a citizen's token from health personnel's: the two must differ.
+  if (s.FPI_CITIZEN_AUTH_ISSUER !== undefined && s.FPI_CITIZEN_AUTH_ISSUER === s.FPI_AUTH_ISSUER) {
+    throw new ConfigError([{ variable: 'FPI_CITIZEN_AUTH_ISSUER', message: 'must differ from FPI_AUTH_ISSUER: the issuer tells a citizen from a health system' }]);
+  }
   if (s.FPI_CITIZEN_AUTH_JWKS_URL !== undefined && mode === 'dev') {
     throw new ConfigError([{ variable: 'FPI_CITIZEN_AUTH_JWKS_URL', message: 'needs FPI_AUTH_JWKS_URL (HelseID) too: the embedded default mints citizen tokens with its dev issuer' }]);
   }

@@ -86,6 +86,7 @@ describe('loadConfig', () => {
     expect(loadConfig(helseid).auth.citizen).toBeUndefined();
     expect(() => loadConfig({ ...helseid, FPI_CITIZEN_AUTH_ISSUER: 'https://idporten.example' })).toThrow(/FPI_CITIZEN_AUTH_JWKS_URL is required/);
     expect(() => loadConfig({ ...helseid, FPI_CITIZEN_AUTH_JWKS_URL: 'https://idporten.example/jwks' })).toThrow(/FPI_CITIZEN_AUTH_ISSUER is required/);
+    expect(() => loadConfig({ ...helseid, FPI_CITIZEN_AUTH_ISSUER: helseid.FPI_AUTH_ISSUER, FPI_CITIZEN_AUTH_JWKS_URL: 'https://idporten.example/jwks' })).toThrow(/must differ from FPI_AUTH_ISSUER/);
     expect(() => loadConfig({ FPI_CITIZEN_AUTH_ISSUER: 'https://idporten.example', FPI_CITIZEN_AUTH_JWKS_URL: 'https://idporten.example/jwks' })).toThrow(/needs FPI_AUTH_JWKS_URL/);
   });
 });
