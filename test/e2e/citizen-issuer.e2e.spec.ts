@@ -67,6 +67,8 @@ describe('production mode: a second trusted issuer for citizens beside HelseID',
     const r = await me(citizen());
     expect([r.status, r.headers['cache-control']]).toEqual([200, 'no-store']);
     expect(r.body).toMatchObject({ onBehalfOf: null, municipalities: [] });
+    // Readiness watches both issuers' keys.
+    expect(((await (await fetch(`${p.url}/health/ready`)).json()) as { checks: Record<string, string> }).checks).toMatchObject({ 'token-keys': 'up', 'citizen-token-keys': 'up' });
   });
 
   it.each([

@@ -192,17 +192,20 @@ class DemoAgreementBootstrap implements OnApplicationBootstrap {
   }
 }
 
-/** /health/ready says whether the issuer's keys (HelseID's JWKS) could be fetched. */
+/** /health/ready says whether the issuers' keys (HelseID's JWKS, and the citizen issuer's) could be fetched. */
 @Injectable()
 class TokenKeysReadiness implements OnModuleInit {
   constructor(
     private readonly verifier: TokenVerifier,
     private readonly readiness: ReadinessChecks,
     @Inject(CONFIG) private readonly config: PlatformConfig,
+    @Optional() @Inject(CITIZEN_ISSUER) private readonly citizen: CitizenIssuer | undefined,
   ) {}
 
   onModuleInit(): void {
     if (this.config.auth.mode === 'helseid') this.readiness.register('token-keys', async () => ({ ...this.verifier.keySourceStatus() }));
+    const citizen = this.citizen;
+    if (citizen && !citizen.development) this.readiness.register('citizen-token-keys', async () => ({ ...citizen.verifier.keySourceStatus() }));
   }
 }
 
