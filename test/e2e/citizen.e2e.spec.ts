@@ -312,9 +312,17 @@ describe("Issue 20, the patient's side: citizens read their own overview and log
       const own = (await (await citizenAgent({ pid: child })).get('/api/v1/me/service-overview').expect(200)).body as Overview;
       expect(own.municipalities[0]!.restriction).toMatchObject({ scope: 'all', text: expect.stringMatching(/deles ikke/) });
 
+      // The case handler sees it in force: who asked, when, which scope.
+      const status = (await handler.get('/api/v1/restrictions').set('person-id', child).expect(200)).body;
+      expect(status).toMatchObject({ status: 'restricted', scope: 'all', since: restricted.body.requestedAt });
+      expect(status.history).toEqual([
+        { event: 'set', scope: 'all', requestedAt: restricted.body.requestedAt, requestedBy: { kind: 'case-handler', clientId: 'saksbehandling', orgnr: MUNICIPALITY, hprNumber: '4128168' } },
+      ]);
+
       // Lifting restores access at once, on every instance.
       const lifted = await handler.post('/api/v1/restrictions/lift').set('person-id', child).send({});
       expect([lifted.status, lifted.body.status]).toEqual([201, 'not-restricted']);
+      expect((await handler.get('/api/v1/restrictions').set('person-id', child).expect(200)).body).toMatchObject({ status: 'not-restricted', history: [{ event: 'set' }, { event: 'lifted' }] });
       for (const app of [second, p.app]) expect((await Promise.all(everyRead(await reader('TREAT', app), child))).map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
       const again = await handler.post('/api/v1/restrictions/lift').set('person-id', child).send({});
       expect([again.status, again.body.type]).toEqual([409, 'urn:fpi:problem:no-restriction']);
@@ -328,6 +336,9 @@ describe("Issue 20, the patient's side: citizens read their own overview and log
       const retry = await me.post('/api/v1/me/restrictions').send({ municipality: MUNICIPALITY, scope: 'all-but-emergency', eventId });
       expect([retry.status, retry.headers['idempotent-replay'], retry.body.checkpoint]).toEqual([200, 'true', set.body.checkpoint]);
       expect((await (await reader('ETREAT')).get('/api/v1/service-overview').set('person-id', citizen)).status).toBe(200);
+      expect((await (await caseHandler()).get('/api/v1/restrictions').set('person-id', citizen).expect(200)).body.history).toEqual([
+        { event: 'set', scope: 'all-but-emergency', requestedAt: set.body.requestedAt, requestedBy: { kind: 'citizen' } },
+      ]);
       for (const purpose of ['TREAT', 'COC'] as const) expectRestricted(await (await reader(purpose)).get('/api/v1/service-overview').set('person-id', citizen));
       // The other municipality is its own data controller: not restricted there.
       expect((await (await p.as({ tenant: OTHER_MUNICIPALITY, scopes: ['read'], purpose: 'TREAT' })).get('/api/v1/service-overview').set('person-id', citizen)).status).toBe(200);

@@ -252,6 +252,12 @@ describe('security, tenancy and patient audit log', () => {
           expect((await handlerA.post('/api/v1/restrictions').set('person-id', pidB).send({ scope: 'all' }).expect(201)).body.status).toBe('restricted');
           await handlerA.post('/api/v1/restrictions/lift').set('person-id', pidB).send({}).expect(201);
         },
+        'get /api/v1/restrictions': async () => {
+          const handlerA = await p.as({ scopes: ['restrictions-write'], clientId: 'saksbehandling-a' });
+          const status = (await handlerA.get('/api/v1/restrictions').set('person-id', pidB).expect(200)).body as { status: string; history: unknown[] };
+          expect(status.status).toBe('not-restricted'); // B's restriction is B's
+          expect(status.history.every((h) => JSON.stringify(h).includes('saksbehandling-a'))).toBe(true);
+        },
         'post /api/v1/restrictions/lift': async () => {
           const handlerA = await p.as({ scopes: ['restrictions-write'], clientId: 'saksbehandling-a' });
           expect((await handlerA.post('/api/v1/restrictions/lift').set('person-id', pidB).send({}).expect(409)).body.type).toBe('urn:fpi:problem:no-restriction');

@@ -17,6 +17,7 @@ import { OktEventsHandler, OktStatusHandler } from './okt/okt-read.queries.js';
 import { ProjectionEngines } from './projection-engines.js';
 import { PatientRestrictionHandler, PatientRestrictions } from './restriction/patient-restriction.js';
 import { CitizenController } from './citizen/citizen.controller.js';
+import { RestrictionStatusController, RestrictionStatusHandler } from './restriction/restriction-status.controller.js';
 import { CitizenOverviewReader } from './citizen/citizen-overview.js';
 
 /** A projection this many seconds behind makes /health/ready report `degraded`. */
@@ -128,7 +129,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
  */
 @Module({
   imports: [CqrsModule.forRoot()],
-  controllers: [ServiceOverviewController, OktReadController, FhirController, CitizenController],
+  controllers: [ServiceOverviewController, OktReadController, FhirController, CitizenController, RestrictionStatusController],
   providers: [
     {
       provide: ProjectionEngines,
@@ -163,6 +164,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     SearchEpisodeOfCareHandler,
     PatientRestrictions,
     PatientRestrictionHandler,
+    RestrictionStatusHandler,
     CitizenOverviewReader,
     ProjectionLifecycle,
   ],

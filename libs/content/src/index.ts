@@ -11,3 +11,4 @@ export * from './fhir/fhir.queries.js';
 export * from './restriction/patient-restriction.js';
 export * from './citizen/citizen-overview.js';
 export * from './citizen/citizen.controller.js';
+export * from './restriction/restriction-status.controller.js';

@@ -8,7 +8,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ProblemError, problemType } from '#libs/contracts';
-import { restrictionDecider, restrictionEventFromStored, restrictionReadDecision, restrictionStreamId, type ReadPurpose, type RestrictionEvent, type RestrictionState } from '#libs/domain';
+import {
+  restrictionDecider,
+  restrictionEventFromStored,
+  restrictionReadDecision,
+  restrictionStreamId,
+  type ReadPurpose,
+  type RestrictionEvent,
+  type RestrictionRequester,
+  type RestrictionScope,
+  type RestrictionState,
+} from '#libs/domain';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 
@@ -75,6 +85,10 @@ export class PatientRestrictions {
   state(tenant: TenantId, personId: string): Promise<RestrictionState> {
     return patientRestrictionState(this.store, tenant, personId);
   }
+
+  status(tenant: TenantId, personId: string): Promise<RestrictionStatus> {
+    return patientRestrictionStatus(this.store, tenant, personId);
+  }
 }
 
 @QueryHandler(PatientRestrictionQuery)
@@ -84,4 +98,27 @@ export class PatientRestrictionHandler implements IQueryHandler<PatientRestricti
   execute({ tenant, personId, purpose }: PatientRestrictionQuery): Promise<RestrictionVerdict> {
     return this.restrictions.verdict(tenant, personId, purpose);
   }
+}
+
+/** A patient's restriction as a case handler sees it: in force or not, and every change (who asked, when). */
+export interface RestrictionStatus {
+  status: 'restricted' | 'not-restricted';
+  scope?: RestrictionScope;
+  since?: string;
+  history: { event: 'set' | 'lifted'; scope?: RestrictionScope; requestedAt: string; requestedBy: RestrictionRequester }[];
+}
+
+/** The status and history of a patient's restriction in a municipality, from its stream as stored now. */
+export async function patientRestrictionStatus(store: EventStore, tenant: TenantId, personId: string): Promise<RestrictionStatus> {
+  const events = (await store.readStream(tenant, restrictionStreamId(personId))).map(restrictionEventFromStored).filter((e): e is RestrictionEvent => e !== undefined);
+  const state = events.reduce(restrictionDecider.evolve, restrictionDecider.initialState());
+  return {
+    status: state.active ? 'restricted' : 'not-restricted',
+    ...(state.active ? { scope: state.active.scope, since: state.active.since } : {}),
+    history: events.map((e) =>
+      e.type === 'PatientRestrictionSet'
+        ? { event: 'set' as const, scope: e.data.scope, requestedAt: e.data.requestedAt, requestedBy: e.data.requestedBy }
+        : { event: 'lifted' as const, requestedAt: e.data.requestedAt, requestedBy: e.data.requestedBy },
+    ),
+  };
 }
