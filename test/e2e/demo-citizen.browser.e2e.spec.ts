@@ -128,6 +128,29 @@ describe('/demo/innbygger.html: the citizen view', () => {
         .set('person-id', citizen)
         .then((r) => r.status),
     ).resolves.toBe(403);
+
+    // In the legevakt view: the restriction is said plainly; the emergency role opens it; the citizen sees that read highlighted.
+    const legevakt = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await legevakt.goto(`${p.url}/demo/`);
+    await legevakt.getByLabel('Legevakt').check();
+    await legevakt.getByRole('button', { name: 'Hent token' }).click();
+    await legevakt.getByText('Token hentet for legevakt.').waitFor();
+    await legevakt.getByLabel(/Fødselsnummer eller D-nummer/).fill(citizen);
+    await legevakt.getByRole('button', { name: 'Slå opp' }).click();
+    await legevakt.getByRole('alert').filter({ hasText: 'Pasienten har sperret deling av opplysningene.' }).waitFor();
+    await expect(legevakt.locator('li.service').count()).resolves.toBe(0);
+    await legevakt.getByLabel('Nødtilgang').check();
+    await legevakt.getByRole('button', { name: 'Hent token' }).click();
+    await legevakt.getByText('Token hentet for nodtilgang.').waitFor();
+    await legevakt.getByLabel(/Fødselsnummer eller D-nummer/).fill(citizen);
+    await legevakt.getByRole('button', { name: 'Slå opp' }).click();
+    await legevakt.locator('li.service', { hasText: 'Helsetjenester i hjemmet' }).waitFor();
+    await legevakt.close();
+    await page.getByLabel(/Ditt fødselsnummer/).fill(citizen);
+    await page.getByRole('button', { name: 'Logg inn' }).click();
+    await page.locator('tr.log-entry.btg', { hasText: 'nødtilgang (demo)' }).waitFor();
+    await expect(page.locator('tr.log-entry.btg').count()).resolves.toBe(2);
+
     await page.getByRole('button', { name: 'Opphev sperring' }).click();
     await page.getByText('Sperringen er opphevet.').waitFor();
     await expect(

@@ -53,6 +53,8 @@ export const DEMO_ROLES = {
   hjemmetjeneste: { scopes: ['read'], purpose: 'TREAT', purposeDetails: '15', clientId: 'demo-hjemmetjeneste', clientName: 'Hjemmetjenesten (demo)' },
   vedtakskontor: { scopes: ['read'], purpose: 'COC', clientId: 'demo-vedtakskontor', clientName: 'Vedtakskontoret (demo)' },
   fastlege: { scopes: ['read'], purpose: 'TREAT', clientId: 'demo-fastlege', clientName: 'Fastlegekontoret (demo)', org: DEMO_GP_ORGNR },
+  // Break the glass: opens a patient's restriction, and the patient sees the read highlighted.
+  nodtilgang: { scopes: ['read'], purpose: 'BTG', clientId: 'demo-legevakt', clientName: 'Legevakt, nødtilgang (demo)' },
   // The test panel plays several EPJ systems (its "source system" field), so it may act for any source.
   tester: { scopes: ['write', 'write-any-source', 'read', 'audit'], purpose: 'TREAT', clientId: 'demo-tester', clientName: 'Testpanel (demo)' },
 } as const;
