@@ -357,5 +357,18 @@ describe("Issue 20, the patient's side: citizens read their own overview and log
       const noPerson = await (await caseHandler()).post('/api/v1/restrictions').send({ scope: 'all' });
       expect([noPerson.status, noPerson.body.type]).toEqual([400, 'urn:fpi:problem:invalid-person-id']);
     });
+
+    it('fpi export writes decision events only: the restriction events stay out of what replay reads', async () => {
+      const stored = await p.db.pool.query<{ n: string }>("SELECT count(*) AS n FROM events WHERE tenant_id = $1 AND event_type LIKE 'PatientRestriction%'", [MUNICIPALITY]);
+      expect(Number(stored.rows[0]!.n)).toBeGreaterThanOrEqual(4);
+      const { stdout } = await promisify(execFile)(process.execPath, [join(packageRoot(), 'apps/cli/link/fpi.js'), 'export', '--tenant', MUNICIPALITY, '--patient', child], {
+        env: { ...process.env, DATABASE_URL: p.db.url, FPI_DATA_DIR: p.dataDir },
+      });
+      const types = stdout
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { type: string }).type);
+      expect(types).toEqual(['ServiceDecisionGranted', 'ServiceDecisionGranted']);
+    });
   });
 });
