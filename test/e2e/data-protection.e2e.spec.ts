@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
+import { DevIssuer } from '#libs/security';
 import { startTestPlatform, syntheticGrant, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
 /**
@@ -10,7 +11,8 @@ import { startTestPlatform, syntheticGrant, syntheticPid, FNR, type TestPlatform
 describe('erasure endpoint (POST /api/v1/erasures)', () => {
   let p: TestPlatform;
   let eraser: ReturnType<typeof request.agent>;
-  const [person, other] = [syntheticPid(), syntheticPid()];
+  // Test people (+80): the dev issuer mints citizen tokens for them.
+  const [person, other] = [syntheticPid({ offset: 80 }), syntheticPid({ offset: 80 })];
   /** Free text only the person's events hold. */
   const secret = `hjemmebesøk ${randomBytes(6).toString('hex')}`;
   let last = '';
@@ -26,6 +28,16 @@ describe('erasure endpoint (POST /api/v1/erasures)', () => {
       expect([r.status, r.status === 201 ? '' : r.body]).toEqual([201, '']);
       last = r.body.checkpoint;
     }
+    // The person as a citizen (issue 20): reads their own overview, reads the other's as their
+    // representative (the access log's reader_pid), and sets and lifts a restriction (a stream
+    // of its own). The erasure must reach all three.
+    const issuer = p.app.get(DevIssuer, { strict: false }) as DevIssuer;
+    const citizen = async (token: Promise<string>) => request.agent(p.app.getHttpServer()).set('authorization', `Bearer ${await token}`);
+    const me = await citizen(issuer.issueCitizen({ pid: person }));
+    await me.get('/api/v1/me/service-overview').expect(200);
+    await (await citizen(issuer.issueCitizen({ pid: person, onBehalfOf: { pid: other, basis: 'power-of-attorney' } }))).get('/api/v1/me/service-overview').expect(200);
+    await me.post('/api/v1/me/restrictions').send({ municipality: '313231593', scope: 'all' }).expect(201);
+    await me.post('/api/v1/me/restrictions/lift').send({ municipality: '313231593' }).expect(201);
   });
   afterAll(async () => {
     await p?.close();
@@ -74,11 +86,11 @@ describe('erasure endpoint (POST /api/v1/erasures)', () => {
 
   it('a dry run counts; the erasure removes the person and leaves the other; the receipt names nobody', async () => {
     const dry = await eraser.post('/api/v1/erasures').send({ person, reason: 'posted to the wrong municipality', dryRun: true }).expect(200);
-    expect(dry.body).toMatchObject({ kind: 'erasure', dryRun: true, events: 2, streams: 2, patients: 1 });
+    expect(dry.body).toMatchObject({ kind: 'erasure', dryRun: true, events: 4, streams: 3, patients: 1 });
     expect(await services(person)).toHaveLength(2);
 
     const done = await eraser.post('/api/v1/erasures').send({ person, reason: 'posted to the wrong municipality' }).expect(200);
-    expect(done.body).toMatchObject({ kind: 'erasure', dryRun: false, tenant: '313231593', events: 2, streams: 2, patients: 1, counts: { events: 2, service_overview: 1 } });
+    expect(done.body).toMatchObject({ kind: 'erasure', dryRun: false, tenant: '313231593', events: 4, streams: 3, patients: 1, counts: { events: 4, service_overview: 1 } });
     expect(JSON.stringify(done.body)).not.toContain(person);
     // No table of the platform's database (every read model the platform runs, registered or not) holds the number or the free text;
     // the other patient's data is still found by the same scan.

@@ -81,6 +81,15 @@ describe('/demo: the legevakt and home-care view', () => {
     await page.getByRole('button', { name: /Vis tilgangslogg/ }).click();
     await page.locator('tr.log-entry').first().waitFor();
     await expect(page.locator('tr.log-entry', { hasText: 'Legevakt (demo)' }).count()).resolves.toBeGreaterThanOrEqual(2);
+    // The log table fits its panel: the last columns (action, outcome) are within the panel, nothing scrolled out of sight.
+    const panel = await page.locator('section.tester').boundingBox();
+    for (const header of ['Handling', 'Utfall']) {
+      const cell = await page.getByRole('columnheader', { name: header }).boundingBox();
+      expect(cell!.x + cell!.width).toBeLessThanOrEqual(panel!.x + panel!.width);
+    }
+    const action = await page.locator('tr.log-entry td:nth-child(5)').first().boundingBox();
+    expect(action!.x + action!.width).toBeLessThanOrEqual(panel!.x + panel!.width);
+    await expect(page.locator('#log').evaluate((log) => log.scrollWidth <= log.clientWidth)).resolves.toBe(true);
 
     await page.screenshot({ path: join(packageRoot(), 'docs/img/demo.png'), fullPage: true });
     await page.close();

@@ -170,6 +170,9 @@ describe('security, tenancy and patient audit log', () => {
   describe('tenancy: a token of tenant A never reaches tenant B, on any route', () => {
     it('walks every operation of the OpenAPI document', async () => {
       const doc = (await p.http().get('/api/docs/openapi.json').expect(200)).body as { paths: Record<string, Record<string, unknown>> };
+      // B's patient is restricted in B during the walk: nothing of A's sees or lifts it, and A's reads are not refused by it.
+      const handlerB = await p.as({ tenant: B, scopes: ['restrictions-write'], clientId: 'saksbehandling-b' });
+      await handlerB.post('/api/v1/restrictions').set('person-id', pidB).send({ scope: 'all' }).expect(201);
       const beforeB = await eventsOf(B);
       const idB = episodeOfCareId('epj-sec', decisionB);
       const changeB = {
@@ -298,6 +301,27 @@ describe('security, tenancy and patient audit log', () => {
           expect((await eraserOfA.post('/api/v1/erasures').send({ person: pidB, reason: 'tenancy check' }).expect(200)).body).toMatchObject({ tenant: A, events: 0 });
           expect(await eventsOf(B)).toBe(before);
         },
+        // Restrictions: A's case handler records in A only; it neither sees nor lifts B's.
+        'post /api/v1/restrictions': async () => {
+          const handlerA = await p.as({ scopes: ['restrictions-write'], clientId: 'saksbehandling-a' });
+          expect((await handlerA.post('/api/v1/restrictions').set('person-id', pidB).send({ scope: 'all' }).expect(201)).body.status).toBe('restricted');
+          await handlerA.post('/api/v1/restrictions/lift').set('person-id', pidB).send({}).expect(201);
+        },
+        'get /api/v1/restrictions': async () => {
+          const handlerA = await p.as({ scopes: ['restrictions-write'], clientId: 'saksbehandling-a' });
+          const status = (await handlerA.get('/api/v1/restrictions').set('person-id', pidB).expect(200)).body as { status: string; history: unknown[] };
+          expect(status.status).toBe('not-restricted'); // B's restriction is B's
+          expect(status.history.every((h) => JSON.stringify(h).includes('saksbehandling-a'))).toBe(true);
+        },
+        'post /api/v1/restrictions/lift': async () => {
+          const handlerA = await p.as({ scopes: ['restrictions-write'], clientId: 'saksbehandling-a' });
+          expect((await handlerA.post('/api/v1/restrictions/lift').set('person-id', pidB).send({}).expect(409)).body.type).toBe('urn:fpi:problem:no-restriction');
+        },
+        // The citizen API takes citizens' tokens only: a municipality's token is no way in.
+        'post /api/v1/me/restrictions': async () => void (await asA.post('/api/v1/me/restrictions').send({ municipality: B, scope: 'all' }).expect(403)),
+        'post /api/v1/me/restrictions/lift': async () => void (await asA.post('/api/v1/me/restrictions/lift').send({ municipality: B }).expect(403)),
+        'get /api/v1/me/service-overview': async () => void (await asA.get('/api/v1/me/service-overview').expect(403)),
+        'get /api/v1/me/access-log': async () => void (await asA.get('/api/v1/me/access-log').expect(403)),
         // Operational endpoints: no patient data, nothing per tenant.
         'get /metrics': async () => expect((await asA.get('/metrics').expect(200)).text).not.toContain(pidB),
         'get /health/live': async () => void (await asA.get('/health/live').expect(200)),
@@ -336,6 +360,11 @@ describe('security, tenancy and patient audit log', () => {
       ]);
       for (const op of [...operations.filter((o) => !writes.has(o)), ...operations.filter((o) => writes.has(o))]) await checks[op]!();
       expect(await eventsOf(B)).toBe(beforeB);
+      // B's restriction held in B all along.
+      expect((await (await p.as({ tenant: B, scopes: ['read'], purpose: 'TREAT' })).get('/api/v1/service-overview').set('person-id', pidB).expect(403)).body.type).toBe(
+        'urn:fpi:problem:patient-restricted',
+      );
+      await handlerB.post('/api/v1/restrictions/lift').set('person-id', pidB).send({}).expect(201);
       const overviewB = await (await p.as({ tenant: B })).get('/api/v1/service-overview').set('person-id', pidB).expect(200);
       expect(overviewB.body.services.map((s: { decisionId: string }) => s.decisionId)).toEqual([decisionB]);
       // Naming B in fpi-municipality is no way in either, without an agreement of B with A.

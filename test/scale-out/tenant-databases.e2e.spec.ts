@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 import { TENANT_REGISTRY, TenantDatabaseMismatchError, tenantId, type TenantRegistry } from '#libs/tenancy';
+import { DevIssuer } from '#libs/security';
+import request from 'supertest';
 import { FNR, syntheticPid, startTestPlatform, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
@@ -91,6 +93,30 @@ describe('database per municipality: two tenants on two PostgreSQL clusters', ()
     // B's patient audit log is read from B's cluster.
     const log = await (await p.as({ tenant: B, scopes: ['audit'] })).get('/api/v1/access-log').set('person-id', pid).expect(200);
     expect(log.body.entries).toEqual([expect.objectContaining({ outcome: 'success', orgnrParent: B, action: 'service-overview.read' })]);
+  });
+
+  it("a citizen's overview spans both clusters; the citizen's restriction in B is stored in B's cluster and holds there at once", async () => {
+    const pid = syntheticPid({ offset: 80 });
+    const asA = await p.as({ tenant: A });
+    const asB = await p.as({ tenant: B });
+    const a = await asA.post('/api/v1/decision-events').send(grant(pid, '6')).expect(201);
+    const bRes = await asB.post('/api/v1/decision-events').send(grant(pid, '27')).expect(201);
+    await asA.get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', a.body.checkpoint).expect(200);
+    await asB.get('/api/v1/service-overview').set('person-id', pid).set('min-checkpoint', bRes.body.checkpoint).expect(200);
+    const token = await (p.app.get(DevIssuer, { strict: false }) as DevIssuer).issueCitizen({ pid });
+    const me = request.agent(p.app.getHttpServer()).set('authorization', `Bearer ${token}`);
+    const overview = (await me.get('/api/v1/me/service-overview').expect(200)).body as { municipalities: { dataController: { orgnr: string }; services: { service: { code: string } }[] }[] };
+    expect(overview.municipalities.map((m) => [m.dataController.orgnr, m.services.map((s) => s.service.code)]).sort()).toEqual([
+      [A, ['6']],
+      [B, ['27']],
+    ]);
+    // Each municipality logged the citizen's read in its own cluster.
+    expect((await b.query("SELECT reader_pid FROM access_log WHERE tenant_id = $1 AND reader_kind = 'citizen'", [B])).rows).toEqual([{ reader_pid: pid }]);
+    await me.post('/api/v1/me/restrictions').send({ municipality: B, scope: 'all' }).expect(201);
+    expect((await b.query("SELECT event_type FROM events WHERE tenant_id = $1 AND event_type LIKE 'PatientRestriction%'", [B])).rows).toEqual([{ event_type: 'PatientRestrictionSet' }]);
+    expect((await p.db.pool.query("SELECT 1 FROM events WHERE event_type LIKE 'PatientRestriction%'")).rowCount).toBe(0);
+    expect((await asB.get('/api/v1/service-overview').set('person-id', pid)).status).toBe(403);
+    expect((await asA.get('/api/v1/service-overview').set('person-id', pid)).status).toBe(200);
   });
 
   it('refuses to move a tenant by registering it again with another database', async () => {

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '#libs/config';
 import { PostgresTenantRegistry, tenantId, tenantNameViolation } from '#libs/tenancy';
 import { Databases, parseDatabaseSettings, readRuntimeFile } from '#libs/database';
-import { DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, SCOPES, type ScopeName } from '#libs/security';
+import { DevIssuer, DevTokenRefusedError, PURPOSES_OF_USE, REPRESENTATION_BASES, SCOPES, type RepresentationBasis, type ScopeName } from '#libs/security';
 import { dataCommands } from './commands/data.js';
 import { projectionCommands } from './commands/projections.js';
 import { agreementCommands } from './commands/agreements.js';
@@ -66,11 +66,15 @@ tenant
 program
   .command('token')
   .description(
-    'print a development access token of the embedded default for a registered test municipality (only the token, so $(npx fpi token …) works); never for a production municipality, never with HelseID configured',
+    'print a development access token of the embedded default for a registered test municipality (only the token, so $(npx fpi token …) works); never for a production municipality, never with HelseID configured. ' +
+      'With --citizen: a citizen token (ID-porten style, acr idporten-loa-high, scope nhn:fpi/citizen) for a synthetic person only',
   )
-  .requiredOption('--tenant <orgnr>', 'the (test) municipality the token acts for: its orgnr_parent, unless --org names a partner', orgnr)
+  .option('--tenant <orgnr>', 'the (test) municipality the token acts for: its orgnr_parent, unless --org names a partner (required without --citizen)', orgnr)
+  .option('--citizen <pid>', 'a citizen token for this synthetic person (+65/+80 month): for /api/v1/me (no --tenant, --scope or --purpose)')
+  .option('--on-behalf-of <pid>', 'with --citizen: the citizen acts for this synthetic person (representation)')
+  .addOption(new Option('--basis <basis>', 'with --on-behalf-of: the basis of the representation').choices([...REPRESENTATION_BASES]).default('parental-responsibility'))
   .option('--org <orgnr>', "a partner's token (GP practice, hospital trust): its orgnr_parent; it reads --tenant under an agreement, naming it in the fpi-municipality header", orgnr)
-  .addOption(new Option('--scope <scope...>', 'what it may do').choices(Object.keys(SCOPES)).makeOptionMandatory())
+  .addOption(new Option('--scope <scope...>', 'what it may do (required without --citizen)').choices(Object.keys(SCOPES)))
   .addOption(new Option('--purpose <purpose>', 'purpose of use (required for reads)').choices([...PURPOSES_OF_USE]))
   .option('--purpose-details <code>', 'purpose_of_use_details: a 9151 code')
   .option('--hpr <number>', "the user's HPR number")
@@ -81,9 +85,12 @@ program
   .option('--dpop-jkt <thumbprint>', 'bind the token to a DPoP key (cnf.jkt)')
   .action(
     async (o: {
-      tenant: string;
+      tenant?: string;
+      citizen?: string;
+      onBehalfOf?: string;
+      basis: RepresentationBasis;
       org?: string;
-      scope: string[];
+      scope?: string[];
       purpose?: (typeof PURPOSES_OF_USE)[number];
       purposeDetails?: string;
       hpr?: string;
@@ -94,6 +101,22 @@ program
       dpopJkt?: string;
     }) => {
       ctx.assertDevTokensAvailable();
+      if (o.citizen !== undefined) {
+        if (o.tenant !== undefined || o.scope !== undefined || o.purpose !== undefined || o.org !== undefined)
+          throw new Error('token: --citizen takes no --tenant, --org, --scope or --purpose (a citizen token names a person, not a municipality)');
+        const issuer = await DevIssuer.open(ctx.dataDir);
+        const token = await issuer
+          .issueCitizenForTestPeople({ pid: o.citizen, onBehalfOf: o.onBehalfOf === undefined ? undefined : { pid: o.onBehalfOf, basis: o.basis }, ttlSeconds: o.ttl, dpopJkt: o.dpopJkt })
+          .catch((error: unknown) => {
+            throw error instanceof DevTokenRefusedError ? new Error(`token: ${error.message}`) : error;
+          });
+        process.stdout.write(token + '\n');
+        return;
+      }
+      if (o.onBehalfOf !== undefined) throw new Error('token: --on-behalf-of needs --citizen');
+      if (o.tenant === undefined || o.scope === undefined) throw new Error("token: --tenant and --scope are required (or --citizen <pid> for a citizen's token)");
+      const tenant = o.tenant;
+      const scopes = o.scope;
       // The municipality must be a registered test one: ask the platform's database, never a
       // short-lived embedded one started here (it would race the platform's own start).
       if (!ctx.config.database.url && !(await readRuntimeFile(ctx.dataDir))) {
@@ -103,9 +126,9 @@ program
         .withDatabase(async (db) => {
           const issuer = await DevIssuer.open(ctx.dataDir);
           return issuer.issueForTenant(new PostgresTenantRegistry(db.pool), {
-            tenant: o.tenant,
+            tenant,
             org: o.org,
-            scopes: o.scope as ScopeName[],
+            scopes: scopes as ScopeName[],
             purpose: o.purpose,
             purposeDetails: o.purposeDetails,
             hpr: o.hpr,

@@ -54,7 +54,19 @@ async function lookup() {
     body: JSON.stringify(body),
   });
   if (!res.ok) {
-    $('result').replaceChildren(el('p', { class: 'error', role: 'alert' }, `Oppslaget feilet: ${await problemText(res)}`));
+    const restricted =
+      res.status === 403 &&
+      (
+        await res
+          .clone()
+          .json()
+          .catch(() => ({}))
+      ).type === 'urn:fpi:problem:patient-restricted';
+    $('result').replaceChildren(
+      restricted
+        ? el('p', { class: 'error', role: 'alert' }, 'Pasienten har sperret deling av opplysningene. Bare nødtilgang (BTG) kan åpne dem, og pasienten ser et slikt oppslag i sin logg.')
+        : el('p', { class: 'error', role: 'alert' }, `Oppslaget feilet: ${await problemText(res)}`),
+    );
     return;
   }
   render(await res.json());

@@ -43,6 +43,8 @@ export const SettingsSchema = Type.Object({
   FPI_AUTH_JWKS_URL: Type.Optional(Text),
   FPI_AUTH_ISSUER: Type.Optional(Text),
   FPI_AUTH_AUDIENCE: Type.Optional(Text),
+  FPI_CITIZEN_AUTH_JWKS_URL: Type.Optional(Text),
+  FPI_CITIZEN_AUTH_ISSUER: Type.Optional(Text),
   FPI_DPOP_REPLAY_CACHE: Type.Optional(Type.Union([Type.Literal('postgres'), Type.Literal('memory')])),
   FPI_AUTH_ALLOW_BEARER: Type.Optional(Flag),
   FPI_PUBLIC_BASE_URL: Type.Optional(Text),
@@ -105,6 +107,12 @@ export interface PlatformConfig {
     audience: string | undefined;
     allowBearer: boolean;
     dpopReplayCache: 'postgres' | 'memory';
+    /**
+     * The second trusted issuer, of citizens' tokens (ID-porten / helsenorge): its issuer and
+     * JWKS URL. Undefined in production mode without FPI_CITIZEN_AUTH_*: no citizen is let in.
+     * In dev mode the dev issuer mints citizen tokens (issuer `urn:fpi:dev-issuer:citizen`).
+     */
+    citizen: { issuer: string; jwksUrl: string } | undefined;
   };
   projectionBatchSize: number | undefined;
   /**
@@ -167,6 +175,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   // Production mode (HelseID) gets no test municipality unless the operator names one.
   const devTenantId = s.FPI_DEV_TENANT ?? (mode === 'dev' ? '313231593' : '');
   const kind = s.FPI_EVENT_STORE ?? 'postgres';
+  // The citizen issuer comes as a pair: an issuer without its keys (or keys without the issuer) trusts nobody.
+  if ((s.FPI_CITIZEN_AUTH_ISSUER === undefined) !== (s.FPI_CITIZEN_AUTH_JWKS_URL === undefined)) {
+    const missing = s.FPI_CITIZEN_AUTH_ISSUER === undefined ? 'FPI_CITIZEN_AUTH_ISSUER' : 'FPI_CITIZEN_AUTH_JWKS_URL';
+    throw new ConfigError([{ variable: missing, message: 'is required with the other FPI_CITIZEN_AUTH_* setting (the citizen issuer and its JWKS URL)' }]);
+  }
+  // The issuer tells a citizen's token from health personnel's: the two must differ.
+  if (s.FPI_CITIZEN_AUTH_ISSUER !== undefined && s.FPI_CITIZEN_AUTH_ISSUER === s.FPI_AUTH_ISSUER) {
+    throw new ConfigError([{ variable: 'FPI_CITIZEN_AUTH_ISSUER', message: 'must differ from FPI_AUTH_ISSUER: the issuer tells a citizen from a health system' }]);
+  }
+  if (s.FPI_CITIZEN_AUTH_JWKS_URL !== undefined && mode === 'dev') {
+    throw new ConfigError([{ variable: 'FPI_CITIZEN_AUTH_JWKS_URL', message: 'needs FPI_AUTH_JWKS_URL (HelseID) too: the embedded default mints citizen tokens with its dev issuer' }]);
+  }
   if (kind === 'kurrentdb' && !s.KURRENTDB_URL) throw new ConfigError([{ variable: 'KURRENTDB_URL', message: 'is required with FPI_EVENT_STORE=kurrentdb' }]);
   // One KurrentDB store serves every municipality: no database per municipality on it.
   if (kind === 'kurrentdb' && s.FPI_DATABASES?.trim()) {
@@ -200,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       audience: s.FPI_AUTH_AUDIENCE,
       allowBearer: (s.FPI_AUTH_ALLOW_BEARER ?? (mode === 'dev' ? 'true' : 'false')) === 'true',
       dpopReplayCache: s.FPI_DPOP_REPLAY_CACHE ?? 'postgres',
+      citizen: s.FPI_CITIZEN_AUTH_ISSUER && s.FPI_CITIZEN_AUTH_JWKS_URL ? { issuer: s.FPI_CITIZEN_AUTH_ISSUER, jwksUrl: s.FPI_CITIZEN_AUTH_JWKS_URL } : undefined,
     },
     projectionBatchSize: s.FPI_PROJECTION_BATCH_SIZE === undefined ? undefined : Number(s.FPI_PROJECTION_BATCH_SIZE),
     retention: {

@@ -19,7 +19,7 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('info');
     expect(config.database).toEqual({ url: undefined, dataDir: '/srv/fpi/data', poolSize: undefined, readUrl: undefined, named: undefined });
     expect(config.eventStore).toEqual({ kind: 'postgres' });
-    expect(config.auth).toEqual({ mode: 'dev', jwksUrl: undefined, issuer: undefined, audience: undefined, allowBearer: true, dpopReplayCache: 'postgres' });
+    expect(config.auth).toEqual({ mode: 'dev', jwksUrl: undefined, issuer: undefined, audience: undefined, allowBearer: true, dpopReplayCache: 'postgres', citizen: undefined });
     expect(config.tenants.demoAgreement).toBe(true);
     expect(config.projectionBatchSize).toBeUndefined();
     expect(config.retention).toEqual({ months: undefined, overrides: undefined, job: false, intervalMinutes: 1440 });
@@ -86,5 +86,16 @@ describe('loadConfig', () => {
 
   it('selects KurrentDB as the event store when configured', () => {
     expect(loadConfig({ FPI_EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://localhost:2113?tls=false' }).eventStore).toEqual({ kind: 'kurrentdb', url: 'kurrentdb://localhost:2113?tls=false' });
+  });
+
+  it('trusts a citizen issuer (ID-porten / helsenorge) only as a pair of issuer and JWKS URL, beside HelseID', () => {
+    const helseid = { FPI_AUTH_JWKS_URL: 'https://helseid.example/jwks', FPI_AUTH_ISSUER: 'https://helseid.example' };
+    const both = loadConfig({ ...helseid, FPI_CITIZEN_AUTH_ISSUER: 'https://idporten.example', FPI_CITIZEN_AUTH_JWKS_URL: 'https://idporten.example/jwks' });
+    expect(both.auth.citizen).toEqual({ issuer: 'https://idporten.example', jwksUrl: 'https://idporten.example/jwks' });
+    expect(loadConfig(helseid).auth.citizen).toBeUndefined();
+    expect(() => loadConfig({ ...helseid, FPI_CITIZEN_AUTH_ISSUER: 'https://idporten.example' })).toThrow(/FPI_CITIZEN_AUTH_JWKS_URL is required/);
+    expect(() => loadConfig({ ...helseid, FPI_CITIZEN_AUTH_JWKS_URL: 'https://idporten.example/jwks' })).toThrow(/FPI_CITIZEN_AUTH_ISSUER is required/);
+    expect(() => loadConfig({ ...helseid, FPI_CITIZEN_AUTH_ISSUER: helseid.FPI_AUTH_ISSUER, FPI_CITIZEN_AUTH_JWKS_URL: 'https://idporten.example/jwks' })).toThrow(/must differ from FPI_AUTH_ISSUER/);
+    expect(() => loadConfig({ FPI_CITIZEN_AUTH_ISSUER: 'https://idporten.example', FPI_CITIZEN_AUTH_JWKS_URL: 'https://idporten.example/jwks' })).toThrow(/needs FPI_AUTH_JWKS_URL/);
   });
 });

@@ -18,6 +18,10 @@ import { ProjectionEngines } from './projection-engines.js';
 import { decisionHistoryDefinition } from './history/decision-history.projection.js';
 import { DecisionHistoryHandler, DecisionHistoryReader } from './history/decision-history.queries.js';
 import { FhirHistoryController, ServiceOverviewHistoryController } from './history/decision-history.controller.js';
+import { PatientRestrictionHandler, PatientRestrictions } from './restriction/patient-restriction.js';
+import { CitizenController } from './citizen/citizen.controller.js';
+import { RestrictionStatusController, RestrictionStatusHandler } from './restriction/restriction-status.controller.js';
+import { CitizenOverviewReader } from './citizen/citizen-overview.js';
 
 /** A projection this many seconds behind makes /health/ready report `degraded`. */
 const LAG_DEGRADED_SECONDS = 30;
@@ -128,7 +132,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
  */
 @Module({
   imports: [CqrsModule.forRoot()],
-  controllers: [ServiceOverviewController, OktReadController, FhirController, FhirHistoryController, ServiceOverviewHistoryController],
+  controllers: [ServiceOverviewController, OktReadController, FhirController, FhirHistoryController, ServiceOverviewHistoryController, CitizenController, RestrictionStatusController],
   providers: [
     {
       provide: ProjectionEngines,
@@ -163,8 +167,12 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
     SearchEpisodeOfCareHandler,
     DecisionHistoryReader,
     DecisionHistoryHandler,
+    PatientRestrictions,
+    PatientRestrictionHandler,
+    RestrictionStatusHandler,
+    CitizenOverviewReader,
     ProjectionLifecycle,
   ],
-  exports: [ProjectionEngine, ProjectionEngines, ServiceOverviewReader],
+  exports: [ProjectionEngine, ProjectionEngines, ServiceOverviewReader, PatientRestrictions],
 })
 export class ContentModule {}

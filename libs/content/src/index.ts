@@ -13,3 +13,7 @@ export * from './history/decision-history.projection.js';
 export * from './history/decision-history.eraser.js';
 export * from './history/decision-history.queries.js';
 export * from './history/decision-history.controller.js';
+export * from './restriction/patient-restriction.js';
+export * from './citizen/citizen-overview.js';
+export * from './citizen/citizen.controller.js';
+export * from './restriction/restriction-status.controller.js';

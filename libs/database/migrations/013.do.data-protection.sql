@@ -12,13 +12,15 @@ BEGIN
   RAISE EXCEPTION 'events are append-only: % is not allowed', TG_OP USING ERRCODE = 'FPI04';
 END $$;
 
--- The access log keeps its records (a legal duty); an erasure replaces the patient's number
--- by the erasure's pseudonym there, and changes nothing else. Any other change stays refused.
+-- The access log keeps its records (a legal duty); an erasure replaces the person's number
+-- by the erasure's pseudonym there (as the patient read about, or as the citizen who read,
+-- migration 011's reader_pid), and changes nothing else. Any other change stays refused.
 CREATE FUNCTION fpi_access_log_only_pseudonymised() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'UPDATE' AND current_setting('fpi.erasure', true) = 'on'
-     AND NEW.patient_id LIKE 'erased:%'
-     AND (to_jsonb(NEW) - 'patient_id' - 'detail') = (to_jsonb(OLD) - 'patient_id' - 'detail') THEN
+     AND (NEW.patient_id = OLD.patient_id OR NEW.patient_id LIKE 'erased:%')
+     AND (NEW.reader_pid IS NOT DISTINCT FROM OLD.reader_pid OR NEW.reader_pid LIKE 'erased:%')
+     AND (to_jsonb(NEW) - 'patient_id' - 'reader_pid' - 'detail') = (to_jsonb(OLD) - 'patient_id' - 'reader_pid' - 'detail') THEN
     RETURN NEW;
   END IF;
   RAISE EXCEPTION 'access_log is append-only: % is not allowed', TG_OP USING ERRCODE = 'FPI04';

@@ -10,3 +10,4 @@ export * from './decision/upcasters.js';
 export * from './dates.js';
 export * from './decider.js';
 export * from './decision/stated-decision.js';
+export * from './restriction/restriction.js';

@@ -11,3 +11,5 @@ export * from './okt/okt.handler.js';
 export * from './okt/patient-decisions.port.js';
 export * from './fhir/fhir-write.handler.js';
 export * from './fhir/fhir-write.controller.js';
+export * from './restriction/restriction.handler.js';
+export * from './restriction/restriction.controller.js';

@@ -7,6 +7,8 @@ import { RecordDecisionBatchHandler, RecordDecisionHandler } from './record-deci
 import { RecordDecisionController } from './record-decision/record-decision.controller.js';
 import { FhirWriteController } from './fhir/fhir-write.controller.js';
 import { RecordEpisodeOfCareHandler } from './fhir/fhir-write.handler.js';
+import { CitizenRestrictionController, RestrictionController } from './restriction/restriction.controller.js';
+import { RecordRestrictionHandler } from './restriction/restriction.handler.js';
 
 /** The receive service (mottakstjeneste): decision events in, validated and idempotent. */
 @Module({})
@@ -19,9 +21,16 @@ export class ReceiveModule {
     return {
       module: ReceiveModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [RecordDecisionController, OktController, FhirWriteController],
+      controllers: [RecordDecisionController, OktController, FhirWriteController, RestrictionController, CitizenRestrictionController],
       // Every write reaches its handler as a command on the CommandBus.
-      providers: [RecordDecisionHandler, RecordDecisionBatchHandler, RecordOktSnapshotHandler, RecordEpisodeOfCareHandler, { provide: PATIENT_DECISIONS, useClass: options.patientDecisions }],
+      providers: [
+        RecordDecisionHandler,
+        RecordDecisionBatchHandler,
+        RecordOktSnapshotHandler,
+        RecordEpisodeOfCareHandler,
+        RecordRestrictionHandler,
+        { provide: PATIENT_DECISIONS, useClass: options.patientDecisions },
+      ],
     };
   }
 }

@@ -1,5 +1,5 @@
-import { createParamDecorator, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { decodeProtectedHeader, type JWTPayload } from 'jose';
+import { createParamDecorator, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/tenancy';
 import { ProblemError, problemType } from '#libs/contracts';
 import { osloToday, validateOrganisationNumber } from '#libs/domain';
@@ -10,6 +10,7 @@ import { verifyDpopProof, DpopError, type DpopReplayCache } from './dpop.js';
 import { DEV_ISSUER } from './dev-issuer.js';
 import { publicRequestUrl } from './public-url.js';
 import { KEYS_RETRY_AFTER_SECONDS, TokenKeysUnavailableError, TokenVerifier } from './token-verifier.js';
+import { citizenOf, CitizenTokenRefusal, type CitizenCaller } from './citizen/citizen.js';
 
 /** Who is calling, from a verified access token: the tenant they act for and on what basis. */
 export interface Caller {
@@ -59,6 +60,18 @@ export interface CallerResolver {
 }
 
 export const CALLER_RESOLVER = Symbol('CALLER_RESOLVER');
+
+/**
+ * The second trusted issuer, of citizens' tokens: ID-porten / helsenorge in production
+ * (FPI_CITIZEN_AUTH_ISSUER, FPI_CITIZEN_AUTH_JWKS_URL), the dev issuer's citizen issuer in the
+ * embedded default (`development`: synthetic people only). Undefined: no citizen is let in.
+ */
+export interface CitizenIssuer {
+  issuer: string;
+  verifier: TokenVerifier;
+  development: boolean;
+}
+export const CITIZEN_ISSUER = Symbol('CITIZEN_ISSUER');
 export const DPOP_REPLAY_CACHE = Symbol('DPOP_REPLAY_CACHE');
 
 export interface AuthSettings {
@@ -94,6 +107,7 @@ export class TokenCallerResolver implements CallerResolver {
     @Inject(DPOP_REPLAY_CACHE) private readonly replay: DpopReplayCache,
     @Inject(AUTH_SETTINGS) private readonly settings: AuthSettings,
     private readonly agreements: AgreementRegister,
+    @Optional() @Inject(CITIZEN_ISSUER) private readonly citizenIssuer?: CitizenIssuer,
   ) {}
 
   /**
@@ -117,9 +131,14 @@ export class TokenCallerResolver implements CallerResolver {
       throw unauthorized('unauthenticated', 'the Authorization header must be "DPoP <token>" or "Bearer <token>"', 'invalid_request');
     const dpop = scheme!.toLowerCase() === 'dpop';
     let payload: JWTPayload;
+    let kind: CheckedToken['kind'] = 'helseid';
     try {
       decodeProtectedHeader(token);
-      payload = await this.verifier.verify(token);
+      // The unverified iss only picks which issuer's verifier checks the token; that verifier
+      // then requires exactly its own iss and its own keys' signature.
+      const citizen = this.citizenIssuer;
+      if (citizen && decodeJwt(token).iss === citizen.issuer) kind = 'citizen';
+      payload = await (kind === 'citizen' ? citizen!.verifier : this.verifier).verify(token);
     } catch (error) {
       if (error instanceof TokenKeysUnavailableError) {
         throw new ProblemError(
@@ -152,12 +171,12 @@ export class TokenCallerResolver implements CallerResolver {
         if (error instanceof DpopError) throw dpopRefused(error);
         throw error;
       }
-      return { payload, dpop, proof };
+      return { payload, dpop, proof, kind };
     }
     if (jkt || !this.settings.allowBearer) {
       throw unauthorized('dpop-required', jkt ? 'this token is DPoP-bound: send it as "Authorization: DPoP" with a proof' : 'this platform requires DPoP (RFC 9449)', 'invalid_request');
     }
-    return { payload, dpop };
+    return { payload, dpop, kind };
   }
 
   /** The checked token of a request, its DPoP proof's jti spent in the replay cache (401 when seen before). */
@@ -176,9 +195,17 @@ export class TokenCallerResolver implements CallerResolver {
    */
   async verifiedClient(request: IncomingRequest): Promise<string | undefined> {
     try {
-      const { payload } = await this.checkedToken(request);
-      // The same client as Caller.clientId: client_id, else sub.
-      const client = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.sub === 'string' ? payload.sub : undefined;
+      const { payload, kind } = await this.checkedToken(request);
+      // The same client as Caller.clientId: client_id, else sub. A citizen is limited per person:
+      // by the token's sub (ID-porten's pairwise pseudonym, never the pid), not by the app they use.
+      const client =
+        kind === 'citizen' && typeof payload.sub === 'string'
+          ? `citizen ${payload.sub}`
+          : typeof payload.client_id === 'string'
+            ? payload.client_id
+            : typeof payload.sub === 'string'
+              ? payload.sub
+              : undefined;
       return client === undefined ? undefined : `${payload.iss ?? ''} ${client}`;
     } catch {
       return undefined;
@@ -200,8 +227,38 @@ export class TokenCallerResolver implements CallerResolver {
     }
   }
 
+  /**
+   * The citizen calling a citizen route (/api/v1/me/...): a token of the citizen issuer only
+   * (401 `wrong-issuer` for a HelseID token or none configured), then `citizenOf`'s checks
+   * (level of assurance, scope, pid, representation) as 401/403 problems.
+   */
+  async resolveCitizen(request: IncomingRequest): Promise<CitizenCaller> {
+    const { payload, kind } = await this.verifiedToken(request);
+    if (kind !== 'citizen' || !this.citizenIssuer) {
+      // A valid token of another trusted issuer (HelseID): authenticated, but not as a citizen.
+      throw forbidden(
+        'not-a-citizen-token',
+        'Forbidden',
+        this.citizenIssuer
+          ? `citizen routes take tokens of the citizen issuer (${this.citizenIssuer.issuer}), not of ${String(payload.iss)}`
+          : 'this platform trusts no citizen issuer (FPI_CITIZEN_AUTH_ISSUER)',
+      );
+    }
+    try {
+      return citizenOf(payload, { development: this.citizenIssuer.development });
+    } catch (error) {
+      if (!(error instanceof CitizenTokenRefusal)) throw error;
+      if (error.status === 403) throw forbidden(error.code, 'Forbidden', error.message);
+      throw unauthorized(error.code, error.message, error.error);
+    }
+  }
+
   async resolve(request: IncomingRequest): Promise<Caller> {
-    const { payload, dpop } = await this.verifiedToken(request);
+    const { payload, dpop, kind } = await this.verifiedToken(request);
+    // A citizen's token opens the citizen's routes only, never a municipality's API.
+    if (kind === 'citizen') {
+      throw forbidden('citizen-token-not-accepted', 'Forbidden', "this route is for health personnel's systems (HelseID tokens); a citizen reads their own services at /api/v1/me");
+    }
 
     const orgnrParent = stringClaim(payload, CLAIMS.orgnrParent);
     if (!orgnrParent || !/^[0-9]{9}$/.test(orgnrParent)) throw forbidden('unknown-tenant', 'No tenant', 'the token carries no orgnr_parent (the municipality)');
@@ -285,6 +342,8 @@ const stringClaim = (p: JWTPayload, name: string) => (typeof p[name] === 'string
 interface CheckedToken {
   payload: JWTPayload;
   dpop: boolean;
+  /** Which trusted issuer verified it: HelseID (or the dev issuer) or the citizen issuer. */
+  kind: 'helseid' | 'citizen';
   proof?: { jti: string; expiresAt: Date };
 }
 

@@ -33,6 +33,8 @@ export const SCOPES = {
   'agreements-write': 'nhn:fpi/agreements.write',
   /** The data controller's erasure of a person's data in its municipality (issue 22); nothing else carries it. */
   erase: 'nhn:fpi/erasures.write',
+  /** Case handlers (saksbehandlere) record and lift a patient's restriction (sperring) at the patient's request. */
+  'restrictions-write': 'nhn:fpi/restrictions.write',
 } as const;
 export type ScopeName = keyof typeof SCOPES;
 

@@ -1,18 +1,20 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { tenantId, type TenantEnvironment, type TenantRegistry } from '#libs/tenancy';
+import { parsePersonIdentifier } from '#libs/domain';
+import { CITIZEN_SCOPE, DEV_CITIZEN_ISSUER, REPRESENTATION_TYPE, type RepresentationBasis } from './citizen/citizen.js';
 import { API_AUDIENCE, CLAIMS, PURPOSE_OF_USE_SYSTEM, SCOPES, TRUST_FRAMEWORK_TYPE, type PurposeOfUse, type ScopeName } from './claims.js';
 
 /** Issuer of development tokens: never a production issuer. */
 export const DEV_ISSUER = 'urn:fpi:dev-issuer';
 
-/** Why a development token is not made: `unknown-tenant` (not registered) or `production-tenant`. */
+/** Why a development token is not made: `unknown-tenant` (not registered), `production-tenant`, or `not-synthetic` (a citizen token for a real person). */
 export class DevTokenRefusedError extends Error {
   constructor(
-    readonly reason: 'unknown-tenant' | 'production-tenant',
+    readonly reason: 'unknown-tenant' | 'production-tenant' | 'not-synthetic',
     message: string,
   ) {
     super(message);
@@ -60,6 +62,42 @@ export interface DevTokenOptions {
   issuedAt?: number;
 }
 
+export interface DevCitizenTokenOptions {
+  /** The citizen (a synthetic person). */
+  pid: string;
+  /** Acting for another (synthetic) person, on this basis. */
+  onBehalfOf?: { pid: string; basis: RepresentationBasis };
+  /** Lifetime in seconds (default 3600). */
+  ttlSeconds?: number;
+  dpopJkt?: string;
+  /** For tests: another acr, issuer, audience, scope, or a raw authorization_details. */
+  acr?: string;
+  issuer?: string;
+  audience?: string;
+  scope?: string;
+  authorizationDetails?: unknown;
+  clientId?: string;
+}
+
+/**
+ * The one rule for minting development citizen tokens (CLI and `POST /dev-issuer/citizen-token`):
+ * synthetic people only (+65/+80 month ranges), never a real person's number. Returns the
+ * refusal, or undefined when the token may be made.
+ */
+export function devCitizenTokenRefusal(o: Pick<DevCitizenTokenOptions, 'pid' | 'onBehalfOf'>): string | undefined {
+  for (const [name, value] of [
+    ['pid', o.pid],
+    ['on-behalf-of', o.onBehalfOf?.pid],
+  ] as const) {
+    if (value === undefined) continue;
+    const parsed = parsePersonIdentifier(value);
+    if (!parsed.ok) return `${name} is not a person identifier (${parsed.rule})`;
+    if (!parsed.id.synthetic) return `${name} is not a synthetic person: development citizen tokens are for synthetic people only`;
+  }
+  if (o.onBehalfOf && o.onBehalfOf.pid === o.pid) return 'on-behalf-of is the citizen: one does not represent oneself';
+  return undefined;
+}
+
 /**
  * The embedded default's token issuer: a key pair made on first start under the data
  * directory, whose public half the platform serves as a JWKS. `npx fpi token` signs with it.
@@ -102,6 +140,43 @@ export class DevIssuer {
       if (own && own.environment !== 'test') throw new DevTokenRefusedError('production-tenant', `${o.org} is a production municipality: development tokens are never made for it`);
     }
     return this.issue(o);
+  }
+
+  /**
+   * A citizen token (issuer `urn:fpi:dev-issuer:citizen`, acr `idporten-loa-high`, scope
+   * `nhn:fpi/citizen`) for a synthetic person, optionally acting for another one: throws
+   * DevTokenRefusedError for anyone else (see devCitizenTokenRefusal).
+   */
+  async issueCitizenForTestPeople(o: DevCitizenTokenOptions): Promise<string> {
+    const refusal = devCitizenTokenRefusal(o);
+    if (refusal) throw new DevTokenRefusedError('not-synthetic', refusal);
+    return this.issueCitizen(o);
+  }
+
+  /** Signs a citizen token with exactly the given claims (tests forge wrong ones with it). */
+  async issueCitizen(o: DevCitizenTokenOptions): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const key = await importJWK(this.privateJwk, 'ES256');
+    const details = o.authorizationDetails ?? (o.onBehalfOf ? [{ type: REPRESENTATION_TYPE, represented: { pid: o.onBehalfOf.pid }, basis: o.onBehalfOf.basis }] : undefined);
+    return (
+      new SignJWT({
+        client_id: o.clientId ?? 'dev-citizen-portal',
+        scope: o.scope ?? CITIZEN_SCOPE,
+        acr: o.acr ?? 'idporten-loa-high',
+        pid: o.pid,
+        ...(details !== undefined ? { authorization_details: details } : {}),
+        ...(o.dpopJkt ? { cnf: { jkt: o.dpopJkt } } : {}),
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: this.publicJwk.kid, typ: 'at+jwt' })
+        .setIssuer(o.issuer ?? DEV_CITIZEN_ISSUER)
+        // A pairwise pseudonym as ID-porten's sub: stable per person, not the number.
+        .setSubject(createHash('sha256').update(`${this.publicJwk.kid}:${o.pid}`).digest('base64url'))
+        .setAudience(o.audience ?? API_AUDIENCE)
+        .setIssuedAt(now)
+        .setJti(randomUUID())
+        .setExpirationTime(now + (o.ttlSeconds ?? 3600))
+        .sign(key)
+    );
   }
 
   jwks(): { keys: JWK[] } {

@@ -12,3 +12,5 @@ export * from './postgres-replay-cache.js';
 export * from './public-url.js';
 export * from './agreements/agreement.js';
 export * from './agreements/agreement-register.js';
+export * from './citizen/citizen.js';
+export * from './citizen/citizen.guard.js';

@@ -25,7 +25,9 @@ import { PatientAuditLogController } from './audit-log/patient-audit-log.control
 import { PatientAuditLog } from './audit-log/patient-audit-log.js';
 import { CONFIG, type PlatformConfig } from '#libs/config';
 import { CallerGuard } from './caller.guard.js';
-import { AUTH_SETTINGS, CALLER_RESOLVER, DPOP_REPLAY_CACHE, TokenCallerResolver, type AuthSettings } from './caller.js';
+import { AUTH_SETTINGS, CALLER_RESOLVER, CITIZEN_ISSUER, DPOP_REPLAY_CACHE, TokenCallerResolver, type AuthSettings, type CitizenIssuer } from './caller.js';
+import { DEV_CITIZEN_ISSUER, REPRESENTATION_BASES } from './citizen/citizen.js';
+import { CitizenGuard } from './citizen/citizen.guard.js';
 import { API_AUDIENCE } from './claims.js';
 import { DEV_ISSUER, DevIssuer, DevTokenRefusedError } from './dev-issuer.js';
 import { InMemoryReplayCache } from './dpop.js';
@@ -51,6 +53,8 @@ export const DEMO_ROLES = {
   hjemmetjeneste: { scopes: ['read'], purpose: 'TREAT', purposeDetails: '15', clientId: 'demo-hjemmetjeneste', clientName: 'Hjemmetjenesten (demo)' },
   vedtakskontor: { scopes: ['read'], purpose: 'COC', clientId: 'demo-vedtakskontor', clientName: 'Vedtakskontoret (demo)' },
   fastlege: { scopes: ['read'], purpose: 'TREAT', clientId: 'demo-fastlege', clientName: 'Fastlegekontoret (demo)', org: DEMO_GP_ORGNR },
+  // Break the glass: opens a patient's restriction, and the patient sees the read highlighted.
+  nodtilgang: { scopes: ['read'], purpose: 'BTG', clientId: 'demo-legevakt', clientName: 'Legevakt, nødtilgang (demo)' },
   // The test panel plays several EPJ systems (its "source system" field), so it may act for any source.
   tester: { scopes: ['write', 'write-any-source', 'read', 'audit'], purpose: 'TREAT', clientId: 'demo-tester', clientName: 'Testpanel (demo)' },
 } as const;
@@ -74,6 +78,15 @@ const DevTokenRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 const invalidDevTokenRequest = invalidRequest('invalid-dev-token-request', 'Invalid dev token request');
+
+const DevCitizenTokenRequestSchema = Type.Object(
+  {
+    pid: Type.String({ pattern: '^[0-9]{11}$', description: 'a synthetic person (+65/+80 month)' }),
+    onBehalfOf: Type.Optional(Type.String({ pattern: '^[0-9]{11}$', description: 'a synthetic person the citizen represents' })),
+    basis: Type.Optional(Type.String({ enum: [...REPRESENTATION_BASES], description: 'the basis of the representation (default parental-responsibility)' })),
+  },
+  { additionalProperties: false },
+);
 
 /** 404 for the dev issuer's routes when there is no dev issuer (HelseID configured): before the body is validated. */
 @Injectable()
@@ -115,6 +128,24 @@ class DevIssuerController {
     } catch (error) {
       if (!(error instanceof DevTokenRefusedError)) throw error;
       throw ProblemError.of(403, error.reason, error.reason === 'production-tenant' ? 'No dev tokens for a production municipality' : 'Unknown tenant', error.message);
+    }
+  }
+
+  /**
+   * A dev citizen token (ID-porten style: acr idporten-loa-high, scope nhn:fpi/citizen) for a
+   * synthetic person, optionally acting for another (400 naming the bad field; 403
+   * `not-synthetic` for anyone else). Only with the dev issuer (the embedded default).
+   */
+  @Post('citizen-token')
+  @HttpCode(200)
+  async citizenToken(@ValidatedBody(DevCitizenTokenRequestSchema, invalidDevTokenRequest) request: Static<typeof DevCitizenTokenRequestSchema>) {
+    const issuer = this.issuer!;
+    const onBehalfOf = request.onBehalfOf === undefined ? undefined : { pid: request.onBehalfOf, basis: (request.basis ?? 'parental-responsibility') as (typeof REPRESENTATION_BASES)[number] };
+    try {
+      return { token: await issuer.issueCitizenForTestPeople({ pid: request.pid, onBehalfOf, ttlSeconds: 3600 }) };
+    } catch (error) {
+      if (!(error instanceof DevTokenRefusedError)) throw error;
+      throw ProblemError.of(403, error.reason, 'No dev token for this person', error.message);
     }
   }
 
@@ -163,17 +194,20 @@ class DemoAgreementBootstrap implements OnApplicationBootstrap {
   }
 }
 
-/** /health/ready says whether the issuer's keys (HelseID's JWKS) could be fetched. */
+/** /health/ready says whether the issuers' keys (HelseID's JWKS, and the citizen issuer's) could be fetched. */
 @Injectable()
 class TokenKeysReadiness implements OnModuleInit {
   constructor(
     private readonly verifier: TokenVerifier,
     private readonly readiness: ReadinessChecks,
     @Inject(CONFIG) private readonly config: PlatformConfig,
+    @Optional() @Inject(CITIZEN_ISSUER) private readonly citizen: CitizenIssuer | undefined,
   ) {}
 
   onModuleInit(): void {
     if (this.config.auth.mode === 'helseid') this.readiness.register('token-keys', async () => ({ ...this.verifier.keySourceStatus() }));
+    const citizen = this.citizen;
+    if (citizen && !citizen.development) this.readiness.register('citizen-token-keys', async () => ({ ...citizen.verifier.keySourceStatus() }));
   }
 }
 
@@ -208,6 +242,18 @@ class TokenKeysReadiness implements OnModuleInit {
       },
     },
     {
+      // The second trusted issuer: citizens' tokens (ID-porten / helsenorge), or the dev issuer's citizen issuer.
+      provide: CITIZEN_ISSUER,
+      inject: [DevIssuer, CONFIG],
+      useFactory: (dev: DevIssuer | undefined, config: PlatformConfig): CitizenIssuer | undefined => {
+        const audience = config.auth.audience || API_AUDIENCE;
+        const citizen = config.auth.citizen;
+        if (citizen) return { issuer: citizen.issuer, development: false, verifier: new TokenVerifier({ issuer: citizen.issuer, audience, keys: { url: citizen.jwksUrl } }) };
+        if (dev) return { issuer: DEV_CITIZEN_ISSUER, development: true, verifier: new TokenVerifier({ issuer: DEV_CITIZEN_ISSUER, audience, keys: { jwks: dev.jwks() } }) };
+        return undefined;
+      },
+    },
+    {
       // Shared by every instance (FPI_DPOP_REPLAY_CACHE=postgres, the default); `memory` for one process only.
       provide: DPOP_REPLAY_CACHE,
       inject: [DATABASE, CONFIG],
@@ -224,8 +270,9 @@ class TokenKeysReadiness implements OnModuleInit {
     DemoAgreementBootstrap,
     TokenKeysReadiness,
     CallerGuard,
+    CitizenGuard,
     PatientAuditLog,
   ],
-  exports: [CALLER_RESOLVER, CallerGuard, PatientAuditLog, AgreementRegister, DevIssuer, AUTH_SETTINGS, HEALTH_DETAIL_ACCESS],
+  exports: [CALLER_RESOLVER, CITIZEN_ISSUER, CallerGuard, CitizenGuard, PatientAuditLog, AgreementRegister, DevIssuer, AUTH_SETTINGS, HEALTH_DETAIL_ACCESS],
 })
 export class SecurityModule {}

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { compileValidator, DecisionEventSchema, type DecisionEventV1 } from '#libs/contracts';
+import { compileValidator, DECISION_EVENT_TYPES, DecisionEventSchema, type DecisionEventV1 } from '#libs/contracts';
 import { asDecisionEvent, decisionDecider, eventRecordedBy, isSyntheticPersonIdentifier, osloToday, normalizeDecisionReport, reportFromEvent, decisionStreamId } from '#libs/domain';
 import { START, STREAMS_ERASED, type PostgresEventStore, type RecordedEvent } from '#libs/event-store';
 import { type Tenant, type TenantId } from '#libs/tenancy';
@@ -153,7 +153,9 @@ export function dataCommands(program: Command, ctx: CliContext): void {
         const emit = (e: RecordedEvent) => writeLine(out, reportFromEvent(e.eventId, asDecisionEvent(e)));
         let n = 0;
         // One patient's events are found in `$all` (the CLI runs no read models).
-        const concerns = (e: RecordedEvent) => e.type !== STREAMS_ERASED && (patient === undefined || (e.data.patient as { value?: unknown } | undefined)?.value === patient);
+        // Decision events only: a patient's restriction (sperring) is no report an EPJ replays.
+        const concerns = (e: RecordedEvent) =>
+          (DECISION_EVENT_TYPES as readonly string[]).includes(e.type) && (patient === undefined || (e.data.patient as { value?: unknown } | undefined)?.value === patient);
         for (let from = START; ;) {
           const page = await s.readAll(tenant.id, from, 2000);
           for (const e of page.events) if (concerns(e)) (await emit(e), (n += 1));

@@ -73,6 +73,8 @@ export class ReadEpisodeOfCareHandler implements IQueryHandler<ReadEpisodeOfCare
     // Any id a search hands out (reversible or hashed) is in the overview's decision index.
     const found = await this.reader.decisionByResourceId(caller.tenant, id);
     if (!found) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
+    // The patient's restriction before anything about the resource (not even that it was entered in error).
+    await this.reader.checkRestriction(caller, found.patientId, 'fhir.read');
     if (found.decision.lifecycle === 'entered-in-error') {
       // A read attempt about a patient is logged whatever its answer: the 410 names whose decision it was.
       await this.auditLog.record(caller, { action: 'fhir.read', outcome: 'error', patientId: found.patientId, returned: { decisionIds: [] }, detail: '410 entered-in-error' });

@@ -3,7 +3,7 @@
  * timeline over a time span (FHIR type-level `_history`, REST `/api/v1/service-overview/history`),
  * all answered from the history read model (`decision_history_v<N>`) by ONE query handler,
  * which writes the patient's access-log record of every read: a check that applies to every
- * history read (purpose of use, restrictions) belongs in `DecisionHistoryHandler.execute`.
+ * history read (purpose of use, the patient's restriction) is made in `DecisionHistoryHandler.execute`.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
@@ -140,35 +140,39 @@ export class DecisionHistoryHandler implements IQueryHandler<DecisionHistoryQuer
     }
     if (request.kind === 'patient') {
       patientId = (await this.overview.personIdOf(caller, request.patient, action)).value;
+      // The patient's restriction, by the one check: refused (403, logged) before anything is read.
+      const restrictionOverridden = (await this.overview.checkRestriction(caller, patientId, action)).decision === 'break-the-glass';
       const where = ['patient_id = $3'];
       const params: unknown[] = [patientId];
       if (request.since !== undefined) where.push(`recorded_at >= $${params.push(request.since) + 2}::timestamptz`);
       if (request.until !== undefined) where.push(`recorded_at < $${params.push(request.until) + 2}::timestamptz`);
-      found = await this.logged(caller, action, patientId, () => this.history.select(caller.tenant, where.join(' AND '), params, request.count));
+      found = await this.logged(caller, action, patientId, restrictionOverridden, () => this.history.select(caller.tenant, where.join(' AND '), params, request.count));
     } else {
       if (!/^[A-Za-z0-9\-.]{1,64}$/.test(request.id)) throw notFound(request.id);
       const all = await this.history.select(caller.tenant, 'resource_id = $3', [request.id.toLowerCase()]);
       if (all.rows.length === 0) throw notFound(request.id);
       patientId = all.rows[0]!.patientId;
+      const restrictionOverridden = (await this.overview.checkRestriction(caller, patientId, action)).decision === 'break-the-glass';
       const rows = request.kind === 'version' ? all.rows.filter((r) => String(r.version) === request.version) : all.rows.sort((a, b) => b.version - a.version);
       const returned = { decisionIds: [...new Set(rows.map((r) => r.streamId.replace(/^Decision\//, '')))] };
       if (rows.length === 0) {
-        await this.auditLog.record(caller, { action, outcome: 'error', patientId, returned: { decisionIds: [] }, detail: '404 no such version' });
+        await this.auditLog.record(caller, { action, outcome: 'error', patientId, returned: { decisionIds: [] }, detail: '404 no such version', restrictionOverridden });
         throw notFound(request.id, request.kind === 'version' ? `/_history/${request.version}` : '');
       }
-      await this.auditLog.record(caller, { action, outcome: 'success', patientId, returned });
+      await this.auditLog.record(caller, { action, outcome: 'success', patientId, returned, restrictionOverridden });
       found = { rows, total: rows.length };
     }
     return { patient: { system: personIdentifierSystem(patientId), value: patientId }, ...found };
   }
 
-  private async logged(caller: Caller, action: string, patientId: string, read: () => Promise<{ rows: HistoryRow[]; total: number }>) {
+  private async logged(caller: Caller, action: string, patientId: string, restrictionOverridden: boolean, read: () => Promise<{ rows: HistoryRow[]; total: number }>) {
     try {
       const found = await read();
-      await this.auditLog.record(caller, { action, outcome: 'success', patientId, returned: { decisionIds: [...new Set(found.rows.map((r) => r.streamId.replace(/^Decision\//, '')))] } });
+      const returned = { decisionIds: [...new Set(found.rows.map((r) => r.streamId.replace(/^Decision\//, '')))] };
+      await this.auditLog.record(caller, { action, outcome: 'success', patientId, returned, restrictionOverridden });
       return found;
     } catch (error) {
-      await this.auditLog.record(caller, { action, outcome: 'error', patientId, detail: (error as Error).message });
+      await this.auditLog.record(caller, { action, outcome: 'error', patientId, detail: (error as Error).message, restrictionOverridden });
       throw error;
     }
   }

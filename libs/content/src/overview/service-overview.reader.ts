@@ -8,6 +8,7 @@ import { hasReached, type ProjectionEngine } from '#libs/projections';
 import { PatientAuditLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
+import { patientRestricted, PatientRestrictions, type RestrictionVerdict } from '../restriction/patient-restriction.js';
 
 export const decisionsOf = (o: ServiceOverviewResponse): Returned => ({ decisionIds: o.services.map((s) => `${s.sourceSystem}/${s.decisionId}`) });
 
@@ -38,7 +39,22 @@ export class ServiceOverviewReader {
     private readonly tenants: TenantDatabases,
     private readonly auditLog: PatientAuditLog,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly restrictions: PatientRestrictions,
   ) {}
+
+  /**
+   * The patient's restriction for this caller's purpose (the one check,
+   * `patientRestrictionVerdict`): a `restricted` read is audit-logged as denied and refused
+   * with 403 `patient-restricted`; otherwise the verdict (`break-the-glass`: serve, and flag it).
+   */
+  async checkRestriction(caller: Caller, personId: string, action: string): Promise<RestrictionVerdict> {
+    const verdict = await this.restrictions.verdict(caller.tenant, personId, caller.purpose);
+    if (verdict.decision === 'restricted') {
+      await this.auditLog.record(caller, { action, outcome: 'denied', patientId: personId, detail: '403 patient-restricted' });
+      throw patientRestricted();
+    }
+    return verdict;
+  }
 
   /**
    * The person identifier of a read, by the one parser (`parsePersonIdentifier`): returns
@@ -58,15 +74,20 @@ export class ServiceOverviewReader {
 
   /**
    * Reads the overview for a caller and writes the audit-log record: one per read, with
-   * what was returned (the decisions shown, or a count) and the outcome.
+   * what was returned (the decisions shown, or a count) and the outcome. The patient's
+   * restriction is checked first (`checkRestriction`): 403 `patient-restricted`, or a
+   * break-the-glass read flagged `restrictionOverridden`.
    */
   async readLogged(caller: Caller, query: OverviewQuery, action: string, returned: (o: ServiceOverviewResponse) => Returned = decisionsOf): Promise<ServiceOverviewResponse> {
+    // First the patient's restriction: a refused read reads nothing.
+    const verdict = await this.checkRestriction(caller, query.personId, action);
+    const restrictionOverridden = verdict.decision === 'break-the-glass';
     try {
       const overview = await this.read(caller.tenant, query);
-      await this.auditLog.record(caller, { action, outcome: 'success', patientId: query.personId, returned: returned(overview) });
+      await this.auditLog.record(caller, { action, outcome: 'success', patientId: query.personId, returned: returned(overview), restrictionOverridden });
       return overview;
     } catch (error) {
-      await this.auditLog.record(caller, { action, outcome: 'error', patientId: query.personId, detail: (error as Error).message });
+      await this.auditLog.record(caller, { action, outcome: 'error', patientId: query.personId, detail: (error as Error).message, restrictionOverridden });
       throw error;
     }
   }

@@ -35,6 +35,13 @@ const PATIENT_AUDIT_LOG_SCHEMA = {
           breakTheGlass: { type: 'boolean', nullable: true },
           returned: { type: 'object', nullable: true },
           detail: optionalText,
+          citizen: {
+            type: 'object',
+            nullable: true,
+            description: "A citizen's read (the citizen API): the reading person, and the basis when they acted for the patient",
+            properties: { readerPid: text, representationBasis: optionalText },
+          },
+          restrictionOverridden: { type: 'boolean', description: "A break-the-glass read that opened the patient's restriction" },
         },
       },
     },
