@@ -32,7 +32,7 @@ export interface RestrictionVerdict {
 
 /** The state of a patient's restriction in a municipality, folded from its stream as stored now. */
 export async function patientRestrictionState(store: EventStore, tenant: TenantId, personId: string): Promise<RestrictionState> {
-  const events = await store.readStream(tenant, restrictionStreamId(personId));
+  const events = await store.readStream(tenant, restrictionStreamId(tenant, personId));
   return events
     .map(restrictionEventFromStored)
     .filter((e): e is RestrictionEvent => e !== undefined)
@@ -110,7 +110,7 @@ export interface RestrictionStatus {
 
 /** The status and history of a patient's restriction in a municipality, from its stream as stored now. */
 export async function patientRestrictionStatus(store: EventStore, tenant: TenantId, personId: string): Promise<RestrictionStatus> {
-  const events = (await store.readStream(tenant, restrictionStreamId(personId))).map(restrictionEventFromStored).filter((e): e is RestrictionEvent => e !== undefined);
+  const events = (await store.readStream(tenant, restrictionStreamId(tenant, personId))).map(restrictionEventFromStored).filter((e): e is RestrictionEvent => e !== undefined);
   const state = events.reduce(restrictionDecider.evolve, restrictionDecider.initialState());
   return {
     status: state.active ? 'restricted' : 'not-restricted',

@@ -1,12 +1,13 @@
 /**
  * A patient's restriction (sperring) of sharing: one stream per patient and municipality,
- * `PatientRestriction/<person id>`, whose events say when a restriction was set (with its scope)
+ * `PatientRestriction/<pseudonym>` (`restrictionStreamId`), whose events say when a restriction was set (with its scope)
  * and when it was lifted, and who asked. Modelled on the blocking of NHN's Pasientens prøvesvar
  * (a block for all providers, opened only by an emergency basis): see docs/security.md.
  *
  * The pure decider (`restrictionDecider`) decides what the command handler of libs/receive
  * appends; `restrictionReadDecision` is the one rule every read path applies.
  */
+import { createHash } from 'node:crypto';
 import type { Decider } from '../decider.js';
 import type { PatientRef } from '../decision/decision-events.js';
 
@@ -75,8 +76,15 @@ export function restrictionEventFromStored(stored: { type: string; data: Record<
   return { type: stored.type, data: { ...stored.data, requestedAt: stored.recordedAt.toISOString() } } as unknown as RestrictionEvent;
 }
 
-/** The stream of a patient's restriction within a municipality. */
-export const restrictionStreamId = (personId: string): string => `PatientRestriction/${personId}`;
+/**
+ * The stream of a patient's restriction within a municipality: `PatientRestriction/<32 hex>`,
+ * a SHA-256 of the municipality and the person id, so that the stream id (which the Kafka
+ * forwarder uses as its key, and an erasure's kept tombstone names, ADR 0010) does not carry
+ * the person's number. It is a pseudonym, not anonymous: someone who holds the events and
+ * tries every possible number can link it (docs/data-protection.md).
+ */
+export const restrictionStreamId = (tenant: string, personId: string): string =>
+  `PatientRestriction/${createHash('sha256').update(`fpi:patient-restriction:${tenant}:${personId}`).digest('hex').slice(0, 32)}`;
 
 export const restrictionDecider: Decider<RestrictionState, RestrictionCommand, RestrictionEvent> = {
   initialState: () => ({}),

@@ -3,6 +3,7 @@ import {
   restrictionDecider,
   restrictionReadDecision,
   RestrictionRuleError,
+  restrictionStreamId,
   type ReadPurpose,
   type RestrictionCommand,
   type RestrictionEvent,
@@ -76,4 +77,20 @@ describe('restrictionReadDecision: the one rule of every read path', () => {
     ['all-but-emergency', 'ETREAT', 'allowed'],
     ['all-but-emergency', 'BTG', 'break-the-glass'],
   ] as const)('scope %s, purpose %s: %s', (scope, purpose, expected) => expect(restrictionReadDecision(state([set(scope)]), purpose)).toBe(expected));
+});
+
+describe('restrictionStreamId', () => {
+  const pid = '15857099814'; // synthetic (+80)
+  it('names the patient by a pseudonym: the stream id (a Kafka key, kept in an erasure tombstone) holds no form of the number', () => {
+    const id = restrictionStreamId('313231593', pid);
+    expect(id).toMatch(/^PatientRestriction\/[0-9a-f]{32}$/);
+    expect(id).not.toContain(pid);
+    expect(id).not.toContain(Buffer.from(pid).toString('base64'));
+    expect(id).not.toContain(Buffer.from(pid).toString('hex'));
+  });
+  it('is the same for the same patient and municipality, and differs between municipalities and patients', () => {
+    expect(restrictionStreamId('313231593', pid)).toBe(restrictionStreamId('313231593', pid));
+    expect(restrictionStreamId('313231593', pid)).not.toBe(restrictionStreamId('974760673', pid));
+    expect(restrictionStreamId('313231593', pid)).not.toBe(restrictionStreamId('313231593', '15857099822'));
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * Recording a patient's restriction (sperring) and its lifting: one command on the
  * `CommandBus`, decided by the restriction decider of libs/domain and appended by the one
- * command handler (`handleCommand`) to the patient's stream `PatientRestriction/<person id>`
+ * command handler (`handleCommand`) to the patient's stream (`restrictionStreamId`, a pseudonym of the person id)
  * in the municipality. Asked by a case handler of the municipality (scope
  * `nhn:fpi/restrictions.write`) or by the citizen through the citizen API.
  */
@@ -115,8 +115,8 @@ export class RecordRestrictionHandler implements ICommandHandler<RecordRestricti
         ? { type: 'LiftRestriction', eventId, data: { patient: ref, requestedBy, requestedAt } }
         : { type: 'SetRestriction', eventId, data: { patient: ref, scope, requestedBy, requestedAt } };
     try {
-      const result = await handleCommand(this.store, tenant, restrictionStreamId(patient.value), command, restrictionStream);
-      const stored = (await this.store.readStream(tenant, restrictionStreamId(patient.value), { fromPosition: result.streamVersion, limit: 1 }))[0];
+      const result = await handleCommand(this.store, tenant, restrictionStreamId(tenant, patient.value), command, restrictionStream);
+      const stored = (await this.store.readStream(tenant, restrictionStreamId(tenant, patient.value), { fromPosition: result.streamVersion, limit: 1 }))[0];
       return {
         outcome: result.outcome === 'duplicate' ? 'duplicate' : 'accepted',
         eventId,
