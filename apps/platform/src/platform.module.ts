@@ -3,10 +3,11 @@ import { ContentModule, PatientDecisions } from '#libs/content';
 import { ReceiveModule } from '#libs/receive';
 import { EventForwardingModule } from '#libs/event-forwarding';
 import { commonModules, TenantBootstrap } from '#libs/service';
+import { SubscriptionsModule } from '#libs/subscriptions';
 
 /** The all-in-one platform: every module in one process, for the embedded default. */
 @Module({
-  imports: [...commonModules(), ReceiveModule.forRoot({ patientDecisions: PatientDecisions }), ContentModule, EventForwardingModule],
+  imports: [...commonModules(), ReceiveModule.forRoot({ patientDecisions: PatientDecisions }), ContentModule, EventForwardingModule, SubscriptionsModule],
   providers: [TenantBootstrap],
 })
 export class PlatformModule {}

@@ -49,6 +49,9 @@ export const SettingsSchema = Type.Object({
   FPI_TRUSTED_PROXIES: Type.Optional(Text),
   FPI_RATE_LIMIT_PER_MINUTE: Type.Optional(Count(0, 1_000_000_000)),
   FPI_PROJECTION_BATCH_SIZE: Type.Optional(Count(1, 1_000_000)),
+  /** FHIR subscriptions (libs/subscriptions): first retry after this many ms (doubling), attempts before `error`. */
+  FPI_SUBSCRIPTION_RETRY_MS: Type.Optional(Count(1, 3_600_000)),
+  FPI_SUBSCRIPTION_MAX_ATTEMPTS: Type.Optional(Count(1, 1000)),
   /** Set by npm when started through it; the FHIR CapabilityStatement's software version. */
   npm_package_version: Type.Optional(Text),
 });

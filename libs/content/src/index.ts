@@ -8,3 +8,4 @@ export * from './projection-engines.js';
 export * from './overview/patient-decisions.js';
 export * from './okt/okt-read.queries.js';
 export * from './fhir/fhir.queries.js';
+export * from './fhir/fhir-format.guard.js';

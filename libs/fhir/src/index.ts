@@ -12,3 +12,4 @@ export * from './capability-statement.js';
 export * from './search-params.js';
 export * from './formats.js';
 export * from './openapi-schemas.js';
+export * from './subscriptions-backport.js';
