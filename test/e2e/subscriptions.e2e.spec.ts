@@ -240,6 +240,34 @@ describe('FHIR topic-based subscriptions (R4, Subscriptions R5 Backport IG)', ()
     await (await homeCare()).get(`/fhir/EpisodeOfCare/${oursId}`).expect(200);
   });
 
+  it('one subscriber’s slow endpoint delays no one else’s notification', async () => {
+    receiver.answer = (path) => ({ status: 200, delayMs: path === '/slow' ? 4000 : 0 });
+    const patient = syntheticPid();
+    for (const path of ['/slow', '/fast']) {
+      await (
+        await homeCare()
+      )
+        .post('/fhir/Subscription')
+        .send(subscription(`${receiver.url}${path}`, [`patient.identifier=${FNR}|${patient}`]))
+        .expect(201);
+    }
+    await receiver.waitFor('/fast', (r) => r.length >= 1);
+    await receiver.waitFor('/slow', (r) => r.length >= 1); // its handshake is being answered, slowly
+    const g = grant(patient, HOME_CARE_ORG);
+    const sent = Date.now();
+    await post(g);
+    const [, fast] = await receiver.waitFor('/fast', (r) => r.length >= 2, 1000);
+    expect(fast!.at - sent).toBeLessThan(1000);
+    // The overview (another projection) is current too, while the slow endpoint still holds its notification.
+    await p
+      .http()
+      .get('/api/v1/service-overview')
+      .set('person-id', patient)
+      .expect(200)
+      .expect((r) => expect((r.body as { services: unknown[] }).services).toHaveLength(1));
+    receiver.answer = () => ({ status: 200 });
+  });
+
   it('sends heartbeats every heartbeat period while nothing else is sent', async () => {
     const created = await (
       await homeCare()
@@ -392,6 +420,9 @@ describe('FHIR topic-based subscriptions (R4, Subscriptions R5 Backport IG)', ()
       .expect(403);
     await (await homeCare()).get(`/fhir/Subscription/${id}/$events?eventsSinceNumber=x`).expect(400);
     await (await homeCare()).get(`/fhir/Subscription/${id}/$events?nonsense=1`).expect(400);
+    const statuses = (await (await homeCare()).get('/fhir/Subscription/$status').expect(200)).body as fhir4.Bundle;
+    expectValidFhir(statuses);
+    expect(statuses.entry!.map((e) => (e.resource as fhir4.Parameters).parameter![0]!.valueReference!.reference)).toContainEqual(expect.stringMatching(new RegExp(`/Subscription/${id}$`)));
     const list = (await (await homeCare()).get('/fhir/Subscription?status=active,requested').expect(200)).body as fhir4.Bundle;
     expectValidFhir(list);
     expect(list.entry!.map((e) => e.resource!.id)).toContain(id);

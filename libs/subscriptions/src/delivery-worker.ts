@@ -162,6 +162,8 @@ export class DeliveryWorker {
       this.hooks.delivered?.(s, kind, first === undefined ? 0 : through - first + 1, oldest ? Date.now() - oldest.getTime() : 0);
       return;
     }
+    // Stopping cut the attempt short: not the endpoint's failure; the next deliverer sends it again.
+    if (this.abort.signal.aborted) return;
     const error = result.error ?? 'failed';
     const attempt = s.attempts + 1;
     if (attempt >= this.options.maxAttempts) {

@@ -88,7 +88,7 @@ export class SubscriptionMatcher implements Projection {
       );
     }
     const { rows: subscriptions } = await db.query<{ id: string; filters: TopicFilters; transaction_id: string; global_position: string }>(
-      `SELECT id::text, filters, transaction_id::text, global_position FROM fhir_subscriptions WHERE tenant_id = $1 AND status <> 'off' FOR UPDATE`,
+      `SELECT id::text, filters, transaction_id::text, global_position FROM fhir_subscriptions WHERE tenant_id = $1 AND status <> 'off' ORDER BY id FOR UPDATE`,
       [tenant],
     );
     // Restricted patients (issue 20's rules) are asked about once per patient and batch.
