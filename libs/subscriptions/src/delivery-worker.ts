@@ -123,10 +123,11 @@ export class DeliveryWorker {
     const leaseMs = (30 + 10) * 1000; // the longest timeout, plus the full-resource read's wait
     const s = await this.store.lease(tenant, id, this.owner, leaseMs);
     if (!s) return;
+    let settled = false;
     try {
       if (s.status === 'requested') {
         const bundle = notificationBundle({ base: s.subscriber.fhirBase, subscriptionId: s.id, status: 'requested', type: 'handshake', eventsSinceStart: s.eventsSinceStart, content: s.content });
-        await this.attempt(s, 'handshake', bundle, s.deliveredThrough);
+        settled = await this.attempt(s, 'handshake', bundle, s.deliveredThrough);
       } else if (s.eventsSinceStart > s.deliveredThrough) {
         const events = await this.store.events(tenant, id, s.deliveredThrough + 1, s.eventsSinceStart, s.maxCount);
         if (events.length === 0) return;
@@ -145,25 +146,27 @@ export class DeliveryWorker {
           content: s.content,
           events: notificationEvents,
         });
-        await this.attempt(s, 'event-notification', bundle, events[events.length - 1]!.eventNumber, events[0]!.eventNumber, events[0]!.recordedAt);
+        settled = await this.attempt(s, 'event-notification', bundle, events[events.length - 1]!.eventNumber, events[0]!.eventNumber, events[0]!.recordedAt);
       } else if (s.status === 'active' && s.heartbeatSeconds !== undefined) {
         const bundle = notificationBundle({ base: s.subscriber.fhirBase, subscriptionId: s.id, status: 'active', type: 'heartbeat', eventsSinceStart: s.eventsSinceStart, content: s.content });
-        await this.attempt(s, 'heartbeat', bundle, s.deliveredThrough);
+        settled = await this.attempt(s, 'heartbeat', bundle, s.deliveredThrough);
       }
     } finally {
-      await this.store.release(tenant, id, this.owner);
+      // Recording the outcome gives the lease back in the same statement; otherwise give it back here.
+      if (!settled) await this.store.release(tenant, id, this.owner);
     }
   }
 
-  private async attempt(s: DeliveryState, kind: 'handshake' | 'heartbeat' | 'event-notification', bundle: fhir4.Bundle, through: number, first?: number, oldest?: Date): Promise<void> {
+  /** Sends one notification and records the outcome (which gives the lease back): true when recorded. */
+  private async attempt(s: DeliveryState, kind: 'handshake' | 'heartbeat' | 'event-notification', bundle: fhir4.Bundle, through: number, first?: number, oldest?: Date): Promise<boolean> {
     const result: RestHookResult = await this.post(s.endpoint, s.headers, bundle, s.timeoutSeconds * 1000, this.abort.signal);
     if (result.ok) {
       await this.store.acknowledged(s.tenant, s.id, this.owner, through);
       this.hooks.delivered?.(s, kind, first === undefined ? 0 : through - first + 1, oldest ? Date.now() - oldest.getTime() : 0);
-      return;
+      return true;
     }
     // Stopping cut the attempt short: not the endpoint's failure; the next deliverer sends it again.
-    if (this.abort.signal.aborted) return;
+    if (this.abort.signal.aborted) return false;
     const error = result.error ?? 'failed';
     const attempt = s.attempts + 1;
     if (attempt >= this.options.maxAttempts) {
@@ -173,5 +176,6 @@ export class DeliveryWorker {
       await this.store.failed(s.tenant, s.id, this.owner, error, retryDelayMs(attempt, this.options.backoff));
       this.hooks.failed?.(s, attempt, error);
     }
+    return true;
   }
 }

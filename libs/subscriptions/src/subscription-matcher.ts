@@ -98,7 +98,7 @@ export class SubscriptionMatcher implements Projection {
       if (!answer) allowed.set(patient, (answer = this.notificationsAllowed(tenant, patient)));
       return answer;
     };
-    let total = 0;
+    const matchedBy = new Map<string, MatchedEvent[]>();
     for (const s of subscriptions) {
       const from = checkpointOfColumns(s.transaction_id, s.global_position);
       const matched: MatchedEvent[] = [];
@@ -108,41 +108,50 @@ export class SubscriptionMatcher implements Projection {
         if (!(await mayNotify(f.m.patient))) continue;
         matched.push(f.m);
       }
-      if (matched.length === 0) continue;
-      total += matched.length;
-      const { rows } = await db.query<{ events_since_start: string }>(
-        `UPDATE fhir_subscriptions SET events_since_start = events_since_start + $3, transaction_id = $4, global_position = $5, updated_at = now()
-          WHERE tenant_id = $1 AND id = $2 RETURNING events_since_start`,
-        [tenant, s.id, matched.length, to.transactionId.toString(), to.globalPosition],
-      );
-      const last = Number(rows[0]!.events_since_start);
-      const first = last - matched.length + 1;
+      matchedBy.set(s.id, matched);
+    }
+    if (subscriptions.length === 0) return;
+    // One statement for every live subscription, whatever their number: its checkpoint moves to
+    // the batch's end (never back), and it hands out as many event numbers as it matched.
+    const { rows: numbered } = await db.query<{ id: string; events_since_start: string }>(
+      `UPDATE fhir_subscriptions s
+          SET events_since_start = s.events_since_start + m.n,
+              transaction_id = CASE WHEN (s.transaction_id, s.global_position) < ($2::xid8, $3::bigint) THEN $2::xid8 ELSE s.transaction_id END,
+              global_position = CASE WHEN (s.transaction_id, s.global_position) < ($2::xid8, $3::bigint) THEN $3::bigint ELSE s.global_position END,
+              updated_at = CASE WHEN m.n > 0 THEN now() ELSE s.updated_at END
+         FROM unnest($4::uuid[], $5::int[]) AS m(id, n)
+        WHERE s.tenant_id = $1 AND s.id = m.id
+        RETURNING s.id::text, s.events_since_start`,
+      [tenant, to.transactionId.toString(), to.globalPosition, [...matchedBy.keys()], [...matchedBy.values()].map((m) => m.length)],
+    );
+    const rows: { id: string; n: number; m: MatchedEvent }[] = [];
+    for (const r of numbered) {
+      const matched = matchedBy.get(r.id) ?? [];
+      const first = Number(r.events_since_start) - matched.length + 1;
+      matched.forEach((m, i) => rows.push({ id: r.id, n: first + i, m }));
+    }
+    const total = rows.length;
+    if (total > 0) {
       await db.query(
         `INSERT INTO fhir_subscription_events (tenant_id, subscription_id, event_number, event_id, event_type, stream_id, patient_id, source_system, decision_id,
                                                transaction_id, global_position, recorded_at)
-         SELECT $1, $2, * FROM unnest($3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::xid8[], $11::bigint[], $12::timestamptz[])`,
+         SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::xid8[], $11::bigint[], $12::timestamptz[])`,
         [
           tenant,
-          s.id,
-          matched.map((_, i) => first + i),
-          matched.map((m) => m.event.eventId),
-          matched.map((m) => m.event.type),
-          matched.map((m) => m.event.streamId),
-          matched.map((m) => m.patient),
-          matched.map((m) => m.sourceSystem),
-          matched.map((m) => m.decisionId),
-          matched.map((m) => m.event.checkpoint.transactionId.toString()),
-          matched.map((m) => m.event.checkpoint.globalPosition),
-          matched.map((m) => m.event.recordedAt.toISOString()),
+          rows.map((r) => r.id),
+          rows.map((r) => r.n),
+          rows.map((r) => r.m.event.eventId),
+          rows.map((r) => r.m.event.type),
+          rows.map((r) => r.m.event.streamId),
+          rows.map((r) => r.m.patient),
+          rows.map((r) => r.m.sourceSystem),
+          rows.map((r) => r.m.decisionId),
+          rows.map((r) => r.m.event.checkpoint.transactionId.toString()),
+          rows.map((r) => r.m.event.checkpoint.globalPosition),
+          rows.map((r) => r.m.event.recordedAt.toISOString()),
         ],
       );
     }
-    // Every other live subscription has seen the batch too: its checkpoint moves (never back).
-    await db.query(
-      `UPDATE fhir_subscriptions SET transaction_id = $2, global_position = $3
-        WHERE tenant_id = $1 AND status <> 'off' AND (transaction_id, global_position) < ($2::xid8, $3::bigint)`,
-      [tenant, to.transactionId.toString(), to.globalPosition],
-    );
     if (total > 0) this.hooks.matched?.(tenant, total);
   }
 }

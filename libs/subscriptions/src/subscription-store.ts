@@ -245,21 +245,22 @@ export class SubscriptionStore {
 
   /**
    * The endpoint acknowledged (2xx): events through `through` are delivered, the subscription
-   * is `active`, its retry count reset. Only under the caller's lease.
+   * is `active`, its retry count reset, the lease given back. Only under the caller's lease.
    */
   async acknowledged(tenant: string, id: string, owner: string, through: number): Promise<void> {
     await this.db.query(
       `UPDATE fhir_subscriptions SET delivered_through = greatest(delivered_through, $4), status = 'active', attempts = 0, next_attempt_at = NULL,
-              last_error = NULL, last_sent_at = now(), updated_at = now()
+              last_error = NULL, last_sent_at = now(), updated_at = now(), lease_owner = NULL, lease_until = NULL
         WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3`,
       [tenant, id, owner, through],
     );
   }
 
-  /** A failed attempt: try again at `retryInMs` from now. */
+  /** A failed attempt: try again at `retryInMs` from now (the lease given back). */
   async failed(tenant: string, id: string, owner: string, error: string, retryInMs: number): Promise<void> {
     await this.db.query(
-      `UPDATE fhir_subscriptions SET attempts = attempts + 1, last_error = $4, next_attempt_at = now() + make_interval(secs => $5::double precision / 1000), updated_at = now()
+      `UPDATE fhir_subscriptions SET attempts = attempts + 1, last_error = $4, next_attempt_at = now() + make_interval(secs => $5::double precision / 1000), updated_at = now(),
+              lease_owner = NULL, lease_until = NULL
         WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3`,
       [tenant, id, owner, error, retryInMs],
     );
@@ -280,7 +281,7 @@ export class SubscriptionStore {
     await this.db.query(
       `WITH s AS (
          UPDATE fhir_subscriptions SET status = 'error', attempts = 0, last_error = $4, delivered_through = greatest(delivered_through, coalesce($6, 0)),
-                next_attempt_at = now() + make_interval(secs => $8::double precision / 1000), updated_at = now()
+                next_attempt_at = now() + make_interval(secs => $8::double precision / 1000), updated_at = now(), lease_owner = NULL, lease_until = NULL
           WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 RETURNING tenant_id, id)
        INSERT INTO fhir_subscription_dead_letters (tenant_id, subscription_id, kind, first_event, last_event, attempts, error)
        SELECT tenant_id, id, $9, $5, $6, $7, $4 FROM s`,
