@@ -39,6 +39,9 @@ export interface DeliveryOptions {
   probeMs: number;
 }
 
+/** A deliverer's lease: the longest endpoint timeout (30 s) plus the full-resource read's wait, with a margin. */
+const LEASE_MS = 40_000;
+
 export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = { pollMs: 250, concurrency: 64, maxAttempts: 6, backoff: { initialMs: 1000, maxMs: 60_000 }, probeMs: 300_000 };
 
 /** The resources of `full-resource` notifications: read (and audit-logged) as the subscriber. */
@@ -100,15 +103,14 @@ export class DeliveryWorker {
         }
         const free = this.options.concurrency - this.inflight.size;
         if (free > 0) {
-          for (const { tenant, id } of await this.store.due(free, [...this.inflight.keys()])) {
-            if (signal.aborted) break;
-            const task = this.deliver(tenant, id)
-              .catch((error: unknown) => this.hooks.log?.(`delivery of subscription ${id} failed: ${(error as Error).message}`))
+          for (const s of await this.store.claimDue(free, this.owner, LEASE_MS)) {
+            const task = this.deliver(s)
+              .catch((error: unknown) => this.hooks.log?.(`delivery of subscription ${s.id} failed: ${(error as Error).message}`))
               .finally(() => {
-                this.inflight.delete(id);
+                this.inflight.delete(s.id);
                 this.wake();
               });
-            this.inflight.set(id, task);
+            this.inflight.set(s.id, task);
           }
         }
       } catch (error) {
@@ -119,10 +121,8 @@ export class DeliveryWorker {
   }
 
   /** One step of one subscription under its lease: handshake, the next notification, or a heartbeat. */
-  private async deliver(tenant: string, id: string): Promise<void> {
-    const leaseMs = (30 + 10) * 1000; // the longest timeout, plus the full-resource read's wait
-    const s = await this.store.lease(tenant, id, this.owner, leaseMs);
-    if (!s) return;
+  private async deliver(s: DeliveryState): Promise<void> {
+    const { tenant, id } = s;
     let settled = false;
     try {
       if (s.status === 'requested') {

@@ -48,6 +48,11 @@ export interface DeliveryState extends StoredSubscription {
 const COLUMNS = `tenant_id, id::text, client_id, subscriber, status, filters, criteria, endpoint, headers, content, heartbeat_seconds, timeout_seconds,
                  max_count, reason, end_at, events_since_start, delivered_through, attempts, last_error, last_sent_at`;
 
+/** The same columns of the alias `s`. */
+const COLUMNS_OF_S = COLUMNS.split(',')
+  .map((c) => `s.${c.trim()}`)
+  .join(', ');
+
 interface Row {
   tenant_id: string;
   id: string;
@@ -207,35 +212,27 @@ export class SubscriptionStore {
   }
 
   /**
-   * Subscriptions with work due (a handshake, unacknowledged events or a heartbeat) whose
-   * lease is free, across the tenants of this database; at most `limit`, longest waiting first.
+   * Takes, in one statement, the lease (for `ms`) of up to `limit` subscriptions of this
+   * database with work due (a handshake, unacknowledged events, or a heartbeat) whose lease is
+   * free, longest waiting first, skipping rows another transaction holds (the matcher's batch,
+   * another process's claim). One deliverer per subscription across processes; a crashed
+   * process's lease runs out and another takes over.
    */
-  async due(limit: number, exclude: readonly string[]): Promise<{ tenant: string; id: string }[]> {
-    const { rows } = await this.db.query<{ tenant_id: string; id: string }>(
-      `SELECT tenant_id, id::text FROM fhir_subscriptions
-        WHERE status IN ('requested', 'active', 'error')
-          AND (lease_until IS NULL OR lease_until < now())
-          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-          AND (status = 'requested' OR events_since_start > delivered_through
-               OR (status = 'active' AND heartbeat_seconds IS NOT NULL AND coalesce(last_sent_at, created_at) + make_interval(secs => heartbeat_seconds) <= now()))
-          AND NOT (id::text = ANY($2::text[]))
-        ORDER BY coalesce(next_attempt_at, updated_at) LIMIT $1`,
-      [limit, exclude],
-    );
-    return rows.map((r) => ({ tenant: r.tenant_id, id: r.id }));
-  }
-
-  /**
-   * Takes the subscription's lease for `ms` (one deliverer at a time across processes): its
-   * state when taken, undefined when another holds it or it is gone.
-   */
-  async lease(tenant: string, id: string, owner: string, ms: number): Promise<DeliveryState | undefined> {
+  async claimDue(limit: number, owner: string, ms: number): Promise<DeliveryState[]> {
     const { rows } = await this.db.query<Row>(
-      `UPDATE fhir_subscriptions SET lease_owner = $3, lease_until = now() + make_interval(secs => $4::double precision / 1000)
-        WHERE tenant_id = $1 AND id = $2 AND (lease_until IS NULL OR lease_until < now() OR lease_owner = $3) RETURNING ${COLUMNS}`,
-      [tenant, id, owner, ms],
+      `UPDATE fhir_subscriptions s SET lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000)
+         FROM (SELECT tenant_id, id FROM fhir_subscriptions
+                WHERE status IN ('requested', 'active', 'error')
+                  AND (lease_until IS NULL OR lease_until < now())
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+                  AND (status = 'requested' OR events_since_start > delivered_through
+                       OR (status = 'active' AND heartbeat_seconds IS NOT NULL AND coalesce(last_sent_at, created_at) + make_interval(secs => heartbeat_seconds) <= now()))
+                ORDER BY coalesce(next_attempt_at, updated_at) LIMIT $1 FOR UPDATE SKIP LOCKED) due
+        WHERE s.tenant_id = due.tenant_id AND s.id = due.id
+        RETURNING ${COLUMNS_OF_S}`,
+      [limit, owner, ms],
     );
-    return rows[0] ? fromRow(rows[0]) : undefined;
+    return rows.map(fromRow);
   }
 
   /** Gives the lease back. */
