@@ -5,9 +5,11 @@
  * 1. Latency: 100 subscriptions (100 clients of one home-care unit, each by organisation, so
  *    every event below is one notification to each of the 100), events posted one at a time;
  *    per notification the time from the event's 201 to its arrival at the receiver.
- * 2. Cost to appends: grants of that unit posted by autocannon for BENCH_SECONDS, in
- *    alternating rounds with the 100 subscriptions `off` (no matching, no delivery) and
- *    `active`; events per second of each, and their ratio.
+ * 2. Cost to appends: grants of that unit posted by autocannon, in alternating rounds: all
+ *    subscriptions `off` (no matching, no delivery); 100 subscriptions each to one patient
+ *    (another 100 clients; of the 500 synthetic patients the load cycles through, each of the
+ *    first 100 has one); the 100 by organisation
+ *    (every event goes to all 100). Events per second of each, and the ratios to `off`.
  *   npm run bench:subscriptions   (BENCH_SECONDS, BENCH_EVENTS, BENCH_SUBSCRIPTIONS to tune)
  */
 import autocannon from 'autocannon';
@@ -61,7 +63,7 @@ const platform = await spawnDeployable('platform', { DATABASE_URL: server.url, F
 const pool = server.pool(2);
 
 // The receiver: for each arriving notification, the event numbers it carries, and when.
-const arrivals: { number: number; at: number }[] = [];
+const arrivals: { number: number; at: number }[] = []; // of the subscriptions by organisation (path /org)
 let notifications = 0;
 const receiver = createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -71,13 +73,13 @@ const receiver = createServer((req, res) => {
     notifications += 1;
     const bundle = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { entry: { resource: { parameter: { name: string; part?: { name: string; valueString?: string }[] }[] } }[] };
     for (const p of bundle.entry[0]!.resource.parameter) {
-      if (p.name === 'notification-event') arrivals.push({ number: Number(p.part!.find((x) => x.name === 'event-number')!.valueString), at });
+      if (p.name === 'notification-event' && req.url === '/org') arrivals.push({ number: Number(p.part!.find((x) => x.name === 'event-number')!.valueString), at });
     }
     res.writeHead(200).end();
   });
 });
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/notify`;
+const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
 const post = async (path: string, body: unknown, authorization: string, contentType = 'application/json') => {
   const r = await fetch(platform.url + path, { method: 'POST', headers: { 'content-type': contentType, authorization }, body: JSON.stringify(body) });
@@ -86,25 +88,29 @@ const post = async (path: string, body: unknown, authorization: string, contentT
 };
 
 try {
-  // 100 apps of the home-care unit, each subscribing to everything its unit performs.
-  for (let i = 0; i < SUBSCRIPTIONS; i++) {
-    const token = await issuer.issue({ tenant: TENANT, scopes: ['read'], purpose: 'TREAT', clientId: `bench-app-${i}`, orgChild: UNIT, ttlSeconds: 3600 });
+  const subscribe = async (clientId: string, filter: string, path: string) => {
+    const token = await issuer.issue({ tenant: TENANT, scopes: ['read'], purpose: 'TREAT', clientId, orgChild: UNIT, ttlSeconds: 3600 });
     await post(
       '/fhir/Subscription',
       {
         resourceType: 'Subscription',
         reason: 'bench',
         criteria: DECISION_CHANGES_TOPIC,
-        _criteria: { extension: [{ url: BACKPORT.filterCriteria, valueString: `organization.identifier=${UNIT}` }] },
-        channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json', _payload: { extension: [{ url: BACKPORT.payloadContent, valueCode: 'id-only' }] } },
+        _criteria: { extension: [{ url: BACKPORT.filterCriteria, valueString: filter }] },
+        channel: { type: 'rest-hook', endpoint: receiverUrl + path, payload: 'application/fhir+json', _payload: { extension: [{ url: BACKPORT.payloadContent, valueCode: 'id-only' }] } },
       },
       `Bearer ${token}`,
       'application/fhir+json',
     );
-  }
-  const until = Date.now() + 30_000;
-  while (notifications < SUBSCRIPTIONS && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  if (notifications < SUBSCRIPTIONS) throw new Error(`only ${notifications} handshakes of ${SUBSCRIPTIONS}`);
+  };
+  const handshakes = async (n: number) => {
+    const until = Date.now() + 30_000;
+    while (notifications < n && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (notifications < n) throw new Error(`only ${notifications} handshakes of ${n}`);
+  };
+  // 100 apps of the home-care unit, each subscribing to everything its unit performs.
+  for (let i = 0; i < SUBSCRIPTIONS; i++) await subscribe(`bench-org-app-${i}`, `organization.identifier=${UNIT}`, '/org');
+  await handshakes(SUBSCRIPTIONS);
 
   // 1. Latency: one event at a time; event k is event number k of every subscription.
   const sentAt: number[] = [];
@@ -131,11 +137,16 @@ try {
   };
   console.log('latency', latency);
 
-  // 2. Append throughput with the subscriptions off and active, alternating.
-  const totals = { off: { events: 0, seconds: 0 }, active: { events: 0, seconds: 0 } };
+  // 2. Append throughput: all off, 100 by patient, 100 by organisation; alternating rounds.
+  const before = notifications;
+  for (let i = 0; i < SUBSCRIPTIONS; i++) await subscribe(`bench-patient-app-${i}`, `patient.identifier=${FNR}|${pids[i]!}`, '/patient');
+  await handshakes(before + SUBSCRIPTIONS);
+  const MODES = { off: [], patient: ['bench-patient-app-%'], organisation: ['bench-org-app-%'] } as const;
+  const totals = Object.fromEntries(Object.keys(MODES).map((m) => [m, { events: 0, seconds: 0 }])) as Record<keyof typeof MODES, { events: number; seconds: number }>;
   for (let r = 0; r < ROUNDS; r++) {
-    for (const mode of ['off', 'active'] as const) {
-      await pool.query(`UPDATE fhir_subscriptions SET status = $1`, [mode]);
+    for (const mode of Object.keys(MODES) as (keyof typeof MODES)[]) {
+      const on = MODES[mode] as readonly string[];
+      await pool.query(`UPDATE fhir_subscriptions SET status = CASE WHEN client_id LIKE ANY($1::text[]) THEN 'active' ELSE 'off' END`, [on]);
       const result = await autocannon({
         url: `${platform.url}/api/v1/decision-events`,
         connections: CONNECTIONS,
@@ -150,9 +161,15 @@ try {
     }
   }
   const backlog = (await pool.query<{ n: number }>('SELECT coalesce(sum(events_since_start - delivered_through), 0)::int AS n FROM fhir_subscriptions')).rows[0]!.n;
-  const off = totals.off.events / totals.off.seconds;
-  const active = totals.active.events / totals.active.seconds;
-  const throughput = { withoutSubscriptions: round(off, 0), with100Subscriptions: round(active, 0), ratio: round(active / off, 2), undeliveredAtEnd: backlog };
+  const rate = (m: keyof typeof MODES) => totals[m].events / totals[m].seconds;
+  const throughput = {
+    withoutSubscriptions: round(rate('off'), 0),
+    with100PatientSubscriptions: round(rate('patient'), 0),
+    patientRatio: round(rate('patient') / rate('off'), 2),
+    with100OrganisationSubscriptions: round(rate('organisation'), 0),
+    organisationRatio: round(rate('organisation') / rate('off'), 2),
+    undeliveredAtEnd: backlog,
+  };
   console.log('throughput', throughput);
 
   const result = { machine, seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, latency, throughput };
@@ -168,12 +185,22 @@ try {
       [[`${latency.notificationsReceived}/${latency.notificationsExpected}`, latency.p50ms, latency.p99ms, latency.maxMs, latency.beforeThe201]],
     ),
     '',
-    `## Append throughput with and without subscriptions (grants over HTTP, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS / ROUNDS} s each)`,
+    `## Append throughput with and without subscriptions (grants over HTTP, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS / ROUNDS} s per case)`,
     '',
     markdownTable(
-      ['subscriptions off', `${SUBSCRIPTIONS} subscriptions active`, 'ratio', 'undelivered at the end'],
-      [[throughput.withoutSubscriptions, throughput.with100Subscriptions, throughput.ratio, backlog]],
+      ['case', 'events/s', 'ratio to none'],
+      [
+        ['no subscription active', throughput.withoutSubscriptions, 1],
+        [
+          `${SUBSCRIPTIONS} by patient (${Math.round((100 * Math.min(SUBSCRIPTIONS, pids.length)) / pids.length)} % of the events match one)`,
+          throughput.with100PatientSubscriptions,
+          throughput.patientRatio,
+        ],
+        [`${SUBSCRIPTIONS} by organisation (every event to all ${SUBSCRIPTIONS})`, throughput.with100OrganisationSubscriptions, throughput.organisationRatio],
+      ],
     ),
+    '',
+    `Events matched but not yet delivered when the load stopped: ${backlog} (the platform, receiver and load share the machine's cores).`,
     '',
   ].join('\n');
   console.log(`written to ${await writeResult('subscriptions-latest', result, md)}/subscriptions-latest.{json,md}`);
