@@ -164,6 +164,10 @@ export function parseSubscription(body: unknown, ownOrganisations: readonly stri
   if (!isObject(body) || body.resourceType !== 'Subscription') {
     return { ok: false, issues: [{ code: 'invalid', diagnostics: 'the body must be a FHIR R4 Subscription resource (resourceType Subscription)', expression: ['Subscription'] }] };
   }
+  // The server assigns the id (R4 http.html#create: a given one is ignored); it must still be an id.
+  if (body.id !== undefined && (typeof body.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(body.id))) {
+    issues.push({ code: 'invalid', diagnostics: 'id, when given, is a FHIR id (1 to 64 of A-Z, a-z, 0-9, - and .); the server assigns its own', expression: ['Subscription.id'] });
+  }
   if (body.status !== undefined && body.status !== 'requested' && body.status !== 'active') {
     issues.push({ code: 'value', diagnostics: 'a new subscription has status requested (or active, read as requested)', expression: ['Subscription.status'] });
   }

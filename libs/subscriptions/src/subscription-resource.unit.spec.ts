@@ -87,6 +87,8 @@ describe('parseSubscription', () => {
     expect(issues(body({}, { reason: undefined })).join()).toContain('Subscription.reason');
     expect(issues(body({}, { end: '2026-13-01' })).join()).toContain('Subscription.end');
     expect(issues(body({}, { status: 'off' })).join()).toContain('Subscription.status');
+    expect(issues(body({}, { id: {} })).join()).toContain('Subscription.id');
+    expect(issues(body({}, { id: 'given-by-client' }))).toEqual([]);
     expect(issues(body({ endpoint: 'http://app.example.com/' }), production).join()).toContain('endpoint-https');
   });
 });
