@@ -11,6 +11,7 @@ import request from 'supertest';
 import { Client } from 'fhir-kit-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { organisationNumberCheckDigit } from '#libs/domain';
+import { episodeOfCareId } from '#libs/fhir';
 import { BACKPORT, DECISION_CHANGES_TOPIC } from '#libs/subscriptions';
 import { FNR, syntheticGrant, syntheticPid, startTestPlatform, type TestPlatform } from '#libs/testing';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
@@ -429,6 +430,30 @@ describe('FHIR topic-based subscriptions (R4, Subscriptions R5 Backport IG)', ()
     await (await homeCare()).delete(`/fhir/Subscription/${id}`).expect(204);
     await (await homeCare()).get(`/fhir/Subscription/${id}`).expect(404);
   });
+
+  it('another municipality’s events never reach a subscription, even for the same unit and client', async () => {
+    const { TENANT_REGISTRY, tenantId } = await import('#libs/tenancy');
+    const other = '912159523';
+    await app.get(TENANT_REGISTRY).add({ id: tenantId(other), name: 'Annen kommune', environment: 'test' });
+    const inOther = await p.as({ tenant: other, scopes: ['read'], purpose: 'TREAT', clientId: 'home-care-app', orgChild: HOME_CARE_ORG });
+    const created = await inOther
+      .post('/fhir/Subscription')
+      .send(subscription(`${receiver.url}/other-municipality`, [`organization.identifier=${HOME_CARE_ORG}`]))
+      .expect(201);
+    await receiver.waitFor('/other-municipality', (r) => r.length >= 1);
+    // The same client in the first municipality does not see it.
+    await (await homeCare()).get(`/fhir/Subscription/${(created.body as fhir4.Subscription).id}`).expect(404);
+    // An event of the same unit in the first municipality: not for this subscription.
+    await post(grant(syntheticPid(), HOME_CARE_ORG));
+    // One in its own municipality is (the matcher picks the new municipality up by itself).
+    const writeOther = await p.as({ tenant: other, scopes: ['write'], clientId: 'epj-subs' });
+    const own = grant(syntheticPid(), HOME_CARE_ORG);
+    await writeOther.post('/api/v1/decision-events').send(own).expect(201);
+    const got = await receiver.waitFor('/other-municipality', (r) => r.some((n) => statusOf(n.body).events.length > 0), 10_000);
+    const events = got.flatMap((n) => statusOf(n.body).events);
+    expect(events.map((e) => e.number)).toEqual([1]);
+    expect(got.flatMap((n) => n.body.entry!.slice(1).map((e) => e.fullUrl!.split('/fhir/')[1]))).toEqual([`EpisodeOfCare/${episodeOfCareId('epj-subs', own.decisionId as string)}`]);
+  }, 30_000);
 
   it('a restart of the platform during delivery loses nothing and sends again only what was not acknowledged', async () => {
     // A slow receiver: each notification takes 150 ms to acknowledge, one event per notification.
