@@ -39,8 +39,8 @@ export interface DeliveryOptions {
   probeMs: number;
 }
 
-/** A deliverer's lease: the longest endpoint timeout (30 s) plus the full-resource read's wait, with a margin. */
-const LEASE_MS = 40_000;
+/** A deliverer's lease beyond the subscription's own timeout: the full-resource read's wait (2 s) and the bookkeeping, with a margin. */
+const LEASE_MARGIN_MS = 10_000;
 
 export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = { pollMs: 250, concurrency: 64, maxAttempts: 6, backoff: { initialMs: 1000, maxMs: 60_000 }, probeMs: 300_000 };
 
@@ -103,7 +103,7 @@ export class DeliveryWorker {
         }
         const free = this.options.concurrency - this.inflight.size;
         if (free > 0) {
-          for (const s of await this.store.claimDue(free, this.owner, LEASE_MS)) {
+          for (const s of await this.store.claimDue(free, this.owner, LEASE_MARGIN_MS)) {
             const task = this.deliver(s)
               .catch((error: unknown) => this.hooks.log?.(`delivery of subscription ${s.id} failed: ${(error as Error).message}`))
               .finally(() => {

@@ -212,15 +212,15 @@ export class SubscriptionStore {
   }
 
   /**
-   * Takes, in one statement, the lease (for `ms`) of up to `limit` subscriptions of this
+   * Takes, in one statement, the lease (for its timeout plus `marginMs`) of up to `limit` subscriptions of this
    * database with work due (a handshake, unacknowledged events, or a heartbeat) whose lease is
    * free, longest waiting first, skipping rows another transaction holds (the matcher's batch,
    * another process's claim). One deliverer per subscription across processes; a crashed
    * process's lease runs out and another takes over.
    */
-  async claimDue(limit: number, owner: string, ms: number): Promise<DeliveryState[]> {
+  async claimDue(limit: number, owner: string, marginMs: number): Promise<DeliveryState[]> {
     const { rows } = await this.db.query<Row>(
-      `UPDATE fhir_subscriptions s SET lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000)
+      `UPDATE fhir_subscriptions s SET lease_owner = $2, lease_until = now() + make_interval(secs => s.timeout_seconds + $3::double precision / 1000)
          FROM (SELECT tenant_id, id FROM fhir_subscriptions
                 WHERE status IN ('requested', 'active', 'error')
                   AND (lease_until IS NULL OR lease_until < now())
@@ -230,7 +230,7 @@ export class SubscriptionStore {
                 ORDER BY coalesce(next_attempt_at, updated_at) LIMIT $1 FOR UPDATE SKIP LOCKED) due
         WHERE s.tenant_id = due.tenant_id AND s.id = due.id
         RETURNING ${COLUMNS_OF_S}`,
-      [limit, owner, ms],
+      [limit, owner, marginMs],
     );
     return rows.map(fromRow);
   }
