@@ -156,10 +156,16 @@ function unsignedExtension(
 
 /**
  * Parses a posted Subscription (R4, backport profile). `ownOrganisations`: the organisation
- * numbers the caller's token names (the organisation filter may name only these).
+ * numbers the caller's token names (the organisation filter may name only these); `now`: an
+ * `end` must be after it (compared as instants, whatever the offset).
  * Returns the request or every issue found (each with the FHIRPath of the element and the rule).
  */
-export function parseSubscription(body: unknown, ownOrganisations: readonly string[], policy: EndpointPolicy): { ok: true; request: SubscriptionRequest } | { ok: false; issues: ResourceIssue[] } {
+export function parseSubscription(
+  body: unknown,
+  ownOrganisations: readonly string[],
+  policy: EndpointPolicy,
+  now: Date = new Date(),
+): { ok: true; request: SubscriptionRequest } | { ok: false; issues: ResourceIssue[] } {
   const issues: ResourceIssue[] = [];
   if (!isObject(body) || body.resourceType !== 'Subscription') {
     return { ok: false, issues: [{ code: 'invalid', diagnostics: 'the body must be a FHIR R4 Subscription resource (resourceType Subscription)', expression: ['Subscription'] }] };
@@ -197,6 +203,8 @@ export function parseSubscription(body: unknown, ownOrganisations: readonly stri
   if (body.end !== undefined) {
     if (typeof body.end !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(body.end) || Number.isNaN(Date.parse(body.end))) {
       issues.push({ code: 'invalid', diagnostics: 'end must be a FHIR instant with a time zone', expression: ['Subscription.end'] });
+    } else if (Date.parse(body.end) <= now.getTime()) {
+      issues.push({ code: 'value', diagnostics: 'end is in the past: a subscription ends after it starts', expression: ['Subscription.end'] });
     } else end = new Date(body.end).toISOString();
   }
   const channel = body.channel;

@@ -86,6 +86,10 @@ describe('parseSubscription', () => {
     expect(issues(body({ extension: [{ url: BACKPORT.timeout, valueUnsignedInt: 3600 }] })).join()).toContain('backport-timeout');
     expect(issues(body({}, { reason: undefined })).join()).toContain('Subscription.reason');
     expect(issues(body({}, { end: '2026-13-01' })).join()).toContain('Subscription.end');
+    // Instants as instants: 00:30+02:00 is 22:30Z the day before.
+    const now = new Date('2026-06-01T22:00:00Z');
+    expect(parseSubscription(body({}, { end: '2026-06-02T00:30:00+02:00' }), [OWN], dev, now)).toMatchObject({ ok: true, request: { end: '2026-06-01T22:30:00.000Z' } });
+    expect(parseSubscription(body({}, { end: '2026-06-01T23:30:00+02:00' }), [OWN], dev, now)).toMatchObject({ ok: false });
     expect(issues(body({}, { status: 'off' })).join()).toContain('Subscription.status');
     expect(issues(body({}, { id: {} })).join()).toContain('Subscription.id');
     expect(issues(body({}, { id: 'given-by-client' }))).toEqual([]);
@@ -109,7 +113,7 @@ describe('toSubscriptionResource', () => {
     heartbeatSeconds: 60,
     timeoutSeconds: 10,
     maxCount: 20,
-    end: '2027-01-01T00:00:00.000Z',
+    end: '2999-01-01T00:00:00.000Z',
     eventsSinceStart: 3,
     deliveredThrough: 1,
   };
