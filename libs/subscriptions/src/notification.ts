@@ -89,7 +89,8 @@ export function notificationBundle(input: StatusInput, now: Date = new Date()): 
       entries.push({ fullUrl: `${input.base}/EpisodeOfCare/${e.focusId}`, ...(input.content === 'full-resource' && e.resource ? { resource: e.resource } : {}), ...eventEntryVerbs(e) });
     }
   }
-  return { resourceType: 'Bundle', id: randomUUID(), meta: { profile: [BACKPORT.notificationProfile] }, type: 'history', timestamp: now.toISOString(), entry: entries };
+  // No Bundle.id: a notification cannot be read back from the server (only $events gives events again).
+  return { resourceType: 'Bundle', meta: { profile: [BACKPORT.notificationProfile] }, type: 'history', timestamp: now.toISOString(), entry: entries };
 }
 
 /** The answer of `$status`: a searchset Bundle with one SubscriptionStatus per subscription (type `query-status`). */
