@@ -4,7 +4,7 @@
  * like the event forwarder) and the delivery worker. The matcher's commits wake this process's
  * worker at once; another process's worker finds the work within its poll interval.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { compareCheckpoints, formatCheckpoint, type EventStore } from '#libs/event-store';
 import { toEpisodeOfCare } from '#libs/fhir';
 import { ByDatabase, DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from '#libs/projections';
@@ -62,14 +62,24 @@ export interface SubscriptionRunnerHooks extends DeliveryHooks {
   matched?(tenant: string, events: number): void;
 }
 
+/** Connections the delivery worker of one database may use at once (its own pool). */
+export const DELIVERY_POOL_SIZE = 4;
+
 /** The matcher and the delivery worker of one database. */
 export class SubscriptionRunner {
   readonly engine: ProjectionEngine;
   readonly worker: DeliveryWorker;
   readonly store: SubscriptionStore;
+  /**
+   * The delivery worker's own small pool: however many notifications are in flight, delivery
+   * never takes more than DELIVERY_POOL_SIZE connections from the database, so it cannot
+   * queue the receive service's appends or the projections behind its bookkeeping.
+   */
+  private readonly deliveryPool: pg.Pool;
 
   constructor(
     pool: pg.Pool,
+    databaseUrl: string,
     events: EventStore,
     tenants: TenantRegistry,
     private readonly reader: ServiceOverviewReader,
@@ -77,7 +87,9 @@ export class SubscriptionRunner {
     delivery: DeliveryOptions,
     hooks: SubscriptionRunnerHooks = {},
   ) {
-    this.store = new SubscriptionStore(pool);
+    this.deliveryPool = new pg.Pool({ connectionString: databaseUrl, max: DELIVERY_POOL_SIZE });
+    this.deliveryPool.on('error', (error) => hooks.log?.(`a delivery connection failed: ${error.message}`));
+    this.store = new SubscriptionStore(this.deliveryPool);
     const matcher = new SubscriptionMatcher(allowed, { matched: (tenant, n) => hooks.matched?.(tenant, n) });
     this.worker = new DeliveryWorker(this.store, (s, e) => this.readResources(s, e, 'fhir.subscription.notify'), delivery, hooks);
     this.engine = new ProjectionEngine(
@@ -103,6 +115,7 @@ export class SubscriptionRunner {
 
   async stop(): Promise<void> {
     await Promise.all([this.engine.stop(), this.worker.stop()]);
+    await this.deliveryPool.end();
   }
 
   status(): Promise<ProjectionStatus[]> {

@@ -107,7 +107,7 @@ class SubscriptionsLifecycle implements OnModuleInit, OnApplicationBootstrap, On
         return new SubscriptionRunners(
           tenants,
           (cluster, registry, label) =>
-            new SubscriptionRunner(cluster.db.pool, events, registry, reader, allowed, options, {
+            new SubscriptionRunner(cluster.db.pool, cluster.db.url, events, registry, reader, allowed, options, {
               delivered: (_s, type, n, ms) => {
                 delivered.inc({ type });
                 if (n > 0) latency.observe(ms / 1000);
