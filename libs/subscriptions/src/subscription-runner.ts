@@ -63,7 +63,7 @@ export interface SubscriptionRunnerHooks extends DeliveryHooks {
 }
 
 /** Connections the delivery worker of one database may use at once (its own pool). */
-export const DELIVERY_POOL_SIZE = 4;
+export const DELIVERY_POOL_SIZE = 8;
 
 /** The matcher and the delivery worker of one database. */
 export class SubscriptionRunner {
@@ -73,7 +73,8 @@ export class SubscriptionRunner {
   /**
    * The delivery worker's own small pool: however many notifications are in flight, delivery
    * never takes more than DELIVERY_POOL_SIZE connections from the database, so it cannot
-   * queue the receive service's appends or the projections behind its bookkeeping.
+   * queue the receive service's appends or the projections behind its bookkeeping; its
+   * commits do not wait for the WAL flush (see the constructor).
    */
   private readonly deliveryPool: pg.Pool;
 
@@ -89,6 +90,10 @@ export class SubscriptionRunner {
   ) {
     this.deliveryPool = new pg.Pool({ connectionString: databaseUrl, max: DELIVERY_POOL_SIZE });
     this.deliveryPool.on('error', (error) => hooks.log?.(`a delivery connection failed: ${error.message}`));
+    // Delivery's bookkeeping (leases, acknowledgements) commits without waiting for the WAL flush:
+    // an acknowledgement lost in a database crash only sends that notification again, which
+    // at-least-once allows. Event numbers are handed out by the matcher, durably, elsewhere.
+    this.deliveryPool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => undefined));
     this.store = new SubscriptionStore(this.deliveryPool);
     const matcher = new SubscriptionMatcher(allowed, { matched: (tenant, n) => hooks.matched?.(tenant, n) });
     this.worker = new DeliveryWorker(this.store, (s, e) => this.readResources(s, e, 'fhir.subscription.notify'), delivery, hooks);

@@ -142,12 +142,6 @@ export class SubscriptionStore {
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
-  /** A subscription by id alone within the tenant (the delivery worker). */
-  async byId(tenant: string, id: string): Promise<DeliveryState | undefined> {
-    const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM fhir_subscriptions WHERE tenant_id = $1 AND id = $2`, [tenant, id]);
-    return rows[0] ? fromRow(rows[0]) : undefined;
-  }
-
   /** The client's subscriptions, optionally of some statuses, oldest first (at most 1000). */
   async list(tenant: string, clientId: string, statuses?: readonly string[]): Promise<DeliveryState[]> {
     const { rows } = await this.db.query<Row>(
@@ -192,22 +186,6 @@ export class SubscriptionStore {
       decisionId: r.decision_id,
       checkpoint: checkpointOfColumns(r.transaction_id, r.global_position),
       recordedAt: r.recorded_at,
-    }));
-  }
-
-  /** Dead-letter records of a subscription (newest first). */
-  async deadLetters(tenant: string, id: string): Promise<{ kind: string; firstEvent: number | null; lastEvent: number | null; attempts: number; error: string; at: Date }[]> {
-    const { rows } = await this.db.query(
-      `SELECT kind, first_event, last_event, attempts, error, created_at FROM fhir_subscription_dead_letters WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY id DESC`,
-      [tenant, id],
-    );
-    return rows.map((r) => ({
-      kind: r.kind,
-      firstEvent: r.first_event === null ? null : Number(r.first_event),
-      lastEvent: r.last_event === null ? null : Number(r.last_event),
-      attempts: r.attempts,
-      error: r.error,
-      at: r.created_at,
     }));
   }
 
