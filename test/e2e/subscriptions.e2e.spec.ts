@@ -301,7 +301,16 @@ describe('FHIR topic-based subscriptions (R4, Subscriptions R5 Backport IG)', ()
     expect(episode.resourceType).toBe('EpisodeOfCare');
     expect(episode.patient.identifier).toEqual({ system: FNR, value: patient });
     expect(notification!.body.entry![1]!.request).toEqual({ method: 'POST', url: 'EpisodeOfCare' });
-    const log = (await p.http().get('/api/v1/access-log').set('person-id', patient).expect(200)).body as { entries: { action: string; clientId: string; returned: unknown }[] };
+    // $events with the resources: logged as a read by whoever asks (here another user of the same app).
+    const subscriptionId = statusOf(notification!.body).subscription!.split('/').pop();
+    const nurse = await p.as({ scopes: ['read'], purpose: 'TREAT', clientId: 'home-care-app', orgChild: HOME_CARE_ORG, hpr: '9144889' });
+    const events = (await nurse.get(`/fhir/Subscription/${subscriptionId}/$events?content=full-resource`).expect(200)).body as fhir4.Bundle;
+    expectValidFhir(events);
+    expect((events.entry![1]!.resource as fhir4.EpisodeOfCare).id).toBe(episode.id);
+    const log = (await p.http().get('/api/v1/access-log').set('person-id', patient).expect(200)).body as {
+      entries: { action: string; clientId: string; hprNumber: string | null; returned: unknown }[];
+    };
+    expect(log.entries.filter((e) => e.action === 'fhir.subscription.events').map((e) => e.hprNumber)).toEqual(['9144889']);
     expect(log.entries).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ action: 'fhir.subscription.notify', clientId: 'home-care-app', returned: { decisionIds: [`epj-subs/${g.decisionId as string}`] } }),

@@ -37,13 +37,19 @@ export function subscriberAsCaller(s: DeliveryState): Caller {
 /**
  * The EpisodeOfCares of `events` as the subscriber may read them: one overview read per
  * patient, as of (at least) the newest of its events, each written to the patient audit log
- * (`action`) with the decisions returned, like any read.
+ * (`action`) with the decisions returned, like any read. `caller`: who reads (the subscriber as
+ * it subscribed, for notifications; the caller of `$events` for its answer).
  */
-export async function readResourcesAs(reader: ServiceOverviewReader, s: DeliveryState, events: readonly SubscriptionEvent[], action: string): Promise<Map<string, fhir4.EpisodeOfCare>> {
+export async function readResourcesAs(
+  reader: ServiceOverviewReader,
+  s: DeliveryState,
+  events: readonly SubscriptionEvent[],
+  action: string,
+  caller: Caller = subscriberAsCaller(s),
+): Promise<Map<string, fhir4.EpisodeOfCare>> {
   const byPatient = new Map<string, SubscriptionEvent[]>();
   for (const e of events) byPatient.set(e.patientId, [...(byPatient.get(e.patientId) ?? []), e]);
   const resources = new Map<string, fhir4.EpisodeOfCare>();
-  const caller = subscriberAsCaller(s);
   for (const [patient, of] of byPatient) {
     const newest = of.reduce((a, b) => (compareCheckpoints(a.checkpoint, b.checkpoint) >= 0 ? a : b)).checkpoint;
     const wanted = new Set(of.map(focusIdOf));
@@ -109,8 +115,8 @@ export class SubscriptionRunner {
     );
   }
 
-  readResources(s: DeliveryState, events: readonly SubscriptionEvent[], action: string): Promise<Map<string, fhir4.EpisodeOfCare>> {
-    return readResourcesAs(this.reader, s, events, action);
+  readResources(s: DeliveryState, events: readonly SubscriptionEvent[], action: string, caller?: Caller): Promise<Map<string, fhir4.EpisodeOfCare>> {
+    return readResourcesAs(this.reader, s, events, action, caller);
   }
 
   async start(): Promise<void> {

@@ -266,7 +266,7 @@ export class SubscriptionController {
     const content = order[Math.min(order.indexOf(asked), order.indexOf(s.content))]!;
     const runner = await this.runners.of(caller.tenant);
     const found = await (await this.store(caller.tenant)).events(caller.tenant, s.id, Math.max(since, 1), Math.min(until ?? s.eventsSinceStart, s.eventsSinceStart), MAX_EVENTS_PER_QUERY);
-    const resources = content === 'full-resource' && found.length > 0 ? await runner.readResources(s, found, 'fhir.subscription.events') : new Map<string, fhir4.EpisodeOfCare>();
+    const resources = content === 'full-resource' && found.length > 0 ? await runner.readResources(s, found, 'fhir.subscription.events', caller) : new Map<string, fhir4.EpisodeOfCare>();
     const events: NotificationEvent[] = found.map((e) => {
       const focusId = focusIdOf(e);
       const resource = resources.get(focusId);
