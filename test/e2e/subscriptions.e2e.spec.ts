@@ -11,6 +11,7 @@ import request from 'supertest';
 import { Client } from 'fhir-kit-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { organisationNumberCheckDigit } from '#libs/domain';
+import { AgreementRegister } from '#libs/security';
 import { episodeOfCareId } from '#libs/fhir';
 import { BACKPORT, DECISION_CHANGES_TOPIC } from '#libs/subscriptions';
 import { FNR, syntheticGrant, syntheticPid, startTestPlatform, type TestPlatform } from '#libs/testing';
@@ -428,6 +429,26 @@ describe('FHIR topic-based subscriptions (R4, Subscriptions R5 Backport IG)', ()
       .post('/fhir/Subscription')
       .send(subscription(`${receiver.url}/x`, [`patient.identifier=${FNR}|${patient}`], { content: 'full-resource' }))
       .expect(403);
+    // An organisation reading under an agreement (a GP practice) reads overviews, and may not subscribe.
+    await app.get(AgreementRegister).add({
+      tenant: '313231593',
+      partnerOrgnr: '315000017',
+      partnerName: 'Legesenteret',
+      kind: 'driftsavtale',
+      purposes: ['TREAT'],
+      validFrom: '2026-01-01',
+      registeredBy: 'e2e',
+      reason: 'e2e',
+    });
+    const gp = await p.as({ org: '315000017', scopes: ['read'], purpose: 'TREAT', clientId: 'gp-epj' });
+    const refused = await gp
+      .post('/fhir/Subscription')
+      .set('fpi-municipality', '313231593')
+      .send(subscription(`${receiver.url}/x`, [`patient.identifier=${FNR}|${patient}`]))
+      .expect(403);
+    expectValidFhir(refused.body);
+    expect(JSON.stringify(refused.body)).toContain('may not subscribe');
+    await gp.get('/fhir/Subscription').set('fpi-municipality', '313231593').expect(403);
     await (await homeCare()).get(`/fhir/Subscription/${id}/$events?eventsSinceNumber=x`).expect(400);
     await (await homeCare()).get(`/fhir/Subscription/${id}/$events?nonsense=1`).expect(400);
     const statuses = (await (await homeCare()).get('/fhir/Subscription/$status').expect(200)).body as fhir4.Bundle;
