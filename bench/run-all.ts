@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { packageRoot } from '#libs/database';
 import { throughputChart } from './chart.js';
 
-const BENCHES = ['append', 'receive', 'content', 'peer', 'peer-rebuild'] as const;
+const BENCHES = ['append', 'receive', 'content', 'peer', 'peer-rebuild', 'subscriptions'] as const;
 const modules: Record<(typeof BENCHES)[number], string> = {
   append: './append/append.bench.js',
   receive: './receive/receive.bench.js',
   content: './content/content.bench.js',
   peer: './peer/emmett-append.bench.js',
   'peer-rebuild': './peer/emmett-rebuild.bench.js',
+  subscriptions: './subscriptions/subscriptions.bench.js',
 };
 
 // BENCH_ONLY=peer,peer-rebuild reruns some and combines them with the others' last results.

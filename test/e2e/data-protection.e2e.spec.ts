@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
+import { BACKPORT, DECISION_CHANGES_TOPIC } from '#libs/fhir';
 import { DevIssuer } from '#libs/security';
 import { startTestPlatform, syntheticGrant, syntheticPid, FNR, type TestPlatform } from '#libs/testing';
 
@@ -38,6 +39,19 @@ describe('erasure endpoint (POST /api/v1/erasures)', () => {
     await (await citizen(issuer.issueCitizen({ pid: person, onBehalfOf: { pid: other, basis: 'power-of-attorney' } }))).get('/api/v1/me/service-overview').expect(200);
     await me.post('/api/v1/me/restrictions').send({ municipality: '313231593', scope: 'all' }).expect(201);
     await me.post('/api/v1/me/restrictions/lift').send({ municipality: '313231593' }).expect(201);
+    // An app's FHIR subscription to each of them (issue 21): the person's holds the number in its filter.
+    for (const pid of [person, other])
+      await p
+        .http()
+        .post('/fhir/Subscription')
+        .send({
+          resourceType: 'Subscription',
+          reason: 'erasure',
+          criteria: DECISION_CHANGES_TOPIC,
+          _criteria: { extension: [{ url: BACKPORT.filterCriteria, valueString: `patient.identifier=${FNR}|${pid}` }] },
+          channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/none', payload: 'application/fhir+json', _payload: { extension: [{ url: BACKPORT.payloadContent, valueCode: 'id-only' }] } },
+        })
+        .expect(201);
   });
   afterAll(async () => {
     await p?.close();

@@ -66,7 +66,7 @@ describe('FHIR R4 (EpisodeOfCare, OKT-on-FHIR) read with fhir-kit-client', () =>
     const cs = (await client.capabilityStatement()) as unknown as fhir4.CapabilityStatement;
     expect(cs.resourceType).toBe('CapabilityStatement');
     expect(cs.fhirVersion).toBe('4.0.1');
-    expect(cs.rest![0]!.resource!.map((r) => r.type)).toEqual(['EpisodeOfCare']);
+    expect(cs.rest![0]!.resource!.map((r) => r.type)).toEqual(['EpisodeOfCare', 'Subscription']);
     expectValid(cs);
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
 import { TENANT_REGISTRY, tenantId, type TenantRegistry } from '#libs/tenancy';
-import { episodeOfCareId } from '#libs/fhir';
+import { BACKPORT, DECISION_CHANGES_TOPIC, episodeOfCareId } from '#libs/fhir';
 import { AgreementRegister } from '#libs/security';
 import { expectValidFhir } from '../../libs/fhir/src/testing/validate.js';
 
@@ -173,6 +173,34 @@ describe('security, tenancy and patient audit log', () => {
       // B's patient is restricted in B during the walk: nothing of A's sees or lifts it, and A's reads are not refused by it.
       const handlerB = await p.as({ tenant: B, scopes: ['restrictions-write'], clientId: 'saksbehandling-b' });
       await handlerB.post('/api/v1/restrictions').set('person-id', pidB).send({ scope: 'all' }).expect(201);
+      // A subscription of B's, by a client with the same id as A's caller (dev-client): A never reaches it.
+      const subscriptionBody = (pid: string) => ({
+        resourceType: 'Subscription',
+        reason: 'tenancy',
+        criteria: DECISION_CHANGES_TOPIC,
+        _criteria: { extension: [{ url: BACKPORT.filterCriteria, valueString: `patient.identifier=${FNR}|${pid}` }] },
+        channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/none', payload: 'application/fhir+json', _payload: { extension: [{ url: BACKPORT.payloadContent, valueCode: 'id-only' }] } },
+      });
+      const asB = await p.as({ tenant: B });
+      const subscriptionB = ((await asB.post('/fhir/Subscription').send(subscriptionBody(pidB)).expect(201)).body as { id: string }).id;
+      // A's own subscription to the same patient number, made before B records a change of that patient.
+      const subscriptionA = ((await p.http().post('/fhir/Subscription').send(subscriptionBody(pidB)).expect(201)).body as { id: string }).id;
+      const writtenB = (
+        await (
+          await p.as({ tenant: B, scopes: ['write', 'write-any-source'] })
+        )
+          .post('/api/v1/decision-events')
+          .send({
+            type: 'ServiceDecisionChanged',
+            eventId: randomUUID(),
+            decisionId: decisionB,
+            occurredAt: '2026-03-02T09:00:00Z',
+            sourceSystem: 'epj-sec',
+            patient: { system: FNR, value: pidB },
+            description: 'y',
+          })
+          .expect(201)
+      ).body as { checkpoint: string };
       const beforeB = await eventsOf(B);
       const idB = episodeOfCareId('epj-sec', decisionB);
       const changeB = {
@@ -273,6 +301,23 @@ describe('security, tenancy and patient audit log', () => {
             ).body,
           ),
         'put /fhir/EpisodeOfCare/{id}': async () => void validFhir((await asA.put(`/fhir/EpisodeOfCare/${idB}`).send(episodeB).expect(409)).body),
+        'get /fhir/Subscription': async () => expect(JSON.stringify(validFhir((await asA.get('/fhir/Subscription').expect(200)).body))).not.toContain(subscriptionB),
+        'get /fhir/Subscription/$status': async () => expect(JSON.stringify(validFhir((await asA.get('/fhir/Subscription/$status').expect(200)).body))).not.toContain(subscriptionB),
+        'get /fhir/Subscription/{id}': async () => void validFhir((await asA.get(`/fhir/Subscription/${subscriptionB}`).expect(404)).body),
+        'get /fhir/Subscription/{id}/$status': async () => void validFhir((await asA.get(`/fhir/Subscription/${subscriptionB}/$status`).expect(404)).body),
+        'get /fhir/Subscription/{id}/$events': async () => void validFhir((await asA.get(`/fhir/Subscription/${subscriptionB}/$events`).expect(404)).body),
+        'delete /fhir/Subscription/{id}': async () => {
+          validFhir((await asA.delete(`/fhir/Subscription/${subscriptionB}`).expect(404)).body);
+          await asB.get(`/fhir/Subscription/${subscriptionB}`).expect(200);
+        },
+        // A subscribed to B's patient number (above): B's change of that patient numbers nothing for it.
+        'post /fhir/Subscription': async () => {
+          // B's overview has the change: B's matcher has run past it by then too (both follow B's $all).
+          await asB.get('/api/v1/service-overview').set('person-id', pidB).set('min-checkpoint', writtenB.checkpoint).expect(200);
+          await new Promise((r) => setTimeout(r, 300));
+          const events = validFhir((await asA.get(`/fhir/Subscription/${subscriptionA}/$events`).expect(200)).body as fhir4.Bundle);
+          expect(((events.entry![0]!.resource as fhir4.Parameters).parameter ?? []).find((x) => x.name === 'events-since-subscription-start')?.valueString).toBe('0');
+        },
         'get /api/v1/agreements': async () => {
           const { municipality, agreements } = (await registerOfA.get('/api/v1/agreements').expect(200)).body as { municipality: string; agreements: { tenant: string }[] };
           expect([municipality, ...agreements.map((a) => a.tenant)].every((t) => t === A)).toBe(true);

@@ -55,6 +55,9 @@ export const SettingsSchema = Type.Object({
   FPI_RETENTION_OVERRIDES: Type.Optional(Text),
   FPI_RETENTION_JOB: Type.Optional(Flag),
   FPI_RETENTION_INTERVAL_MINUTES: Type.Optional(Count(1, 525_600)),
+  /** FHIR subscriptions (libs/subscriptions): first retry after this many ms (doubling), attempts before `error`. */
+  FPI_SUBSCRIPTION_RETRY_MS: Type.Optional(Count(1, 3_600_000)),
+  FPI_SUBSCRIPTION_MAX_ATTEMPTS: Type.Optional(Count(1, 1000)),
   /** Set by npm when started through it; the FHIR CapabilityStatement's software version. */
   npm_package_version: Type.Optional(Text),
 });

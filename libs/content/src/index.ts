@@ -17,3 +17,4 @@ export * from './restriction/patient-restriction.js';
 export * from './citizen/citizen-overview.js';
 export * from './citizen/citizen.controller.js';
 export * from './restriction/restriction-status.controller.js';
+export * from './fhir/fhir-format.guard.js';

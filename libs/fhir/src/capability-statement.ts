@@ -10,6 +10,7 @@
  */
 import { OKT_EPISODE_OF_CARE_PROFILE } from './constants.js';
 import { MAX_COUNT, DEFAULT_COUNT } from './search-params.js';
+import { subscriptionCapability } from './subscriptions-backport.js';
 
 export interface CapabilityStatementInput {
   /** The FHIR base URL (`implementation.url`). */
@@ -122,6 +123,7 @@ export function capabilityStatement(input: CapabilityStatementInput): fhir4.Capa
               { name: '_cursor', type: 'string', documentation: 'Paging: the id of the last resource of the previous page, as in the next link.' },
             ],
           },
+          subscriptionCapability(),
         ],
       },
     ],

@@ -25,7 +25,7 @@ describe('capabilityStatement', () => {
 
   it('offers EpisodeOfCare with the OKT profile: reads, versions and writes; transaction and batch', () => {
     const resource = statement.rest?.[0]?.resource;
-    expect(resource?.map((r) => r.type)).toEqual(['EpisodeOfCare']);
+    expect(resource?.map((r) => r.type)).toEqual(['EpisodeOfCare', 'Subscription']);
     expect(resource?.[0]?.profile).toBe('http://hl7.no/fhir/ig/okt/StructureDefinition/OktEpisodeOfCare');
     expect(resource?.[0]?.interaction?.map((i) => i.code)).toEqual(['read', 'search-type', 'vread', 'history-instance', 'history-type', 'create', 'update']);
     expect(resource?.[0]).toMatchObject({ versioning: 'versioned-update', readHistory: true, conditionalUpdate: true, conditionalCreate: true });

@@ -16,3 +16,4 @@ export * from './episode-of-care-input.js';
 export * from './episode-of-care-version.js';
 export * from './request-bundle.js';
 export * from './history-params.js';
+export * from './subscriptions-backport.js';

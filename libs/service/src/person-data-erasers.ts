@@ -1,6 +1,7 @@
 import { DecisionHistoryEraser, ServiceOverviewEraser } from '#libs/content';
 import { AccessLogEraser, type PersonDataEraser } from '#libs/data-protection';
 import { DeadLetterEraser } from '#libs/projections';
+import { SubscriptionEraser } from '#libs/subscriptions';
 
 /**
  * Every store of personal data besides the events themselves, as an erasure or a retention run
@@ -9,4 +10,4 @@ import { DeadLetterEraser } from '#libs/projections';
  * table that holds a person's data has none. Used by the platform's DataProtectionModule and by
  * `npx fpi erase` / `npx fpi retention apply`.
  */
-export const personDataErasers = (): PersonDataEraser[] => [new ServiceOverviewEraser(), new DecisionHistoryEraser(), new DeadLetterEraser(), new AccessLogEraser()];
+export const personDataErasers = (): PersonDataEraser[] => [new ServiceOverviewEraser(), new DecisionHistoryEraser(), new DeadLetterEraser(), new SubscriptionEraser(), new AccessLogEraser()];
