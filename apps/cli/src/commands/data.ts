@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { compileValidator, DECISION_EVENT_TYPES, DecisionEventSchema, type DecisionEventV1 } from '#libs/contracts';
 import { asDecisionEvent, decisionDecider, eventRecordedBy, isSyntheticPersonIdentifier, osloToday, normalizeDecisionReport, reportFromEvent, decisionStreamId } from '#libs/domain';
-import { START, STREAMS_ERASED, type PostgresEventStore, type RecordedEvent } from '#libs/event-store';
+import { START, type PostgresEventStore, type RecordedEvent } from '#libs/event-store';
 import { type Tenant, type TenantId } from '#libs/tenancy';
 import { toProblem } from '#libs/http';
 import { decisionStream, handleBatch, receiveProblem, RecordDecisionBatchCommand, RecordDecisionBatchHandler } from '#libs/receive';
