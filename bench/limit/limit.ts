@@ -24,7 +24,8 @@ export interface HttpServer {
 /** Starts the limit server on `databaseUrl`, verifying tokens with `jwks`; resolves once it listens. */
 export async function startLimitServer(databaseUrl: string, jwks: object, options: { overviewTable?: string } = {}): Promise<HttpServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'limit-server.js')], {
+  const nodeArgs = (process.env.LIMIT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(dirname(fileURLToPath(import.meta.url)), 'limit-server.js')], {
     env: { ...process.env, DATABASE_URL: databaseUrl, LIMIT_JWKS: JSON.stringify(jwks), PORT: String(port), LIMIT_OVERVIEW_TABLE: options.overviewTable ?? 'service_overview_v1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -31,9 +31,43 @@ export interface PatientAuditLogRecord {
   partner: { orgnr: string; name: string | null; agreementId: string | null } | null;
 }
 
+/** One access_log row as sent to the database (column names; jsonb columns as JSON text, cast there). */
+interface AuditRow {
+  tenant_id: string;
+  action: string;
+  outcome: PatientAuditLogRecord['outcome'];
+  patient_id: string | null;
+  client_id: string;
+  client_name: string | null;
+  orgnr_parent: string;
+  orgnr_child: string | null;
+  hpr_number: string | null;
+  purpose_of_use: string | null;
+  purpose_details: string | null;
+  break_the_glass: boolean;
+  token_id: string | null;
+  attested_at: string | null;
+  returned: string | null;
+  detail: string | null;
+  partner_orgnr: string | null;
+  partner_name: string | null;
+  agreement_id: string | number | null;
+}
+
+/** A batch of access_log rows in one statement, from one jsonb array of `AuditRow`s. */
+const INSERT_RECORDS = `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
+                        purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail,
+                        partner_orgnr, partner_name, agreement_id)
+  SELECT tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
+         purpose_of_use, purpose_details::jsonb, break_the_glass, token_id, attested_at, returned::jsonb, detail,
+         partner_orgnr, partner_name, agreement_id
+    FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id text, action text, outcome text, patient_id text, client_id text, client_name text,
+         orgnr_parent text, orgnr_child text, hpr_number text, purpose_of_use text, purpose_details text, break_the_glass boolean,
+         token_id text, attested_at timestamptz, returned text, detail text, partner_orgnr text, partner_name text, agreement_id bigint)`;
+
 /** Records of one database waiting for their shared INSERT, and the flush in progress. */
 interface GroupCommitQueue {
-  pending: { row: unknown[]; done: (error?: unknown) => void }[];
+  pending: { row: AuditRow; done: (error?: unknown) => void }[];
   flushing?: Promise<void>;
 }
 
@@ -56,27 +90,28 @@ export class PatientAuditLog {
    */
   record(caller: Caller, entry: { action: string; outcome: PatientAuditLogRecord['outcome']; patientId?: string; returned?: Returned; detail?: string }): Promise<void> {
     const agreement = caller.partner?.decision.agreement;
-    const row = [
-      caller.tenant,
-      entry.action,
-      entry.outcome,
-      entry.patientId ?? null,
-      caller.clientId,
-      caller.clientName ?? null,
-      caller.orgnrParent,
-      caller.orgnrChild ?? null,
-      caller.hprNumber ?? null,
-      caller.purpose ?? null,
-      caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
-      caller.purpose === 'BTG',
-      caller.tokenId ?? null,
-      caller.attestedAt ?? null,
-      entry.returned ? JSON.stringify(entry.returned) : null,
-      entry.detail ?? null,
-      caller.partner?.orgnr ?? null,
-      agreement?.partnerName ?? null,
-      agreement?.id ?? null,
-    ].map((v) => (typeof v === 'string' ? escapeUnstorable(v) : v)); // the record is written whatever the request or token held
+    const escaped = (v: string | undefined | null) => (typeof v === 'string' ? escapeUnstorable(v) : null); // the record is written whatever the request or token held
+    const row: AuditRow = {
+      tenant_id: caller.tenant,
+      action: escaped(entry.action)!,
+      outcome: entry.outcome,
+      patient_id: escaped(entry.patientId),
+      client_id: escaped(caller.clientId)!,
+      client_name: escaped(caller.clientName),
+      orgnr_parent: escaped(caller.orgnrParent)!,
+      orgnr_child: escaped(caller.orgnrChild),
+      hpr_number: escaped(caller.hprNumber),
+      purpose_of_use: caller.purpose ?? null,
+      purpose_details: caller.purposeDetails ? escaped(JSON.stringify(caller.purposeDetails)) : null,
+      break_the_glass: caller.purpose === 'BTG',
+      token_id: escaped(caller.tokenId),
+      attested_at: caller.attestedAt ?? null,
+      returned: entry.returned ? escaped(JSON.stringify(entry.returned)) : null,
+      detail: escaped(entry.detail),
+      partner_orgnr: caller.partner?.orgnr ?? null,
+      partner_name: escaped(agreement?.partnerName),
+      agreement_id: agreement?.id ?? null,
+    };
     return this.tenants.of(caller.tenant).then(
       ({ db }) =>
         new Promise<void>((resolve, reject) => {
@@ -92,17 +127,10 @@ export class PatientAuditLog {
     await new Promise((r) => setImmediate(r)); // let the reads of this turn join
     while (queue.pending.length > 0) {
       const batch = queue.pending.splice(0, 500);
-      const columns = Array.from({ length: 19 }, (_, c) => batch.map((b) => b.row[c]));
       try {
-        await pool.query(
-          `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
-                                   purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail,
-                                   partner_orgnr, partner_name, agreement_id)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                                $10::text[], $11::jsonb[], $12::boolean[], $13::text[], $14::timestamptz[], $15::jsonb[], $16::text[],
-                                $17::text[], $18::text[], $19::bigint[])`,
-          columns,
-        );
+        // One jsonb parameter for the whole batch: pg sends it as one JSON text, instead of
+        // escaping every value into nineteen array literals.
+        await pool.query({ name: 'fpi_access_log_insert', text: INSERT_RECORDS, values: [JSON.stringify(batch.map((b) => b.row))] });
         for (const b of batch) b.done();
       } catch (error) {
         for (const b of batch) b.done(error);
