@@ -117,6 +117,8 @@ export interface BenchPlatform {
   authorization: string;
   /** The server process's id (its CPU time is read from /proc). */
   pid: number;
+  /** Its data directory (the dev issuer's keys): another server given it as FPI_DATA_DIR takes the same tokens. */
+  dataDir: string;
   /** The dev issuer's public key set: the limit server verifies the same tokens with it. */
   jwks: { keys: object[] };
   /** The platform process's resident memory now and its peak so far. */
@@ -135,6 +137,7 @@ export async function startPlatform(databaseUrl: string, env: Record<string, str
     url: platform.url,
     authorization: `Bearer ${token}`,
     pid: platform.child.pid!,
+    dataDir,
     jwks: issuer.jwks() as { keys: object[] },
     memory: () => residentMemory(platform.child.pid!),
     stop: platform.stop,

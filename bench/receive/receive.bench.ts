@@ -10,6 +10,7 @@
  */
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import type pg from 'pg';
 import { syntheticFodselsnummer } from '#libs/domain';
 import { markdownTable, round, runConcurrent, startBenchServer, startPlatform, writeResult } from '../lib.js';
@@ -120,7 +121,7 @@ async function main() {
   const platform = await startPlatform(bench.url);
   const limit = await startLimitServer(limitDb, platform.jwks);
   const ours: HttpServer = { name: 'platform', url: platform.url, pid: platform.pid, stop: platform.stop };
-  let idle: number, allInOne, allInOneBatch, receiveSingle, receiveBatch, single, batch;
+  let idle: number, allInOne, allInOneBatch, receiveSingle, receiveBatch, single, batch, tracing;
   try {
     idle = (await platform.memory()).rssMiB;
     allInOne = await compare(ours, limit, singleLoad, platform.authorization, pgCpu);
@@ -136,6 +137,21 @@ async function main() {
   try {
     receiveSingle = await compare(receiveServer, receiveLimit, singleLoad, receive.authorization, pgCpu);
     receiveBatch = await compare(receiveServer, receiveLimit, batchLoad, receive.authorization, pgCpu);
+    // The cost of tracing: the same deployable with OTEL_EXPORTER_OTLP_ENDPOINT set (spans
+    // exported over OTLP/HTTP to a sink in this process) next to it without, alternating.
+    const sink = createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const traced = await startPlatform(receiveDb, { FPI_DATA_DIR: receive.dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as { port: number }).port}` }, 'receive-service');
+    try {
+      const tracedServer: HttpServer = { name: 'receive-service, traced', url: traced.url, pid: traced.pid, stop: traced.stop };
+      const l = singleLoad(receive.authorization);
+      await alternate([receiveServer, tracedServer], l, { rounds: 1, secondsPerRound: 1, pgCpu });
+      const [off, on] = (await alternate([receiveServer, tracedServer], l, { rounds: ROUNDS, secondsPerRound: SECONDS / ROUNDS, pgCpu })) as [Measured, Measured];
+      tracing = { off, on, throughputRatio: round(on.perSecond / off.perSecond), serverCpuRatio: round(on.serverCpuMsPerRequest / off.serverCpuMsPerRequest) };
+    } finally {
+      await traced.stop();
+      sink.close();
+    }
     // The raw-driver baselines (no HTTP at all), from this process.
     await raw(pool, CONNECTIONS, 1, 1);
     single = { raw: await raw(pool, CONNECTIONS, SECONDS, 1) };
@@ -185,6 +201,10 @@ async function main() {
         [`multi-row INSERT (${BATCH} events)`, BATCH_CONNECTIONS, round(batch.raw.rps * BATCH, 0), round(batch.raw.p99, 1), round(receiveBatch.ours.perSecond / (batch.raw.rps * BATCH))],
       ],
     ),
+    '',
+    `Tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set, OTLP/HTTP to a local sink) vs off, receive-service single-event POSTs in alternating rounds: ` +
+      `${tracing.on.perSecond} vs ${tracing.off.perSecond} ev/s (on / off ${tracing.throughputRatio}), p99 ${tracing.on.p99ms} vs ${tracing.off.p99ms} ms, ` +
+      `server CPU ${tracing.on.serverCpuMsPerRequest} vs ${tracing.off.serverCpuMsPerRequest} ms/request (${tracing.serverCpuRatio}×).`,
     '',
     `All-in-one platform memory (resident set from /proc; peak = VmHWM since start): idle ${memory.idleMiB} MiB, peak after single-event POSTs ${memory.singlePeakMiB} MiB, ` +
       `peak after batch POSTs ${memory.batchPeakMiB} MiB (limit server ${memory.limitPeakMiB} MiB).`,

@@ -49,6 +49,8 @@ export const SettingsSchema = Type.Object({
   FPI_TRUSTED_PROXIES: Type.Optional(Text),
   FPI_RATE_LIMIT_PER_MINUTE: Type.Optional(Count(0, 1_000_000_000)),
   FPI_PROJECTION_BATCH_SIZE: Type.Optional(Count(1, 1_000_000)),
+  /** OpenTelemetry traces go to this OTLP/HTTP collector (its base URL; traces to `<url>/v1/traces`); unset: no tracing at all. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'an http(s) URL' })),
   /** Set by npm when started through it; the FHIR CapabilityStatement's software version. */
   npm_package_version: Type.Optional(Text),
 });
@@ -103,6 +105,8 @@ export interface PlatformConfig {
     dpopReplayCache: 'postgres' | 'memory';
   };
   projectionBatchSize: number | undefined;
+  /** OpenTelemetry: traces are made and exported only when `otlpEndpoint` is set (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  telemetry: { otlpEndpoint: string | undefined };
   softwareVersion: string;
 }
 
@@ -192,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       dpopReplayCache: s.FPI_DPOP_REPLAY_CACHE ?? 'postgres',
     },
     projectionBatchSize: s.FPI_PROJECTION_BATCH_SIZE === undefined ? undefined : Number(s.FPI_PROJECTION_BATCH_SIZE),
+    telemetry: { otlpEndpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT },
     softwareVersion: s.npm_package_version ?? '0.1.0',
   };
 }
