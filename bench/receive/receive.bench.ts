@@ -141,15 +141,34 @@ async function main() {
     // exported over OTLP/HTTP to a sink in this process) next to it without, alternating.
     const sink = createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    const traced = await startPlatform(receiveDb, { FPI_DATA_DIR: receive.dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as { port: number }).port}` }, 'receive-service');
+    const endpoint = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
+    const traced = await startPlatform(receiveDb, { FPI_DATA_DIR: receive.dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, 'receive-service');
+    // The SDK's own sampler settings: 1 % of traces kept (parent-based).
+    const sampled = await startPlatform(
+      receiveDb,
+      { FPI_DATA_DIR: receive.dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
+      'receive-service',
+    );
     try {
-      const tracedServer: HttpServer = { name: 'receive-service, traced', url: traced.url, pid: traced.pid, stop: traced.stop };
+      const servers: HttpServer[] = [
+        receiveServer,
+        { name: 'receive-service, traced', url: traced.url, pid: traced.pid, stop: traced.stop },
+        { name: 'receive-service, traced 1 %', url: sampled.url, pid: sampled.pid, stop: sampled.stop },
+      ];
       const l = singleLoad(receive.authorization);
-      await alternate([receiveServer, tracedServer], l, { rounds: 1, secondsPerRound: 1, pgCpu });
-      const [off, on] = (await alternate([receiveServer, tracedServer], l, { rounds: ROUNDS, secondsPerRound: SECONDS / ROUNDS, pgCpu })) as [Measured, Measured];
-      tracing = { off, on, throughputRatio: round(on.perSecond / off.perSecond), serverCpuRatio: round(on.serverCpuMsPerRequest / off.serverCpuMsPerRequest) };
+      await alternate(servers, l, { rounds: 1, secondsPerRound: 1, pgCpu });
+      const [off, on, onSampled] = (await alternate(servers, l, { rounds: ROUNDS, secondsPerRound: SECONDS / ROUNDS, pgCpu })) as [Measured, Measured, Measured];
+      tracing = {
+        off,
+        on,
+        onSampled,
+        throughputRatio: round(on.perSecond / off.perSecond),
+        serverCpuRatio: round(on.serverCpuMsPerRequest / off.serverCpuMsPerRequest),
+        sampledThroughputRatio: round(onSampled.perSecond / off.perSecond),
+        sampledServerCpuRatio: round(onSampled.serverCpuMsPerRequest / off.serverCpuMsPerRequest),
+      };
     } finally {
-      await traced.stop();
+      await Promise.all([traced.stop(), sampled.stop()]);
       sink.close();
     }
     // The raw-driver baselines (no HTTP at all), from this process.
@@ -204,7 +223,9 @@ async function main() {
     '',
     `Tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set, OTLP/HTTP to a local sink) vs off, receive-service single-event POSTs in alternating rounds: ` +
       `${tracing.on.perSecond} vs ${tracing.off.perSecond} ev/s (on / off ${tracing.throughputRatio}), p99 ${tracing.on.p99ms} vs ${tracing.off.p99ms} ms, ` +
-      `server CPU ${tracing.on.serverCpuMsPerRequest} vs ${tracing.off.serverCpuMsPerRequest} ms/request (${tracing.serverCpuRatio}×).`,
+      `server CPU ${tracing.on.serverCpuMsPerRequest} vs ${tracing.off.serverCpuMsPerRequest} ms/request (${tracing.serverCpuRatio}×). ` +
+      `With 1 % of traces sampled (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0.01): ${tracing.onSampled.perSecond} ev/s ` +
+      `(on / off ${tracing.sampledThroughputRatio}), server CPU ${tracing.onSampled.serverCpuMsPerRequest} ms/request (${tracing.sampledServerCpuRatio}×).`,
     '',
     `All-in-one platform memory (resident set from /proc; peak = VmHWM since start): idle ${memory.idleMiB} MiB, peak after single-event POSTs ${memory.singlePeakMiB} MiB, ` +
       `peak after batch POSTs ${memory.batchPeakMiB} MiB (limit server ${memory.limitPeakMiB} MiB).`,
