@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DevIssuer } from '#libs/security';
-import { spawnDeployable } from '#libs/service';
+import { spawnDeployable, type Deployable } from '#libs/service';
 import { packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 
 export interface BenchServer {
@@ -115,21 +115,30 @@ export async function residentMemory(pid: number): Promise<{ rssMiB: number; pea
 export interface BenchPlatform {
   url: string;
   authorization: string;
+  /** The server process's id (its CPU time is read from /proc). */
+  pid: number;
+  /** Its data directory (the dev issuer's keys): another server given it as FPI_DATA_DIR takes the same tokens. */
+  dataDir: string;
+  /** The dev issuer's public key set: the limit server verifies the same tokens with it. */
+  jwks: { keys: object[] };
   /** The platform process's resident memory now and its peak so far. */
   memory(): Promise<{ rssMiB: number; peakMiB: number }>;
   stop(): Promise<void>;
 }
 
-export async function startPlatform(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchPlatform> {
+export async function startPlatform(databaseUrl: string, env: Record<string, string> = {}, app: Deployable = 'platform'): Promise<BenchPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fpi-bench-platform-'));
   const issuer = await DevIssuer.open(dataDir);
   const token = await issuer.issue({ tenant: '313231593', scopes: ['write', 'write-any-source', 'read'], purpose: 'TREAT', clientId: 'bench-client', ttlSeconds: 3600 }); // the benches play several EPJ systems;
   // The same V8 flags as `npm start` unless PLATFORM_NODE_ARGS says otherwise.
   const nodeArgs = (process.env.PLATFORM_NODE_ARGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
-  const platform = await spawnDeployable('platform', { DATABASE_URL: databaseUrl, FPI_DATA_DIR: dataDir, FPI_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', ...env }, { nodeArgs });
+  const platform = await spawnDeployable(app, { DATABASE_URL: databaseUrl, FPI_DATA_DIR: dataDir, FPI_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', ...env }, { nodeArgs });
   return {
     url: platform.url,
     authorization: `Bearer ${token}`,
+    pid: platform.child.pid!,
+    dataDir,
+    jwks: issuer.jwks() as { keys: object[] },
     memory: () => residentMemory(platform.child.pid!),
     stop: platform.stop,
   };

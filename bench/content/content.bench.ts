@@ -5,7 +5,6 @@
  *   npm run bench:content     (BENCH_EVENTS, BENCH_PATIENTS, BENCH_SECONDS to tune;
  *                              BENCH_CASES=rebuild runs the rebuild alone and writes no result)
  */
-import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ServiceOverviewProjection } from '#libs/content';
@@ -14,10 +13,12 @@ import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
 import { syntheticFodselsnummer } from '#libs/domain';
 import { markdownTable, percentile, round, runConcurrent, startBenchServer, startPlatform, writeResult } from '../lib.js';
+import { alternate, postgresCpu, startLimitServer, versusLimit, type Measured } from '../limit/limit.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const PATIENTS = Number(process.env.BENCH_PATIENTS ?? 200_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 2000);
 const TENANT = tenantId('313231593');
 const CONNECTIONS = 16;
@@ -123,15 +124,23 @@ async function main() {
     const idle = await platform.memory();
     let n = 0;
     const lookupRequests = Array.from({ length: 2000 }, (_, k) => ({ method: 'GET' as const, headers: { 'person-id': pidOf((k * 7919) % PATIENTS), authorization: platform.authorization } }));
+    // Ours next to the limit server (the same token check and person-id parse, then one
+    // statement that reads the overview row and writes the access-log row), alternating rounds.
+    const limit = await startLimitServer(bench.url, platform.jwks);
+    const pgCpu = await postgresCpu(bench.url);
+    const servers = [
+      { name: 'platform', url: platform.url, pid: platform.pid, stop: platform.stop },
+      { name: 'limit', url: limit.url, pid: limit.pid, stop: limit.stop },
+    ];
+    // Pre-built requests for 2,000 different patients, cycled (cheaper than rebuilding each).
+    const load = { path: '/api/v1/service-overview', connections: CONNECTIONS, requests: lookupRequests };
     // Warm-up (JIT, pool connections, prepared statements), not measured.
-    await autocannon({ url: `${platform.url}/api/v1/service-overview`, connections: CONNECTIONS, duration: 2, requests: lookupRequests });
-    const lookups = await autocannon({
-      url: `${platform.url}/api/v1/service-overview`,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      // Pre-built requests for 2,000 different patients, cycled (cheaper than rebuilding each).
-      requests: lookupRequests,
-    });
+    await alternate(servers, load, { rounds: 1, secondsPerRound: 2, pgCpu });
+    const [oursLookup, limitLookup] = (await alternate(servers, load, { rounds: ROUNDS, secondsPerRound: SECONDS / ROUNDS, pgCpu })) as [Measured, Measured];
+    await limit.stop();
+    const versus = versusLimit(oursLookup, limitLookup);
+    if (oursLookup.errors || limitLookup.errors) console.warn('lookups: errors/non-2xx', oursLookup.errors, limitLookup.errors);
+    const lookups = { '2xx': oursLookup.perSecond * SECONDS, non2xx: oursLookup.errors, latency: { p99: oursLookup.p99ms } };
     const lookupMemory = await platform.memory();
     const rawLookup = await runConcurrent(CONNECTIONS, SECONDS * 1000, async () => {
       n = (n + 7919) % PATIENTS;
@@ -181,6 +190,7 @@ async function main() {
         ratio: round(lookupRps / rawRps),
         connections: CONNECTIONS,
       },
+      lookupsVersusLimit: versus,
       freshness: { p50ms: round(percentile(freshness, 50), 2), p99ms: round(percentile(freshness, 99), 2), samples: freshness.length },
       memory: { idleMiB: idle.rssMiB, lookupsPeakMiB: lookupMemory.peakMiB, ratio: round(lookupMemory.peakMiB / idle.rssMiB) },
     };
@@ -200,6 +210,13 @@ async function main() {
             `${result.lookups.rawRequestsPerSecond} req/s, p99 ${result.lookups.rawP99ms} ms (keyed SELECT)`,
             result.lookups.ratio,
             '≥ 5k req/s, p99 ≤ 20 ms',
+          ],
+          [
+            `overview lookups vs the limit server (${ROUNDS} alternating rounds)`,
+            `p50 ${oursLookup.p50ms} ms; CPU/request: server ${oursLookup.serverCpuMsPerRequest} ms, PostgreSQL ${oursLookup.postgresCpuMsPerRequest} ms`,
+            `${limitLookup.perSecond} req/s, p50 ${limitLookup.p50ms} ms, p99 ${limitLookup.p99ms} ms; CPU/request: server ${limitLookup.serverCpuMsPerRequest} ms, PostgreSQL ${limitLookup.postgresCpuMsPerRequest} ms (limit: one read + access-log statement)`,
+            `${versus.throughputRatio} (p99 ${versus.p99Ratio}×)`,
+            '≥ 0.8, p99 ≤ 2×',
           ],
           ['freshness, 201 → visible', `p50 ${result.freshness.p50ms} ms, p99 ${result.freshness.p99ms} ms`, '', '', 'p99 ≤ 50 ms'],
           [`platform RSS, peak during lookups`, `${result.memory.lookupsPeakMiB} MiB`, `${result.memory.idleMiB} MiB idle after start`, result.memory.ratio, ''],

@@ -1,14 +1,20 @@
 /**
- * bench/receive: the receive service over HTTP (the built platform in a child process,
- * loaded by autocannon from this process) next to raw `pg` inserts of the same events
- * from this process, on the same embedded PostgreSQL, in the same run.
- *   npm run bench:receive          (BENCH_SECONDS per case, default 6)
+ * bench/receive: the receive service over HTTP (the built all-in-one platform, and the
+ * receive-service deployable with no projection in its process, each in a child process,
+ * loaded by autocannon from this process) next to the limit server (bench/limit: the same
+ * parse, token check, schema and one INSERT, nothing else) in alternating rounds, and next
+ * to raw `pg` inserts of the same events from this process, on the same embedded
+ * PostgreSQL, in the same run. Each server writes to a database of its own in the cluster,
+ * so the all-in-one's projection sees only its own events.
+ *   npm run bench:receive          (BENCH_SECONDS per case and server, default 6)
  */
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import type pg from 'pg';
 import { syntheticFodselsnummer } from '#libs/domain';
 import { markdownTable, round, runConcurrent, startBenchServer, startPlatform, writeResult } from '../lib.js';
+import { alternate, benchDatabase, postgresCpu, startLimitServer, versusLimit, type HttpServer, type Load, type Measured } from '../limit/limit.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = 16;
@@ -45,19 +51,6 @@ function storedRow(g: ReturnType<typeof grant>) {
 }
 const META = JSON.stringify({ sourceSystem: 'epj-bench', clientId: 'dev-client' });
 
-async function http(url: string, authorization: string, path: string, connections: number, seconds: number, body: () => unknown) {
-  const result = await autocannon({
-    url: url + path,
-    connections,
-    duration: seconds,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization },
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify(body()) }) }],
-  });
-  const ok = result['2xx'];
-  return { requests: ok, rps: ok / seconds, p99: result.latency.p99, errors: result.errors + result.non2xx };
-}
-
 const RAW_ONE = `INSERT INTO events (tenant_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata)
   VALUES ($1, $2, 1, $3, 'ServiceDecisionGranted', 1, $4, $5)`;
 const RAW_MANY = `INSERT INTO events (tenant_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata)
@@ -73,65 +66,183 @@ async function raw(pool: pg.Pool, connections: number, seconds: number, perReque
   return { rps: r.ops / r.seconds, p99: sorted[Math.floor(sorted.length * 0.99)] ?? NaN };
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const singleLoad = (authorization: string): Load => ({
+  path: '/api/v1/decision-events',
+  connections: CONNECTIONS,
+  requests: [{ method: 'POST', headers: { 'content-type': 'application/json', authorization }, setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify(grant()) }) }],
+});
+const batchLoad = (authorization: string): Load => ({
+  path: '/api/v1/decision-events/batch',
+  connections: BATCH_CONNECTIONS,
+  perRequest: BATCH,
+  requests: [
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ events: Array.from({ length: BATCH }, grant) }) }),
+    },
+  ],
+});
+
+const row = (label: string, connections: number, unit: string, c: ReturnType<typeof versusLimit>) => [
+  label,
+  connections,
+  `${c.ours.perSecond} ${unit}`,
+  `${c.limit.perSecond} ${unit}`,
+  c.throughputRatio,
+  `${c.ours.p50ms} / ${c.ours.p99ms}`,
+  `${c.limit.p50ms} / ${c.limit.p99ms}`,
+  c.p99Ratio,
+  `${c.ours.serverCpuMsPerRequest} / ${c.limit.serverCpuMsPerRequest}`,
+  `${c.ours.postgresCpuMsPerRequest} / ${c.limit.postgresCpuMsPerRequest}`,
+  `${c.ours.peakRssMiB} / ${c.limit.peakRssMiB}`,
+];
+
+async function compare(ours: HttpServer, limit: HttpServer, load: (authorization: string) => Load, authorization: string, pgCpu: () => Promise<number>) {
+  const l = load(authorization);
+  // Warm-up (JIT, prepared statements, pool connections), not measured.
+  await alternate([ours, limit], l, { rounds: 1, secondsPerRound: 1, pgCpu });
+  const [o, lim] = (await alternate([ours, limit], l, { rounds: ROUNDS, secondsPerRound: SECONDS / ROUNDS, pgCpu })) as [Measured, Measured];
+  if (o.errors || lim.errors) console.warn(`${ours.name} vs limit on ${l.path}: errors/non-2xx ${o.errors} / ${lim.errors}`);
+  return versusLimit(o, lim);
+}
+
 async function main() {
   const bench = await startBenchServer();
   const machine = await bench.describe();
-  const platform = await startPlatform(bench.url);
-  const pool = bench.pool(CONNECTIONS + 1);
+  const pgCpu = await postgresCpu(bench.url);
   console.log('machine', machine);
-  try {
-    const idle = await platform.memory();
-    // Warm-up: JIT, prepared statements, pool connections.
-    await http(platform.url, platform.authorization, '/api/v1/decision-events', CONNECTIONS, 1, grant);
-    await raw(pool, CONNECTIONS, 1, 1);
+  const limitDb = await benchDatabase(bench.url, 'bench_limit');
+  const receiveDb = await benchDatabase(bench.url, 'bench_receive_service');
 
-    const single = { http: await http(platform.url, platform.authorization, '/api/v1/decision-events', CONNECTIONS, SECONDS, grant), raw: await raw(pool, CONNECTIONS, SECONDS, 1) };
-    const afterSingle = await platform.memory();
-    const batch = {
-      http: await http(platform.url, platform.authorization, '/api/v1/decision-events/batch', BATCH_CONNECTIONS, SECONDS, () => ({ events: Array.from({ length: BATCH }, grant) })),
-      raw: await raw(pool, BATCH_CONNECTIONS, SECONDS, BATCH),
-    };
-    const afterBatch = await platform.memory();
-    const memory = { idleMiB: idle.rssMiB, singlePeakMiB: afterSingle.peakMiB, batchPeakMiB: afterBatch.peakMiB, afterLoadMiB: afterBatch.rssMiB };
-    if (single.http.errors || batch.http.errors) console.warn('non-2xx answers:', single.http.errors, batch.http.errors);
-    const rows = [
-      ['single-event POST', CONNECTIONS, round(single.http.rps, 0), round(single.raw.rps, 0), round(single.http.rps / single.raw.rps), single.http.p99, round(single.raw.p99, 1)],
-      [
-        `batch POST (${BATCH} events)`,
-        BATCH_CONNECTIONS,
-        round(batch.http.rps * BATCH, 0),
-        round(batch.raw.rps * BATCH, 0),
-        round(batch.http.rps / batch.raw.rps),
-        batch.http.p99,
-        round(batch.raw.p99, 1),
-      ],
-    ];
-    const markdown = [
-      '# bench/receive',
-      '',
-      `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, ` +
-        `fsync=${machine.fsync}, synchronous_commit=${machine.synchronous_commit}, ${SECONDS}s per case.`,
-      '',
-      markdownTable(['case', 'connections', 'HTTP events/s', 'raw pg events/s', 'HTTP / raw', 'HTTP p99 ms', 'raw p99 ms'], rows),
-      '',
-      'Platform process memory (resident set, from /proc; peak = VmHWM since start):',
-      '',
-      markdownTable(
-        ['when', 'RSS MiB', 'vs idle'],
-        [
-          ['idle after start', memory.idleMiB, 1],
-          ['peak during single-event POSTs', memory.singlePeakMiB, round(memory.singlePeakMiB / memory.idleMiB)],
-          [`peak during batch POSTs (${BATCH} events)`, memory.batchPeakMiB, round(memory.batchPeakMiB / memory.idleMiB)],
-          ['after the load', memory.afterLoadMiB, round(memory.afterLoadMiB / memory.idleMiB)],
-        ],
-      ),
-    ].join('\n');
-    const dir = await writeResult('receive-latest', { machine, seconds: SECONDS, single, batch, memory }, markdown);
-    console.log('\n' + markdown + `\n\nwritten to ${dir}/receive-latest.{json,md}`);
+  // The all-in-one platform (projection in its process) next to the limit server.
+  const platform = await startPlatform(bench.url);
+  const limit = await startLimitServer(limitDb, platform.jwks);
+  const ours: HttpServer = { name: 'platform', url: platform.url, pid: platform.pid, stop: platform.stop };
+  let idle: number, allInOne, allInOneBatch, receiveSingle, receiveBatch, single, batch, tracing;
+  try {
+    idle = (await platform.memory()).rssMiB;
+    allInOne = await compare(ours, limit, singleLoad, platform.authorization, pgCpu);
+    allInOneBatch = await compare(ours, limit, batchLoad, platform.authorization, pgCpu);
   } finally {
     await platform.stop();
+  }
+  // The receive-service deployable (no projection in its process), same dev issuer.
+  const receive = await startPlatform(receiveDb, {}, 'receive-service');
+  const receiveServer: HttpServer = { name: 'receive-service', url: receive.url, pid: receive.pid, stop: receive.stop };
+  const receiveLimit = await startLimitServer(limitDb, receive.jwks);
+  const pool = bench.pool(CONNECTIONS + 1);
+  try {
+    receiveSingle = await compare(receiveServer, receiveLimit, singleLoad, receive.authorization, pgCpu);
+    receiveBatch = await compare(receiveServer, receiveLimit, batchLoad, receive.authorization, pgCpu);
+    // The cost of tracing: the same deployable with OTEL_EXPORTER_OTLP_ENDPOINT set (spans
+    // exported over OTLP/HTTP to a sink in this process) next to it without, alternating.
+    const sink = createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
+    const traced = await startPlatform(receiveDb, { FPI_DATA_DIR: receive.dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, 'receive-service');
+    // The SDK's own sampler settings: 1 % of traces kept (parent-based).
+    const sampled = await startPlatform(
+      receiveDb,
+      { FPI_DATA_DIR: receive.dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
+      'receive-service',
+    );
+    try {
+      const servers: HttpServer[] = [
+        receiveServer,
+        { name: 'receive-service, traced', url: traced.url, pid: traced.pid, stop: traced.stop },
+        { name: 'receive-service, traced 1 %', url: sampled.url, pid: sampled.pid, stop: sampled.stop },
+      ];
+      const l = singleLoad(receive.authorization);
+      await alternate(servers, l, { rounds: 1, secondsPerRound: 1, pgCpu });
+      const [off, on, onSampled] = (await alternate(servers, l, { rounds: ROUNDS, secondsPerRound: SECONDS / ROUNDS, pgCpu })) as [Measured, Measured, Measured];
+      tracing = {
+        off,
+        on,
+        onSampled,
+        throughputRatio: round(on.perSecond / off.perSecond),
+        serverCpuRatio: round(on.serverCpuMsPerRequest / off.serverCpuMsPerRequest),
+        sampledThroughputRatio: round(onSampled.perSecond / off.perSecond),
+        sampledServerCpuRatio: round(onSampled.serverCpuMsPerRequest / off.serverCpuMsPerRequest),
+      };
+    } finally {
+      await Promise.all([traced.stop(), sampled.stop()]);
+      sink.close();
+    }
+    // The raw-driver baselines (no HTTP at all), from this process.
+    await raw(pool, CONNECTIONS, 1, 1);
+    single = { raw: await raw(pool, CONNECTIONS, SECONDS, 1) };
+    batch = { raw: await raw(pool, BATCH_CONNECTIONS, SECONDS, BATCH) };
+  } finally {
+    await Promise.all([receive.stop(), receiveLimit.stop(), limit.stop()]);
     await bench.stop();
   }
+  const memory = { idleMiB: idle, singlePeakMiB: allInOne.ours.peakRssMiB, batchPeakMiB: allInOneBatch.ours.peakRssMiB, limitPeakMiB: allInOneBatch.limit.peakRssMiB };
+  const markdown = [
+    '# bench/receive',
+    '',
+    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, ` +
+      `fsync=${machine.fsync}, synchronous_commit=${machine.synchronous_commit}. ${SECONDS}s per case and server, in ${ROUNDS} alternating rounds.`,
+    '',
+    'Ours next to the limit server (bench/limit: the same JSON parse, token check and schema, one INSERT per',
+    'request, nothing else). CPU in ms per request (server process / whole PostgreSQL cluster), from /proc.',
+    '',
+    markdownTable(
+      [
+        'case',
+        'connections',
+        'ours',
+        'limit',
+        'ours / limit',
+        'ours p50 / p99 ms',
+        'limit p50 / p99 ms',
+        'p99 ours / limit',
+        'server CPU ms ours / limit',
+        'PostgreSQL CPU ms ours / limit',
+        'peak RSS MiB ours / limit',
+      ],
+      [
+        row('single-event POST, all-in-one platform', CONNECTIONS, 'ev/s', allInOne),
+        row('single-event POST, receive-service', CONNECTIONS, 'ev/s', receiveSingle),
+        row(`batch POST (${BATCH} events), all-in-one platform`, BATCH_CONNECTIONS, 'ev/s', allInOneBatch),
+        row(`batch POST (${BATCH} events), receive-service`, BATCH_CONNECTIONS, 'ev/s', receiveBatch),
+      ],
+    ),
+    '',
+    'Raw-driver baselines (no HTTP, no token, no validation: `pg` from the bench process):',
+    '',
+    markdownTable(
+      ['case', 'connections', 'raw pg events/s', 'raw p99 ms', 'receive-service / raw'],
+      [
+        ['single-event INSERT', CONNECTIONS, round(single.raw.rps, 0), round(single.raw.p99, 1), round(receiveSingle.ours.perSecond / single.raw.rps)],
+        [`multi-row INSERT (${BATCH} events)`, BATCH_CONNECTIONS, round(batch.raw.rps * BATCH, 0), round(batch.raw.p99, 1), round(receiveBatch.ours.perSecond / (batch.raw.rps * BATCH))],
+      ],
+    ),
+    '',
+    `Tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set, OTLP/HTTP to a local sink) vs off, receive-service single-event POSTs in alternating rounds: ` +
+      `${tracing.on.perSecond} vs ${tracing.off.perSecond} ev/s (on / off ${tracing.throughputRatio}), p99 ${tracing.on.p99ms} vs ${tracing.off.p99ms} ms, ` +
+      `server CPU ${tracing.on.serverCpuMsPerRequest} vs ${tracing.off.serverCpuMsPerRequest} ms/request (${tracing.serverCpuRatio}×). ` +
+      `With 1 % of traces sampled (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0.01): ${tracing.onSampled.perSecond} ev/s ` +
+      `(on / off ${tracing.sampledThroughputRatio}), server CPU ${tracing.onSampled.serverCpuMsPerRequest} ms/request (${tracing.sampledServerCpuRatio}×).`,
+    '',
+    `All-in-one platform memory (resident set from /proc; peak = VmHWM since start): idle ${memory.idleMiB} MiB, peak after single-event POSTs ${memory.singlePeakMiB} MiB, ` +
+      `peak after batch POSTs ${memory.batchPeakMiB} MiB (limit server ${memory.limitPeakMiB} MiB).`,
+  ].join('\n');
+  const result = {
+    machine,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    allInOne,
+    allInOneBatch,
+    receiveSingle,
+    receiveBatch,
+    raw: { single: single.raw, batch: { ...batch.raw, eventsPerSecond: batch.raw.rps * BATCH } },
+    memory,
+  };
+  const dir = await writeResult('receive-latest', result, markdown);
+  console.log('\n' + markdown + `\n\nwritten to ${dir}/receive-latest.{json,md}`);
 }
 
 await main();

@@ -58,6 +58,8 @@ export const SettingsSchema = Type.Object({
   /** FHIR subscriptions (libs/subscriptions): first retry after this many ms (doubling), attempts before `error`. */
   FPI_SUBSCRIPTION_RETRY_MS: Type.Optional(Count(1, 3_600_000)),
   FPI_SUBSCRIPTION_MAX_ATTEMPTS: Type.Optional(Count(1, 1000)),
+  /** OpenTelemetry traces go to this OTLP/HTTP collector (its base URL; traces to `<url>/v1/traces`); unset: no tracing at all. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'an http(s) URL' })),
   /** Set by npm when started through it; the FHIR CapabilityStatement's software version. */
   npm_package_version: Type.Optional(Text),
 });
@@ -124,6 +126,8 @@ export interface PlatformConfig {
    * and the scheduled job (FPI_RETENTION_JOB, default off; every FPI_RETENTION_INTERVAL_MINUTES, default 1440).
    */
   retention: { months: string | undefined; overrides: string | undefined; job: boolean; intervalMinutes: number };
+  /** OpenTelemetry: traces are made and exported only when `otlpEndpoint` is set (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  telemetry: { otlpEndpoint: string | undefined };
   softwareVersion: string;
 }
 
@@ -232,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       job: s.FPI_RETENTION_JOB === 'true',
       intervalMinutes: Number(s.FPI_RETENTION_INTERVAL_MINUTES ?? 1440),
     },
+    telemetry: { otlpEndpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT },
     softwareVersion: s.npm_package_version ?? '0.1.0',
   };
 }

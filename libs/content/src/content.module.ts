@@ -10,6 +10,7 @@ import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type ProjectionStatus } from 
 import { OktReadController } from './okt/okt-read.controller.js';
 import { ServiceOverviewController } from './overview/service-overview.controller.js';
 import { serviceOverviewDefinition } from './overview/service-overview.projection.js';
+import { tracedDefinition } from './traced-projection.js';
 import { ServiceOverviewHandler, ServiceOverviewReader } from './overview/service-overview.reader.js';
 import { FhirController } from './fhir/fhir.controller.js';
 import { CapabilityStatementHandler, ReadEpisodeOfCareHandler, SearchEpisodeOfCareHandler } from './fhir/fhir.queries.js';
@@ -148,7 +149,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
               cluster.db.pool,
               store,
               registry,
-              [serviceOverviewDefinition, decisionHistoryDefinition],
+              [tracedDefinition(serviceOverviewDefinition), tracedDefinition(decisionHistoryDefinition)],
               { ...DEFAULT_ENGINE_OPTIONS, batchSize: config.projectionBatchSize ?? DEFAULT_ENGINE_OPTIONS.batchSize },
               { applied: (projection, tenant, n) => applied.inc({ projection, tenant }, n), deadLettered: (projection, tenant) => dead.inc({ projection, tenant }) },
               (message) => logger.warn(label(message)),

@@ -7,8 +7,9 @@ import type { FastifyInstance } from 'fastify';
  * problems that name a field of such a request) can forget it (RFC 9111 §5.2.2.5).
  */
 export function installNoStore(fastify: FastifyInstance): void {
-  fastify.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook, not an async one: no promise per response.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
 }

@@ -1,5 +1,5 @@
 /**
- * The HTTP request log (pino; wired in libs/service's `requestLogModule`): what a request
+ * The HTTP request log (pino; installed by libs/service's `createServiceApp` with `installRequestLog`): what a request
  * line holds, and how every log line is masked. Operations' log, not the patient audit log
  * (tilgangslogg, libs/security's `PatientAuditLog`).
  *
@@ -18,6 +18,7 @@
  * identifier is 11 digits, and a longer run may contain one. Shorter numbers (organisation
  * numbers, counts, ports) stay readable, and so does pino's `"time":<epoch ms>`.
  */
+import { pino } from 'pino';
 import { percentDecoded } from '#libs/domain';
 
 /** One digit, as written or percent-encoded once or twice (`7`, `%37`, `%2537`). */
@@ -61,4 +62,82 @@ export function serializeResponse(res: { statusCode?: number }) {
 /** A pino destination that masks person identifiers in every line before writing it to `out` (stdout by default). */
 export function maskingDestination(out: { write(chunk: string): unknown } = process.stdout): { write(line: string): void } {
   return { write: (line: string) => void out.write(maskPersonIds(line)) };
+}
+
+/** Paths whose requests are not logged: probes and scrapes, called every few seconds. */
+const UNLOGGED_PATHS = new Set(['/health/live', '/metrics']);
+
+/**
+ * The process's logger (pino, JSON lines, level `level`), every line masked on its way out
+ * (`maskingDestination`). One per process: the request log and Nest's own messages share it.
+ */
+export function processLogger(level: string, out: { write(chunk: string): unknown } = process.stdout): pino.Logger {
+  return pino({ level }, maskingDestination(out));
+}
+
+/** A Fastify request as the request log reads it. */
+interface LoggedRequest {
+  id?: unknown;
+  method?: string;
+  url?: string;
+  headers?: Record<string, unknown>;
+  ip?: string;
+}
+
+/**
+ * The request log: one line per answered request, written by a Fastify `onResponse` hook,
+ * with the request (`serializeRequest`: masked path, allow-listed masked headers), the status
+ * and the time taken in ms. No middleware and no AsyncLocalStorage: a hook that returns at
+ * once when the level is above `info` (as in the benches), and a line built only when it is
+ * written. 5xx answers are logged at `error`, the rest at `info`.
+ */
+export function installRequestLog(
+  fastify: { addHook(name: 'onResponse', hook: (request: LoggedRequest, reply: { statusCode: number; elapsedTime: number }, done: () => void) => void): unknown },
+  logger: pino.Logger,
+): void {
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    if (logger.isLevelEnabled(level) && !UNLOGGED_PATHS.has(request.url ?? '')) {
+      logger[level](
+        // Fastify's request fields are getters: named one by one, not spread.
+        {
+          req: serializeRequest({ id: request.id, method: request.method, url: request.url, headers: request.headers, remoteAddress: request.ip }),
+          res: serializeResponse(reply),
+          responseTime: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        reply.statusCode >= 500 ? 'request errored' : 'request completed',
+      );
+    }
+    done();
+  });
+}
+
+/** Nest's logger interface on the process logger: Nest's own messages are masked lines too. */
+export class NestPinoLogger {
+  constructor(private readonly logger: pino.Logger) {}
+  private write(level: pino.Level, message: unknown, params: unknown[]): void {
+    if (!this.logger.isLevelEnabled(level)) return;
+    const context = params.length > 0 && typeof params[params.length - 1] === 'string' ? (params[params.length - 1] as string) : undefined;
+    const err = message instanceof Error ? message : undefined;
+    const stack = level === 'error' && typeof params[0] === 'string' && params.length > 1 ? params[0] : undefined;
+    this.logger[level]({ ...(context ? { context } : {}), ...(err ? { err } : {}), ...(stack ? { stack } : {}) }, err ? err.message : typeof message === 'string' ? message : JSON.stringify(message));
+  }
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
 }

@@ -1,4 +1,4 @@
-import { REQUEST_LOG_HEADERS, maskDecoded, maskingDestination, maskPersonIds, serializeRequest, serializeResponse } from './request-log.js';
+import { REQUEST_LOG_HEADERS, installRequestLog, maskDecoded, maskingDestination, maskPersonIds, processLogger, serializeRequest, serializeResponse } from './request-log.js';
 
 const PID = '13717404089'; // synthetic (+65 on the month)
 
@@ -59,5 +59,29 @@ describe('request log redaction', () => {
     const lines: string[] = [];
     maskingDestination({ write: (l) => lines.push(l) }).write(`{"msg":"Route GET:/okt-event/${PID} not found"}\n`);
     expect(lines).toEqual(['{"msg":"Route GET:/okt-event/*********** not found"}\n']);
+  });
+
+  /** The request log's hook on a recording Fastify: the lines a request at `level` writes. */
+  function logged(level: string, request: { method: string; url: string; headers: Record<string, string> }, statusCode: number): string[] {
+    const lines: string[] = [];
+    let hook: ((req: typeof request, reply: { statusCode: number; elapsedTime: number }, done: () => void) => void) | undefined;
+    installRequestLog({ addHook: (_name, h) => (hook = h as typeof hook) }, processLogger(level, { write: (l: string) => lines.push(l) }));
+    hook!(request, { statusCode, elapsedTime: 1.234 }, () => undefined);
+    return lines;
+  }
+
+  it('writes one compact, masked line per answered request, from a hook', () => {
+    const lines = logged('info', { method: 'GET', url: `/okt-status/${PID}?x=${PID}`, headers: { 'person-id': PID, 'user-agent': 'epj/1.0', authorization: 'Bearer abc' } }, 200);
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as { level: number; req: { method: string; url: string; headers: Record<string, string> }; res: { statusCode: number }; responseTime: number };
+    expect(line).toMatchObject({ level: 30, req: { method: 'GET', url: '/okt-status/***********', headers: { 'user-agent': 'epj/1.0' } }, res: { statusCode: 200 }, responseTime: 1.23 });
+    expect(Object.keys(line.req.headers)).toEqual(['user-agent']);
+    expect(lines[0]).not.toContain(PID);
+  });
+
+  it('logs a 5xx at error, and nothing below the configured level', () => {
+    expect(JSON.parse(logged('info', { method: 'POST', url: '/x', headers: {} }, 503)[0]!)).toMatchObject({ level: 50, msg: 'request errored' });
+    expect(logged('warn', { method: 'GET', url: '/x', headers: {} }, 200)).toEqual([]);
+    expect(logged('info', { method: 'GET', url: '/health/live', headers: {} }, 200)).toEqual([]);
   });
 });

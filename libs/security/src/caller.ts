@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
-import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
 import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/tenancy';
 import { ProblemError, problemType } from '#libs/contracts';
 import { osloToday, validateOrganisationNumber } from '#libs/domain';
@@ -100,6 +100,8 @@ export class TokenCallerResolver implements CallerResolver {
   private readonly environments = new Map<string, { environment: TenantEnvironment; at: number }>();
   /** Per request (the rate limiter and the guard see the same object): its token checked once. */
   private readonly checked = new WeakMap<IncomingRequest, Promise<CheckedToken>>();
+  /** Per verified token (its payload object, kept by the TokenVerifier's cache): the caller's claims. */
+  private readonly claims = new WeakMap<JWTPayload, TokenClaims>();
 
   constructor(
     private readonly verifier: TokenVerifier,
@@ -133,9 +135,9 @@ export class TokenCallerResolver implements CallerResolver {
     let payload: JWTPayload;
     let kind: CheckedToken['kind'] = 'helseid';
     try {
-      decodeProtectedHeader(token);
-      // The unverified iss only picks which issuer's verifier checks the token; that verifier
-      // then requires exactly its own iss and its own keys' signature.
+      // The unverified iss only picks which issuer's verifier checks the token (decoded only
+      // when a citizen issuer is configured); that verifier then requires exactly its own iss
+      // and its own keys' signature. jose decodes the header itself on a cache miss.
       const citizen = this.citizenIssuer;
       if (citizen && decodeJwt(token).iss === citizen.issuer) kind = 'citizen';
       payload = await (kind === 'citizen' ? citizen!.verifier : this.verifier).verify(token);
@@ -281,31 +283,46 @@ export class TokenCallerResolver implements CallerResolver {
       throw forbidden('dev-token-for-production-tenant', 'Development token refused', `organisation ${tenant} is a production municipality: tokens of the development issuer are not accepted for it`);
     }
 
-    const granted = String(payload.scope ?? '').split(' ');
-    const scopes = (Object.keys(SCOPES) as ScopeName[]).filter((s) => granted.includes(SCOPES[s]));
-    const attestation = (Array.isArray(payload.authorization_details) ? payload.authorization_details : []).find((d: TrustFrameworkAttestation) => d?.type === TRUST_FRAMEWORK_TYPE) as
-      TrustFrameworkAttestation | undefined;
-    const purposeCode = attestation?.care_relationship?.purpose_of_use?.code;
-    const purpose = (PURPOSES_OF_USE as readonly string[]).includes(purposeCode ?? '') ? (purposeCode as PurposeOfUse) : undefined;
-    const details = attestation?.care_relationship?.purpose_of_use_details;
+    const claims = this.claimsOf(payload);
     // No cache: an agreement ended a moment ago allows nothing from the next request on.
-    const decision = partner ? agreementDecision(await this.agreements.ofPartner(tenant, orgnrParent), { tenant, partner: orgnrParent, purpose, today: osloToday() }) : undefined;
+    const decision = partner ? agreementDecision(await this.agreements.ofPartner(tenant, orgnrParent), { tenant, partner: orgnrParent, purpose: claims.purpose, today: osloToday() }) : undefined;
     return {
       tenant,
       tenantEnvironment: environment,
-      clientId: typeof payload.client_id === 'string' ? payload.client_id : String(payload.sub ?? 'unknown'),
-      clientName: stringClaim(payload, CLAIMS.clientName),
+      ...claims,
       orgnrParent,
-      orgnrChild: stringClaim(payload, CLAIMS.orgnrChild),
-      hprNumber: stringClaim(payload, CLAIMS.hprNumber),
-      scopes,
-      purpose,
-      purposeDetails: details?.code ? { code: details.code, system: details.system } : undefined,
-      tokenId: payload.jti,
-      attestedAt: payload.iat ? new Date(payload.iat * 1000).toISOString() : undefined,
       scheme: dpop ? 'DPoP' : 'Bearer',
       ...(decision ? { partner: { orgnr: orgnrParent, decision } } : {}),
     };
+  }
+
+  /**
+   * What a verified token says about its caller, worked out once per token: the verifier
+   * hands back the same payload object for the same token while it is cached, so this is
+   * remembered with it (and forgotten with it). Only the token's own claims: the tenant, its
+   * environment, the scheme and an agreement's decision are the request's, decided every time.
+   */
+  private claimsOf(payload: JWTPayload): TokenClaims {
+    let claims = this.claims.get(payload);
+    if (claims) return claims;
+    const granted = String(payload.scope ?? '').split(' ');
+    const attestation = (Array.isArray(payload.authorization_details) ? payload.authorization_details : []).find((d: TrustFrameworkAttestation) => d?.type === TRUST_FRAMEWORK_TYPE) as
+      TrustFrameworkAttestation | undefined;
+    const purposeCode = attestation?.care_relationship?.purpose_of_use?.code;
+    const details = attestation?.care_relationship?.purpose_of_use_details;
+    claims = Object.freeze({
+      clientId: typeof payload.client_id === 'string' ? payload.client_id : String(payload.sub ?? 'unknown'),
+      clientName: stringClaim(payload, CLAIMS.clientName),
+      orgnrChild: stringClaim(payload, CLAIMS.orgnrChild),
+      hprNumber: stringClaim(payload, CLAIMS.hprNumber),
+      scopes: Object.freeze((Object.keys(SCOPES) as ScopeName[]).filter((s) => granted.includes(SCOPES[s]))) as ScopeName[],
+      purpose: (PURPOSES_OF_USE as readonly string[]).includes(purposeCode ?? '') ? (purposeCode as PurposeOfUse) : undefined,
+      purposeDetails: details?.code ? Object.freeze({ code: details.code, system: details.system }) : undefined,
+      tokenId: payload.jti,
+      attestedAt: payload.iat ? new Date(payload.iat * 1000).toISOString() : undefined,
+    });
+    this.claims.set(payload, claims);
+    return claims;
   }
 
   private async environment(tenant: TenantId): Promise<TenantEnvironment | undefined> {
@@ -337,7 +354,9 @@ function municipalityHeader(request: IncomingRequest): string | undefined {
 const single = (v: string | string[] | undefined) => (Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : v);
 const stringClaim = (p: JWTPayload, name: string) => (typeof p[name] === 'string' ? (p[name] as string) : undefined);
 
-/** A replay cache that remembers nothing: for checks that must not consume a proof's jti. */
+/** The caller's fields that come from its token alone (`TokenCallerResolver.claimsOf`). */
+type TokenClaims = Readonly<Pick<Caller, 'clientId' | 'clientName' | 'orgnrChild' | 'hprNumber' | 'scopes' | 'purpose' | 'purposeDetails' | 'tokenId' | 'attestedAt'>>;
+
 /** A request's token after the checks that spend nothing; `proof`: the DPoP proof's jti to spend. */
 interface CheckedToken {
   payload: JWTPayload;

@@ -2,13 +2,12 @@ import 'reflect-metadata';
 import { Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import { SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { ConfigModule, loadConfig, type PlatformConfig } from '#libs/config';
+import { installRequestLog, NestPinoLogger, processLogger } from '#libs/observability';
 import { packageRoot } from '#libs/database';
-import { frameworkErrorHandler, installNoStore, installStrictBodyParsers, ProblemFilter } from '#libs/http';
+import { frameworkErrorHandler, installNoStore, installSecurityHeaders, installStrictBodyParsers, ProblemFilter } from '#libs/http';
 import { assertPublicUrlSettings, CALLER_RESOLVER, installRateLimit, rewriteRemembering, trustedProxies, type TokenCallerResolver } from '#libs/security';
 import { buildOpenApiDocument, type ApiDescription } from './openapi.js';
 import { fhirBaseUrl } from '#libs/fhir';
@@ -42,11 +41,17 @@ export async function createServiceApp(module: Type, options: ServiceAppOptions 
     new FastifyAdapter({ bodyLimit: BODY_LIMIT, trustProxy: trustedProxies(config.env), frameworkErrors: frameworkErrorHandler, rewriteUrl: rewriteRemembering(fhirBaseUrl) }),
     { bufferLogs: true, abortOnError: false, ...(options.logger === false ? { logger: false as const } : {}) },
   );
-  if (options.logger !== false) app.useLogger(app.get(Logger));
   app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
-  // Security headers (HSTS, nosniff, frame denial, …). CSP is left to the pages that need one.
-  await app.register(helmet, { contentSecurityPolicy: false });
   const fastify = app.getHttpAdapter().getInstance();
+  if (options.logger !== false) {
+    // One pino logger for the process: Nest's messages and the request log (an onResponse
+    // hook, one line per request: no middleware, no AsyncLocalStorage), every line masked.
+    const logger = processLogger(config.logLevel);
+    app.useLogger(new NestPinoLogger(logger));
+    installRequestLog(fastify, logger);
+  }
+  // Security headers (HSTS, nosniff, frame denial, …), helmet's set computed once. CSP is left to the pages that need one.
+  installSecurityHeaders(fastify, { contentSecurityPolicy: false });
   installNoStore(fastify);
   const resolver = app.get<TokenCallerResolver>(CALLER_RESOLVER, { strict: false });
   await installRateLimit(fastify, (request) => resolver.verifiedClient(request), config.http.rateLimitPerMinute);

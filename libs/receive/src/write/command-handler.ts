@@ -10,6 +10,7 @@ import type { Decider } from '#libs/domain';
 import { AppendManyConflictError, IdempotencyConflictError, WrongExpectedVersionError, type AppendResult, type EventStore, type NewEvent, type RecordedEvent } from '#libs/event-store';
 import { type TenantId } from '#libs/tenancy';
 import { isDataException } from '#libs/http';
+import { inSpan, inSpanSync } from '#libs/telemetry';
 import { planBatch, type BatchItem, type PlanBinding, type PlannedOutcome } from './batch-plan.js';
 
 /** Version conflicts on one stream are retried this many times in all. */
@@ -73,9 +74,12 @@ export async function handleCommand<S, C, E>(store: EventStore, tenant: TenantId
   const { decider } = binding;
   if (binding.startsStream?.(command)) {
     // A new stream in one round trip; if it exists, the read below finds a retry or a conflict.
-    const events = binding.toStored(decider.decide(command, decider.initialState()), command);
+    const events = binding.toStored(
+      inSpanSync('decide', { 'fpi.stream': streamId }, () => decider.decide(command, decider.initialState())),
+      command,
+    );
     try {
-      return await store.append(tenant, streamId, events, 'no_stream');
+      return await inSpan('append', { 'fpi.stream': streamId, 'fpi.events': events.length }, () => store.append(tenant, streamId, events, 'no_stream'));
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
     }
@@ -90,9 +94,12 @@ export async function handleCommand<S, C, E>(store: EventStore, tenant: TenantId
     );
     if (retry) return duplicateResult(retry);
     const state = history.map(binding.fromStored).reduce(decider.evolve, decider.initialState());
-    const events = binding.toStored(decider.decide(command, state), command);
+    const events = binding.toStored(
+      inSpanSync('decide', { 'fpi.stream': streamId }, () => decider.decide(command, state)),
+      command,
+    );
     try {
-      return await store.append(tenant, streamId, events, history.length);
+      return await inSpan('append', { 'fpi.stream': streamId, 'fpi.events': events.length }, () => store.append(tenant, streamId, events, history.length));
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       if (attempt >= MAX_CONCURRENCY_ATTEMPTS) throw new ConcurrencyRetriesExhaustedError(streamId, attempt);
@@ -113,10 +120,12 @@ export type BatchOutcome = { outcome: 'appended' | 'duplicate'; result: AppendRe
 export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, items: (BatchItem<C> | { error: unknown })[], binding: StreamBinding<S, C, E>): Promise<BatchOutcome[]> {
   const commands = items.filter((i): i is BatchItem<C> => !('error' in i));
   const histories = await store.readStreams(tenant, [...new Set(commands.map((c) => c.streamId))]);
-  const plan = planBatch(
-    items.map((i) => ('error' in i ? undefined : i)),
-    histories,
-    binding,
+  const plan = inSpanSync('decide', { 'fpi.commands': commands.length }, () =>
+    planBatch(
+      items.map((i) => ('error' in i ? undefined : i)),
+      histories,
+      binding,
+    ),
   );
   const outcomes: BatchOutcome[] = new Array(items.length);
   const settle = (index: number, planned: PlannedOutcome) => {
@@ -127,9 +136,11 @@ export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, 
   };
   plan.outcomes.forEach((planned, index) => settle(index, planned));
   try {
-    const results = await store.appendMany(
-      tenant,
-      plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
+    const results = await inSpan('append', { 'fpi.streams': plan.appends.length }, () =>
+      store.appendMany(
+        tenant,
+        plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
+      ),
     );
     plan.appends.forEach((append, i) => {
       const result = results[i]!;
@@ -197,7 +208,7 @@ export async function handleAllOrNothing<S, C, E>(
     // of the same id): read them too, so that the decider judges on what is stored.
     const unread = [...new Set(items.map((i) => i.streamId))].filter((id) => !histories.has(id));
     const all = unread.length === 0 ? histories : new Map([...histories, ...(await store.readStreams(tenant, unread))]);
-    const plan = planBatch(items, all, binding);
+    const plan = inSpanSync('decide', { 'fpi.commands': items.length }, () => planBatch(items, all, binding));
     if (!idConflictRejudged && plan.outcomes.some((planned) => planned.kind === 'id-conflict')) {
       idConflictRejudged = true;
       continue;
@@ -208,9 +219,11 @@ export async function handleAllOrNothing<S, C, E>(
     });
     let results: AppendResult[];
     try {
-      results = await store.appendMany(
-        tenant,
-        plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
+      results = await inSpan('append', { 'fpi.streams': plan.appends.length }, () =>
+        store.appendMany(
+          tenant,
+          plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
+        ),
       );
     } catch (error) {
       if (error instanceof IdempotencyConflictError && !idConflictRejudged) {

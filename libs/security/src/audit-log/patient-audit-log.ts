@@ -51,9 +51,52 @@ export interface AuditEntry {
   restrictionOverridden?: boolean;
 }
 
+/** One access_log row as sent to the database (column names; jsonb columns as JSON text, cast there). */
+interface AuditRow {
+  tenant_id: string;
+  action: string;
+  outcome: PatientAuditLogRecord['outcome'];
+  patient_id: string | null;
+  client_id: string;
+  client_name: string | null;
+  /** Null for a citizen reader (migration 011). */
+  orgnr_parent: string | null;
+  orgnr_child: string | null;
+  hpr_number: string | null;
+  purpose_of_use: string | null;
+  purpose_details: string | null;
+  break_the_glass: boolean;
+  token_id: string | null;
+  attested_at: string | null;
+  returned: string | null;
+  detail: string | null;
+  partner_orgnr: string | null;
+  partner_name: string | null;
+  agreement_id: string | number | null;
+  reader_kind: 'system' | 'citizen';
+  reader_pid: string | null;
+  representation_basis: string | null;
+  restriction_overridden: boolean;
+}
+
+/** Text as the record stores it: whatever the request or token held is written (unstorable characters escaped). */
+const escaped = (v: string | undefined | null) => (typeof v === 'string' ? escapeUnstorable(v) : null);
+
+/** A batch of access_log rows in one statement, from one jsonb array of `AuditRow`s. */
+const INSERT_RECORDS = `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
+                        purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail,
+                        partner_orgnr, partner_name, agreement_id, reader_kind, reader_pid, representation_basis, restriction_overridden)
+  SELECT tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
+         purpose_of_use, purpose_details::jsonb, break_the_glass, token_id, attested_at, returned::jsonb, detail,
+         partner_orgnr, partner_name, agreement_id, reader_kind, reader_pid, representation_basis, restriction_overridden
+    FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id text, action text, outcome text, patient_id text, client_id text, client_name text,
+         orgnr_parent text, orgnr_child text, hpr_number text, purpose_of_use text, purpose_details text, break_the_glass boolean,
+         token_id text, attested_at timestamptz, returned text, detail text, partner_orgnr text, partner_name text, agreement_id bigint,
+         reader_kind text, reader_pid text, representation_basis text, restriction_overridden boolean)`;
+
 /** Records of one database waiting for their shared INSERT, and the flush in progress. */
 interface GroupCommitQueue {
-  pending: { row: unknown[]; done: (error?: unknown) => void }[];
+  pending: { row: AuditRow; done: (error?: unknown) => void }[];
   flushing?: Promise<void>;
 }
 
@@ -76,31 +119,32 @@ export class PatientAuditLog {
    */
   record(caller: Caller, entry: AuditEntry): Promise<void> {
     const agreement = caller.partner?.decision.agreement;
-    return this.enqueue(caller.tenant, [
-      caller.tenant,
-      entry.action,
-      entry.outcome,
-      entry.patientId ?? null,
-      caller.clientId,
-      caller.clientName ?? null,
-      caller.orgnrParent,
-      caller.orgnrChild ?? null,
-      caller.hprNumber ?? null,
-      caller.purpose ?? null,
-      caller.purposeDetails ? JSON.stringify(caller.purposeDetails) : null,
-      caller.purpose === 'BTG',
-      caller.tokenId ?? null,
-      caller.attestedAt ?? null,
-      entry.returned ? JSON.stringify(entry.returned) : null,
-      entry.detail ?? null,
-      caller.partner?.orgnr ?? null,
-      agreement?.partnerName ?? null,
-      agreement?.id ?? null,
-      'system',
-      null,
-      null,
-      entry.restrictionOverridden ?? false,
-    ]);
+    const row: AuditRow = {
+      tenant_id: caller.tenant,
+      action: escaped(entry.action)!,
+      outcome: entry.outcome,
+      patient_id: escaped(entry.patientId),
+      client_id: escaped(caller.clientId)!,
+      client_name: escaped(caller.clientName),
+      orgnr_parent: escaped(caller.orgnrParent),
+      orgnr_child: escaped(caller.orgnrChild),
+      hpr_number: escaped(caller.hprNumber),
+      purpose_of_use: caller.purpose ?? null,
+      purpose_details: caller.purposeDetails ? escaped(JSON.stringify(caller.purposeDetails)) : null,
+      break_the_glass: caller.purpose === 'BTG',
+      token_id: escaped(caller.tokenId),
+      attested_at: caller.attestedAt ?? null,
+      returned: entry.returned ? escaped(JSON.stringify(entry.returned)) : null,
+      detail: escaped(entry.detail),
+      partner_orgnr: caller.partner?.orgnr ?? null,
+      partner_name: escaped(agreement?.partnerName),
+      agreement_id: agreement?.id ?? null,
+      reader_kind: 'system',
+      reader_pid: null,
+      representation_basis: null,
+      restriction_overridden: entry.restrictionOverridden ?? false,
+    };
+    return this.enqueue(caller.tenant, row);
   }
 
   /**
@@ -108,35 +152,34 @@ export class PatientAuditLog {
    * act for the patient (`citizen.subject`, the record's patient). Written as `record` writes.
    */
   recordCitizen(tenant: TenantId, citizen: CitizenCaller, entry: Omit<AuditEntry, 'patientId' | 'restrictionOverridden'>): Promise<void> {
-    return this.enqueue(tenant, [
-      tenant,
-      entry.action,
-      entry.outcome,
-      citizen.subject,
-      citizen.clientId,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      false,
-      citizen.tokenId ?? null,
-      null,
-      entry.returned ? JSON.stringify(entry.returned) : null,
-      entry.detail ?? null,
-      null,
-      null,
-      null,
-      'citizen',
-      citizen.pid,
-      citizen.representation?.basis ?? null,
-      false,
-    ]);
+    return this.enqueue(tenant, {
+      tenant_id: tenant,
+      action: escaped(entry.action)!,
+      outcome: entry.outcome,
+      patient_id: escaped(citizen.subject),
+      client_id: escaped(citizen.clientId)!,
+      client_name: null,
+      orgnr_parent: null,
+      orgnr_child: null,
+      hpr_number: null,
+      purpose_of_use: null,
+      purpose_details: null,
+      break_the_glass: false,
+      token_id: escaped(citizen.tokenId),
+      attested_at: null,
+      returned: entry.returned ? escaped(JSON.stringify(entry.returned)) : null,
+      detail: escaped(entry.detail),
+      partner_orgnr: null,
+      partner_name: null,
+      agreement_id: null,
+      reader_kind: 'citizen',
+      reader_pid: escaped(citizen.pid),
+      representation_basis: citizen.representation?.basis ?? null,
+      restriction_overridden: false,
+    });
   }
 
-  private enqueue(tenant: TenantId, values: unknown[]): Promise<void> {
-    const row = values.map((v) => (typeof v === 'string' ? escapeUnstorable(v) : v)); // the record is written whatever the request or token held
+  private enqueue(tenant: TenantId, row: AuditRow): Promise<void> {
     return this.tenants.of(tenant).then(
       ({ db }) =>
         new Promise<void>((resolve, reject) => {
@@ -152,17 +195,10 @@ export class PatientAuditLog {
     await new Promise((r) => setImmediate(r)); // let the reads of this turn join
     while (queue.pending.length > 0) {
       const batch = queue.pending.splice(0, 500);
-      const columns = Array.from({ length: 23 }, (_, c) => batch.map((b) => b.row[c]));
       try {
-        await pool.query(
-          `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, orgnr_child, hpr_number,
-                                   purpose_of_use, purpose_details, break_the_glass, token_id, attested_at, returned, detail,
-                                   partner_orgnr, partner_name, agreement_id, reader_kind, reader_pid, representation_basis, restriction_overridden)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                                $10::text[], $11::jsonb[], $12::boolean[], $13::text[], $14::timestamptz[], $15::jsonb[], $16::text[],
-                                $17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[], $22::text[], $23::boolean[])`,
-          columns,
-        );
+        // One jsonb parameter for the whole batch: pg sends it as one JSON text, instead of
+        // escaping every value into nineteen array literals.
+        await pool.query({ name: 'fpi_access_log_insert', text: INSERT_RECORDS, values: [JSON.stringify(batch.map((b) => b.row))] });
         for (const b of batch) b.done();
       } catch (error) {
         for (const b of batch) b.done(error);

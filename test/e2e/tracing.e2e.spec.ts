@@ -1,0 +1,124 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DevIssuer } from '#libs/security';
+import { spawnDeployable, type DeployableProcess } from '#libs/service';
+import { createTestDatabase, syntheticGrant, syntheticPid, FNR, FULL_ACCESS, type TestDatabase } from '#libs/testing';
+
+/** A span as OTLP/HTTP JSON carries it (ids in hex). */
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: { key: string; value: Record<string, unknown> }[];
+}
+
+const SERVER = 2; // SpanKind.SERVER in OTLP
+
+/**
+ * OpenTelemetry: the built platform as its own process with OTEL_EXPORTER_OTLP_ENDPOINT set
+ * to a tiny OTLP/HTTP receiver on loopback (this test), which keeps every span it is sent.
+ */
+describe('traces (OpenTelemetry, OTLP/HTTP)', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  let receiver: Server;
+  let platform: DeployableProcess;
+  let auth: Record<string, string>;
+  const bodies: string[] = [];
+  const spans: OtlpSpan[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = await mkdtemp(join(tmpdir(), 'fpi-tracing-'));
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') {
+          bodies.push(body);
+          const parsed = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
+          for (const r of parsed.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const port = (receiver.address() as { port: number }).port;
+    auth = { authorization: `Bearer ${await (await DevIssuer.open(dataDir)).issue({ ...FULL_ACCESS })}` };
+    platform = await spawnDeployable('platform', {
+      DATABASE_URL: db.url,
+      FPI_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      // The SDK's batch span processor: export every 100 ms instead of every 5 s.
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await new Promise((r) => receiver?.close(r));
+    await db?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const waitFor = async <T>(find: () => T | undefined, what: string): Promise<T> => {
+    for (let i = 0; i < 100; i++) {
+      const found = find();
+      if (found !== undefined) return found;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no ${what} among ${spans.length} spans: ${[...new Set(spans.map((s) => s.name))].join(', ')}`);
+  };
+  const parentOf = (s: OtlpSpan) => spans.find((p) => p.spanId === s.parentSpanId && p.traceId === s.traceId);
+  const ancestors = (s: OtlpSpan) => {
+    const chain: OtlpSpan[] = [];
+    for (let p = parentOf(s); p; p = parentOf(p)) chain.push(p);
+    return chain;
+  };
+  const attribute = (s: OtlpSpan, key: string) => Object.values(s.attributes?.find((a) => a.key === key)?.value ?? {})[0];
+
+  it("traces a POST from the HTTP server span through Fastify's request and Nest's route handler to the decider and the append, and the append's statement", async () => {
+    const pid = syntheticPid();
+    const res = await fetch(`${platform.url}/api/v1/decision-events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify(syntheticGrant({ decisionId: 'TRACE-1', patient: { system: FNR, value: pid }, service: { code: '6' } })),
+    });
+    expect(res.status).toBe(201);
+    const append = await waitFor(() => spans.find((s) => s.name === 'append' && String(attribute(s, 'fpi.stream')).endsWith('/TRACE-1')), 'append span');
+    const chain = ancestors(append);
+    // append ← the route handler ← Fastify's request ← the HTTP server span, all one trace.
+    const http = chain.find((s) => s.kind === SERVER);
+    expect(http).toBeDefined();
+    expect(chain[chain.length - 1]).toBe(http);
+    expect(chain.map((s) => s.name)).toContain('handler - RecordDecisionController.record');
+    expect(attribute(http!, 'http.route')).toBe('/api/v1/decision-events');
+    const decide = spans.find((s) => s.name === 'decide' && s.traceId === append.traceId);
+    expect(decide && parentOf(decide)).toBe(parentOf(append));
+    // The INSERT is a child of the append.
+    const statements = spans.filter((s) => s.parentSpanId === append.spanId);
+    expect(statements.length).toBeGreaterThanOrEqual(1);
+    expect(statements.every((s) => attribute(s, 'db.system') === 'postgresql' || attribute(s, 'db.system.name') === 'postgresql')).toBe(true);
+  });
+
+  it('traces each projection batch as a trace of its own, with its statements as children', async () => {
+    const batch = await waitFor(() => spans.find((s) => s.name === 'projection batch' && Number(attribute(s, 'fpi.events')) >= 1), 'projection batch span');
+    expect(batch.parentSpanId ?? '').toMatch(/^(0+)?$/);
+    expect(attribute(batch, 'fpi.projection')).toMatch(/^service_overview_v[0-9]+$/);
+    await waitFor(() => spans.find((s) => s.parentSpanId === batch.spanId), 'statement under the projection batch');
+  });
+
+  it('traces a read, and no patient number leaves in any span', async () => {
+    const pid = syntheticPid();
+    expect((await fetch(`${platform.url}/api/v1/service-overview`, { headers: { 'person-id': pid, ...auth } })).status).toBe(200);
+    expect((await fetch(`${platform.url}/okt-status/${pid}?pid=${pid}`, { headers: auth })).status).toBeLessThan(500);
+    await waitFor(() => spans.find((s) => s.kind === SERVER && String(attribute(s, 'url.path') ?? attribute(s, 'http.target') ?? '').startsWith('/okt-status/')), 'okt-status server span');
+    await waitFor(() => spans.find((s) => s.name.includes('ServiceOverview') || String(attribute(s, 'http.route') ?? '').includes('service-overview')), 'overview span');
+    expect(bodies.join('\n')).not.toContain(pid);
+    expect(bodies.join('\n')).toContain('/okt-status/***********');
+  });
+});
