@@ -36,7 +36,6 @@ export function episodeOfCareVersion(decision: OverviewDecision, patient: Patien
   const resource = toEpisodeOfCare(entry, patient, { tenant: options.tenant, lastUpdated: decision.lastRecordedAt });
   return {
     ...resource,
-    meta: { ...resource.meta, versionId: String(decision.position) },
     ...(inError ? { status: 'entered-in-error' as const } : {}),
   };
 }

@@ -130,6 +130,7 @@ export function toEpisodeOfCare(entry: ServiceOverviewEntry, patient: PatientIde
     id: episodeOfCareId(entry.sourceSystem, entry.decisionId),
     meta: {
       profile: [OKT_EPISODE_OF_CARE_PROFILE],
+      versionId: String(entry.version),
       lastUpdated: options.lastUpdated ?? entry.lastRecordedAt,
       source: sourceSystemUri(entry.sourceSystem),
     },

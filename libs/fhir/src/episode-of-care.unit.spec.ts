@@ -36,7 +36,7 @@ describe('toEpisodeOfCare', () => {
     expect(resource).toEqual({
       resourceType: 'EpisodeOfCare',
       id: 'gerica.0.v-2025-0001',
-      meta: { profile: [PROFILE], lastUpdated: '2025-01-02T08:00:01.000Z', source: 'urn:fpi:source-system:gerica' },
+      meta: { profile: [PROFILE], versionId: '1', lastUpdated: '2025-01-02T08:00:01.000Z', source: 'urn:fpi:source-system:gerica' },
       identifier: [
         {
           system: 'urn:fpi:decision-id:gerica',

@@ -1,6 +1,6 @@
 /**
  * The subscriptions of a tenant in PostgreSQL (`fhir_subscriptions`, `fhir_subscription_events`,
- * `fhir_subscription_dead_letters`: libs/database/migrations/012.do.fhir-subscriptions.sql).
+ * `fhir_subscription_dead_letters`: libs/database/migrations/009.do.fhir-subscriptions.sql).
  * Every query names the tenant, and the client where a client acts: a subscription is seen and
  * changed only by the client that made it, in its municipality.
  */

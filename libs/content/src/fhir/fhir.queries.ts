@@ -85,9 +85,8 @@ export class ReadEpisodeOfCareHandler implements IQueryHandler<ReadEpisodeOfCare
     }));
     const entry = overview.services.find((s) => episodeOfCareIdMatches(id, { sourceSystem: s.sourceSystem, decisionId: s.decisionId }));
     if (!entry) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not in the overview yet`));
-    const resource = toEpisodeOfCare(entry, overview.patient, { tenant: caller.tenant });
-    // The version: the stream position of the decision's last event (as in its _history).
-    return { ...resource, meta: { ...resource.meta, versionId: String(found.decision.position) } };
+    // meta.versionId: the stream position of the decision's last event (as in its _history).
+    return toEpisodeOfCare(entry, overview.patient, { tenant: caller.tenant });
   }
 }
 

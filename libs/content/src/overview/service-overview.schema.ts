@@ -15,7 +15,7 @@ export const SERVICE_OVERVIEW_OPENAPI_SCHEMA = {
       description: 'Active and paused first, then planned; ended and cancelled only with include=ended',
       items: {
         type: 'object',
-        required: ['decisionId', 'sourceSystem', 'status', 'service', 'period', 'lastChangedAt', 'lastRecordedAt'],
+        required: ['decisionId', 'sourceSystem', 'status', 'service', 'period', 'lastChangedAt', 'lastRecordedAt', 'version'],
         properties: {
           decisionId: { type: 'string' },
           sourceSystem: { type: 'string' },
@@ -34,6 +34,11 @@ export const SERVICE_OVERVIEW_OPENAPI_SCHEMA = {
           pauseReason: { type: 'string' },
           lastChangedAt: instant,
           lastRecordedAt: instant,
+          version: {
+            type: 'integer',
+            minimum: 1,
+            description: "The decision's version: the stream position of its last event (FHIR meta.versionId; /api/v1/service-overview/history lists every version)",
+          },
         },
       },
     },

@@ -136,6 +136,8 @@ export interface ServiceOverviewEntry {
   pauseReason?: string;
   lastChangedAt: string;
   lastRecordedAt: string;
+  /** The decision's version: the stream position of its last event (FHIR `meta.versionId`, the newest version of its `_history`). */
+  version: number;
 }
 
 export interface ServiceOverview {
@@ -191,6 +193,7 @@ export function viewOverview(doc: OverviewDocument, options: { today: string; in
       ...(d.pauseReason ? { pauseReason: d.pauseReason } : {}),
       lastChangedAt: d.lastOccurredAt,
       lastRecordedAt: d.lastRecordedAt,
+      version: d.position,
     });
   }
   services.sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.period.start.localeCompare(b.period.start) || a.decisionId.localeCompare(b.decisionId));

@@ -24,6 +24,7 @@ export function overviewEntry(overrides: Partial<ServiceOverviewEntry> = {}): Se
     period: { start: '2025-01-01' },
     lastChangedAt: '2025-01-02T08:00:00.000Z',
     lastRecordedAt: '2025-01-02T08:00:01.000Z',
+    version: 1,
     ...overrides,
   };
 }

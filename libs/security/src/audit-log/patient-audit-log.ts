@@ -59,7 +59,7 @@ interface AuditRow {
   patient_id: string | null;
   client_id: string;
   client_name: string | null;
-  /** Null for a citizen reader (migration 011). */
+  /** Null for a citizen reader (migration 008). */
   orgnr_parent: string | null;
   orgnr_child: string | null;
   hpr_number: string | null;

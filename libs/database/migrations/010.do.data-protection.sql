@@ -14,7 +14,7 @@ END $$;
 
 -- The access log keeps its records (a legal duty); an erasure replaces the person's number
 -- by the erasure's pseudonym there (as the patient read about, or as the citizen who read,
--- migration 011's reader_pid), and changes nothing else. Any other change stays refused.
+-- migration 008's reader_pid), and changes nothing else. Any other change stays refused.
 CREATE FUNCTION fpi_access_log_only_pseudonymised() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'UPDATE' AND current_setting('fpi.erasure', true) = 'on'
