@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { DevIssuer } from '#libs/security';
 import { spawnDeployable, type Deployable } from '#libs/service';
+import { syntheticFodselsnummer } from '#libs/domain';
 import { packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 
 export interface BenchServer {
@@ -175,4 +177,34 @@ export async function alternateAppends(options: {
     }
   }
   return { first: totals.first.events / totals.first.seconds, second: totals.second.events / totals.second.seconds };
+}
+
+/**
+ * `count` synthetic people (SyntPop numbers, month + 65), spread over birth dates;
+ * `step` varies the individual numbers so that two benches do not share patients.
+ */
+export function benchPatients(count: number, step = 7): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    syntheticFodselsnummer({ birthDate: { year: 1940 + (i % 50), month: 1 + (i % 12), day: 1 + (i % 28) }, offset: 65, individual: (i * step) % 1000 }),
+  ).filter((p): p is string => p !== undefined);
+}
+
+/**
+ * A grant of home nursing (9151 code 15, 6 hours a week) as an EPJ posts it, for `patient`,
+ * with decision id `decisionId`; `overrides` replace fields (another performer, no extent).
+ */
+export function benchGrant(decisionId: string, patient: string, overrides: Record<string, unknown> = {}) {
+  return {
+    type: 'ServiceDecisionGranted',
+    eventId: randomUUID(),
+    decisionId,
+    occurredAt: '2026-03-01T08:15:00Z',
+    sourceSystem: 'epj-bench',
+    patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: patient },
+    service: { code: '15' },
+    period: { start: '2026-03-01' },
+    extent: { value: 6, unit: 'hours-per-week' },
+    performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+4799999999' },
+    ...overrides,
+  };
 }

@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syntheticFodselsnummer } from '#libs/domain';
 import type { Deployable } from '#libs/service';
-import { startBenchServer, startPlatform } from '../lib.js';
+import { benchGrant, startBenchServer, startPlatform } from '../lib.js';
 import { benchDatabase, startLimitServer } from './limit.js';
 
 const [app = 'receive-service', path = '/api/v1/decision-events'] = process.argv.slice(2);
@@ -18,19 +18,7 @@ const pid = syntheticFodselsnummer({ birthDate: { year: 1950, month: 3, day: 4 }
 const bench = await startBenchServer();
 const platform = await startPlatform(bench.url, {}, app === 'limit' ? 'receive-service' : (app as Deployable));
 const server = app === 'limit' ? { ...(await startLimitServer(await benchDatabase(bench.url, 'bench_profile'), platform.jwks)), authorization: platform.authorization } : platform;
-const body = () =>
-  JSON.stringify({
-    type: 'ServiceDecisionGranted',
-    eventId: randomUUID(),
-    decisionId: `P-${randomUUID()}`,
-    occurredAt: '2026-03-01T08:15:00Z',
-    sourceSystem: 'epj-bench',
-    patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: pid },
-    service: { code: '15' },
-    period: { start: '2026-03-01' },
-    extent: { value: 6, unit: 'hours-per-week' },
-    performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+4799999999' },
-  });
+const body = () => JSON.stringify(benchGrant(`P-${randomUUID()}`, pid));
 const get = path.includes('overview');
 const load = await autocannon({
   url: server.url + path,

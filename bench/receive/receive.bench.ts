@@ -9,11 +9,9 @@
  *   npm run bench:receive          (BENCH_SECONDS per case and server, default 6)
  */
 import autocannon from 'autocannon';
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type pg from 'pg';
-import { syntheticFodselsnummer } from '#libs/domain';
-import { markdownTable, round, runConcurrent, startBenchServer, startPlatform, writeResult } from '../lib.js';
+import { benchGrant, benchPatients, markdownTable, round, runConcurrent, startBenchServer, startPlatform, writeResult } from '../lib.js';
 import { alternate, benchDatabase, postgresCpu, startLimitServer, versusLimit, type HttpServer, type Load, type Measured } from '../limit/limit.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -22,26 +20,13 @@ const BATCH = 500;
 const BATCH_CONNECTIONS = 2;
 const TENANT = '313231593';
 
-const pids = Array.from({ length: 2000 }, (_, i) =>
-  syntheticFodselsnummer({ birthDate: { year: 1940 + (i % 50), month: 1 + (i % 12), day: 1 + (i % 28) }, offset: 65, individual: (i * 7) % 1000 }),
-).filter((p): p is string => p !== undefined);
+const pids = benchPatients(2000, 7);
 
 let sequence = 0;
 /** A new decision each time: a grant of home nursing for a synthetic person. */
 function grant() {
   sequence += 1;
-  return {
-    type: 'ServiceDecisionGranted',
-    eventId: randomUUID(),
-    decisionId: `B-${sequence}-${process.pid}`,
-    occurredAt: '2026-03-01T08:15:00Z',
-    sourceSystem: 'epj-bench',
-    patient: { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: pids[sequence % pids.length]! },
-    service: { code: '15' },
-    period: { start: '2026-03-01' },
-    extent: { value: 6, unit: 'hours-per-week' },
-    performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+4799999999' },
-  };
+  return benchGrant(`B-${sequence}-${process.pid}`, pids[sequence % pids.length]!);
 }
 
 /** What the service stores for a grant: the raw baseline inserts the same rows. */

@@ -13,17 +13,15 @@
  *   npm run bench:subscriptions   (BENCH_SECONDS, BENCH_EVENTS, BENCH_SUBSCRIPTIONS to tune)
  */
 import autocannon from 'autocannon';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syntheticFodselsnummer } from '#libs/domain';
 import { DevIssuer } from '#libs/security';
 import { spawnDeployable } from '#libs/service';
 import { BACKPORT, DECISION_CHANGES_TOPIC } from '#libs/subscriptions';
-import { markdownTable, percentile, round, startBenchServer, writeResult } from '../lib.js';
+import { benchGrant, benchPatients, markdownTable, percentile, round, startBenchServer, writeResult } from '../lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200);
@@ -34,24 +32,12 @@ const TENANT = '313231593';
 const UNIT = '974760673';
 const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
 
-const pids = Array.from({ length: 500 }, (_, i) =>
-  syntheticFodselsnummer({ birthDate: { year: 1940 + (i % 50), month: 1 + (i % 12), day: 1 + (i % 28) }, offset: 65, individual: (i * 11) % 1000 }),
-).filter((p): p is string => p !== undefined);
+const pids = benchPatients(500, 11);
 
 let sequence = 0;
 function grant() {
   sequence += 1;
-  return {
-    type: 'ServiceDecisionGranted',
-    eventId: randomUUID(),
-    decisionId: `S-${sequence}-${process.pid}`,
-    occurredAt: '2026-03-01T08:15:00Z',
-    sourceSystem: 'epj-bench',
-    patient: { system: FNR, value: pids[sequence % pids.length]! },
-    service: { code: '15' },
-    period: { start: '2026-03-01' },
-    performer: { orgnr: UNIT, name: 'Hjemmesykepleien' },
-  };
+  return benchGrant(`S-${sequence}-${process.pid}`, pids[sequence % pids.length]!, { extent: undefined, performer: { orgnr: UNIT, name: 'Hjemmesykepleien' } });
 }
 
 const server = await startBenchServer();

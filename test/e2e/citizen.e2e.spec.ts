@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { Client } from 'fhir-kit-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import type { CitizenAccessLogEntry, CitizenServiceOverview } from '#libs/content';
 import { packageRoot } from '#libs/database';
 import { osloToday } from '#libs/domain';
 import { DevIssuer, type DevCitizenTokenOptions, type PurposeOfUse } from '#libs/security';
@@ -15,23 +16,9 @@ const MUNICIPALITY = '313231593';
 const OTHER_MUNICIPALITY = '315000068';
 
 type Agent = ReturnType<typeof request.agent>;
-type Overview = {
-  onBehalfOf: { basis: string; text: string } | null;
-  municipalities: {
-    dataController: { orgnr: string; name: string };
-    restriction: { scope: string; text: string } | null;
-    services: { service: { code: string; display: string }; status: string; statusText: string; contact: { name: string; phone?: string } | null }[];
-  }[];
-};
-type CitizenLogEntry = {
-  organisation: { name: string; orgnr: string } | null;
-  role: string;
-  purpose: string | null;
-  purposeText: string;
-  breakTheGlass: boolean;
-  restrictionOverridden: boolean;
-  outcome: string;
-};
+// The answers' shapes, as the API declares them.
+type Overview = CitizenServiceOverview;
+type CitizenLogEntry = CitizenAccessLogEntry;
 
 describe("Issue 20, the patient's side: citizens read their own overview and log, represent a child, and restrict sharing with an emergency override", () => {
   let p: TestPlatform;

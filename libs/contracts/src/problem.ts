@@ -59,3 +59,21 @@ export class ProblemError extends Error implements ProblemSource {
     return new ProblemError({ type: problemType(code), title, status, ...(detail ? { detail } : {}), ...(errors ? { errors } : {}) });
   }
 }
+
+/**
+ * Refuses query parameters an endpoint does not take: 400 `invalid-parameter`, one error per
+ * unknown name (pointer `/<name>`, rule `additionalProperties`), so a misspelt filter never
+ * widens a read silently. `allowed`: the endpoint's parameter names; `detail`: an optional
+ * sentence for the problem. Throws `ProblemError`; returns nothing.
+ */
+export function refuseUnknownParameters(query: Record<string, unknown>, allowed: readonly string[], detail?: string): void {
+  const unknown = Object.keys(query).filter((k) => !allowed.includes(k));
+  if (unknown.length === 0) return;
+  throw ProblemError.of(
+    400,
+    'invalid-parameter',
+    'Unknown query parameter',
+    detail,
+    unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })),
+  );
+}

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Query, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiCallerProblems, ApiProblem, ApiUnavailable, ProblemError } from '#libs/contracts';
+import { ApiCallerProblems, ApiProblem, ApiUnavailable, refuseUnknownParameters } from '#libs/contracts';
 import { RESTRICTION_SCOPES } from '#libs/domain';
 import { CitizenGuard, CurrentCitizen, type CitizenCaller } from '#libs/security';
 import { CitizenOverviewReader, type CitizenAccessLog, type CitizenServiceOverview } from './citizen-overview.js';
@@ -76,18 +76,7 @@ const ACCESS_LOG_SCHEMA = {
 };
 
 /** Unknown query parameters are refused (these operations take none: no person id in the request). */
-function noParameters(query: Record<string, unknown>): void {
-  const unknown = Object.keys(query);
-  if (unknown.length > 0) {
-    throw ProblemError.of(
-      400,
-      'invalid-parameter',
-      'Unknown query parameter',
-      'this operation takes no parameters: the person is the token’s',
-      unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })),
-    );
-  }
-}
+const noParameters = (query: Record<string, unknown>): void => refuseUnknownParameters(query, [], 'this operation takes no parameters: the person is the token’s');
 
 /**
  * The citizen API (innbyggertjenester): the caller's own services and who looked at them. A

@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CONFIG, type PlatformConfig } from '#libs/config';
-import { ApiCallerProblems, ApiFhir, ApiFhirCallerOutcomes, ApiProblem, ApiUnavailable, ProblemError } from '#libs/contracts';
+import { ApiCallerProblems, ApiFhir, ApiFhirCallerOutcomes, ApiProblem, ApiUnavailable, ProblemError, refuseUnknownParameters } from '#libs/contracts';
 import { parseInstant } from '#libs/domain';
 import { FHIR_JSON, historyBundle, parseVersionETag, versionETag, type SearchParams } from '#libs/fhir';
 import { CallerGuard, CurrentCaller, parsePublicBaseUrl, publicBase, RequireScope, type Caller } from '#libs/security';
@@ -162,16 +162,7 @@ export class ServiceOverviewHistoryController {
   @ApiResponse({ status: 200, description: 'The timeline', schema: HISTORY_RESPONSE_SCHEMA })
   @ApiProblem(400, 'A missing or invalid person-id, an invalid or unknown parameter')
   async history(@CurrentCaller() caller: Caller, @Headers('person-id') personId: string | undefined, @Query() query: Record<string, unknown>) {
-    const unknown = Object.keys(query).filter((k) => !['since', 'until', 'limit'].includes(k));
-    if (unknown.length > 0) {
-      throw ProblemError.of(
-        400,
-        'invalid-parameter',
-        'Unknown query parameter',
-        undefined,
-        unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })),
-      );
-    }
+    refuseUnknownParameters(query, ['since', 'until', 'limit']);
     const since = instantParameter(query.since, 'since');
     const until = instantParameter(query.until, 'until');
     let limit = 100;

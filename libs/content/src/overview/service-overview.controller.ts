@@ -2,7 +2,7 @@ import { Controller, Get, Headers, HttpCode, Post, Query, UseGuards } from '@nes
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type, type Static } from '@sinclair/typebox';
-import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, invalidRequest, ProblemError, ValidatedBody } from '#libs/contracts';
+import { ApiCallerProblems, ApiJsonBodyProblems, ApiProblem, ApiUnavailable, invalidRequest, refuseUnknownParameters, ValidatedBody } from '#libs/contracts';
 import { CallerGuard, CurrentCaller, RequireScope, type Caller } from '#libs/security';
 import { ServiceOverviewQuery, type ServiceOverviewResponse } from './service-overview.reader.js';
 import { SERVICE_OVERVIEW_OPENAPI_SCHEMA } from './service-overview.schema.js';
@@ -52,16 +52,7 @@ export class ServiceOverviewController {
     @Headers('min-checkpoint') minCheckpointHeader: string | undefined,
     @Query() query: Record<string, unknown>,
   ): Promise<ServiceOverviewResponse> {
-    const unknown = Object.keys(query).filter((k) => !['include', 'since', 'min-checkpoint'].includes(k));
-    if (unknown.length > 0) {
-      throw ProblemError.of(
-        400,
-        'invalid-parameter',
-        'Unknown query parameter',
-        undefined,
-        unknown.map((k) => ({ pointer: `/${k}`, rule: 'additionalProperties', detail: 'not a parameter of this endpoint' })),
-      );
-    }
+    refuseUnknownParameters(query, ['include', 'since', 'min-checkpoint']);
     return this.queries.execute(
       new ServiceOverviewQuery(
         caller,

@@ -50,6 +50,7 @@ import {
   type EntryResponse,
   type EpisodeOfCareInput,
   type IssueType,
+  type RequestEntry,
 } from '#libs/fhir';
 import type { Caller } from '#libs/security';
 import { decisionCommandOf, decisionStream, parseDecisionEvent, rulesFor } from '../record-decision/record-decision.handler.js';
@@ -60,19 +61,11 @@ import type { BatchItem } from '../write/batch-plan.js';
 /** Namespace of the name-based (v5) event ids of FHIR-derived events. */
 const FHIR_EVENT_NAMESPACE = '6f1d4c2a-3b7e-4f0a-9c58-2d1e7a9b4c30';
 
-/** One resource to write: what the request entry says. */
-export interface FhirWriteEntry {
-  resource: unknown;
-  /** FHIRPath of the resource in the request: `EpisodeOfCare`, or `Bundle.entry[<i>].resource`. */
-  at: string;
-  method: 'POST' | 'PUT';
-  /** The request URL relative to the FHIR base: `EpisodeOfCare`, `EpisodeOfCare?identifier=…`, `EpisodeOfCare/<id>`. */
-  url: string;
-  ifMatch?: string;
-  ifNoneExist?: string;
-  /** The entry's key within its Bundle (fullUrl, else its index). */
-  key?: string;
-}
+/**
+ * One resource to write: what the request entry says (`RequestEntry` of a Bundle; a single
+ * create or update has no key). `at`: `EpisodeOfCare`, or `Bundle.entry[<i>].resource`.
+ */
+export type FhirWriteEntry = Omit<RequestEntry, 'key'> & { key?: string };
 
 export type FhirWriteMode = 'transaction' | 'batch' | 'single';
 
