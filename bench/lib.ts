@@ -7,6 +7,7 @@ import pg from 'pg';
 import { DevIssuer } from '#libs/security';
 import { spawnDeployable, type Deployable } from '#libs/service';
 import { syntheticFodselsnummer } from '#libs/domain';
+import { checkpointOfColumns, compareCheckpoints, type Checkpoint } from '#libs/event-store';
 import { packageRoot, runMigrations, startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 
 export interface BenchServer {
@@ -207,4 +208,25 @@ export function benchGrant(decisionId: string, patient: string, overrides: Recor
     performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+4799999999' },
     ...overrides,
   };
+}
+
+/**
+ * Waits until every projection in `names` has a checkpoint for `tenant` at or past `head`
+ * (polled once a second from `projection_checkpoints`): a platform started on a loaded store
+ * builds its other read models (FHIR history, the subscriptions' matcher) from the first event,
+ * and a lookup bench measures the steady state, not lookups during those rebuilds.
+ * Returns the seconds waited; throws after `timeoutMs`.
+ */
+export async function waitForProjections(pool: pg.Pool, tenant: string, head: Checkpoint, names: string[], timeoutMs = 3_600_000): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const { rows } = await pool.query<{ projection: string; transaction_id: string; global_position: string }>(
+      'SELECT projection, transaction_id, global_position FROM projection_checkpoints WHERE tenant_id = $1',
+      [tenant],
+    );
+    const reached = new Set(rows.filter((r) => compareCheckpoints(checkpointOfColumns(r.transaction_id, r.global_position), head) >= 0).map((r) => r.projection));
+    if (names.every((n) => reached.has(n))) return (performance.now() - started) / 1000;
+    if (performance.now() - started > timeoutMs) throw new Error(`projections not caught up: ${names.filter((n) => !reached.has(n)).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }

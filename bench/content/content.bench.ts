@@ -12,7 +12,7 @@ import { PostgresEventStore, START, type Checkpoint } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
 import { syntheticFodselsnummer } from '#libs/domain';
-import { markdownTable, percentile, round, runConcurrent, startBenchServer, startPlatform, writeResult } from '../lib.js';
+import { markdownTable, percentile, round, runConcurrent, startBenchServer, startPlatform, waitForProjections, writeResult } from '../lib.js';
 import { alternate, postgresCpu, startLimitServer, versusLimit, type Measured } from '../limit/limit.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -121,6 +121,10 @@ async function main() {
   // Lookups and freshness against the platform in its own process.
   const platform = await startPlatform(bench.url);
   try {
+    // The platform's other read models start from the first event: measure once all have caught up.
+    const head = await new PostgresEventStore(pool).head(TENANT);
+    const waited = await waitForProjections(pool, TENANT, head, ['service_overview_v1', 'decision_history_v1', 'subscription_matcher_v1']);
+    console.log(`the platform's projections caught up with ${total} events in ${round(waited, 1)} s (FHIR history and the subscriptions' matcher built from the start)`);
     const idle = await platform.memory();
     let n = 0;
     const lookupRequests = Array.from({ length: 2000 }, (_, k) => ({ method: 'GET' as const, headers: { 'person-id': pidOf((k * 7919) % PATIENTS), authorization: platform.authorization } }));
