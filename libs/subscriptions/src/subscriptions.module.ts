@@ -1,21 +1,14 @@
-import { Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
+import { Injectable, Logger, Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
 import { CONFIG, type PlatformConfig } from '#libs/config';
 import { ContentModule, PatientRestrictions, ServiceOverviewReader } from '#libs/content';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
-import { charsetOf, decodeUtf8, isUtf8Charset } from '#libs/http';
 import { Metrics } from '#libs/observability';
-import { ProblemError } from '#libs/contracts';
 import { TenantDatabases } from '#libs/tenancy';
 import { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './delivery-worker.js';
 import { NOTIFICATIONS_ALLOWED, notificationsAllowedUnlessRestricted, type NotificationsAllowed } from './restrictions.js';
 import { SubscriptionController } from './subscription.controller.js';
 import { SubscriptionRunner, SubscriptionRunners } from './subscription-runner.js';
-
-/** The largest FHIR JSON body accepted (the same limit as every other body). */
-const FHIR_BODY_LIMIT = 1024 * 1024;
 
 /** Delivery settings: the defaults, with FPI_SUBSCRIPTION_RETRY_MS and FPI_SUBSCRIPTION_MAX_ATTEMPTS when set. */
 export function deliveryOptionsOf(config: PlatformConfig): DeliveryOptions {
@@ -29,49 +22,15 @@ export function deliveryOptionsOf(config: PlatformConfig): DeliveryOptions {
 }
 
 @Injectable()
-class SubscriptionsLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(
-    private readonly runners: SubscriptionRunners,
-    private readonly http: HttpAdapterHost,
-  ) {}
-
-  /**
-   * FHIR clients post `application/fhir+json` (R4 http.html#mime-type): parsed as strictly as
-   * `application/json` (UTF-8 only), unless the app has a parser for it already.
-   */
-  onModuleInit(): void {
-    const fastify = this.http.httpAdapter?.getInstance<FastifyInstance>();
-    if (!fastify || fastify.hasContentTypeParser('application/fhir+json')) return;
-    const json = fastify.getDefaultJsonParser('error', 'error');
-    fastify.addContentTypeParser('application/fhir+json', { parseAs: 'buffer', bodyLimit: FHIR_BODY_LIMIT }, (request, body, done) => {
-      if (!isUtf8Charset(charsetOf(request.headers['content-type']))) {
-        done(
-          Object.assign(ProblemError.of(415, 'unsupported-media-type', 'Unsupported media type', 'the body must be UTF-8', [{ pointer: '', rule: 'charset', detail: 'send charset=utf-8 or none' }]), {
-            statusCode: 415,
-          }),
-          undefined,
-        );
-        return;
-      }
-      const text = decodeUtf8(body as Buffer);
-      if (text === undefined) {
-        done(
-          Object.assign(ProblemError.of(400, 'invalid-encoding', 'The body is not valid UTF-8', 'the body holds bytes that are not UTF-8', [{ pointer: '', rule: 'utf-8', detail: 'not UTF-8' }]), {
-            statusCode: 400,
-          }),
-          undefined,
-        );
-        return;
-      }
-      json(request, text, done);
-    });
-  }
+class SubscriptionsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(private readonly runners: SubscriptionRunners) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.runners.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before any module's shutdown hook: the workers stop while their database still runs. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.runners.stop();
   }
 }
