@@ -55,6 +55,20 @@ export interface RetentionRequest {
   dryRun?: boolean;
 }
 
+/** One erasure or retention transaction, as `run` retries it and `once` carries it out. */
+interface ErasureRun {
+  tenant: TenantId;
+  kind: 'erasure' | 'retention';
+  requestedBy: string;
+  reason: string;
+  rule: ErasureReport['rule'] | null;
+  dryRun: boolean;
+  /** An erasure's person (every trace goes); undefined for retention. */
+  person: string | undefined;
+  /** The streams to delete, chosen inside the transaction (under its locks). */
+  choose: (db: pg.ClientBase, store: PostgresEventStore) => Promise<string[]>;
+}
+
 /** A request the erasure refuses before it touches anything; `pointer` names the field. */
 export class InvalidErasureError extends Error {
   constructor(
@@ -130,12 +144,21 @@ export class DataProtection {
   async erasePerson(request: ErasureRequest): Promise<ErasureReport> {
     const reason = validateReason(request.reason);
     const person = request.person.value;
-    return this.run(request.tenant, 'erasure', request.requestedBy, reason, null, request.dryRun ?? false, person, async (db) => {
-      const { rows } = await db.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM events WHERE tenant_id = $1 AND data ? 'patient' AND (data #>> '{patient,value}') = $2`, [
-        request.tenant,
-        person,
-      ]);
-      return rows.map((r) => r.stream_id);
+    return this.run({
+      tenant: request.tenant,
+      kind: 'erasure',
+      requestedBy: request.requestedBy,
+      reason,
+      rule: null,
+      dryRun: request.dryRun ?? false,
+      person,
+      choose: async (db) => {
+        const { rows } = await db.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM events WHERE tenant_id = $1 AND data ? 'patient' AND (data #>> '{patient,value}') = $2`, [
+          request.tenant,
+          person,
+        ]);
+        return rows.map((r) => r.stream_id);
+      },
     });
   }
 
@@ -153,9 +176,16 @@ export class DataProtection {
     const rule = months === null ? null : { months, today };
     const reason = months === null ? 'retention: off' : `retention: decisions ended or entered in error more than ${months} months before ${today}`;
     const run = (chunk: string[]) =>
-      this.run(request.tenant, 'retention', request.requestedBy, reason, rule, request.dryRun ?? false, undefined, async (db, store) =>
-        months === null ? [] : this.fallingOut(db, store, request.tenant, chunk, months, today),
-      );
+      this.run({
+        tenant: request.tenant,
+        kind: 'retention',
+        requestedBy: request.requestedBy,
+        reason,
+        rule,
+        dryRun: request.dryRun ?? false,
+        person: undefined,
+        choose: async (db, store) => (months === null ? [] : this.fallingOut(db, store, request.tenant, chunk, months, today)),
+      });
     if (this.unavailable) throw new ErasureUnavailableError(this.unavailable);
     const pool = await this.poolOf(request.tenant);
     const candidates = months === null ? [] : await this.fallingOut(pool, new PostgresEventStore(pool, { upcasters: this.upcasters }), request.tenant, undefined, months, today);
@@ -192,23 +222,15 @@ export class DataProtection {
     return out.sort();
   }
 
-  private async run(
-    tenant: TenantId,
-    kind: 'erasure' | 'retention',
-    requestedBy: string,
-    reason: string,
-    rule: ErasureReport['rule'] | null,
-    dryRun: boolean,
-    person: string | undefined,
-    choose: (db: pg.ClientBase, store: PostgresEventStore) => Promise<string[]>,
-  ): Promise<ErasureReport> {
+  private async run(run: ErasureRun): Promise<ErasureReport> {
+    const { tenant, requestedBy } = run;
     if (this.unavailable) throw new ErasureUnavailableError(this.unavailable);
     if (requestedBy.trim() === '' || requestedBy.length > 300) throw new InvalidErasureError('/requestedBy', 'Who requested it (1–300 characters) is required.');
     const pool = await this.poolOf(tenant);
     for (let attempt = 1; ; attempt++) {
       const client = await pool.connect();
       try {
-        const report = await inTransaction(client, () => this.once(client, tenant, kind, requestedBy, reason, rule, dryRun, person, choose));
+        const report = await inTransaction(client, () => this.once(client, run));
         if (report.events > 0) await pool.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, tenant]).catch(() => undefined);
         return report;
       } catch (error) {
@@ -221,17 +243,7 @@ export class DataProtection {
     }
   }
 
-  private async once(
-    client: pg.PoolClient,
-    tenant: TenantId,
-    kind: 'erasure' | 'retention',
-    requestedBy: string,
-    reason: string,
-    rule: ErasureReport['rule'] | null,
-    dryRun: boolean,
-    person: string | undefined,
-    choose: (db: pg.ClientBase, store: PostgresEventStore) => Promise<string[]>,
-  ): Promise<ErasureReport> {
+  private async once(client: pg.PoolClient, { tenant, kind, requestedBy, reason, rule, dryRun, person, choose }: ErasureRun): Promise<ErasureReport> {
     const reference = randomUUID();
     const store = new PostgresEventStore(client, { upcasters: this.upcasters });
     await client.query(`SET LOCAL fpi.erasure = 'on'`);
