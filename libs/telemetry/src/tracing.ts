@@ -17,7 +17,7 @@
  * pass the request log's mask (`mask`, given by the deployable) on their way to the exporter, as
  * log lines do (the Fastify and HTTP instrumentations record the request's URL).
  */
-import { SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 /** The tracer of our own spans; instrumentations have their own. */
@@ -39,13 +39,18 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promis
     try {
       return await fn();
     } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
-      throw error;
+      throw failed(span, error);
     } finally {
       span.end();
     }
   });
+}
+
+/** Records `error` on `span` (exception event, status ERROR) and returns it, to rethrow. */
+function failed(span: Span, error: unknown): unknown {
+  span.recordException(error as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+  return error;
 }
 
 /** `inSpan` for synchronous work (the decider). */
@@ -55,9 +60,7 @@ export function inSpanSync<T>(name: string, attributes: Attributes, fn: () => T)
     try {
       return fn();
     } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
-      throw error;
+      throw failed(span, error);
     } finally {
       span.end();
     }
