@@ -74,15 +74,19 @@ export class ReadEpisodeOfCareHandler implements IQueryHandler<ReadEpisodeOfCare
     const found = await this.reader.decisionByResourceId(caller.tenant, id);
     if (!found) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not known`));
     // The patient's restriction before anything about the resource (not even that it was entered in error).
-    await this.reader.checkRestriction(caller, found.patientId, 'fhir.read');
+    const restriction = await this.reader.checkRestriction(caller, found.patientId, 'fhir.read');
     if (found.decision.lifecycle === 'entered-in-error') {
       // A read attempt about a patient is logged whatever its answer: the 410 names whose decision it was.
       await this.auditLog.record(caller, { action: 'fhir.read', outcome: 'error', patientId: found.patientId, returned: { decisionIds: [] }, detail: '410 entered-in-error' });
       throw new OperationOutcomeError(410, operationOutcome('error', 'deleted', `EpisodeOfCare/${id} was entered in error`));
     }
-    const overview = await this.reader.readLogged(caller, { personId: found.patientId, includeEnded: true }, 'fhir.read', (o) => ({
-      decisionIds: o.services.filter((s) => episodeOfCareIdMatches(id, s)).map((s) => `${s.sourceSystem}/${s.decisionId}`),
-    }));
+    const overview = await this.reader.readLogged(
+      caller,
+      { personId: found.patientId, includeEnded: true },
+      'fhir.read',
+      (o) => ({ decisionIds: o.services.filter((s) => episodeOfCareIdMatches(id, s)).map((s) => `${s.sourceSystem}/${s.decisionId}`) }),
+      restriction, // checked above, before the 410: not read again
+    );
     const entry = overview.services.find((s) => episodeOfCareIdMatches(id, { sourceSystem: s.sourceSystem, decisionId: s.decisionId }));
     if (!entry) throw new OperationOutcomeError(404, operationOutcome('error', 'not-found', `EpisodeOfCare/${id} is not in the overview yet`));
     // meta.versionId: the stream position of the decision's last event (as in its _history).

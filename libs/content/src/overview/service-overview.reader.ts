@@ -76,11 +76,18 @@ export class ServiceOverviewReader {
    * Reads the overview for a caller and writes the audit-log record: one per read, with
    * what was returned (the decisions shown, or a count) and the outcome. The patient's
    * restriction is checked first (`checkRestriction`): 403 `patient-restricted`, or a
-   * break-the-glass read flagged `restrictionOverridden`.
+   * break-the-glass read flagged `restrictionOverridden`. `checked`: the verdict of a
+   * `checkRestriction` the caller already made for this read, so it is not read again.
    */
-  async readLogged(caller: Caller, query: OverviewQuery, action: string, returned: (o: ServiceOverviewResponse) => Returned = decisionsOf): Promise<ServiceOverviewResponse> {
+  async readLogged(
+    caller: Caller,
+    query: OverviewQuery,
+    action: string,
+    returned: (o: ServiceOverviewResponse) => Returned = decisionsOf,
+    checked?: RestrictionVerdict,
+  ): Promise<ServiceOverviewResponse> {
     // First the patient's restriction: a refused read reads nothing.
-    const verdict = await this.checkRestriction(caller, query.personId, action);
+    const verdict = checked ?? (await this.checkRestriction(caller, query.personId, action));
     const restrictionOverridden = verdict.decision === 'break-the-glass';
     try {
       const overview = await this.read(caller.tenant, query);
