@@ -3,7 +3,7 @@ import { decisionStreamId, parsePersonIdentifier } from '#libs/domain';
 import { PostgresEventStore, type RecordedEvent } from '#libs/event-store';
 import { DEFAULT_ENGINE_OPTIONS, fixedVersion, ProjectionEngine, type EngineOptions, type Projection, type ProjectionSession } from '#libs/projections';
 import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
-import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';
+import { createTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
 import { DataProtection } from './data-protection.js';
 import type { ErasureSession, PersonDataEraser, RemovedHistory } from './person-data-eraser.port.js';
 
@@ -39,15 +39,13 @@ const copyEraser: PersonDataEraser = {
 describe('erasure against a projection batch in flight (ADR 0010: the checkpoint generation)', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
+  let close: () => Promise<void>;
 
   beforeEach(async () => {
-    db = await createTestDatabase();
-    store = new PostgresEventStore(db.pool);
-    await new PostgresTenantRegistry(db.pool).add({ id: TENANT, name: 'Test kommune', environment: 'test' });
+    ({ db, store, close } = await createTestStore(TENANT));
   });
   afterEach(async () => {
-    await store.close();
-    await db.drop();
+    await close();
   });
 
   it('a batch read before the erasure, written after it, rolls back and is read again without the erased events', async () => {

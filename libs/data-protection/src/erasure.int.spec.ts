@@ -6,7 +6,7 @@ import { decisionStreamId, parsePersonIdentifier, type PersonId } from '#libs/do
 import { compareCheckpoints, formatCheckpoint, PostgresEventStore, START, STREAMS_ERASED, type Checkpoint, type RecordedEvent } from '#libs/event-store';
 import { DeadLetterEraser, DeadLetters, DEFAULT_ENGINE_OPTIONS, PostgresCheckpointStore, ProjectionEngine, type EngineOptions } from '#libs/projections';
 import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
-import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';
+import { createTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
 import { AccessLogEraser } from './access-log.eraser.js';
 import { DataProtection, ErasureUnavailableError } from './data-protection.js';
 import { unavailableWith } from './data-protection.module.js';
@@ -29,17 +29,15 @@ const freeText = (label: string) => `${label} ${randomBytes(6).toString('hex')}`
 describe('erasure of a person (issue 22): every trace, nothing else, projections and order intact', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
+  let close: () => Promise<void>;
   const engines: ProjectionEngine[] = [];
 
   beforeEach(async () => {
-    db = await createTestDatabase();
-    store = new PostgresEventStore(db.pool);
-    await new PostgresTenantRegistry(db.pool).add({ id: TENANT, name: 'Test kommune', environment: 'test' });
+    ({ db, store, close } = await createTestStore(TENANT));
   });
   afterEach(async () => {
     await Promise.all(engines.splice(0).map((e) => e.stop()));
-    await store.close();
-    await db.drop();
+    await close();
   });
 
   const engine = async () => {

@@ -5,7 +5,7 @@ import { decisionStreamId } from '#libs/domain';
 import { PostgresEventStore, START, type RecordedEvent } from '#libs/event-store';
 import { DeadLetterEraser, DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
 import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
-import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';
+import { createTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
 import { AccessLogEraser } from './access-log.eraser.js';
 import { DataProtection, RETENTION_CHUNK } from './data-protection.js';
 import { RetentionJob } from './retention-job.js';
@@ -44,17 +44,15 @@ const plan: fc.Arbitrary<Plan> = fc.oneof(
 describe('retention (issue 22): removes exactly what its rule says, from the store and the read model', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
+  let close: () => Promise<void>;
   let protection: DataProtection;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    store = new PostgresEventStore(db.pool);
-    await new PostgresTenantRegistry(db.pool).add({ id: TENANT, name: 'Test kommune', environment: 'test' });
+    ({ db, store, close } = await createTestStore(TENANT));
     protection = new DataProtection(async () => db.pool, [new ServiceOverviewEraser(), new DeadLetterEraser(), new AccessLogEraser()]);
   });
   afterAll(async () => {
-    await store.close();
-    await db.drop();
+    await close();
   });
 
   /** Appends a decision's history after its plan; returns its stream id. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PostgresEventStore, type RecordedEvent } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
-import { createTestDatabase, type TestDatabase } from '#libs/testing';
+import { createTestStore, type TestDatabase } from '#libs/testing';
 import { ProjectionEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './projection-engine.js';
 import type { Projection, ProjectionSession } from './projection.js';
 
@@ -49,17 +49,15 @@ const until = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
 describe('projection engine on PostgreSQL', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
+  let close: () => Promise<void>;
   const engines: ProjectionEngine[] = [];
 
   beforeEach(async () => {
-    db = await createTestDatabase();
-    store = new PostgresEventStore(db.pool);
-    await new PostgresTenantRegistry(db.pool).add({ id: TENANT, name: 'Test kommune', environment: 'test' });
+    ({ db, store, close } = await createTestStore(TENANT));
   });
   afterEach(async () => {
     await Promise.all(engines.splice(0).map((e) => e.stop()));
-    await store.close();
-    await db.drop();
+    await close();
   });
 
   const engine = (projections: Projection[], options = FAST) => {

@@ -1,4 +1,5 @@
 export * from './test-database.js';
+export * from './test-store.js';
 export * from './decider-specification.js';
 export * from './test-platform.js';
 export * from './synthetic.js';

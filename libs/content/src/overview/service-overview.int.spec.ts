@@ -4,7 +4,7 @@ import { PostgresEventStore, START, type Checkpoint } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantDatabases } from '#libs/tenancy';
 import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
-import { createTestDatabase, syntheticPid, type TestDatabase } from '#libs/testing';
+import { createTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
 import { PatientDecisions } from './patient-decisions.js';
 import { ServiceOverviewProjection, serviceOverviewDefinition } from './service-overview.projection.js';
 
@@ -16,18 +16,16 @@ const LONG_ID = `V-${'x'.repeat(70)}`; // too long for a reversible EpisodeOfCar
 describe('service-overview read model on PostgreSQL: the decision index and the patient → decisions lookup', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
+  let close: () => Promise<void>;
   const engines: ProjectionEngine[] = [];
   const tenants = () => ({ of: async () => ({ db: { pool: db.pool } }) }) as unknown as TenantDatabases;
 
   beforeEach(async () => {
-    db = await createTestDatabase();
-    store = new PostgresEventStore(db.pool);
-    await new PostgresTenantRegistry(db.pool).add({ id: TENANT, name: 'Test kommune', environment: 'test' });
+    ({ db, store, close } = await createTestStore(TENANT));
   });
   afterEach(async () => {
     await Promise.all(engines.splice(0).map((e) => e.stop()));
-    await store.close();
-    await db.drop();
+    await close();
   });
 
   const engine = () => {
