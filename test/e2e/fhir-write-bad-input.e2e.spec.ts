@@ -100,6 +100,39 @@ describe('FHIR writes and history reads never answer bad input with a 5xx', () =
   });
   afterAll(async () => p?.close());
 
+  it('an unpaired surrogate in the decision id (from which event ids are derived) is a 400 naming the element on every write route; nothing is stored', async () => {
+    const writer = await p.as({ scopes: ['write'], clientId: 'epj-prop' });
+    const resource = setAt(episode(pid), ['identifier', 0, 'value'], 'V-\uD800');
+    const bundle = (type: string, method: string, url: string) => ({ resourceType: 'Bundle', type, identifier: { value: randomUUID() }, entry: [{ resource, request: { method, url } }] });
+    const routes: [() => Promise<{ status: number; body: fhir4.OperationOutcome }>, string][] = [
+      [
+        () =>
+          writer
+            .post('/fhir')
+            .set('content-type', 'application/fhir+json')
+            .send(bundle('transaction', 'POST', 'EpisodeOfCare')),
+        'Bundle.entry[0].resource.identifier[0].value',
+      ],
+      [
+        () =>
+          writer
+            .post('/fhir')
+            .set('content-type', 'application/fhir+json')
+            .send(bundle('batch', 'POST', 'EpisodeOfCare')),
+        'Bundle.entry[0].resource.identifier[0].value',
+      ],
+      [() => writer.post('/fhir/EpisodeOfCare').set('content-type', 'application/fhir+json').send(resource), 'EpisodeOfCare.identifier[0].value'],
+      [() => writer.put('/fhir/EpisodeOfCare?identifier=V-1').set('content-type', 'application/fhir+json').send(resource), 'EpisodeOfCare.identifier[0].value'],
+    ];
+    for (const [send, expression] of routes) {
+      const before = await p.storedEventsSnapshot();
+      const res = await send();
+      expect([res.status, res.body.issue?.[0]?.expression]).toEqual([400, [expression]]);
+      expectValidFhir(res.body);
+      expect(await p.storedEventsSnapshot()).toBe(before);
+    }
+  });
+
   it(
     'mutated resources, Bundles, URLs and headers: < 500, FHIR JSON, and a refusal is a valid OperationOutcome that stores nothing',
     async () => {

@@ -23,7 +23,7 @@
  */
 import type { StatedDecision, StatedLifecycle } from '#libs/domain';
 import { OKT_STAY_TYPE_SYSTEM, ORGANISATION_NUMBER_SYSTEM, SERVICE_DESCRIPTION_EXTENSION, SERVICE_TYPE_SYSTEM, WEEKLY_EXTENT_EXTENSION } from './constants.js';
-import type { OutcomeIssue } from './operation-outcome.js';
+import { unstorableTextIssues, type OutcomeIssue } from './operation-outcome.js';
 
 /** The IG's earlier weekly extent extension (a Quantity in hours), still in its examples. */
 export const WEEKLY_EXTENT_QUANTITY_EXTENSION = 'http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentQuantity';
@@ -65,6 +65,9 @@ export function parseEpisodeOfCareInput(resource: unknown, at: string): { ok: tr
     bad('', 'the resource must be an EpisodeOfCare (OktEpisodeOfCare profile)', 'invalid');
     return { ok: false, issues };
   }
+  // Text that cannot be stored is refused before any id is derived from it.
+  const unstorable = unstorableTextIssues(resource, at);
+  if (unstorable.length > 0) return { ok: false, issues: unstorable };
   const paths: Record<string, string> = {};
 
   // identifier: the decision id, unique within its source system.

@@ -153,3 +153,24 @@ describe('history parameters and version ETags', () => {
     expect([parseVersionETag('W/"0"'), parseVersionETag('*'), parseVersionETag('W/"a"'), parseVersionETag(undefined)]).toEqual([undefined, undefined, undefined, undefined]);
   });
 });
+
+describe('text that cannot be stored is refused where it stands, before any id is derived from it', () => {
+  const LONE = '\ud800';
+  it('in a resource: an unpaired surrogate in the decision id, a NUL in the description, each at its FHIRPath', () => {
+    const parsed = parseEpisodeOfCareInput(example({ identifier: [{ system: 'urn:fpi:decision-id:epj', value: LONE }] }), 'EpisodeOfCare');
+    expect(parsed).toEqual({ ok: false, issues: [{ code: 'invalid', diagnostics: expect.stringMatching(/^unpaired-surrogate: /), expression: ['EpisodeOfCare.identifier[0].value'] }] });
+    const nul = example();
+    (nul.extension[1] as { valueMarkdown: string }).valueMarkdown = 'a\u0000b';
+    expect(parseEpisodeOfCareInput(nul, 'Bundle.entry[2].resource')).toEqual({
+      ok: false,
+      issues: [{ code: 'invalid', diagnostics: expect.stringMatching(/^no-control-characters: /), expression: ['Bundle.entry[2].resource.extension[1].valueMarkdown'] }],
+    });
+  });
+  it("in a Bundle: its identifier (the idempotency key) and an entry's resource, named from the Bundle", () => {
+    const entry = { fullUrl: 'urn:uuid:1', resource: example({ identifier: [{ system: 'urn:fpi:decision-id:epj', value: LONE }] }), request: { method: 'POST', url: 'EpisodeOfCare' } };
+    expect(parseRequestBundle({ resourceType: 'Bundle', type: 'transaction', identifier: { value: `k${LONE}` }, entry: [entry] })).toEqual({
+      ok: false,
+      issues: [expect.objectContaining({ expression: ['Bundle.identifier.value'] }), expect.objectContaining({ expression: ['Bundle.entry[0].resource.identifier[0].value'] })],
+    });
+  });
+});

@@ -1,6 +1,6 @@
 /// <reference types="fhir" />
 /** FHIR R4 OperationOutcome, for errors (4xx/5xx) of the FHIR API. Pure functions. */
-import type { Problem } from '#libs/contracts';
+import { unstorableTexts, type Problem } from '#libs/contracts';
 
 /** The media type of every FHIR answer, errors included. */
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -66,4 +66,27 @@ export function problemToOperationOutcome(problem: Problem): fhir4.OperationOutc
       ? problem.errors.map((e) => ({ severity: 'error' as const, code, diagnostics: `${e.rule}: ${e.detail}`, expression: e.pointer ? [e.pointer.slice(1).replaceAll('/', '.')] : undefined }))
       : [{ severity: problem.status >= 500 ? 'fatal' : 'error', code, diagnostics: problem.detail ?? problem.title }],
   );
+}
+
+/**
+ * The FHIRPath of a JSON pointer (RFC 6901) into a resource at `at`: `/identifier/0/value`
+ * under `EpisodeOfCare` → `EpisodeOfCare.identifier[0].value`.
+ */
+export function fhirPathOfPointer(at: string, pointer: string): string {
+  let path = at;
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    path += /^(0|[1-9][0-9]*)$/.test(segment) ? `[${segment}]` : `.${segment}`;
+  }
+  return path;
+}
+
+/**
+ * Every string of a posted FHIR body (values and property names) that PostgreSQL cannot store
+ * (control characters, unpaired surrogates), as issues at its FHIRPath under `at`: the rule
+ * the native API holds every body to (`unstorableTexts`, libs/contracts), applied before
+ * anything is derived from the text (ids, keys). Empty when all text is storable.
+ */
+export function unstorableTextIssues(body: unknown, at: string): { code: 'invalid'; diagnostics: string; expression: string[] }[] {
+  return unstorableTexts(body).map(({ pointer, violation }) => ({ code: 'invalid' as const, diagnostics: `${violation.rule}: ${violation.detail}`, expression: [fhirPathOfPointer(at, pointer)] }));
 }

@@ -1,4 +1,4 @@
-import { fhirString, operationOutcome, operationOutcomeOf } from './operation-outcome.js';
+import { fhirPathOfPointer, fhirString, operationOutcome, operationOutcomeOf } from './operation-outcome.js';
 import { validateR4Resource } from './testing/validate.js';
 
 describe('operationOutcome', () => {
@@ -42,5 +42,14 @@ describe('operationOutcome', () => {
     expect(fhirString('😀 ok')).toBe('😀 ok');
     const outcome = operationOutcome('error', 'invalid', 'Invalid value "a\u0001b\u2028" of status', ['status\u0000']);
     expect(validateR4Resource(outcome)).toEqual({ valid: true, errors: [] });
+  });
+});
+
+describe('fhirPathOfPointer', () => {
+  it('turns a JSON pointer under a resource into its FHIRPath: array indexes in brackets, escapes undone', () => {
+    expect(fhirPathOfPointer('EpisodeOfCare', '/identifier/0/value')).toBe('EpisodeOfCare.identifier[0].value');
+    expect(fhirPathOfPointer('Bundle', '/entry/12/resource/extension/1/valueRatio/numerator')).toBe('Bundle.entry[12].resource.extension[1].valueRatio.numerator');
+    expect(fhirPathOfPointer('Bundle', '/a~1b/c~0d')).toBe('Bundle.a/b.c~d');
+    expect(fhirPathOfPointer('EpisodeOfCare', '')).toBe('EpisodeOfCare');
   });
 });

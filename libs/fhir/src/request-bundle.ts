@@ -5,7 +5,7 @@
  * resource for error expressions. Pure; the resources themselves are read by
  * `parseEpisodeOfCareInput`.
  */
-import type { OutcomeIssue } from './operation-outcome.js';
+import { unstorableTextIssues, type OutcomeIssue } from './operation-outcome.js';
 
 /** Most entries in one Bundle (as the native batch endpoint's 500 items, but resources are larger). */
 export const MAX_BUNDLE_ENTRIES = 100;
@@ -37,6 +37,9 @@ export function parseRequestBundle(body: unknown): { ok: true; value: RequestBun
   if (!isObject(body) || body.resourceType !== 'Bundle')
     return { ok: false, issues: [{ code: 'invalid', diagnostics: 'POST [base] takes a Bundle of type transaction or batch', expression: ['Bundle'] }] };
   if (body.type !== 'transaction' && body.type !== 'batch') return { ok: false, issues: [{ code: 'invalid', diagnostics: 'Bundle.type must be transaction or batch', expression: ['Bundle.type'] }] };
+  // Text that cannot be stored is refused before any key or id is derived from it.
+  const unstorable = unstorableTextIssues(body, 'Bundle');
+  if (unstorable.length > 0) return { ok: false, issues: unstorable };
   const raw = body.entry === undefined ? [] : body.entry;
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BUNDLE_ENTRIES) {
     return { ok: false, issues: [{ code: 'invalid', diagnostics: `Bundle.entry: 1 to ${MAX_BUNDLE_ENTRIES} entries`, expression: ['Bundle.entry'] }] };
