@@ -4,7 +4,7 @@
  * what a client posts, checking its endpoint, and rendering what is stored. Pure functions.
  */
 import { isIP } from 'node:net';
-import { BACKPORT, DECISION_CHANGES_TOPIC } from '#libs/fhir';
+import { BACKPORT, DECISION_CHANGES_TOPIC, unstorableTextIssues } from '#libs/fhir';
 import { parseFilterCriteria, type TopicFilters } from './topic.js';
 
 export type PayloadContent = 'empty' | 'id-only' | 'full-resource';
@@ -170,6 +170,10 @@ export function parseSubscription(
   if (!isObject(body) || body.resourceType !== 'Subscription') {
     return { ok: false, issues: [{ code: 'invalid', diagnostics: 'the body must be a FHIR R4 Subscription resource (resourceType Subscription)', expression: ['Subscription'] }] };
   }
+  // Text that cannot be stored (control characters, unpaired surrogates) is refused where it
+  // stands, by the rule every body is held to, rather than stored altered.
+  const unstorable = unstorableTextIssues(body, 'Subscription');
+  if (unstorable.length > 0) return { ok: false, issues: unstorable };
   // The server assigns the id (R4 http.html#create: a given one is ignored); it must still be an id.
   if (body.id !== undefined && (typeof body.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(body.id))) {
     issues.push({ code: 'invalid', diagnostics: 'id, when given, is a FHIR id (1 to 64 of A-Z, a-z, 0-9, - and .); the server assigns its own', expression: ['Subscription.id'] });

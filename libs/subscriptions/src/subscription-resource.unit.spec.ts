@@ -46,6 +46,10 @@ describe('endpointProblem', () => {
 });
 
 describe('parseSubscription', () => {
+  it('refuses text that cannot be stored (an unpaired surrogate, a NUL) at its element, rather than storing it altered', () => {
+    expect(issues(body({}, { reason: 'x\uD800' }))).toEqual([expect.stringMatching(/^Subscription\.reason: unpaired-surrogate: /)]);
+    expect(issues(body({ endpoint: 'https://app.example.com/h\u0000' }))).toEqual([expect.stringMatching(/^Subscription\.channel\.endpoint: no-control-characters: /)]);
+  });
   it('reads the backport profile: topic, filters, endpoint, headers, content, heartbeat, timeout and max count', () => {
     const r = parseSubscription(
       body({
