@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syntheticFodselsnummer } from '#libs/domain';
 import type { Deployable } from '#libs/service';
-import { benchGrant, startBenchServer, startPlatform } from '../lib.js';
+import { benchGrant, benchPatients, startBenchServer, startPlatform } from '../lib.js';
 import { benchDatabase, startLimitServer } from './limit.js';
 
 const [app = 'receive-service', path = '/api/v1/decision-events'] = process.argv.slice(2);
@@ -18,7 +18,10 @@ const pid = syntheticFodselsnummer({ birthDate: { year: 1950, month: 3, day: 4 }
 const bench = await startBenchServer();
 const platform = await startPlatform(bench.url, {}, app === 'limit' ? 'receive-service' : (app as Deployable));
 const server = app === 'limit' ? { ...(await startLimitServer(await benchDatabase(bench.url, 'bench_profile'), platform.jwks)), authorization: platform.authorization } : platform;
-const body = () => JSON.stringify(benchGrant(`P-${randomUUID()}`, pid));
+// Grants spread over 2,000 patients, as bench/receive sends them (one patient's overview would grow without bound).
+const patients = benchPatients(2000, 7);
+let sent = 0;
+const body = () => JSON.stringify(benchGrant(`P-${randomUUID()}`, patients[sent++ % patients.length]!));
 const get = path.includes('overview');
 const load = await autocannon({
   url: server.url + path,

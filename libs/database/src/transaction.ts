@@ -1,8 +1,10 @@
 import type pg from 'pg';
 
 /** Runs `work` between BEGIN and COMMIT on `client`; any error rolls back and is rethrown. */
-export async function inTransaction<T>(client: Pick<pg.ClientBase, 'query'>, work: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+export async function inTransaction<T>(client: Pick<pg.ClientBase, 'query'>, work: () => Promise<T>, options: { asyncCommit?: boolean } = {}): Promise<T> {
+  // With asyncCommit the commit does not wait for the WAL flush (SET LOCAL, this transaction
+  // only), sent with BEGIN in one round trip.
+  await client.query(options.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
   try {
     const result = await work();
     await client.query('COMMIT');

@@ -74,7 +74,19 @@ export function laterInstant(current: string | undefined, candidate: string): st
 
 /** The day (YYYY-MM-DD) in Norway of an instant: what "the day of occurredAt" means. Undefined for text that is not an instant. */
 export function osloDateOf(instant: string): string | undefined {
-  const parsed = parseInstant(instant);
+  const parsed = parsedInstant(instant);
   if (!parsed) return undefined;
-  return OSLO_DATE.format(new Date(parsed.epochSeconds * 1000 + (parsed.leap ? 999 : 0)));
+  // Since 1895 Norway's offset from UTC is a whole number of hours: every instant of one UTC
+  // hour has the same Norwegian day, so Intl's formatting (microseconds a call) runs once per
+  // hour seen. Earlier instants (local mean time) are formatted one by one.
+  if (parsed.epochSeconds < 0) return OSLO_DATE.format(new Date(parsed.epochSeconds * 1000 + (parsed.leap ? 999 : 0)));
+  const hour = Math.floor(parsed.epochSeconds / 3600);
+  let day = OSLO_DAY_OF_HOUR.get(hour);
+  if (day === undefined) {
+    if (OSLO_DAY_OF_HOUR.size >= 4096) OSLO_DAY_OF_HOUR.clear();
+    day = OSLO_DATE.format(new Date(hour * 3600 * 1000));
+    OSLO_DAY_OF_HOUR.set(hour, day);
+  }
+  return day;
 }
+const OSLO_DAY_OF_HOUR = new Map<number, string>();

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { compareInstants, laterInstant, osloDateOf, parseInstant } from './dates.js';
 
 describe('instants are compared as instants, not as text', () => {
@@ -57,5 +58,20 @@ describe('instants are compared as instants, not as text', () => {
     expect(osloDateOf('2026-03-02T00:30:00+01:00')).toBe('2026-03-02');
     expect(osloDateOf('2026-03-01T20:00:00-05:00')).toBe('2026-03-02');
     expect(osloDateOf('nope')).toBeUndefined();
+  });
+
+  it('gives the day Intl gives for Europe/Oslo for any instant, at any offset, across DST changes and far dates (the per-hour cache changes nothing)', () => {
+    const oslo = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Oslo' });
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(1800, 0, 1) / 1000, max: Date.UTC(2200, 0, 1) / 1000 }), fc.integer({ min: -14 * 4, max: 14 * 4 }), (seconds, quarters) => {
+        const offset = quarters * 15;
+        const local = new Date((seconds + offset * 60) * 1000).toISOString().slice(0, 19);
+        const sign = offset < 0 ? '-' : '+';
+        const abs = Math.abs(offset);
+        const text = `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+        expect(osloDateOf(text)).toBe(oslo.format(new Date(seconds * 1000)));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

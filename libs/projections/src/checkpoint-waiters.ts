@@ -13,6 +13,8 @@ type Waiter = { tenant: string; checkpoint: Checkpoint; resolve: () => void };
 export class CheckpointWaiters {
   private readonly known = new Map<string, Checkpoint>(); // `${projection}|${tenant}` → checkpoint
   private readonly waiters = new Map<string, Set<Waiter>>(); // projection → waiters
+  /** Runners spacing their batches (see `awaited`), woken when a reader starts waiting. */
+  private readonly watchers = new Set<{ projection: string; tenant: string; wake: () => void }>();
   private stopped = false;
 
   constructor(private readonly checkpoints: CheckpointStore) {}
@@ -27,6 +29,7 @@ export class CheckpointWaiters {
     let set = this.waiters.get(projection);
     if (!set) this.waiters.set(projection, (set = new Set()));
     set.add(waiter);
+    for (const w of [...this.watchers]) if (w.projection === projection && w.tenant === tenant) w.wake();
     const reached = () => this.hasReached(projection, tenant, checkpoint).catch(() => false);
     try {
       for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
@@ -42,6 +45,28 @@ export class CheckpointWaiters {
     } finally {
       set.delete(waiter);
     }
+  }
+
+  /**
+   * Resolves when a reader waits for `projection` to reach a checkpoint of `tenant` (at once
+   * if one waits now), or when `signal` aborts: a runner spacing its batches under load
+   * starts the next one at once for a reader that waits (read-your-writes stays prompt).
+   */
+  awaited(projection: string, tenant: string, signal: AbortSignal): Promise<void> {
+    if ([...(this.waiters.get(projection) ?? [])].some((w) => w.tenant === tenant) || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const watcher = {
+        projection,
+        tenant,
+        wake: () => {
+          this.watchers.delete(watcher);
+          signal.removeEventListener('abort', watcher.wake);
+          resolve();
+        },
+      };
+      this.watchers.add(watcher);
+      signal.addEventListener('abort', watcher.wake, { once: true });
+    });
   }
 
   /** A local runner committed up to `checkpoint`: wakes the waiters it satisfies. */

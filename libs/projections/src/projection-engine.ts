@@ -172,6 +172,7 @@ export class ProjectionEngine {
         if (caughtUp) void this.supervise();
       },
       onError: (err) => this.log(`projection ${id} (tenant ${tenant}) restarts: ${(err as Error).message}`),
+      awaited: (signal) => this.waiters.awaited(id, tenant, signal),
     });
     this.runners.set(key, runner);
     runner.start();

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { inTransaction } from '#libs/database';
 import { compareCheckpoints, type Checkpoint, type EventStore, type ReadAllResult, type RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
-import type { CheckpointStore } from './checkpoints/checkpoint-store.port.js';
+import type { CheckpointStore, StoredCheckpoint } from './checkpoints/checkpoint-store.port.js';
 import type { DeadLetters } from './dead-letters.js';
 import { projectionId, type Projection } from './projection.js';
 
@@ -15,9 +15,16 @@ export interface RunnerOptions {
   retryDelaysMs: number[];
   /** Wait before trying again to become the active runner, or to reconnect. */
   lockRetryMs: number;
+  /**
+   * While events keep coming, the least time between the starts of two batches: under load
+   * a batch then carries what arrived meanwhile instead of one event each (a batch costs
+   * about the same statements whatever its size). The first batch after a quiet spell
+   * starts at once, so an event appended alone is projected without this wait.
+   */
+  batchIntervalMs: number;
 }
 
-export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { batchSize: 1000, pollMs: 1000, retryDelaysMs: [50, 200, 800], lockRetryMs: 1000 };
+export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { batchSize: 1000, pollMs: 1000, retryDelaysMs: [50, 200, 800], lockRetryMs: 1000, batchIntervalMs: 20 };
 
 export interface RunnerHooks {
   onCheckpoint?(checkpoint: Checkpoint): void;
@@ -25,6 +32,8 @@ export interface RunnerHooks {
   onApplied?(events: number): void;
   onDeadLetter?(event: RecordedEvent, error: unknown): void;
   onError?(error: unknown): void;
+  /** Resolves when a reader waits for this projection's next checkpoint (or `signal` aborts): ends a batch spacing early. */
+  awaited?(signal: AbortSignal): Promise<void>;
 }
 
 class CheckpointMovedError extends Error {
@@ -133,50 +142,107 @@ export class ProjectionRunner {
     // It remembers the erasure generation read before it was started: after an erasure the
     // page may hold erased events, so it is dropped and read again.
     let next: { from: Checkpoint; page: Promise<ReadAllResult>; generation: number | undefined } | undefined;
+    // The checkpoint as this runner last stored it. It holds the lock, so no one else moves
+    // it; a pause or an erasure that changes the row makes the next compare-and-set fail,
+    // and the row is read again (undefined: read it).
+    let known: StoredCheckpoint | undefined;
+    // A wake-up asked for before a page is read: appends announced while the page is applied
+    // resolve it, so after a page that was not full the runner waits on it instead of reading
+    // an empty page first.
+    let woken: Promise<unknown> | undefined;
+    let lastBatchAt = 0;
+    let heartbeatAt = 0;
     while (!signal.aborted) {
-      const stored = (await checkpoints.read(this.id, this.tenant))!; // claimed above
+      const stored = known ?? (await checkpoints.read(this.id, this.tenant))!; // claimed above
+      known = stored;
       if (stored.status === 'paused') {
         next = undefined;
+        known = undefined;
         this.setCaughtUp(false);
         await abortableSleep(this.options.pollMs, signal);
         continue;
       }
       const from = stored.checkpoint;
+      woken ??= this.store.waitForEvents(this.tenant, { timeoutMs: this.options.pollMs, signal });
       // A page read ahead is used only from where the batch before it really ended; it holds
       // what a read now would (every event of it is behind the xmin horizon), or less.
       const page = next && compareCheckpoints(next.from, from) === 0 && next.generation === stored.generation ? await next.page : await this.store.readAll(this.tenant, from, this.options.batchSize);
       next = undefined;
       if (page.events.length === 0) {
         this.setCaughtUp(true);
-        await checkpoints.heartbeat(this.id, this.tenant);
-        await this.store.waitForEvents(this.tenant, { timeoutMs: this.options.pollMs, signal });
+        // The lease shows in heartbeat_at; at most once a poll, and then the row is read again
+        // (a pause while there was nothing to apply is seen within a poll, as before).
+        if (Date.now() - heartbeatAt >= this.options.pollMs) {
+          await checkpoints.heartbeat(this.id, this.tenant);
+          heartbeatAt = Date.now();
+          known = undefined;
+        }
+        await woken;
+        woken = undefined;
+        await this.spaceBatches(lastBatchAt, signal);
         continue;
       }
-      this.setCaughtUp(false);
-      if (page.events.length === this.options.batchSize) {
+      const full = page.events.length === this.options.batchSize;
+      // Behind while pages come full; a page that is not full was all there was to apply.
+      if (full) this.setCaughtUp(false);
+      if (full) {
         const ahead = this.store.readAll(this.tenant, page.checkpoint, this.options.batchSize);
         ahead.catch(() => undefined); // a failed read-ahead is read again, or never used
         next = { from: page.checkpoint, page: ahead, generation: stored.generation };
       }
-      await this.processBatch(client, from, page.events, signal, stored.generation);
+      lastBatchAt = Date.now();
+      const to = await this.processBatch(client, from, page.events, signal, stored.generation);
+      known = to ? { ...stored, checkpoint: to } : undefined;
+      if (to && !full) {
+        // Not full: nothing more was visible when it was read. Wait for the next append.
+        this.setCaughtUp(true);
+        await woken;
+        woken = undefined;
+        await this.spaceBatches(lastBatchAt, signal);
+      }
+    }
+  }
+
+  /**
+   * Under load, waits until `batchIntervalMs` after the start of the last batch (see
+   * RunnerOptions), unless a reader waits for this projection (read-your-writes).
+   */
+  private async spaceBatches(lastBatchAt: number, signal: AbortSignal): Promise<void> {
+    const wait = lastBatchAt + this.options.batchIntervalMs - Date.now();
+    if (wait <= 0 || signal.aborted) return;
+    const done = new AbortController();
+    const stop = () => done.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      await Promise.race([abortableSleep(wait, done.signal), this.hooks.awaited?.(done.signal)].filter(Boolean));
+    } finally {
+      signal.removeEventListener('abort', stop);
+      done.abort();
     }
   }
 
   /** `generation`: the checkpoint's erasure generation when `events` were read (see `commit`). */
-  private async processBatch(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal, generation?: number): Promise<void> {
+  /**
+   * Applies a page. Returns the checkpoint stored at its end when every event was applied
+   * (and the stored row is as this runner last wrote it); undefined when the checkpoint moved
+   * under it, a poison event was dead-lettered, or the page was split (read the row again).
+   */
+  private async processBatch(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal, generation?: number): Promise<Checkpoint | undefined> {
     const attempt = await this.withRetries(client, () => this.commit(client, from, events, signal, generation), signal);
-    if (attempt.ok || attempt.moved) return;
+    if (attempt.ok) return events[events.length - 1]!.checkpoint;
+    if (attempt.moved) return undefined;
     // The batch keeps failing: find the event that does, applying the others one by one.
     let checkpoint = from;
     for (const event of events) {
       const one = await this.withRetries(client, () => this.commit(client, checkpoint, [event], signal, generation), signal);
-      if (one.moved) return;
+      if (one.moved) return undefined;
       if (!one.ok) {
         await this.deadLetter(client, event, one.error);
-        return;
+        return undefined;
       }
       checkpoint = event.checkpoint;
     }
+    return undefined;
   }
 
   /** Bounded retries with back-off; a broken connection is not retried here but rethrown. */
@@ -205,13 +271,16 @@ export class ProjectionRunner {
    */
   private async commit(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal, generation?: number): Promise<void> {
     const to = events[events.length - 1]!.checkpoint;
-    await inTransaction(client, async () => {
-      if (this.projection.asyncCommit) await client.query('SET LOCAL synchronous_commit = off');
-      const relevant = events.filter((e) => this.projection.handles(e.type));
-      if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant, signal);
-      // Compare-and-set: a checkpoint that moved under us means another runner was active.
-      if (!(await this.checkpoints.on(client).compareAndSet(this.id, this.tenant, from, to, generation))) throw new CheckpointMovedError();
-    });
+    await inTransaction(
+      client,
+      async () => {
+        const relevant = events.filter((e) => this.projection.handles(e.type));
+        if (relevant.length > 0) await this.projection.apply(client, this.tenant, relevant, signal);
+        // Compare-and-set: a checkpoint that moved under us means another runner was active.
+        if (!(await this.checkpoints.on(client).compareAndSet(this.id, this.tenant, from, to, generation))) throw new CheckpointMovedError();
+      },
+      { asyncCommit: this.projection.asyncCommit },
+    );
     this.hooks.onApplied?.(events.length);
     this.hooks.onCheckpoint?.(to);
   }

@@ -101,7 +101,15 @@ export class SubscriptionRunner {
     // at-least-once allows. Event numbers are handed out by the matcher, durably, elsewhere.
     this.deliveryPool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => undefined));
     this.store = new SubscriptionStore(this.deliveryPool);
-    const matcher = new SubscriptionMatcher(allowed, { matched: (tenant, n) => hooks.matched?.(tenant, n) });
+    // The worker is woken after a batch that matched an event: a batch that matched none leaves
+    // it no work (its poll still finds heartbeats and retries that fall due).
+    let matchedSinceWake = false;
+    const matcher = new SubscriptionMatcher(allowed, {
+      matched: (tenant, n) => {
+        if (n > 0) matchedSinceWake = true;
+        hooks.matched?.(tenant, n);
+      },
+    });
     this.worker = new DeliveryWorker(this.store, (s, e) => this.readResources(s, e, 'fhir.subscription.notify'), delivery, hooks);
     this.engine = new ProjectionEngine(
       pool,
@@ -110,7 +118,13 @@ export class SubscriptionRunner {
       [matcher],
       { ...DEFAULT_ENGINE_OPTIONS, batchSize: 500 },
       // After the batch commits: its numbered events are visible to the worker now.
-      { applied: () => this.worker.wake() },
+      {
+        applied: () => {
+          if (!matchedSinceWake) return;
+          matchedSinceWake = false;
+          this.worker.wake();
+        },
+      },
       (message) => hooks.log?.(message.replace(`projection ${MATCHER_PROJECTION}_v1`, 'subscription matcher')),
     );
   }

@@ -68,7 +68,8 @@ export class DecisionHistoryProjection implements Projection {
       [tenant, ids],
     );
     const last = new Map(rows.map((r) => [r.resource_id, r.decision]));
-    const out: { resourceId: string; version: number; patient: string; streamId: string; type: string; recordedAt: string; method: string; url: string; decision: string; resource: string }[] = [];
+    // One row per version, sent as one JSON parameter (json_to_recordset): no array literals to escape.
+    const out: { r: string; v: number; p: string; s: string; t: string; at: string; m: string; u: string; d: OverviewDecision; res: unknown }[] = [];
     for (const e of relevant) {
       const event = asDecisionEvent(e);
       const { sourceSystem, decisionId, patient } = event.data;
@@ -82,24 +83,25 @@ export class DecisionHistoryProjection implements Projection {
       last.set(resourceId, decision);
       const request = requestOf(e, resourceId);
       out.push({
-        resourceId,
-        version: e.streamPosition,
-        patient: patient.value,
-        streamId: decisionStreamId(sourceSystem, decisionId),
-        type: e.type,
-        recordedAt: e.recordedAt.toISOString(),
-        ...request,
-        decision: JSON.stringify(decision),
-        resource: JSON.stringify(episodeOfCareVersion(decision, patient, { tenant })),
+        r: resourceId,
+        v: e.streamPosition,
+        p: patient.value,
+        s: decisionStreamId(sourceSystem, decisionId),
+        t: e.type,
+        at: e.recordedAt.toISOString(),
+        m: request.method,
+        u: request.url,
+        d: decision,
+        res: episodeOfCareVersion(decision, patient, { tenant }),
       });
     }
     if (out.length === 0) return;
-    const col = <K extends keyof (typeof out)[number]>(k: K) => out.map((o) => o[k]);
     await db.query(
       `INSERT INTO ${this.table} (tenant_id, resource_id, version, patient_id, stream_id, event_type, recorded_at, method, url, decision, resource)
-       SELECT $1, * FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[])
+       SELECT $1, x.r, x.v, x.p, x.s, x.t, x.at, x.m, x.u, x.d, x.res
+         FROM json_to_recordset($2::json) AS x(r text, v int, p text, s text, t text, at timestamptz, m text, u text, d jsonb, res jsonb)
        ON CONFLICT (tenant_id, resource_id, version) DO NOTHING`,
-      [tenant, col('resourceId'), col('version'), col('patient'), col('streamId'), col('type'), col('recordedAt'), col('method'), col('url'), col('decision'), col('resource')],
+      [tenant, JSON.stringify(out)],
     );
   }
 

@@ -108,7 +108,12 @@ export function normalizeDecisionReport(report: DecisionReport, ctx: RuleContext
   const sourceSystem = report.sourceSystem ?? ctx.defaultSourceSystem;
   const base = { decisionId: report.decisionId, sourceSystem, patient: { system: report.patient.system, value: report.patient.value }, occurredAt: report.occurredAt };
   const day = report.occurredAt.slice(0, 10);
-  const optional = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  // A copy without the absent fields (a plain loop: this runs for every event received).
+  const optional = <T extends object>(o: T): T => {
+    const present = {} as T;
+    for (const key in o) if (o[key] !== undefined) present[key] = o[key];
+    return present;
+  };
   let event: DecisionEvent;
   switch (report.type) {
     case 'ServiceDecisionGranted':
