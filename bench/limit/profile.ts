@@ -21,11 +21,14 @@ const server = app === 'limit' ? { ...(await startLimitServer(await benchDatabas
 // Grants spread over 2,000 patients, as bench/receive sends them (one patient's overview would grow without bound).
 const patients = benchPatients(2000, 7);
 let sent = 0;
-const body = () => JSON.stringify(benchGrant(`P-${randomUUID()}`, patients[sent++ % patients.length]!));
+const grant = () => benchGrant(`P-${randomUUID()}`, patients[sent++ % patients.length]!);
+// The batch endpoint gets 500 events a request (2 connections), as bench/receive sends them.
+const batch = path.endsWith('/batch');
+const body = () => JSON.stringify(batch ? { events: Array.from({ length: 500 }, grant) } : grant());
 const get = path.includes('overview');
 const load = await autocannon({
   url: server.url + path,
-  connections: 16,
+  connections: batch ? 2 : 16,
   duration: Number(process.env.BENCH_SECONDS ?? 8),
   requests: [
     get

@@ -4,7 +4,7 @@ import { IdempotencyConflictError, PostgresEventStore, type ExpectedVersion, typ
 import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
 import { createTestDatabase, type TestDatabase } from '#libs/testing';
 import { decisionStream } from '../record-decision/record-decision.handler.js';
-import { ConcurrencyRetriesExhaustedError, handleCommand, MAX_CONCURRENCY_ATTEMPTS } from './command-handler.js';
+import { ConcurrencyRetriesExhaustedError, handleBatch, handleCommand, MAX_CONCURRENCY_ATTEMPTS } from './command-handler.js';
 
 const TENANT = tenantId('313231593');
 const patient = { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' };
@@ -21,6 +21,11 @@ const stored = (event: DecisionEvent, eventId: string = randomUUID()): NewEvent 
  */
 class RacedStore extends PostgresEventStore {
   reads = 0;
+  streamsReads = 0;
+  override async readStreams(...args: Parameters<PostgresEventStore['readStreams']>) {
+    this.streamsReads += 1;
+    return super.readStreams(...args);
+  }
   before: () => Promise<void> = async () => undefined;
   override async readStream(...args: Parameters<PostgresEventStore['readStream']>) {
     this.reads += 1;
@@ -92,5 +97,48 @@ describe('handleCommand against PostgreSQL', () => {
     const error = await handleCommand(store, TENANT, STREAM, ask(granted), decisionStream).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DecisionRuleError);
     expect((error as DecisionRuleError).violation).toMatchObject({ rule: 'decision-exists', status: 409 });
+  });
+
+  describe('a batch of new grants (tried as one append before any read)', () => {
+    const grantOf = (decisionId: string): DecisionEvent => ({ type: 'ServiceDecisionGranted', data: { ...base, decisionId, serviceCode: '6', period: { start: '2026-03-01' } } });
+    const itemsOf = (ids: string[], eventIds = ids.map(() => randomUUID())) => ids.map((id, i) => ({ streamId: `Decision/epj-a/${id}`, command: ask(grantOf(id), eventIds[i]) }));
+    const stored3 = async (ids: string[]) => Promise.all(ids.map(async (id) => (await new PostgresEventStore(db.pool).readStream(TENANT, `Decision/epj-a/${id}`)).length));
+
+    it('stores new grants in one append without reading their streams', async () => {
+      const ids = [0, 1, 2].map((i) => `B-${i}-${randomUUID()}`);
+      const outcomes = await handleBatch(store, TENANT, itemsOf(ids), decisionStream);
+      expect(outcomes.map((o) => o.outcome)).toEqual(['appended', 'appended', 'appended']);
+      expect(store.streamsReads).toBe(0);
+      expect(await stored3(ids)).toEqual([1, 1, 1]);
+    });
+
+    it('answers a retry of the same batch with duplicates, storing nothing twice', async () => {
+      const ids = [0, 1].map((i) => `R-${i}-${randomUUID()}`);
+      const eventIds = ids.map(() => randomUUID());
+      await handleBatch(store, TENANT, itemsOf(ids, eventIds), decisionStream);
+      const again = await handleBatch(store, TENANT, itemsOf(ids, eventIds), decisionStream);
+      expect(again.map((o) => o.outcome)).toEqual(['duplicate', 'duplicate']);
+      expect(await stored3(ids)).toEqual([1, 1]);
+    });
+
+    it('judges each item on what is stored when one grant names a decision that exists: the others are stored, that one refused', async () => {
+      const ids = [0, 1, 2].map((i) => `C-${i}-${randomUUID()}`);
+      await handleBatch(store, TENANT, itemsOf([ids[1]!]), decisionStream);
+      const outcomes = await handleBatch(store, TENANT, itemsOf(ids), decisionStream);
+      expect(outcomes.map((o) => o.outcome)).toEqual(['appended', 'rejected', 'appended']);
+      expect(((outcomes[1] as { error: unknown }).error as DecisionRuleError).violation).toMatchObject({ rule: 'decision-exists' });
+      expect(store.streamsReads).toBe(1); // the optimistic append failed, then one read
+      expect(await stored3(ids)).toEqual([1, 1, 1]);
+    });
+
+    it('refuses only the item whose event id another stored event holds', async () => {
+      const ids = [0, 1].map((i) => `I-${i}-${randomUUID()}`);
+      const taken = randomUUID();
+      await store.append(TENANT, `Decision/epj-a/other-${randomUUID()}`, [stored(granted, taken)], 'no_stream');
+      const outcomes = await handleBatch(store, TENANT, itemsOf(ids, [randomUUID(), taken]), decisionStream);
+      expect(outcomes.map((o) => o.outcome)).toEqual(['appended', 'rejected']);
+      expect((outcomes[1] as { error: unknown }).error).toBeInstanceOf(IdempotencyConflictError);
+      expect(await stored3(ids)).toEqual([1, 0]);
+    });
   });
 });

@@ -11,7 +11,7 @@ import { AppendManyConflictError, IdempotencyConflictError, WrongExpectedVersion
 import { type TenantId } from '#libs/tenancy';
 import { isDataException } from '#libs/http';
 import { inSpan, inSpanSync } from '#libs/telemetry';
-import { planBatch, type BatchItem, type PlanBinding, type PlannedOutcome } from './batch-plan.js';
+import { planBatch, type BatchItem, type BatchPlan, type PlanBinding } from './batch-plan.js';
 
 /** Version conflicts on one stream are retried this many times in all. */
 export const MAX_CONCURRENCY_ATTEMPTS = 5;
@@ -116,9 +116,33 @@ export type BatchOutcome = { outcome: 'appended' | 'duplicate'; result: AppendRe
  * a value the database refuses, the planned commands are handled one by one with
  * `handleCommand`, so each gets its own answer. Items that failed before (parsing) pass
  * through as `rejected`.
+ *
+ * A batch whose every stream starts with a command that starts its stream (`startsStream`:
+ * new grants, the common case of an EPJ's bulk send) is first tried without the read, as
+ * one append at `no_stream` for every stream: when every item plans to be appended on
+ * empty streams and the store takes it, that is the answer; when anything differs (a stream
+ * or an event id exists: a retry, a conflict), nothing was stored and the batch is handled
+ * as above, from the read.
  */
 export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, items: (BatchItem<C> | { error: unknown })[], binding: StreamBinding<S, C, E>): Promise<BatchOutcome[]> {
   const commands = items.filter((i): i is BatchItem<C> => !('error' in i));
+  if (commands.length > 0 && startsEveryStream(commands, binding)) {
+    const unread = new Map<string, readonly RecordedEvent[]>();
+    const plan = inSpanSync('decide', { 'fpi.commands': commands.length }, () =>
+      planBatch(
+        items.map((i) => ('error' in i ? undefined : i)),
+        unread,
+        binding,
+      ),
+    );
+    if (plan.outcomes.every((o) => o.kind === 'append' || o.kind === 'invalid' || o.kind === 'repeat')) {
+      const appended = await appendPlanned(store, tenant, items, plan).catch((error: unknown) => {
+        if (error instanceof AppendManyConflictError || error instanceof IdempotencyConflictError || isDataException(error)) return undefined;
+        throw error;
+      });
+      if (appended) return appended;
+    }
+  }
   const histories = await store.readStreams(tenant, [...new Set(commands.map((c) => c.streamId))]);
   const plan = inSpanSync('decide', { 'fpi.commands': commands.length }, () =>
     planBatch(
@@ -127,30 +151,11 @@ export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, 
       binding,
     ),
   );
-  const outcomes: BatchOutcome[] = new Array(items.length);
-  const settle = (index: number, planned: PlannedOutcome) => {
-    if (planned.kind === 'rejected') outcomes[index] = { outcome: 'rejected', error: planned.error };
-    else if (planned.kind === 'invalid') outcomes[index] = { outcome: 'rejected', error: (items[index] as { error: unknown }).error };
-    else if (planned.kind === 'id-conflict') outcomes[index] = { outcome: 'rejected', error: new IdempotencyConflictError([planned.eventId]) };
-    else if (planned.kind === 'duplicate') outcomes[index] = { outcome: 'duplicate', result: duplicateResult(planned.stored) };
-  };
-  plan.outcomes.forEach((planned, index) => settle(index, planned));
   try {
-    const results = await inSpan('append', { 'fpi.streams': plan.appends.length }, () =>
-      store.appendMany(
-        tenant,
-        plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
-      ),
-    );
-    plan.appends.forEach((append, i) => {
-      const result = results[i]!;
-      append.items.forEach((index, j) => {
-        const position = result.positions[j]!;
-        outcomes[index] = { outcome: 'appended', result: { outcome: 'appended', streamVersion: position.streamPosition, positions: [position], checkpoint: result.checkpoint } };
-      });
-    });
+    return await appendPlanned(store, tenant, items, plan);
   } catch (error) {
     if (!(error instanceof AppendManyConflictError) && !isDataException(error)) throw error;
+    const outcomes = settled(items, plan);
     for (const append of plan.appends) {
       for (const index of new Set(append.items)) {
         const item = items[index] as BatchItem<C>;
@@ -160,14 +165,61 @@ export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, 
         );
       }
     }
+    return withRepeats(plan, outcomes);
   }
-  // A repeat of an earlier item of the batch gets that item's answer, as a duplicate.
+}
+
+/** Whether the first command of every stream in `commands` starts its stream (see `handleBatch`). */
+function startsEveryStream<S, C, E>(commands: BatchItem<C>[], binding: StreamBinding<S, C, E>): boolean {
+  if (!binding.startsStream) return false;
+  const seen = new Set<string>();
+  for (const { streamId, command } of commands) {
+    if (seen.has(streamId)) continue;
+    if (!binding.startsStream(command)) return false;
+    seen.add(streamId);
+  }
+  return true;
+}
+
+/** The outcomes a plan settles without appending (refusals, retries); `append` items are left to fill. */
+function settled<C>(items: (BatchItem<C> | { error: unknown })[], plan: BatchPlan): BatchOutcome[] {
+  const outcomes: BatchOutcome[] = new Array(items.length);
+  plan.outcomes.forEach((planned, index) => {
+    if (planned.kind === 'rejected') outcomes[index] = { outcome: 'rejected', error: planned.error };
+    else if (planned.kind === 'invalid') outcomes[index] = { outcome: 'rejected', error: (items[index] as { error: unknown }).error };
+    else if (planned.kind === 'id-conflict') outcomes[index] = { outcome: 'rejected', error: new IdempotencyConflictError([planned.eventId]) };
+    else if (planned.kind === 'duplicate') outcomes[index] = { outcome: 'duplicate', result: duplicateResult(planned.stored) };
+  });
+  return outcomes;
+}
+
+/** A repeat of an earlier item of the batch gets that item's answer, as a duplicate. */
+function withRepeats(plan: BatchPlan, outcomes: BatchOutcome[]): BatchOutcome[] {
   plan.outcomes.forEach((planned, index) => {
     if (planned.kind !== 'repeat') return;
     const first = outcomes[planned.of]!;
     outcomes[index] = first.outcome === 'rejected' ? first : { outcome: 'duplicate', result: { ...first.result, outcome: 'duplicate' } };
   });
   return outcomes;
+}
+
+/** The plan's one multi-stream append, and every item's outcome. Throws what `appendMany` throws (nothing is stored then). */
+async function appendPlanned<C>(store: EventStore, tenant: TenantId, items: (BatchItem<C> | { error: unknown })[], plan: BatchPlan): Promise<BatchOutcome[]> {
+  const outcomes = settled(items, plan);
+  const results = await inSpan('append', { 'fpi.streams': plan.appends.length }, () =>
+    store.appendMany(
+      tenant,
+      plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
+    ),
+  );
+  plan.appends.forEach((append, i) => {
+    const result = results[i]!;
+    append.items.forEach((index, j) => {
+      const position = result.positions[j]!;
+      outcomes[index] = { outcome: 'appended', result: { outcome: 'appended', streamVersion: position.streamPosition, positions: [position], checkpoint: result.checkpoint } };
+    });
+  });
+  return withRepeats(plan, outcomes);
 }
 
 /** The answer to one command handled with `handleAllOrNothing`. */
