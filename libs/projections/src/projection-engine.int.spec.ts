@@ -248,4 +248,54 @@ describe('projection engine on PostgreSQL', () => {
     await until(async () => (await db.pool.query(`SELECT status FROM read_model_versions WHERE version = 1`)).rows[0].status === 'dropped');
     expect((await db.pool.query(`SELECT to_regclass('counting_v1') AS t`)).rows[0].t).toBeNull();
   });
+
+  describe('batches under load (batchIntervalMs)', () => {
+    /** Counts the batches it is given. */
+    class BatchCounting extends CountingProjection {
+      sizes: number[] = [];
+      override async apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]) {
+        this.sizes.push(events.length);
+        await super.apply(db, tenant, events);
+      }
+    }
+    const reached = async (checkpoint: RecordedEvent['checkpoint']) => {
+      const row = await checkpointRow();
+      return (
+        row !== undefined &&
+        (BigInt(row.transaction_id) > checkpoint.transactionId || (BigInt(row.transaction_id) === checkpoint.transactionId && Number(row.global_position) >= checkpoint.globalPosition))
+      );
+    };
+
+    it('while events keep coming, a batch carries what arrived since the last one began; the first after a quiet spell starts at once', async () => {
+      const p = new BatchCounting();
+      const e = engine([p], { ...FAST, batchSize: 1000, batchIntervalMs: 400 });
+      await e.start();
+      const first = await append(1);
+      const started = Date.now();
+      // Polled through the table, not waited for (a waiting reader would cut the interval short).
+      const stored = await store.readStream(TENANT, 's-0');
+      await until(() => reached(stored.at(-1)!.checkpoint));
+      expect(Date.now() - started).toBeLessThan(400); // alone after a quiet spell: at once
+      // 30 appends in quick succession: the next batch waits until 400 ms after the first began.
+      const more = await append(30);
+      const last = (await store.readAll(TENANT, stored.at(-1)!.checkpoint, 100)).events.at(-1)!;
+      await until(() => reached(last.checkpoint));
+      expect(p.sizes.reduce((a, b) => a + b, 0)).toBe(31);
+      expect(p.sizes.length).toBeLessThanOrEqual(3); // one event, then the 30 in one or two batches (not 30)
+      const rows = await applied();
+      expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set([...first, ...more]));
+    });
+
+    it('a reader waiting for a checkpoint (read-your-writes) is answered without the interval', async () => {
+      const e = engine([new BatchCounting()], { ...FAST, batchIntervalMs: 60_000 });
+      await e.start();
+      await append(1);
+      await until(async () => (await applied()).length === 1);
+      await append(1);
+      const last = (await store.readStream(TENANT, 's-0')).at(-1)!;
+      const started = Date.now();
+      expect(await e.waitFor('counting_v1', TENANT, last.checkpoint, 10_000)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(5_000); // not the minute the interval asks for
+    });
+  });
 });
