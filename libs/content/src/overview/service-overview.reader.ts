@@ -100,9 +100,10 @@ export class ServiceOverviewReader {
   /**
    * Reads the overview for a caller and writes the audit-log record: one per read, with
    * what was returned (the decisions shown, or a count) and the outcome. The patient's
-   * restriction is checked first (`checkRestriction`): 403 `patient-restricted`, or a
-   * break-the-glass read flagged `restrictionOverridden`. `checked`: the verdict of a
-   * `checkRestriction` the caller already made for this read, so it is not read again.
+   * restriction is checked before the document is looked at (`loggedRead`; on the primary in
+   * the same statement): 403 `patient-restricted`, or a break-the-glass read flagged
+   * `restrictionOverridden`. `checked`: the verdict of a `checkRestriction` the caller
+   * already made for this read, so it is not read again.
    */
   readLogged(caller: Caller, query: OverviewQuery, action: string, returned: (o: ServiceOverviewResponse) => Returned = decisionsOf, checked?: RestrictionVerdict): Promise<ServiceOverviewResponse> {
     return this.loggedRead(caller, query.personId, action, (restriction) => this.read(caller.tenant, query, restriction), returned, checked);

@@ -1,9 +1,12 @@
 /**
  * The one restriction check of every read path (REST overview, OKT reads, FHIR search and
- * read, and any read added later): `patientRestrictionVerdict(store, tenant, personId, purpose)`.
- * It folds the patient's restriction stream, read from the event store itself (the primary,
- * through the EventStore port), so a restriction or its lifting holds for every instance from
- * the moment its append committed: no projection, no cache, no replica in between (ADR 0012).
+ * read, and any read added later): the patient's restriction stream, read from the event store
+ * itself (the primary, through the EventStore port), folded by `restrictionStateOf` and judged
+ * by `restrictionVerdictOf` (`restrictionReadDecision`), so a restriction or its lifting holds
+ * for every instance from the moment its append committed: no projection, no cache, no replica
+ * in between (ADR 0012). `patientRestrictionVerdict(store, tenant, personId, purpose)` reads the
+ * stream alone; the overview reader reads it in the same statement as the overview where the
+ * primary serves the read (`ServiceOverviewReader.readAt`), and applies the same two functions.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
