@@ -5,6 +5,7 @@
  * which writes the patient's access-log record of every read: a check that applies to every
  * history read (purpose of use, the patient's restriction) is made in `DecisionHistoryHandler.execute`.
  */
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ProblemError } from '#libs/contracts';
@@ -63,7 +64,9 @@ export class DecisionHistoryQuery extends Query<HistoryResult> {
  * Reads the live history version the way the overview is read (`ServiceOverviewReader.readAt`:
  * the replica when there is one, after the projection has applied what the tenant had when
  * asked, up to 2 s; then what it has). `where` uses `$3`, `$4`, … for `params` (`$1` is the
- * tenant, `$2` the projection).
+ * tenant, `$2` the projection); it names a prepared statement, so it never holds a value
+ * itself (one statement per distinct text). `restriction`: the patient's restriction, checked
+ * before the rows are looked at (`readAt`).
  */
 @Injectable()
 export class DecisionHistoryReader {
@@ -93,9 +96,11 @@ export class DecisionHistoryReader {
                 method, url, resource, count(*) OVER () AS total
            FROM ${projection} WHERE tenant_id = $1 AND ${where}
           ORDER BY recorded_at DESC, resource_id, version DESC
-          ${limit !== undefined ? `LIMIT ${Math.trunc(limit)}` : ''}) h`,
-      params,
-      { stale: true, restriction },
+          LIMIT $${params.length + 3}::bigint) h`,
+      [...params, limit === undefined ? null : Math.trunc(limit)],
+      // One statement text per projection and `where` (the limit is a parameter, NULL: none):
+      // named, it is parsed and planned once per connection.
+      { stale: true, restriction, name: `${projection}_${createHash('sha256').update(where).digest('hex').slice(0, 12)}` },
     );
     const rows = read.value ?? [];
     return { total: rows.length > 0 ? Number(rows[0]!.total) : 0, rows: rows.map(({ total: _t, ...row }) => ({ ...row, version: Number(row.version) }) as HistoryRow) };
