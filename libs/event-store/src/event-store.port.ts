@@ -73,6 +73,19 @@ export interface ReadStreamOptions {
   limit?: number;
 }
 
+/** The value `readStreamWith` reads beside the stream: a scalar subquery (`$1` the tenant, `params` from `$3`), optionally named. */
+export interface StreamWithValueSql {
+  sql: string;
+  params: unknown[];
+  name?: string;
+}
+
+/** What `readStreamWith` returns: the stream's events, and the caller's value as text (null for SQL NULL). */
+export interface StreamWithValue {
+  events: RecordedEvent[];
+  value: string | null;
+}
+
 export interface ReadAllResult {
   events: RecordedEvent[];
   /** Resume from here: the checkpoint of the last event returned, or the one passed in. */
@@ -105,6 +118,17 @@ export interface EventStore {
    */
   appendMany(tenant: TenantId, appends: StreamAppend[]): Promise<AppendResult[]>;
   readStream(tenant: TenantId, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * Optional: the whole stream `streamId` and, in the same statement (one snapshot, one round
+   * trip), a value of the caller's SQL over the same database. `value.sql` is a scalar
+   * subquery whose `$1` is the tenant and whose `value.params` are `$3…` (`$2` is the stream
+   * id); its result comes back as text (null for SQL NULL) for the caller to parse. The events
+   * are those `readStream` returns, mapped and upcast the same way. Only a store on PostgreSQL
+   * has it (the PostgreSQL adapter and the decorators over it); callers of any other store
+   * read the stream and the value apart. `value.name`, when given, names the statement (one
+   * name per `sql` text): it is then parsed and planned once per connection, not per call.
+   */
+  readStreamWith?(tenant: TenantId, streamId: string, value: StreamWithValueSql): Promise<StreamWithValue>;
   /** Several whole streams in one read; streams without events map to []. */
   readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>>;
   /** Events after `from` (exclusive) in `$all` order; only events no reader can miss any more. */

@@ -12,10 +12,15 @@ export interface AppendMetrics {
 
 /** Decorates any event-store adapter with append counts, latency and conflict metrics. */
 export class InstrumentedEventStore implements EventStore {
+  /** The inner store's, when it has one (a store on PostgreSQL): passed through unchanged. */
+  readonly readStreamWith?: EventStore['readStreamWith'];
+
   constructor(
     private readonly inner: EventStore,
     private readonly metrics: AppendMetrics,
-  ) {}
+  ) {
+    if (inner.readStreamWith) this.readStreamWith = inner.readStreamWith.bind(inner);
+  }
 
   async append(tenant: TenantId, streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const started = process.hrtime.bigint();

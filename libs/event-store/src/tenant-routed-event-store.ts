@@ -1,5 +1,18 @@
 import type { Checkpoint } from './checkpoint.js';
-import type { AppendResult, EventStore, Lag, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from './event-store.port.js';
+import type {
+  AppendResult,
+  EventStore,
+  Lag,
+  ExpectedVersion,
+  NewEvent,
+  ReadAllResult,
+  ReadStreamOptions,
+  RecordedEvent,
+  StreamAppend,
+  StreamWithValue,
+  StreamWithValueSql,
+  WaitOptions,
+} from './event-store.port.js';
 import type { TenantId } from '#libs/tenancy';
 
 /**
@@ -18,6 +31,12 @@ export class TenantRoutedEventStore implements EventStore {
   }
   async readStream(tenant: TenantId, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
     return (await this.storeOf(tenant)).readStream(tenant, streamId, options);
+  }
+  /** The tenant's store's `readStreamWith` (every store this routes to is a PostgreSQL adapter, which has it). */
+  async readStreamWith(tenant: TenantId, streamId: string, value: StreamWithValueSql): Promise<StreamWithValue> {
+    const store = await this.storeOf(tenant);
+    if (!store.readStreamWith) throw new Error(`the event store of tenant ${tenant} cannot read a stream with a value`);
+    return store.readStreamWith(tenant, streamId, value);
   }
   async readStreams(tenant: TenantId, streamIds: string[]): Promise<Map<string, RecordedEvent[]>> {
     return (await this.storeOf(tenant)).readStreams(tenant, streamIds);

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
-import { decodeJwt, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { TENANT_REGISTRY, type TenantEnvironment, type TenantId, type TenantRegistry } from '#libs/tenancy';
 import { ProblemError, problemType } from '#libs/contracts';
 import { osloToday, validateOrganisationNumber } from '#libs/domain';
@@ -9,7 +9,7 @@ import { CLAIMS, PURPOSES_OF_USE, SCOPES, TRUST_FRAMEWORK_TYPE, type PurposeOfUs
 import { verifyDpopProof, DpopError, type DpopReplayCache } from './dpop.js';
 import { DEV_ISSUER } from './dev-issuer.js';
 import { publicRequestUrl } from './public-url.js';
-import { KEYS_RETRY_AFTER_SECONDS, TokenKeysUnavailableError, TokenVerifier } from './token-verifier.js';
+import { KEYS_RETRY_AFTER_SECONDS, TokenKeysUnavailableError, TokenVerifier, verifyByIssuer } from './token-verifier.js';
 import { citizenOf, CitizenTokenRefusal, type CitizenCaller } from './citizen/citizen.js';
 
 /** Who is calling, from a verified access token: the tenant they act for and on what basis. */
@@ -133,14 +133,11 @@ export class TokenCallerResolver implements CallerResolver {
       throw unauthorized('unauthenticated', 'the Authorization header must be "DPoP <token>" or "Bearer <token>"', 'invalid_request');
     const dpop = scheme!.toLowerCase() === 'dpop';
     let payload: JWTPayload;
-    let kind: CheckedToken['kind'] = 'helseid';
+    let kind: CheckedToken['kind'];
     try {
-      // The unverified iss only picks which issuer's verifier checks the token (decoded only
-      // when a citizen issuer is configured); that verifier then requires exactly its own iss
-      // and its own keys' signature. jose decodes the header itself on a cache miss.
-      const citizen = this.citizenIssuer;
-      if (citizen && decodeJwt(token).iss === citizen.issuer) kind = 'citizen';
-      payload = await (kind === 'citizen' ? citizen!.verifier : this.verifier).verify(token);
+      const verified = await verifyByIssuer(token, this.verifier, this.citizenIssuer);
+      payload = verified.payload;
+      kind = verified.bySecond ? 'citizen' : 'helseid';
     } catch (error) {
       if (error instanceof TokenKeysUnavailableError) {
         throw new ProblemError(

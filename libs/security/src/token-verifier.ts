@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
 export interface TokenVerifierOptions {
   issuer: string;
@@ -92,11 +92,19 @@ export class TokenVerifier {
     return this.keysDown ? { status: 'degraded', unavailableSince: this.keysDown.since, message: this.keysDown.message } : { status: 'up' };
   }
 
-  async verify(token: string): Promise<JWTPayload> {
+  /**
+   * The payload of `token` if this verifier has verified it and it has not expired since
+   * (what `verify` would return without verifying again); undefined otherwise. Decodes nothing.
+   */
+  cached(token: string): JWTPayload | undefined {
     const known = this.verified.get(token);
-    const now = Date.now() / 1000;
-    if (known && (known.exp ?? 0) > now - this.tolerance) return known;
-    if (known) this.verified.delete(token);
+    return known && (known.exp ?? 0) > Date.now() / 1000 - this.tolerance ? known : undefined;
+  }
+
+  async verify(token: string): Promise<JWTPayload> {
+    const known = this.cached(token);
+    if (known) return known;
+    this.verified.delete(token);
     const { payload } = await jwtVerify(token, this.keySet, {
       issuer: this.options.issuer,
       audience: this.options.audience,
@@ -111,4 +119,28 @@ export class TokenVerifier {
     this.verified.set(token, payload);
     return payload;
   }
+}
+
+/**
+ * Verifies `token` with the verifier of its issuer: `first` (HelseID, or the dev issuer), or
+ * `second` (the citizen issuer) when one is configured; `bySecond` says which. A token either
+ * verifier has verified (and that has not expired since) is answered from that verifier's
+ * cache, decoding nothing. Otherwise the unverified `iss` (`issuerOf`, jose's `decodeJwt`)
+ * only picks the verifier, which then requires exactly its own iss and its own keys'
+ * signature. Throws as `TokenVerifier.verify` does (and jose's JWTInvalid for a token that
+ * does not decode).
+ */
+export async function verifyByIssuer(
+  token: string,
+  first: TokenVerifier,
+  second: { issuer: string; verifier: TokenVerifier } | undefined,
+  issuerOf: (token: string) => string | undefined = (t) => decodeJwt(t).iss,
+): Promise<{ payload: JWTPayload; bySecond: boolean }> {
+  const known = first.cached(token);
+  if (known) return { payload: known, bySecond: false };
+  if (!second) return { payload: await first.verify(token), bySecond: false };
+  const knownBySecond = second.verifier.cached(token);
+  if (knownBySecond) return { payload: knownBySecond, bySecond: true };
+  if (issuerOf(token) === second.issuer) return { payload: await second.verifier.verify(token), bySecond: true };
+  return { payload: await first.verify(token), bySecond: false };
 }

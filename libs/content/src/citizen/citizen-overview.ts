@@ -5,11 +5,10 @@
  * that person's; the patient audit log records who read on whose behalf.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { lookupServiceCode, type RestrictionScope, type ServiceStatus } from '#libs/domain';
+import { lookupServiceCode, type RestrictionScope, type RestrictionState, type ServiceStatus } from '#libs/domain';
 import { PatientAuditLog, type CitizenCaller, type PatientAuditLogRecord } from '#libs/security';
 import { TENANT_REGISTRY, type Tenant, type TenantRegistry } from '#libs/tenancy';
 import { ServiceOverviewReader } from '../overview/service-overview.reader.js';
-import { PatientRestrictions } from '../restriction/patient-restriction.js';
 import { purposeText, REPRESENTATION_TEXT, RESTRICTION_TEXT, roleText, STATUS_TEXT } from './plain-words.js';
 
 export interface CitizenService {
@@ -64,7 +63,6 @@ const OUTCOME_TEXT = { success: 'Så opplysningene', denied: 'Fikk ikke se opply
 export class CitizenOverviewReader {
   constructor(
     private readonly reader: ServiceOverviewReader,
-    private readonly restrictions: PatientRestrictions,
     private readonly auditLog: PatientAuditLog,
     @Inject(TENANT_REGISTRY) private readonly tenants: TenantRegistry,
   ) {}
@@ -85,7 +83,16 @@ export class CitizenOverviewReader {
   async overview(citizen: CitizenCaller): Promise<CitizenServiceOverview> {
     const municipalities: CitizenMunicipality[] = [];
     for (const tenant of await this.municipalities(citizen)) {
-      const [overview, restriction] = await Promise.all([this.reader.read(tenant.id, { personId: citizen.subject, includeEnded: true }), this.restrictions.state(tenant.id, citizen.subject)]);
+      // The citizen's own restriction is shown, not applied: read with the overview (one statement on the primary).
+      let restriction: RestrictionState = {};
+      const overview = await this.reader.read(
+        tenant.id,
+        { personId: citizen.subject, includeEnded: true },
+        {
+          personId: citizen.subject,
+          check: async (state) => void (restriction = state),
+        },
+      );
       if (overview.services.length === 0 && !restriction.active) continue;
       await this.auditLog.recordCitizen(tenant.id, citizen, {
         action: 'citizen.service-overview.read',

@@ -5,6 +5,7 @@
  * which writes the patient's access-log record of every read: a check that applies to every
  * history read (purpose of use, the patient's restriction) is made in `DecisionHistoryHandler.execute`.
  */
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ProblemError } from '#libs/contracts';
@@ -14,7 +15,7 @@ import { OperationOutcomeError, operationOutcome, operationOutcomeOf, parseEpiso
 import type { TenantId } from '#libs/tenancy';
 import { PatientAuditLog, patientOfRequest, type Caller, type PersonIdSource } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
-import { READ_YOUR_WRITES_TIMEOUT_MS, ServiceOverviewReader } from '../overview/service-overview.reader.js';
+import { READ_YOUR_WRITES_TIMEOUT_MS, ServiceOverviewReader, type RestrictionCheck } from '../overview/service-overview.reader.js';
 import { DECISION_HISTORY } from './decision-history.projection.js';
 
 /** One version of a decision, as the history read model holds it. */
@@ -63,7 +64,9 @@ export class DecisionHistoryQuery extends Query<HistoryResult> {
  * Reads the live history version the way the overview is read (`ServiceOverviewReader.readAt`:
  * the replica when there is one, after the projection has applied what the tenant had when
  * asked, up to 2 s; then what it has). `where` uses `$3`, `$4`, … for `params` (`$1` is the
- * tenant, `$2` the projection).
+ * tenant, `$2` the projection); it names a prepared statement, so it never holds a value
+ * itself (one statement per distinct text). `restriction`: the patient's restriction, checked
+ * before the rows are looked at (`readAt`).
  */
 @Injectable()
 export class DecisionHistoryReader {
@@ -73,7 +76,7 @@ export class DecisionHistoryReader {
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
-  async select(tenant: TenantId, where: string, params: unknown[], limit?: number): Promise<{ rows: HistoryRow[]; total: number }> {
+  async select(tenant: TenantId, where: string, params: unknown[], limit?: number, restriction?: RestrictionCheck): Promise<{ rows: HistoryRow[]; total: number }> {
     const engine = await this.engines.of(tenant);
     const version = await engine.liveVersion(DECISION_HISTORY);
     if (version === undefined) throw ProblemError.of(503, 'unavailable', 'The history is not available yet');
@@ -93,9 +96,11 @@ export class DecisionHistoryReader {
                 method, url, resource, count(*) OVER () AS total
            FROM ${projection} WHERE tenant_id = $1 AND ${where}
           ORDER BY recorded_at DESC, resource_id, version DESC
-          ${limit !== undefined ? `LIMIT ${Math.trunc(limit)}` : ''}) h`,
-      params,
-      { stale: true },
+          LIMIT $${params.length + 3}::bigint) h`,
+      [...params, limit === undefined ? null : Math.trunc(limit)],
+      // One statement text per projection and `where` (the limit is a parameter, NULL: none):
+      // named, it is parsed and planned once per connection.
+      { stale: true, restriction, name: `${projection}_${createHash('sha256').update(where).digest('hex').slice(0, 12)}` },
     );
     const rows = read.value ?? [];
     return { total: rows.length > 0 ? Number(rows[0]!.total) : 0, rows: rows.map(({ total: _t, ...row }) => ({ ...row, version: Number(row.version) }) as HistoryRow) };
@@ -140,13 +145,20 @@ export class DecisionHistoryHandler implements IQueryHandler<DecisionHistoryQuer
     }
     if (request.kind === 'patient') {
       patientId = (await this.overview.personIdOf(caller, request.patient, action)).value;
-      // The patient's restriction, by the one check: refused (403, logged) before anything is read.
-      const restrictionOverridden = (await this.overview.checkRestriction(caller, patientId, action)).decision === 'break-the-glass';
+      const pid = patientId;
       const where = ['patient_id = $3'];
-      const params: unknown[] = [patientId];
+      const params: unknown[] = [pid];
       if (request.since !== undefined) where.push(`recorded_at >= $${params.push(request.since) + 2}::timestamptz`);
       if (request.until !== undefined) where.push(`recorded_at < $${params.push(request.until) + 2}::timestamptz`);
-      found = await this.logged(caller, action, patientId, restrictionOverridden, () => this.history.select(caller.tenant, where.join(' AND '), params, request.count));
+      // The patient's restriction, by the one check (in the history's own statement when the
+      // primary serves it): refused (403, logged) before anything is looked at.
+      found = await this.overview.loggedRead(
+        caller,
+        pid,
+        action,
+        (restriction) => this.history.select(caller.tenant, where.join(' AND '), params, request.count, restriction),
+        (f) => ({ decisionIds: decisionIdsOf(f.rows) }),
+      );
     } else {
       if (!/^[A-Za-z0-9\-.]{1,64}$/.test(request.id)) throw notFound(request.id);
       const all = await this.history.select(caller.tenant, 'resource_id = $3', [request.id.toLowerCase()]);
@@ -154,7 +166,7 @@ export class DecisionHistoryHandler implements IQueryHandler<DecisionHistoryQuer
       patientId = all.rows[0]!.patientId;
       const restrictionOverridden = (await this.overview.checkRestriction(caller, patientId, action)).decision === 'break-the-glass';
       const rows = request.kind === 'version' ? all.rows.filter((r) => String(r.version) === request.version) : all.rows.sort((a, b) => b.version - a.version);
-      const returned = { decisionIds: [...new Set(rows.map((r) => r.streamId.replace(/^Decision\//, '')))] };
+      const returned = { decisionIds: decisionIdsOf(rows) };
       if (rows.length === 0) {
         await this.auditLog.record(caller, { action, outcome: 'error', patientId, returned: { decisionIds: [] }, detail: '404 no such version', restrictionOverridden });
         throw notFound(request.id, request.kind === 'version' ? `/_history/${request.version}` : '');
@@ -164,16 +176,9 @@ export class DecisionHistoryHandler implements IQueryHandler<DecisionHistoryQuer
     }
     return { patient: { system: personIdentifierSystem(patientId), value: patientId }, ...found };
   }
+}
 
-  private async logged(caller: Caller, action: string, patientId: string, restrictionOverridden: boolean, read: () => Promise<{ rows: HistoryRow[]; total: number }>) {
-    try {
-      const found = await read();
-      const returned = { decisionIds: [...new Set(found.rows.map((r) => r.streamId.replace(/^Decision\//, '')))] };
-      await this.auditLog.record(caller, { action, outcome: 'success', patientId, returned, restrictionOverridden });
-      return found;
-    } catch (error) {
-      await this.auditLog.record(caller, { action, outcome: 'error', patientId, detail: (error as Error).message, restrictionOverridden });
-      throw error;
-    }
-  }
+/** The decisions (`<sourceSystem>/<decisionId>`) of history rows, each once: what the access log records as returned. */
+function decisionIdsOf(rows: HistoryRow[]): string[] {
+  return [...new Set(rows.map((r) => r.streamId.replace(/^Decision\//, '')))];
 }

@@ -1,14 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ProblemError, problemType } from '#libs/contracts';
-import { osloToday, parsePersonIdentifier, personIdentifierSystem, viewOverview, type OverviewDecision, type OverviewDocument, type PersonId, type ServiceOverview } from '#libs/domain';
+import {
+  osloToday,
+  parsePersonIdentifier,
+  personIdentifierSystem,
+  restrictionStreamId,
+  viewOverview,
+  type OverviewDecision,
+  type OverviewDocument,
+  type PersonId,
+  type RestrictionState,
+  type ServiceOverview,
+} from '#libs/domain';
 import { EVENT_STORE, formatCheckpoint, parseCheckpoint, type Checkpoint, type EventStore } from '#libs/event-store';
 import { TenantDatabases, type TenantId } from '#libs/tenancy';
-import { hasReached, type ProjectionEngine } from '#libs/projections';
+import { hasReached, valueWithCheckpointOf, type ProjectionEngine } from '#libs/projections';
 import { PatientAuditLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { SERVICE_OVERVIEW } from './service-overview.projection.js';
-import { patientRestricted, PatientRestrictions, type RestrictionVerdict } from '../restriction/patient-restriction.js';
+import { patientRestricted, PatientRestrictions, restrictionStateOf, restrictionVerdictOf, type RestrictionVerdict } from '../restriction/patient-restriction.js';
 
 export const decisionsOf = (o: ServiceOverviewResponse): Returned => ({ decisionIds: o.services.map((s) => `${s.sourceSystem}/${s.decisionId}`) });
 
@@ -32,6 +43,16 @@ export const READ_YOUR_WRITES_TIMEOUT_MS = 2000;
 
 export { osloToday };
 
+/**
+ * The patient's restriction as one read checks it (ADR 0012): `check` is given the state
+ * folded from the patient's restriction stream, read from the event store on the primary,
+ * before the read-model value is looked at, and throws to refuse the read.
+ */
+export interface RestrictionCheck {
+  personId: string;
+  check(state: RestrictionState): Promise<void>;
+}
+
 @Injectable()
 export class ServiceOverviewReader {
   constructor(
@@ -48,7 +69,11 @@ export class ServiceOverviewReader {
    * with 403 `patient-restricted`; otherwise the verdict (`break-the-glass`: serve, and flag it).
    */
   async checkRestriction(caller: Caller, personId: string, action: string): Promise<RestrictionVerdict> {
-    const verdict = await this.restrictions.verdict(caller.tenant, personId, caller.purpose);
+    return this.refuseRestricted(caller, personId, action, await this.restrictions.verdict(caller.tenant, personId, caller.purpose));
+  }
+
+  /** A `restricted` verdict audit-logged as denied and thrown as 403 `patient-restricted`; any other returned. */
+  private async refuseRestricted(caller: Caller, personId: string, action: string, verdict: RestrictionVerdict): Promise<RestrictionVerdict> {
     if (verdict.decision === 'restricted') {
       await this.auditLog.record(caller, { action, outcome: 'denied', patientId: personId, detail: '403 patient-restricted' });
       throw patientRestricted();
@@ -75,26 +100,54 @@ export class ServiceOverviewReader {
   /**
    * Reads the overview for a caller and writes the audit-log record: one per read, with
    * what was returned (the decisions shown, or a count) and the outcome. The patient's
-   * restriction is checked first (`checkRestriction`): 403 `patient-restricted`, or a
-   * break-the-glass read flagged `restrictionOverridden`. `checked`: the verdict of a
-   * `checkRestriction` the caller already made for this read, so it is not read again.
+   * restriction is checked before the document is looked at (`loggedRead`; on the primary in
+   * the same statement): 403 `patient-restricted`, or a break-the-glass read flagged
+   * `restrictionOverridden`. `checked`: the verdict of a `checkRestriction` the caller
+   * already made for this read, so it is not read again.
    */
-  async readLogged(
+  readLogged(caller: Caller, query: OverviewQuery, action: string, returned: (o: ServiceOverviewResponse) => Returned = decisionsOf, checked?: RestrictionVerdict): Promise<ServiceOverviewResponse> {
+    return this.loggedRead(caller, query.personId, action, (restriction) => this.read(caller.tenant, query, restriction), returned, checked);
+  }
+
+  /**
+   * A read of `personId`'s data under the restriction check, and its audit-log record (one
+   * per read: `returned` of the result, or the error). `read` hands the `RestrictionCheck` it
+   * is given to `readAt`, which runs it on the restriction stream before the read-model value
+   * is looked at (in the same statement when the primary serves the read): a restricted
+   * patient is logged as denied and refused with 403 `patient-restricted`, and nothing of
+   * the value is parsed or served. A read that fails before it reaches the check (a bad
+   * `min-checkpoint`, a projection that does not catch up) makes the check then, so a
+   * restricted patient gets 403 whatever else is wrong. `checked`: the verdict of a
+   * `checkRestriction` the caller already made (no second read of the stream).
+   */
+  async loggedRead<R>(
     caller: Caller,
-    query: OverviewQuery,
+    personId: string,
     action: string,
-    returned: (o: ServiceOverviewResponse) => Returned = decisionsOf,
+    read: (restriction: RestrictionCheck | undefined) => Promise<R>,
+    returned: (result: R) => Returned,
     checked?: RestrictionVerdict,
-  ): Promise<ServiceOverviewResponse> {
-    // First the patient's restriction: a refused read reads nothing.
-    const verdict = checked ?? (await this.checkRestriction(caller, query.personId, action));
-    const restrictionOverridden = verdict.decision === 'break-the-glass';
+  ): Promise<R> {
+    let verdict = checked;
+    const restriction: RestrictionCheck | undefined = checked
+      ? undefined
+      : {
+          personId,
+          check: async (state) => {
+            verdict = restrictionVerdictOf(state, caller.purpose);
+            await this.refuseRestricted(caller, personId, action, verdict);
+          },
+        };
     try {
-      const overview = await this.read(caller.tenant, query);
-      await this.auditLog.record(caller, { action, outcome: 'success', patientId: query.personId, returned: returned(overview), restrictionOverridden });
-      return overview;
+      const result = await read(restriction);
+      // Every read path hands the check to readAt; should one not, the check still comes before anything is served.
+      verdict ??= await this.checkRestriction(caller, personId, action);
+      await this.auditLog.record(caller, { action, outcome: 'success', patientId: personId, returned: returned(result), restrictionOverridden: verdict.decision === 'break-the-glass' });
+      return result;
     } catch (error) {
-      await this.auditLog.record(caller, { action, outcome: 'error', patientId: query.personId, detail: (error as Error).message, restrictionOverridden });
+      if (verdict?.decision === 'restricted') throw error; // refused, and logged as denied
+      verdict ??= await this.checkRestriction(caller, personId, action);
+      await this.auditLog.record(caller, { action, outcome: 'error', patientId: personId, detail: (error as Error).message, restrictionOverridden: verdict.decision === 'break-the-glass' });
       throw error;
     }
   }
@@ -122,7 +175,7 @@ export class ServiceOverviewReader {
          FROM ${projection}_decisions x JOIN ${projection} o ON o.tenant_id = x.tenant_id AND o.patient_id = x.patient_id
         WHERE x.tenant_id = $1 AND x.resource_id = $3`,
       [resourceId.toLowerCase()],
-      { stale: true },
+      { stale: true, name: `${projection}_by_resource` },
     );
     return found.value?.decision ? { patientId: found.value.patientId, decision: found.value.decision } : undefined;
   }
@@ -142,6 +195,9 @@ export class ServiceOverviewReader {
    * after `started`; then 503 `not-caught-up` for `asked` (a client's min-checkpoint), or the
    * replica's answer when `stale` is allowed. Used by the other read models' readers too
    * (the history), so every read of the content side waits and falls back the same way.
+   * `restriction`: the patient's restriction is checked first (`restrictionFirst`). `name`:
+   * the statement's name, for SQL whose text is fixed per projection (prepared once per
+   * connection: parsing and planning cost PostgreSQL more than running a keyed read).
    */
   async readAt<T>(
     tenant: TenantId,
@@ -151,18 +207,20 @@ export class ServiceOverviewReader {
     started: number,
     sql: string,
     params: unknown[],
-    on: { asked?: string; stale?: boolean },
+    on: { asked?: string; stale?: boolean; restriction?: RestrictionCheck; name?: string },
   ): Promise<{ value: T | null; checkpoint: Checkpoint }> {
     const cluster = await this.tenants.of(tenant);
-    const select = (pool: typeof cluster.readPool) => engine.checkpoints.on(pool).readWithCheckpoint<T>(projection, tenant, sql, params);
+    const select = (pool: typeof cluster.readPool) => engine.checkpoints.on(pool).readWithCheckpoint<T>(projection, tenant, sql, params, on.name);
+    let read = on.restriction ? await this.restrictionFirst<T>(tenant, engine, projection, { sql, params, name: on.name }, on.restriction, cluster.readPool === cluster.db.pool) : undefined;
     for (;;) {
-      let read: { value: T | null; checkpoint: Checkpoint };
-      try {
-        read = await select(cluster.readPool);
-      } catch (error) {
-        // A version that just went live may not have reached the replica yet: read the primary.
-        if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
-        read = await select(cluster.db.pool);
+      if (!read) {
+        try {
+          read = await select(cluster.readPool);
+        } catch (error) {
+          // A version that just went live may not have reached the replica yet: read the primary.
+          if ((error as { code?: string }).code !== '42P01' || cluster.readPool === cluster.db.pool) throw error;
+          read = await select(cluster.db.pool);
+        }
       }
       if (!wanted || hasReached(read.checkpoint, wanted)) return read;
       if (Date.now() - started > READ_YOUR_WRITES_TIMEOUT_MS) {
@@ -170,10 +228,46 @@ export class ServiceOverviewReader {
         throw notCaughtUp(on.asked ?? '');
       }
       await new Promise((r) => setTimeout(r, 10));
+      read = undefined;
     }
   }
 
-  async read(tenant: TenantId, query: OverviewQuery): Promise<ServiceOverviewResponse> {
+  /**
+   * The patient's restriction, checked before a read-model value is looked at (ADR 0012):
+   * the restriction stream is read from the event store, folded by `restrictionStateOf` and
+   * handed to `restriction.check`, which throws to refuse. When the primary serves the read
+   * (`primary`) and the event store runs on PostgreSQL, the stream and the value with its
+   * checkpoint come in one statement (`readStreamWith` with `valueWithCheckpointSql`: one
+   * round trip, one snapshot of the primary), and the value is parsed only once the check
+   * has passed; it is returned. Otherwise (a replica serves reads, or the store is KurrentDB)
+   * the stream alone is read first, and undefined is returned: the caller reads the value.
+   */
+  private async restrictionFirst<T>(
+    tenant: TenantId,
+    engine: ProjectionEngine,
+    projection: string,
+    value: { sql: string; params: unknown[]; name?: string },
+    restriction: RestrictionCheck,
+    primary: boolean,
+  ): Promise<{ value: T | null; checkpoint: Checkpoint } | undefined> {
+    if (primary && this.store.readStreamWith) {
+      const fused = await this.store.readStreamWith(tenant, restrictionStreamId(tenant, restriction.personId), {
+        sql: engine.checkpoints.valueWithCheckpointSql(projection, value.sql),
+        params: value.params,
+        ...(value.name ? { name: value.name } : {}),
+      });
+      await restriction.check(restrictionStateOf(fused.events));
+      return valueWithCheckpointOf<T>(fused.value);
+    }
+    await restriction.check(await this.restrictions.state(tenant, restriction.personId));
+    return undefined;
+  }
+
+  /**
+   * The overview of `query.personId` as of its `min-checkpoint` (if any). `restriction`: the
+   * patient's restriction, checked before the document is looked at (`readAt`).
+   */
+  async read(tenant: TenantId, query: OverviewQuery, restriction?: RestrictionCheck): Promise<ServiceOverviewResponse> {
     const { engine, version, projection } = await this.live(tenant);
     const started = Date.now();
     let wanted: Checkpoint | undefined;
@@ -189,6 +283,8 @@ export class ServiceOverviewReader {
     }
     const read = await this.readAt<OverviewDocument>(tenant, engine, projection, wanted, started, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [query.personId], {
       asked: query.minCheckpoint,
+      restriction,
+      name: `${projection}_document`,
     });
     const patient = { system: personIdentifierSystem(query.personId), value: query.personId };
     const view = read.value ? viewOverview(read.value, { today: osloToday(), includeEnded: query.includeEnded, since: query.since }) : { patient, services: [], sources: [] };

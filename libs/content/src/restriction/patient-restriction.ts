@@ -1,9 +1,12 @@
 /**
  * The one restriction check of every read path (REST overview, OKT reads, FHIR search and
- * read, and any read added later): `patientRestrictionVerdict(store, tenant, personId, purpose)`.
- * It folds the patient's restriction stream, read from the event store itself (the primary,
- * through the EventStore port), so a restriction or its lifting holds for every instance from
- * the moment its append committed: no projection, no cache, no replica in between (ADR 0012).
+ * read, and any read added later): the patient's restriction stream, read from the event store
+ * itself (the primary, through the EventStore port), folded by `restrictionStateOf` and judged
+ * by `restrictionVerdictOf` (`restrictionReadDecision`), so a restriction or its lifting holds
+ * for every instance from the moment its append committed: no projection, no cache, no replica
+ * in between (ADR 0012). `patientRestrictionVerdict(store, tenant, personId, purpose)` reads the
+ * stream alone; the overview reader reads it in the same statement as the overview where the
+ * primary serves the read (`ServiceOverviewReader.readAt`), and applies the same two functions.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
@@ -19,7 +22,7 @@ import {
   type RestrictionScope,
   type RestrictionState,
 } from '#libs/domain';
-import { EVENT_STORE, type EventStore } from '#libs/event-store';
+import { EVENT_STORE, type EventStore, type RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 
 /** What the patient's restriction means for one read. */
@@ -30,13 +33,27 @@ export interface RestrictionVerdict {
   state: RestrictionState;
 }
 
+/** The restriction events of a stored restriction stream (other types, if any, left out). */
+function restrictionEventsOf(stream: RecordedEvent[]): RestrictionEvent[] {
+  return stream.map(restrictionEventFromStored).filter((e): e is RestrictionEvent => e !== undefined);
+}
+
+/**
+ * The one fold: the state of a patient's restriction from its stream as read from the event
+ * store (`readStream`, or `readStreamWith` where a read fuses it with its read-model value).
+ */
+export function restrictionStateOf(stream: RecordedEvent[]): RestrictionState {
+  return restrictionEventsOf(stream).reduce(restrictionDecider.evolve, restrictionDecider.initialState());
+}
+
+/** The verdict of a restriction state for a reader's purpose (`restrictionReadDecision`, libs/domain). */
+export function restrictionVerdictOf(state: RestrictionState, purpose: ReadPurpose | undefined): RestrictionVerdict {
+  return { decision: restrictionReadDecision(state, purpose), state };
+}
+
 /** The state of a patient's restriction in a municipality, folded from its stream as stored now. */
 export async function patientRestrictionState(store: EventStore, tenant: TenantId, personId: string): Promise<RestrictionState> {
-  const events = await store.readStream(tenant, restrictionStreamId(tenant, personId));
-  return events
-    .map(restrictionEventFromStored)
-    .filter((e): e is RestrictionEvent => e !== undefined)
-    .reduce(restrictionDecider.evolve, restrictionDecider.initialState());
+  return restrictionStateOf(await store.readStream(tenant, restrictionStreamId(tenant, personId)));
 }
 
 /**
@@ -48,8 +65,7 @@ export async function patientRestrictionState(store: EventStore, tenant: TenantI
  * the patient audit log (`restrictionOverridden`).
  */
 export async function patientRestrictionVerdict(store: EventStore, tenant: TenantId, personId: string, purpose: ReadPurpose | undefined): Promise<RestrictionVerdict> {
-  const state = await patientRestrictionState(store, tenant, personId);
-  return { decision: restrictionReadDecision(state, purpose), state };
+  return restrictionVerdictOf(await patientRestrictionState(store, tenant, personId), purpose);
 }
 
 /** The 403 problem of a restricted patient: it names no service and no scope. */
@@ -110,7 +126,7 @@ export interface RestrictionStatus {
 
 /** The status and history of a patient's restriction in a municipality, from its stream as stored now. */
 export async function patientRestrictionStatus(store: EventStore, tenant: TenantId, personId: string): Promise<RestrictionStatus> {
-  const events = (await store.readStream(tenant, restrictionStreamId(tenant, personId))).map(restrictionEventFromStored).filter((e): e is RestrictionEvent => e !== undefined);
+  const events = restrictionEventsOf(await store.readStream(tenant, restrictionStreamId(tenant, personId)));
   const state = events.reduce(restrictionDecider.evolve, restrictionDecider.initialState());
   return {
     status: state.active ? 'restricted' : 'not-restricted',

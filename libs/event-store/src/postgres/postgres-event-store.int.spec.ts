@@ -2,6 +2,7 @@ import pg from 'pg';
 import { createTestDatabase } from '#libs/testing';
 import { eventStoreContract, event } from '../testing/event-store.contract.js';
 import { PostgresEventStore } from './postgres-event-store.js';
+import { UpcasterRegistry } from '../upcasting.js';
 import { PostgresTenantRegistry } from '#libs/tenancy';
 import type { NewEvent } from '../event-store.port.js';
 import type { TenantId } from '#libs/tenancy';
@@ -75,6 +76,35 @@ describe('PostgreSQL adapter specifics', () => {
       expect(rows.map((r) => r.relname)).toEqual(['events_313231593']);
       expect(await registry.list()).toHaveLength(1);
     } finally {
+      await db.drop();
+    }
+  });
+
+  it('readStreamWith: the stream as readStream gives it (upcast the same way) and the value of the SQL, in one statement, named or not', async () => {
+    const db = await createTestDatabase();
+    const upcasters = new UpcasterRegistry([{ type: 'Extent', fromVersion: 1, upcast: (d) => ({ extent: { value: d.hoursPerWeek, unit: 'h/wk' } }) }]);
+    const store = new PostgresEventStore(db.pool, { upcasters });
+    try {
+      const tenant = '313231593' as TenantId;
+      await new PostgresTenantRegistry(db.pool).add({ id: tenant, name: 'Test kommune', environment: 'test' });
+      await store.append(tenant, 's', [event(), { ...event('Extent', { hoursPerWeek: 6 }), schemaVersion: 1 }, event('Other', { text: 'Sone "vest" \\ {a,b}' })], 'no_stream');
+      await store.append(tenant, 'another', [event()], 'no_stream');
+      const sql = `SELECT jsonb_build_object('tenant', $1::text, 'asked', $3::text, 'n', (SELECT count(*) FROM events WHERE tenant_id = $1))`;
+      for (const name of [undefined, 'spec_value', 'spec_value']) {
+        const read = await store.readStreamWith(tenant, 's', { sql, params: ['x'], ...(name ? { name } : {}) });
+        expect(read.events).toEqual(await store.readStream(tenant, 's'));
+        expect(read.events.map((e) => [e.streamPosition, e.schemaVersion])).toEqual([
+          [1, 1],
+          [2, 2],
+          [3, 1],
+        ]);
+        expect(JSON.parse(read.value!)).toEqual({ tenant, asked: 'x', n: 4 });
+      }
+      // No stream: no events, the value all the same; a NULL value is null.
+      expect(await store.readStreamWith(tenant, 'none', { sql, params: ['y'] })).toEqual({ events: [], value: expect.stringContaining('"asked": "y"') });
+      expect(await store.readStreamWith(tenant, 's', { sql: 'SELECT NULL::jsonb WHERE $3::text IS NOT NULL', params: ['z'] })).toMatchObject({ value: null });
+    } finally {
+      await store.close();
       await db.drop();
     }
   });

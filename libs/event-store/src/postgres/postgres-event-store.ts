@@ -2,7 +2,20 @@ import type pg from 'pg';
 import { validateAppendRequest } from '../append-validation.js';
 import { checkpointOfColumns, START, type Checkpoint } from '../checkpoint.js';
 import { AppendManyConflictError, IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError } from '../errors.js';
-import type { Lag, AppendResult, EventStore, ExpectedVersion, NewEvent, ReadAllResult, ReadStreamOptions, RecordedEvent, StreamAppend, WaitOptions } from '../event-store.port.js';
+import type {
+  Lag,
+  AppendResult,
+  EventStore,
+  ExpectedVersion,
+  NewEvent,
+  ReadAllResult,
+  ReadStreamOptions,
+  RecordedEvent,
+  StreamAppend,
+  StreamWithValue,
+  StreamWithValueSql,
+  WaitOptions,
+} from '../event-store.port.js';
 import type { TenantId } from '#libs/tenancy';
 import { UpcasterRegistry } from '../upcasting.js';
 import { PostgresEventNotifier } from './postgres-event-notifier.js';
@@ -84,6 +97,15 @@ const READ_STREAM_SQL = `
    WHERE tenant_id = $1 AND stream_id = $2 AND stream_position >= $3
    ORDER BY stream_position
    LIMIT $4`;
+/**
+ * The stream (READ_STREAM_SQL without its window) and, in the same statement, the text of the
+ * caller's scalar subquery in a row of its own: the first row, whose event columns are NULL.
+ */
+const readStreamWithSql = (valueSql: string) => `
+  SELECT ${EVENT_COLUMNS}, NULL::text AS value FROM events WHERE tenant_id = $1 AND stream_id = $2
+  UNION ALL
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (${valueSql})::text
+  ORDER BY stream_position NULLS FIRST`;
 
 // BIGINT columns arrive as strings unless the pool parses them; positions stay below 2^53.
 interface EventRow {
@@ -224,6 +246,14 @@ export class PostgresEventStore implements EventStore {
       values: [tenant, streamId, options.fromPosition ?? 1, options.limit ?? null],
     });
     return rows.map((r) => this.toRecorded(tenant, r));
+  }
+
+  async readStreamWith(tenant: TenantId, streamId: string, value: StreamWithValueSql): Promise<StreamWithValue> {
+    const text = readStreamWithSql(value.sql);
+    const values = [tenant, streamId, ...value.params];
+    const { rows } = await this.pool.query<EventRow & { value: string | null }>(value.name ? { name: `fpi_stream_with_${value.name}`, text, values } : { text, values });
+    const [first, ...events] = rows;
+    return { events: events.map((r) => this.toRecorded(tenant, r)), value: first!.value };
   }
 
   async readAll(tenant: TenantId, from: Checkpoint, limit: number): Promise<ReadAllResult> {

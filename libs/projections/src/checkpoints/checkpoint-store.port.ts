@@ -45,8 +45,18 @@ export interface CheckpointStore {
   /**
    * A value and the checkpoint it reflects, read in one statement (one snapshot), so that
    * they agree. `valueSql` is a scalar subquery whose `$1` is the tenant; `params` are `$3…`.
+   * `name`, when given, names the statement (one name per `valueSql`): it is then parsed and
+   * planned once per connection, not on every call.
    */
-  readWithCheckpoint<T>(projection: string, tenant: TenantId, valueSql: string, params: unknown[]): Promise<{ value: T | null; checkpoint: Checkpoint }>;
+  readWithCheckpoint<T>(projection: string, tenant: TenantId, valueSql: string, params: unknown[], name?: string): Promise<{ value: T | null; checkpoint: Checkpoint }>;
+  /**
+   * `readWithCheckpoint` as SQL, for a statement of the event store to run (its optional
+   * `readStreamWith`: a stream and a read-model value in one round trip): a scalar subquery
+   * giving the value and the checkpoint as one JSON array, whose `$1` is the tenant and whose
+   * `valueSql` takes its parameters from `$3` (`$2` is the other statement's). Its text is read
+   * by `valueWithCheckpointOf`. Throws for a projection id that is not a plain SQL identifier.
+   */
+  valueWithCheckpointSql(projection: string, valueSql: string): string;
   /** Every projection's checkpoints (status, lag and the CLI). */
   list(): Promise<(StoredCheckpoint & { projection: string; tenant: TenantId; pausedReason: string | null; owner: string | null; heartbeatAt: Date | null })[]>;
   /** Forgets a dropped version's checkpoints. */
@@ -78,4 +88,14 @@ export function laterOf(a: Checkpoint | undefined, b: Checkpoint | undefined): C
   if (!a) return b;
   if (!b) return a;
   return compareCheckpoints(a, b) >= 0 ? a : b;
+}
+
+/**
+ * The value and checkpoint of a `valueWithCheckpointSql` subquery, from its text (a JSON array
+ * `[value, transaction id as text, global position]`; no checkpoint row: `START`).
+ */
+export function valueWithCheckpointOf<T>(text: string | null): { value: T | null; checkpoint: Checkpoint } {
+  if (text === null) throw new Error('a value-with-checkpoint subquery always gives a row');
+  const [value, transactionId, globalPosition] = JSON.parse(text) as [T | null, string | null, number | null];
+  return { value, checkpoint: checkpointOfRow({ transaction_id: transactionId, global_position: globalPosition }) };
 }

@@ -1,5 +1,5 @@
 import { parseCheckpoint, START } from '#libs/event-store';
-import { checkpointOfRow, hasReached, laterOf } from './checkpoint-store.port.js';
+import { checkpointOfRow, hasReached, laterOf, valueWithCheckpointOf } from './checkpoint-store.port.js';
 
 describe('checkpoint store: the pure parts', () => {
   it('reads a stored row: xid8 beyond 2^53 stays exact, bigint positions become numbers', () => {
@@ -23,6 +23,14 @@ describe('checkpoint store: the pure parts', () => {
   it('nothing stored has reached only the start', () => {
     expect(hasReached(undefined, START)).toBe(true);
     expect(hasReached(undefined, parseCheckpoint('1-1'))).toBe(false);
+  });
+
+  it('a value with its checkpoint as another statement returns it (JSON text): the xid8 exact, no checkpoint row the start', () => {
+    expect(valueWithCheckpointOf('[{"decisions": {}}, "18446744073709551615", 812]')).toEqual({
+      value: { decisions: {} },
+      checkpoint: { transactionId: 18446744073709551615n, globalPosition: 812 },
+    });
+    expect(valueWithCheckpointOf('[null, null, null]')).toEqual({ value: null, checkpoint: START });
   });
 
   it('the later of two checkpoints, either unknown', () => {

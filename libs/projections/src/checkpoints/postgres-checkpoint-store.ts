@@ -70,13 +70,20 @@ export class PostgresCheckpointStore implements CheckpointStore {
     return moved.rowCount === 1;
   }
 
-  async readWithCheckpoint<T>(projection: string, tenant: TenantId, valueSql: string, params: unknown[]): Promise<{ value: T | null; checkpoint: Checkpoint }> {
-    const { rows } = await this.db.query<CheckpointColumns & { value: T | null }>(
-      `SELECT (${valueSql}) AS value, c.transaction_id, c.global_position
-         FROM (SELECT 1) one LEFT JOIN projection_checkpoints c ON c.projection = $2 AND c.tenant_id = $1`,
-      [tenant, projection, ...params],
-    );
+  async readWithCheckpoint<T>(projection: string, tenant: TenantId, valueSql: string, params: unknown[], name?: string): Promise<{ value: T | null; checkpoint: Checkpoint }> {
+    const text = `SELECT (${valueSql}) AS value, c.transaction_id, c.global_position
+         FROM (SELECT 1) one LEFT JOIN projection_checkpoints c ON c.projection = $2 AND c.tenant_id = $1`;
+    const values = [tenant, projection, ...params];
+    const { rows } = await this.db.query<CheckpointColumns & { value: T | null }>(name ? { name: `fpi_with_checkpoint_${name}`, text, values } : { text, values });
     return { value: rows[0]!.value, checkpoint: checkpointOfRow(rows[0]) };
+  }
+
+  valueWithCheckpointSql(projection: string, valueSql: string): string {
+    // The projection id goes in as a literal (the value SQL names its tables the same way),
+    // so the composed statement's parameters stay the caller's.
+    if (!/^[a-z_][a-z0-9_]*$/.test(projection)) throw new Error(`not a projection id: ${projection}`);
+    return `SELECT json_build_array((${valueSql}), c.transaction_id::text, c.global_position)
+              FROM (SELECT 1) one LEFT JOIN projection_checkpoints c ON c.projection = '${projection}' AND c.tenant_id = $1`;
   }
 
   async list() {
