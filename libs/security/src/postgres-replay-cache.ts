@@ -15,11 +15,13 @@ export class PostgresReplayCache implements DpopReplayCache {
   ) {}
 
   async remember(jti: string, expiresAt: Date): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `INSERT INTO dpop_proofs_seen (jti, expires_at) VALUES ($1, $2)
+    // Named: prepared once per connection (this runs for every request with a DPoP proof).
+    const { rowCount } = await this.pool.query({
+      name: 'fpi_dpop_remember',
+      text: `INSERT INTO dpop_proofs_seen (jti, expires_at) VALUES ($1, $2)
          ON CONFLICT (jti) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE dpop_proofs_seen.expires_at < now()`,
-      [jti, expiresAt],
-    );
+      values: [jti, expiresAt],
+    });
     // `>=`: with an interval of 0 every call sweeps, also two calls in the same millisecond.
     if (Date.now() - this.lastSweep >= this.sweepIntervalMs) {
       this.lastSweep = Date.now();

@@ -67,7 +67,12 @@ export class SubscriptionMatcher implements Projection {
     const to = events[events.length - 1]!.checkpoint;
     // The performing unit of each decision of the batch, as of each event (grants and changes set it).
     const streams = [...new Set(events.map((e) => e.streamId))];
-    const { rows: known } = await db.query<{ stream_id: string; orgnr: string | null }>(`SELECT stream_id, orgnr FROM ${PERFORMERS} WHERE tenant_id = $1 AND stream_id = ANY($2)`, [tenant, streams]);
+    // Named statements (prepared once per connection): this runs for every batch.
+    const { rows: known } = await db.query<{ stream_id: string; orgnr: string | null }>({
+      name: 'fpi_matcher_performers',
+      text: `SELECT stream_id, orgnr FROM ${PERFORMERS} WHERE tenant_id = $1 AND stream_id = ANY($2)`,
+      values: [tenant, streams],
+    });
     const performer = new Map(known.map((r) => [r.stream_id, r.orgnr ?? undefined]));
     const changed = new Map<string, string | null>();
     const facts: { m: MatchedEvent; performerOrgnr?: string }[] = [];
@@ -81,16 +86,18 @@ export class SubscriptionMatcher implements Projection {
       facts.push({ m: { event, patient: data.patient.value, sourceSystem: data.sourceSystem, decisionId: data.decisionId }, performerOrgnr: performer.get(event.streamId) });
     }
     if (changed.size > 0) {
-      await db.query(
-        `INSERT INTO ${PERFORMERS} (tenant_id, stream_id, orgnr) SELECT $1, * FROM unnest($2::text[], $3::text[])
+      await db.query({
+        name: 'fpi_matcher_performers_write',
+        text: `INSERT INTO ${PERFORMERS} (tenant_id, stream_id, orgnr) SELECT $1, * FROM unnest($2::text[], $3::text[])
          ON CONFLICT (tenant_id, stream_id) DO UPDATE SET orgnr = excluded.orgnr`,
-        [tenant, [...changed.keys()], [...changed.values()]],
-      );
+        values: [tenant, [...changed.keys()], [...changed.values()]],
+      });
     }
-    const { rows: subscriptions } = await db.query<{ id: string; filters: TopicFilters; transaction_id: string; global_position: string }>(
-      `SELECT id::text, filters, transaction_id::text, global_position FROM fhir_subscriptions WHERE tenant_id = $1 AND status <> 'off' ORDER BY id FOR UPDATE`,
-      [tenant],
-    );
+    const { rows: subscriptions } = await db.query<{ id: string; filters: TopicFilters; transaction_id: string; global_position: string }>({
+      name: 'fpi_matcher_subscriptions',
+      text: `SELECT id::text, filters, transaction_id::text, global_position FROM fhir_subscriptions WHERE tenant_id = $1 AND status <> 'off' ORDER BY id FOR UPDATE`,
+      values: [tenant],
+    });
     // Restricted patients (issue 20's rules) are asked about once per patient and batch.
     const allowed = new Map<string, Promise<boolean>>();
     const mayNotify = (patient: string) => {
@@ -113,8 +120,9 @@ export class SubscriptionMatcher implements Projection {
     if (subscriptions.length === 0) return;
     // One statement for every live subscription, whatever their number: its checkpoint moves to
     // the batch's end (never back), and it hands out as many event numbers as it matched.
-    const { rows: numbered } = await db.query<{ id: string; events_since_start: string }>(
-      `UPDATE fhir_subscriptions s
+    const { rows: numbered } = await db.query<{ id: string; events_since_start: string }>({
+      name: 'fpi_matcher_number',
+      text: `UPDATE fhir_subscriptions s
           SET events_since_start = s.events_since_start + m.n,
               transaction_id = CASE WHEN (s.transaction_id, s.global_position) < ($2::xid8, $3::bigint) THEN $2::xid8 ELSE s.transaction_id END,
               global_position = CASE WHEN (s.transaction_id, s.global_position) < ($2::xid8, $3::bigint) THEN $3::bigint ELSE s.global_position END,
@@ -122,8 +130,8 @@ export class SubscriptionMatcher implements Projection {
          FROM unnest($4::uuid[], $5::int[]) AS m(id, n)
         WHERE s.tenant_id = $1 AND s.id = m.id
         RETURNING s.id::text, s.events_since_start`,
-      [tenant, to.transactionId.toString(), to.globalPosition, [...matchedBy.keys()], [...matchedBy.values()].map((m) => m.length)],
-    );
+      values: [tenant, to.transactionId.toString(), to.globalPosition, [...matchedBy.keys()], [...matchedBy.values()].map((m) => m.length)],
+    });
     const rows: { id: string; n: number; m: MatchedEvent }[] = [];
     for (const r of numbered) {
       const matched = matchedBy.get(r.id) ?? [];
@@ -132,11 +140,12 @@ export class SubscriptionMatcher implements Projection {
     }
     const total = rows.length;
     if (total > 0) {
-      await db.query(
-        `INSERT INTO fhir_subscription_events (tenant_id, subscription_id, event_number, event_id, event_type, stream_id, patient_id, source_system, decision_id,
+      await db.query({
+        name: 'fpi_matcher_events',
+        text: `INSERT INTO fhir_subscription_events (tenant_id, subscription_id, event_number, event_id, event_type, stream_id, patient_id, source_system, decision_id,
                                                transaction_id, global_position, recorded_at)
          SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::xid8[], $11::bigint[], $12::timestamptz[])`,
-        [
+        values: [
           tenant,
           rows.map((r) => r.id),
           rows.map((r) => r.n),
@@ -150,7 +159,7 @@ export class SubscriptionMatcher implements Projection {
           rows.map((r) => r.m.event.checkpoint.globalPosition),
           rows.map((r) => r.m.event.recordedAt.toISOString()),
         ],
-      );
+      });
     }
     if (total > 0) this.hooks.matched?.(tenant, total);
   }

@@ -197,8 +197,9 @@ export class SubscriptionStore {
    * process's lease runs out and another takes over.
    */
   async claimDue(limit: number, owner: string, marginMs: number): Promise<DeliveryState[]> {
-    const { rows } = await this.db.query<Row>(
-      `UPDATE fhir_subscriptions s SET lease_owner = $2, lease_until = now() + make_interval(secs => s.timeout_seconds + $3::double precision / 1000)
+    const { rows } = await this.db.query<Row>({
+      name: 'fpi_subscriptions_claim_due',
+      text: `UPDATE fhir_subscriptions s SET lease_owner = $2, lease_until = now() + make_interval(secs => s.timeout_seconds + $3::double precision / 1000)
          FROM (SELECT tenant_id, id FROM fhir_subscriptions
                 WHERE status IN ('requested', 'active', 'error')
                   AND (lease_until IS NULL OR lease_until < now())
@@ -208,8 +209,8 @@ export class SubscriptionStore {
                 ORDER BY coalesce(next_attempt_at, updated_at) LIMIT $1 FOR UPDATE SKIP LOCKED) due
         WHERE s.tenant_id = due.tenant_id AND s.id = due.id
         RETURNING ${COLUMNS_OF_S}`,
-      [limit, owner, marginMs],
-    );
+      values: [limit, owner, marginMs],
+    });
     return rows.map(fromRow);
   }
 

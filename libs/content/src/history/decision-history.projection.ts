@@ -63,10 +63,11 @@ export class DecisionHistoryProjection implements Projection {
       return episodeOfCareId(sourceSystem, decisionId);
     };
     const ids = [...new Set(relevant.map(idOf))];
-    const { rows } = await db.query<{ resource_id: string; version: number; decision: OverviewDecision }>(
-      `SELECT DISTINCT ON (resource_id) resource_id, version, decision FROM ${this.table} WHERE tenant_id = $1 AND resource_id = ANY ($2::text[]) ORDER BY resource_id, version DESC`,
-      [tenant, ids],
-    );
+    const { rows } = await db.query<{ resource_id: string; version: number; decision: OverviewDecision }>({
+      name: `${this.table}_last`,
+      text: `SELECT DISTINCT ON (resource_id) resource_id, version, decision FROM ${this.table} WHERE tenant_id = $1 AND resource_id = ANY ($2::text[]) ORDER BY resource_id, version DESC`,
+      values: [tenant, ids],
+    });
     const last = new Map(rows.map((r) => [r.resource_id, r.decision]));
     // One row per version, sent as one JSON parameter (json_to_recordset): no array literals to escape.
     const out: { r: string; v: number; p: string; s: string; t: string; at: string; m: string; u: string; d: OverviewDecision; res: unknown }[] = [];
@@ -96,13 +97,14 @@ export class DecisionHistoryProjection implements Projection {
       });
     }
     if (out.length === 0) return;
-    await db.query(
-      `INSERT INTO ${this.table} (tenant_id, resource_id, version, patient_id, stream_id, event_type, recorded_at, method, url, decision, resource)
+    await db.query({
+      name: `${this.table}_write`,
+      text: `INSERT INTO ${this.table} (tenant_id, resource_id, version, patient_id, stream_id, event_type, recorded_at, method, url, decision, resource)
        SELECT $1, x.r, x.v, x.p, x.s, x.t, x.at, x.m, x.u, x.d, x.res
          FROM json_to_recordset($2::json) AS x(r text, v int, p text, s text, t text, at timestamptz, m text, u text, d jsonb, res jsonb)
        ON CONFLICT (tenant_id, resource_id, version) DO NOTHING`,
-      [tenant, JSON.stringify(out)],
-    );
+      values: [tenant, JSON.stringify(out)],
+    });
   }
 
   async drop(db: ProjectionSession): Promise<void> {

@@ -95,10 +95,11 @@ export class ServiceOverviewProjection implements Projection {
     }
     if (byPatient.size === 0) return;
     const ids = [...byPatient.keys()];
-    const { rows } = await db.query<{ patient_id: string; document: OverviewDocument }>(`SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = ANY ($2::text[])`, [
-      tenant,
-      ids,
-    ]);
+    const { rows } = await db.query<{ patient_id: string; document: OverviewDocument }>({
+      name: `${this.table}_documents`,
+      text: `SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = ANY ($2::text[])`,
+      values: [tenant, ids],
+    });
     const docs = new Map(rows.map((r) => [r.patient_id, r.document]));
     // The documents as one JSON object, patient id → document: one string the driver sends
     // as it is (a `jsonb[]` parameter made it escape every document into an array literal).

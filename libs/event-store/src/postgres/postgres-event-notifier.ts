@@ -66,7 +66,7 @@ export class PostgresEventNotifier {
     }
     this.notifying.add(tenant);
     this.pool
-      .query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, tenant])
+      .query({ name: 'fpi_notify', text: 'SELECT pg_notify($1, $2)', values: [EVENTS_CHANNEL, tenant] })
       .catch(() => undefined) // waiters elsewhere fall back to polling
       .finally(() => {
         setTimeout(() => {

@@ -42,7 +42,7 @@ export class PostgresCheckpointStore implements CheckpointStore {
   }
 
   async heartbeat(projection: string, tenant: TenantId): Promise<void> {
-    await this.db.query('UPDATE projection_checkpoints SET heartbeat_at = now() WHERE projection = $1 AND tenant_id = $2', [projection, tenant]);
+    await this.db.query({ name: 'fpi_checkpoint_heartbeat', text: 'UPDATE projection_checkpoints SET heartbeat_at = now() WHERE projection = $1 AND tenant_id = $2', values: [projection, tenant] });
   }
 
   async compareAndSet(projection: string, tenant: TenantId, from: Checkpoint, to: Checkpoint, generation?: number): Promise<boolean> {

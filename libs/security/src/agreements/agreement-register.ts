@@ -148,7 +148,11 @@ export class AgreementRegister {
 
   /** The partner's agreements with the municipality: what the agreement rule decides on, read afresh for each request. */
   async ofPartner(tenant: string, partnerOrgnr: string): Promise<Agreement[]> {
-    const { rows } = await this.pool.query<AgreementRow>(`SELECT ${COLUMNS} FROM agreements WHERE tenant_id = $1 AND partner_orgnr = $2 ORDER BY agreement_id`, [tenant, partnerOrgnr]);
+    const { rows } = await this.pool.query<AgreementRow>({
+      name: 'fpi_agreements_of_partner',
+      text: `SELECT ${COLUMNS} FROM agreements WHERE tenant_id = $1 AND partner_orgnr = $2 ORDER BY agreement_id`,
+      values: [tenant, partnerOrgnr],
+    });
     return rows.map(toAgreement);
   }
 
