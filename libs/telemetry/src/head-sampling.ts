@@ -13,12 +13,7 @@
  */
 import { isSpanContextValid, TraceFlags } from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
-
-/**
- * The ratio of traces kept when tracing is on and OTEL_TRACES_SAMPLER is not set: parent-based
- * with this ratio (parentbased_traceidratio; OTEL_TRACES_SAMPLER_ARG overrides it).
- */
-export const DEFAULT_TRACES_RATIO = 0.01;
+import { DEFAULT_TRACES_RATIO } from './tracing.js';
 
 /** The rule: a remote parent's decision is followed (`parentBased`); a trace of its own is kept with probability `ratio` (0–1). */
 export interface HeadSampling {
