@@ -13,7 +13,7 @@
  */
 import { isSpanContextValid, TraceFlags } from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
-import { DEFAULT_TRACES_RATIO } from './tracing.js';
+import { DEFAULT_TRACES_RATIO } from './sampling-default.js';
 
 /** The rule: a remote parent's decision is followed (`parentBased`); a trace of its own is kept with probability `ratio` (0–1). */
 export interface HeadSampling {

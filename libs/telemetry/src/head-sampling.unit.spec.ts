@@ -1,5 +1,5 @@
 import { headSamplingFromEnv, sampledRequest, sampledRoot } from './head-sampling.js';
-import { DEFAULT_TRACES_RATIO } from './tracing.js';
+import { DEFAULT_TRACES_RATIO } from './sampling-default.js';
 
 const SAMPLED = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const NOT_SAMPLED = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00';

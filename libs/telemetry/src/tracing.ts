@@ -26,12 +26,7 @@
 import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
-/**
- * The ratio of traces kept when tracing is on and OTEL_TRACES_SAMPLER is not set: parent-based
- * with this ratio (parentbased_traceidratio; OTEL_TRACES_SAMPLER_ARG overrides it). Chosen by
- * measurement: the cost of tracing is then within a few per cent (bench/receive).
- */
-export const DEFAULT_TRACES_RATIO = 0.01;
+export { DEFAULT_TRACES_RATIO } from './sampling-default.js';
 
 /** The tracer of our own spans; instrumentations have their own. */
 export const TRACER_NAME = 'fpi-platform';
