@@ -9,7 +9,8 @@
  * Sampled at the head (head-sampling.ts): by default 1 % of the traces that start here, and every
  * request whose caller sampled it (parentbased_traceidratio); OTEL_TRACES_SAMPLER and
  * OTEL_TRACES_SAMPLER_ARG set another rule (parentbased_always_on: every request). A request not
- * sampled costs next to nothing: the instrumentations skip it (see there for why and how much).
+ * sampled is skipped by the instrumentations (see there for why); what it still pays on Node 20,
+ * the AsyncLocalStorage context manager's promise hooks, is measured in docs/testers.md.
  *
  * Off unless that endpoint is set: then nothing of the SDK is even loaded and `inSpan` calls its
  * function directly (no context manager, no AsyncLocalStorage on the request path).
