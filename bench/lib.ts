@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -24,9 +24,11 @@ export interface BenchServer {
  */
 export async function startBenchServer(): Promise<BenchServer> {
   let server: RunningPostgres | undefined;
+  let dataDir: string | undefined;
   let url = process.env.BENCH_DATABASE_URL;
   if (!url) {
-    server = await startEmbeddedPostgres({ dataDir: await mkdtemp(join(tmpdir(), 'fpi-bench-')) });
+    dataDir = await mkdtemp(join(tmpdir(), 'fpi-bench-'));
+    server = await startEmbeddedPostgres({ dataDir });
     url = server.url;
   }
   await runMigrations(url);
@@ -62,6 +64,8 @@ export async function startBenchServer(): Promise<BenchServer> {
     async stop() {
       await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
       await server?.stop();
+      // A bench cluster holds gigabytes of tables and WAL: none is left behind in /tmp.
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -56,6 +56,8 @@ describe('traces (OpenTelemetry, OTLP/HTTP)', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
       // The SDK's batch span processor: export every 100 ms instead of every 5 s.
       OTEL_BSP_SCHEDULE_DELAY: '100',
+      // Every trace (the default keeps 1 % of those that start here).
+      OTEL_TRACES_SAMPLER: 'parentbased_always_on',
     });
   });
   afterAll(async () => {
@@ -103,6 +105,27 @@ describe('traces (OpenTelemetry, OTLP/HTTP)', () => {
     const statements = spans.filter((s) => s.parentSpanId === append.spanId);
     expect(statements.length).toBeGreaterThanOrEqual(1);
     expect(statements.every((s) => attribute(s, 'db.system') === 'postgresql' || attribute(s, 'db.system.name') === 'postgresql')).toBe(true);
+  });
+
+  it("follows the caller's sampling decision (W3C traceparent): its trace continued when sampled, no span at all when not", async () => {
+    const post = (decisionId: string, traceparent: string) =>
+      fetch(`${platform.url}/api/v1/decision-events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent, ...auth },
+        body: JSON.stringify(syntheticGrant({ decisionId, patient: { system: FNR, value: syntheticPid() }, service: { code: '6' } })),
+      });
+    const sampledTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const unsampledTrace = '0af7651916cd43dd8448eb211c80319c';
+    expect((await post('TRACE-SAMPLED', `00-${sampledTrace}-00f067aa0ba902b7-01`)).status).toBe(201);
+    expect((await post('TRACE-UNSAMPLED', `00-${unsampledTrace}-b7ad6b7169203331-00`)).status).toBe(201);
+    const append = await waitFor(() => spans.find((s) => s.name === 'append' && String(attribute(s, 'fpi.stream')).endsWith('/TRACE-SAMPLED')), 'append span of the sampled request');
+    expect(append.traceId).toBe(sampledTrace);
+    const http = ancestors(append).find((s) => s.kind === SERVER);
+    expect(http?.parentSpanId).toBe('00f067aa0ba902b7');
+    // Its spans were exported after the unsampled request had finished: nothing of that one came.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(spans.filter((s) => s.traceId === unsampledTrace)).toEqual([]);
+    expect(spans.filter((s) => String(attribute(s, 'fpi.stream')).endsWith('/TRACE-UNSAMPLED'))).toEqual([]);
   });
 
   it('traces each projection batch as a trace of its own, with its statements as children', async () => {

@@ -3,7 +3,14 @@
  * Fastify request, its hooks and the route handler (@fastify/otel, Fastify's own OpenTelemetry
  * instrumentation; the nestjs-core instrumentation stops before Nest 12), one span per PostgreSQL statement
  * (instrumentation-pg), and our own spans around the decider, the append and each projection
- * batch (`inSpan`). Exported over OTLP/HTTP (JSON) to OTEL_EXPORTER_OTLP_ENDPOINT.
+ * batch (`inSpan`). Exported over OTLP/HTTP (JSON) to OTEL_EXPORTER_OTLP_ENDPOINT. Traces only: the
+ * SDK's OTLP metrics and logs are not started (metrics are Prometheus' /metrics, logs are pino's).
+ *
+ * Sampled at the head (head-sampling.ts): by default 1 % of the traces that start here, and every
+ * request whose caller sampled it (parentbased_traceidratio); OTEL_TRACES_SAMPLER and
+ * OTEL_TRACES_SAMPLER_ARG set another rule (parentbased_always_on: every request). A request not
+ * sampled is skipped by the instrumentations (see there for why); what it still pays on Node 20,
+ * the AsyncLocalStorage context manager's promise hooks, is measured in docs/testers.md.
  *
  * Off unless that endpoint is set: then nothing of the SDK is even loaded and `inSpan` calls its
  * function directly (no context manager, no AsyncLocalStorage on the request path).
@@ -17,13 +24,17 @@
  * pass the request log's mask (`mask`, given by the deployable) on their way to the exporter, as
  * log lines do (the Fastify and HTTP instrumentations record the request's URL).
  */
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+export { DEFAULT_TRACES_RATIO } from './sampling-default.js';
 
 /** The tracer of our own spans; instrumentations have their own. */
 export const TRACER_NAME = 'fpi-platform';
 
 let tracing = false;
+/** The head-sampling ratio of traces of their own (`inSpan` with `root`), set by `startTracing`. */
+let rootRatio = 1;
 
 /** Whether this process makes traces (`startTracing` started the SDK). */
 export const tracingOn = (): boolean => tracing;
@@ -31,10 +42,11 @@ export const tracingOn = (): boolean => tracing;
 /**
  * Runs `fn` inside a span `name` (a child of the active span, or the root of a trace of its
  * own with `root`), ending it when `fn` settles; an error is recorded on the span and
- * rethrown. With tracing off, just `fn()`.
+ * rethrown. Just `fn()` with tracing off, for a child outside a sampled trace, and for a root
+ * the head sampling turns down.
  */
 export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>, options: { root?: boolean } = {}): Promise<T> {
-  if (!tracing) return fn();
+  if (!tracing || !(options.root ? rootRatio >= 1 || Math.random() < rootRatio : sampledParent())) return fn();
   return trace.getTracer(TRACER_NAME).startActiveSpan(name, { attributes, root: options.root }, async (span) => {
     try {
       return await fn();
@@ -53,9 +65,12 @@ function failed(span: Span, error: unknown): unknown {
   return error;
 }
 
-/** `inSpan` for synchronous work (the decider). */
+/** Whether the active span is one being recorded (a sampled trace's). */
+const sampledParent = (): boolean => trace.getSpan(context.active())?.isRecording() === true;
+
+/** `inSpan` for synchronous work (the decider), always a child. */
 export function inSpanSync<T>(name: string, attributes: Attributes, fn: () => T): T {
-  if (!tracing) return fn();
+  if (!tracing || !sampledParent()) return fn();
   return trace.getTracer(TRACER_NAME).startActiveSpan(name, { attributes }, (span) => {
     try {
       return fn();
@@ -88,35 +103,58 @@ const UNTRACED = new Set(['/health/live', '/health/ready', '/metrics']);
 /**
  * Starts the OpenTelemetry SDK when `settings.otlpEndpoint` is set (OTEL_EXPORTER_OTLP_ENDPOINT
  * through libs/config); returns undefined, having loaded nothing, when it is not. Spans are
- * batched (the SDK's BatchSpanProcessor) and posted to `<endpoint>/v1/traces`.
+ * batched (the SDK's BatchSpanProcessor, OTEL_BSP_* variables) and posted to
+ * `<endpoint>/v1/traces`. Throws, naming the variable, on an OTEL_TRACES_SAMPLER(_ARG) the head
+ * sampling does not know.
  */
 export async function startTracing(settings: { otlpEndpoint: string | undefined }, options: TracingOptions): Promise<Tracing | undefined> {
   if (!settings.otlpEndpoint) return undefined;
-  const [{ NodeSDK }, { HttpInstrumentation }, { FastifyOtelInstrumentation }, { PgInstrumentation }, { OTLPTraceExporter }] = await Promise.all([
-    import('@opentelemetry/sdk-node'),
-    import('@opentelemetry/instrumentation-http'),
-    import('@fastify/otel'),
-    import('@opentelemetry/instrumentation-pg'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-  ]);
+  const [{ NodeSDK }, { AlwaysOnSampler, ParentBasedSampler }, { isTracingSuppressed }, { HttpInstrumentation }, { FastifyOtelInstrumentation }, { PgInstrumentation }, { OTLPTraceExporter }, head] =
+    await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/core'),
+      import('@opentelemetry/instrumentation-http'),
+      import('@fastify/otel'),
+      import('@opentelemetry/instrumentation-pg'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('./head-sampling.js'),
+    ]);
+  const rule = head.headSamplingFromEnv(process.env);
   const exporter = new MaskingExporter(new OTLPTraceExporter({ url: `${settings.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` }));
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     traceExporter: exporter,
+    // The head decision is made before a trace's first span (below, and in `inSpan`); the SDK
+    // keeps every span of a trace that passed it (and follows a remote parent when parent-based).
+    sampler: rule.parentBased ? new ParentBasedSampler({ root: new AlwaysOnSampler() }) : new AlwaysOnSampler(),
+    // Traces only: without these the SDK also starts OTLP metrics (the HTTP and pg
+    // instrumentations' histograms, recorded on every request) and logs exporters.
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (request) => UNTRACED.has(request.url ?? ''), ignoreOutgoingRequestHook: () => true }),
+      new HttpInstrumentation({
+        // A request not sampled at the head runs with tracing suppressed (no span at all).
+        ignoreIncomingRequestHook: (request) => UNTRACED.has(request.url ?? '') || !head.sampledRequest(rule, request.headers.traceparent),
+        ignoreOutgoingRequestHook: () => true,
+      }),
       // Registers itself on every Fastify instance as it is created (Nest's adapter makes one).
       new FastifyOtelInstrumentation({
         registerOnInitialization: true,
-        ignorePaths: (route) => UNTRACED.has(route.url),
+        // Called per route, and per request with its URL: a request the HTTP instrumentation
+        // turned down (tracing suppressed) gets no request span and no handler span either.
+        ignorePaths: (route) => UNTRACED.has(route.url) || isTracingSuppressed(context.active()),
         // The request and its route handler; a span for each of the dozen instance hooks Nest
         // and we add would cost more than the request (measured: 6x the server CPU).
         instrumentHooks: false,
       }),
-      new PgInstrumentation({ requireParentSpan: true }),
+      // Statements inside a trace only, and no span for taking a pool connection (one more
+      // span per request that says little).
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
     ],
   });
   sdk.start();
+  rootRatio = rule.ratio;
   tracing = true;
   exporter.mask = await options.mask();
   return {
@@ -134,6 +172,8 @@ export async function startTracing(settings: { otlpEndpoint: string | undefined 
  */
 class MaskingExporter implements SpanExporter {
   mask: ((text: string) => string) | undefined;
+  /** Strings the mask left as they were (SQL texts, mostly), so they are not masked again; at most CLEAN_MAX, none with a person number. */
+  private readonly clean = new Set<string>();
   constructor(private readonly inner: SpanExporter) {}
 
   export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
@@ -147,7 +187,13 @@ class MaskingExporter implements SpanExporter {
   private maskText(text: string): string {
     let digits = 0;
     for (let i = 0; i < text.length && digits < 11; i++) if (text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) digits++;
-    return digits < 11 ? text : this.mask!(text);
+    if (digits < 11 || this.clean.has(text)) return text;
+    const masked = this.mask!(text);
+    if (masked === text) {
+      if (this.clean.size >= CLEAN_MAX) this.clean.clear();
+      this.clean.add(text);
+    }
+    return masked;
   }
 
   private maskedAttributes(attributes: Attributes): Attributes {
@@ -162,8 +208,29 @@ class MaskingExporter implements SpanExporter {
     return out;
   }
 
-  /** The span with masked fields over the original (its methods, such as spanContext(), still work). */
+  /** Whether masking changes any string of `attributes`. */
+  private masks(attributes: Attributes): boolean {
+    for (const k in attributes) {
+      const v = attributes[k];
+      if (typeof v === 'string' ? this.maskText(v) !== v : Array.isArray(v) && v.some((x) => typeof x === 'string' && this.maskText(x) !== x)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The span itself when the mask changes nothing in it (most spans: measured, copying every
+   * span cost a third of the CPU of tracing on), else a copy with masked fields over the original
+   * (its methods, such as spanContext(), still work).
+   */
   private masked(span: ReadableSpan): ReadableSpan {
+    if (
+      this.mask &&
+      this.maskText(span.name) === span.name &&
+      !this.masks(span.attributes) &&
+      span.events.every((e) => this.maskText(e.name) === e.name && !(e.attributes && this.masks(e.attributes))) &&
+      (span.status.message === undefined || this.maskText(span.status.message) === span.status.message)
+    )
+      return span;
     return Object.create(span, {
       name: { value: this.mask ? this.maskText(span.name) : span.name.replace(/[0-9]/g, '*') },
       attributes: { value: this.maskedAttributes(span.attributes) },
@@ -180,3 +247,6 @@ class MaskingExporter implements SpanExporter {
     return this.inner.forceFlush?.() ?? Promise.resolve();
   }
 }
+
+/** How many mask-clean strings `MaskingExporter` remembers before it starts over. */
+const CLEAN_MAX = 1000;
