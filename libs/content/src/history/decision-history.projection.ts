@@ -52,6 +52,9 @@ export class DecisionHistoryProjection implements Projection {
       decision      jsonb       NOT NULL,
       resource      jsonb       NOT NULL,
       PRIMARY KEY (tenant_id, resource_id, version))`);
+    // A row per event with its FHIR resource: kept uncompressed in the row up to a page, as the
+    // overview's documents are (ADR 0013).
+    await db.query(`ALTER TABLE ${this.table} SET (toast_tuple_target = 8160)`);
     await db.query(`CREATE INDEX IF NOT EXISTS ${this.table}_patient ON ${this.table} (tenant_id, patient_id, recorded_at)`);
   }
 

@@ -57,6 +57,11 @@ export class ServiceOverviewProjection implements Projection {
       document   jsonb       NOT NULL,
       updated_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (tenant_id, patient_id))`);
+    // A document is rewritten on every event of its patient: kept in its row uncompressed up to
+    // a page, not compressed with pglz on each write (this build of PostgreSQL has no lz4).
+    // Measured: 11 % less PostgreSQL CPU per event received in the all-in-one platform, for
+    // read-model rows about twice as large (ADR 0013).
+    await db.query(`ALTER TABLE ${this.table} SET (toast_tuple_target = 8160)`);
     const { rows } = await db.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [this.decisionsTable]);
     if (rows[0]!.exists) return;
     await db.query(`CREATE TABLE ${this.decisionsTable} (
