@@ -12,7 +12,9 @@ import autocannon from 'autocannon';
 import { createServer } from 'node:http';
 import type pg from 'pg';
 import { DEFAULT_TRACES_RATIO } from '#libs/telemetry';
-import { benchGrant, benchPatients, markdownTable, round, runConcurrent, startBenchServer, startPlatform, writeResult, type BenchPlatform } from '../lib.js';
+import { PostgresEventStore } from '#libs/event-store';
+import { tenantId } from '#libs/tenancy';
+import { benchGrant, benchPatients, markdownTable, round, runConcurrent, startBenchServer, startPlatform, waitForProjections, writeResult, type BenchPlatform } from '../lib.js';
 import { alternate, benchDatabase, postgresCpu, startLimitServer, versusLimit, type HttpServer, type Load, type Measured } from '../limit/limit.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -107,11 +109,22 @@ async function main() {
   const platform = await startPlatform(bench.url);
   const limit = await startLimitServer(limitDb, platform.jwks);
   const ours: HttpServer = { name: 'platform', url: platform.url, pid: platform.pid, stop: platform.stop };
-  let idle: number, allInOne, allInOneBatch, receiveSingle, receiveBatch, single, batch, tracing;
+  let idle: number, allInOne, allInOneBatch, receiveSingle, receiveBatch, single, batch, tracing, projectionLag;
   try {
     idle = (await platform.memory()).rssMiB;
     allInOne = await compare(ours, limit, singleLoad, platform.authorization, pgCpu);
     allInOneBatch = await compare(ours, limit, batchLoad, platform.authorization, pgCpu);
+    // What the all-in-one's read models still had to apply when the load stopped: its rounds
+    // measure the receive path, and the projections catch up (partly during the limit's rounds).
+    const lagPool = bench.pool(2);
+    const head = await new PostgresEventStore(lagPool).head(tenantId(TENANT));
+    const { rows } = await lagPool.query<{ n: number }>(
+      `SELECT max((SELECT count(*) FROM events e WHERE e.tenant_id = c.tenant_id AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)))::int AS n
+         FROM projection_checkpoints c WHERE c.tenant_id = $1`,
+      [TENANT],
+    );
+    const caughtUpSeconds = await waitForProjections(lagPool, TENANT, head, ['service_overview_v1', 'decision_history_v1', 'subscription_matcher_v1']);
+    projectionLag = { eventsBehind: rows[0]?.n ?? 0, caughtUpSeconds: round(caughtUpSeconds, 1) };
   } finally {
     await platform.stop();
   }
@@ -216,6 +229,9 @@ async function main() {
       `All traces (OTEL_TRACES_SAMPLER=parentbased_always_on), rounds of their own: ${tracing.on.perSecond} vs ${tracing.offAll.perSecond} ev/s (on / off ${tracing.throughputRatio}), ` +
       `p99 ${tracing.on.p99ms} vs ${tracing.offAll.p99ms} ms, server CPU ${tracing.on.serverCpuMsPerRequest} vs ${tracing.offAll.serverCpuMsPerRequest} ms/request (${tracing.serverCpuRatio}×).`,
     '',
+    `The all-in-one platform's read models (overview, FHIR history, subscriptions' matcher) when the batch load stopped: ` +
+      `${projectionLag!.eventsBehind} events behind, caught up ${projectionLag!.caughtUpSeconds} s later; the rows above measure its receive path while they apply what they can.`,
+    '',
     `All-in-one platform memory (resident set from /proc; peak = VmHWM since start): idle ${memory.idleMiB} MiB, peak after single-event POSTs ${memory.singlePeakMiB} MiB, ` +
       `peak after batch POSTs ${memory.batchPeakMiB} MiB (limit server ${memory.limitPeakMiB} MiB).`,
   ].join('\n');
@@ -230,6 +246,7 @@ async function main() {
     raw: { single: single.raw, batch: { ...batch.raw, eventsPerSecond: batch.raw.rps * BATCH } },
     tracing,
     memory,
+    projectionLag,
   };
   const dir = await writeResult('receive-latest', result, markdown);
   console.log('\n' + markdown + `\n\nwritten to ${dir}/receive-latest.{json,md}`);
