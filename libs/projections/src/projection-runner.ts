@@ -152,6 +152,12 @@ export class ProjectionRunner {
     let woken: Promise<unknown> | undefined;
     let lastBatchAt = 0;
     let heartbeatAt = 0;
+    /** Waits for the next append (the wake-up asked for before the read), then spaces the batches. */
+    const nextAppend = async () => {
+      await woken;
+      woken = undefined;
+      await this.spaceBatches(lastBatchAt, signal);
+    };
     while (!signal.aborted) {
       const stored = known ?? (await checkpoints.read(this.id, this.tenant))!; // claimed above
       known = stored;
@@ -177,15 +183,13 @@ export class ProjectionRunner {
           heartbeatAt = Date.now();
           known = undefined;
         }
-        await woken;
-        woken = undefined;
-        await this.spaceBatches(lastBatchAt, signal);
+        await nextAppend();
         continue;
       }
       const full = page.events.length === this.options.batchSize;
-      // Behind while pages come full; a page that is not full was all there was to apply.
-      if (full) this.setCaughtUp(false);
       if (full) {
+        // Behind while pages come full; a page that is not full was all there was to apply.
+        this.setCaughtUp(false);
         const ahead = this.store.readAll(this.tenant, page.checkpoint, this.options.batchSize);
         ahead.catch(() => undefined); // a failed read-ahead is read again, or never used
         next = { from: page.checkpoint, page: ahead, generation: stored.generation };
@@ -196,9 +200,7 @@ export class ProjectionRunner {
       if (to && !full) {
         // Not full: nothing more was visible when it was read. Wait for the next append.
         this.setCaughtUp(true);
-        await woken;
-        woken = undefined;
-        await this.spaceBatches(lastBatchAt, signal);
+        await nextAppend();
       }
     }
   }
@@ -221,11 +223,11 @@ export class ProjectionRunner {
     }
   }
 
-  /** `generation`: the checkpoint's erasure generation when `events` were read (see `commit`). */
   /**
    * Applies a page. Returns the checkpoint stored at its end when every event was applied
    * (and the stored row is as this runner last wrote it); undefined when the checkpoint moved
    * under it, a poison event was dead-lettered, or the page was split (read the row again).
+   * `generation`: the checkpoint's erasure generation when `events` were read (see `commit`).
    */
   private async processBatch(client: pg.PoolClient, from: Checkpoint, events: RecordedEvent[], signal: AbortSignal, generation?: number): Promise<Checkpoint | undefined> {
     const attempt = await this.withRetries(client, () => this.commit(client, from, events, signal, generation), signal);
