@@ -126,15 +126,17 @@ export type BatchOutcome = { outcome: 'appended' | 'duplicate'; result: AppendRe
  */
 export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, items: (BatchItem<C> | { error: unknown })[], binding: StreamBinding<S, C, E>): Promise<BatchOutcome[]> {
   const commands = items.filter((i): i is BatchItem<C> => !('error' in i));
-  if (commands.length > 0 && startsEveryStream(commands, binding)) {
-    const unread = new Map<string, readonly RecordedEvent[]>();
-    const plan = inSpanSync('decide', { 'fpi.commands': commands.length }, () =>
+  const planOn = (histories: ReadonlyMap<string, readonly RecordedEvent[]>) =>
+    inSpanSync('decide', { 'fpi.commands': commands.length }, () =>
       planBatch(
         items.map((i) => ('error' in i ? undefined : i)),
-        unread,
+        histories,
         binding,
       ),
     );
+  if (commands.length > 0 && startsEveryStream(commands, binding)) {
+    // Planned on empty streams: what the grants would do if nothing of theirs is stored.
+    const plan = planOn(new Map());
     if (plan.outcomes.every((o) => o.kind === 'append' || o.kind === 'invalid' || o.kind === 'repeat')) {
       const appended = await appendPlanned(store, tenant, items, plan).catch((error: unknown) => {
         if (error instanceof AppendManyConflictError || error instanceof IdempotencyConflictError || isDataException(error)) return undefined;
@@ -143,14 +145,7 @@ export async function handleBatch<S, C, E>(store: EventStore, tenant: TenantId, 
       if (appended) return appended;
     }
   }
-  const histories = await store.readStreams(tenant, [...new Set(commands.map((c) => c.streamId))]);
-  const plan = inSpanSync('decide', { 'fpi.commands': commands.length }, () =>
-    planBatch(
-      items.map((i) => ('error' in i ? undefined : i)),
-      histories,
-      binding,
-    ),
-  );
+  const plan = planOn(await store.readStreams(tenant, [...new Set(commands.map((c) => c.streamId))]));
   try {
     return await appendPlanned(store, tenant, items, plan);
   } catch (error) {
@@ -203,22 +198,32 @@ function withRepeats(plan: BatchPlan, outcomes: BatchOutcome[]): BatchOutcome[] 
   return outcomes;
 }
 
-/** The plan's one multi-stream append, and every item's outcome. Throws what `appendMany` throws (nothing is stored then). */
-async function appendPlanned<C>(store: EventStore, tenant: TenantId, items: (BatchItem<C> | { error: unknown })[], plan: BatchPlan): Promise<BatchOutcome[]> {
-  const outcomes = settled(items, plan);
+/**
+ * The plan's one multi-stream append: the result of each item it appended, by batch index.
+ * Throws what `appendMany` throws (nothing is stored then).
+ */
+async function appendPlan(store: EventStore, tenant: TenantId, plan: BatchPlan): Promise<Map<number, AppendResult>> {
   const results = await inSpan('append', { 'fpi.streams': plan.appends.length }, () =>
     store.appendMany(
       tenant,
       plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
     ),
   );
+  const appended = new Map<number, AppendResult>();
   plan.appends.forEach((append, i) => {
     const result = results[i]!;
     append.items.forEach((index, j) => {
       const position = result.positions[j]!;
-      outcomes[index] = { outcome: 'appended', result: { outcome: 'appended', streamVersion: position.streamPosition, positions: [position], checkpoint: result.checkpoint } };
+      appended.set(index, { outcome: 'appended', streamVersion: position.streamPosition, positions: [position], checkpoint: result.checkpoint });
     });
   });
+  return appended;
+}
+
+/** The plan's one multi-stream append (`appendPlan`), and every item's outcome. Throws what `appendMany` throws. */
+async function appendPlanned<C>(store: EventStore, tenant: TenantId, items: (BatchItem<C> | { error: unknown })[], plan: BatchPlan): Promise<BatchOutcome[]> {
+  const outcomes = settled(items, plan);
+  for (const [index, result] of await appendPlan(store, tenant, plan)) outcomes[index] = { outcome: 'appended', result };
   return withRepeats(plan, outcomes);
 }
 
@@ -269,14 +274,9 @@ export async function handleAllOrNothing<S, C, E>(
       if (planned.kind === 'rejected') throw refused(items[index]!, planned.error);
       if (planned.kind === 'id-conflict') throw refused(items[index]!, new IdempotencyConflictError([planned.eventId]));
     });
-    let results: AppendResult[];
+    let answers: Map<number, AppendResult>;
     try {
-      results = await inSpan('append', { 'fpi.streams': plan.appends.length }, () =>
-        store.appendMany(
-          tenant,
-          plan.appends.map(({ streamId, expectedVersion, events }) => ({ streamId, expectedVersion, events })),
-        ),
-      );
+      answers = await appendPlan(store, tenant, plan);
     } catch (error) {
       if (error instanceof IdempotencyConflictError && !idConflictRejudged) {
         idConflictRejudged = true;
@@ -286,14 +286,6 @@ export async function handleAllOrNothing<S, C, E>(
       if (attempt >= MAX_CONCURRENCY_ATTEMPTS) throw new ConcurrencyRetriesExhaustedError(plan.appends.map((a) => a.streamId).join(', '), attempt);
       continue;
     }
-    const answers = new Map<number, AppendResult>();
-    plan.appends.forEach((append, i) => {
-      const result = results[i]!;
-      append.items.forEach((index, j) => {
-        const position = result.positions[j]!;
-        answers.set(index, { outcome: 'appended', streamVersion: position.streamPosition, positions: [position], checkpoint: result.checkpoint });
-      });
-    });
     return items.map((item, index) => {
       const planned = plan.outcomes[index]!;
       if (planned.kind === 'duplicate') return { item, result: duplicateResult(planned.stored) };
