@@ -205,7 +205,15 @@ export class PostgresEventStore implements EventStore {
       streams.add(a.streamId);
     }
     // One JSON array, an element per event: its stream (s), the stream's expected version (e), its 1-based offset there (o).
-    const rowsJson = JSON.stringify(appends.flatMap((a) => a.events.map((e, i) => ({ s: a.streamId, e: a.expectedVersion, o: i + 1, ...eventJson(e) }))));
+    // Built as literals: an object spread per event took V8 on Node 20's slow generic copy.
+    const elements: object[] = [];
+    for (const a of appends) {
+      for (let i = 0; i < a.events.length; i++) {
+        const e = a.events[i]!;
+        elements.push({ s: a.streamId, e: a.expectedVersion, o: i + 1, id: e.eventId.toLowerCase(), t: e.type, v: e.schemaVersion ?? 1, d: e.data, m: e.metadata ?? {} });
+      }
+    }
+    const rowsJson = JSON.stringify(elements);
     let rows: (PositionRow & { stream_id: string })[];
     try {
       ({ rows } = await this.pool.query<PositionRow & { stream_id: string }>({
@@ -222,7 +230,11 @@ export class PostgresEventStore implements EventStore {
     }
     this.notifier.announce(tenant);
     const byStream = new Map<string, PositionRow[]>();
-    for (const r of rows) byStream.set(r.stream_id, [...(byStream.get(r.stream_id) ?? []), r]);
+    for (const r of rows) {
+      const list = byStream.get(r.stream_id);
+      if (list) list.push(r);
+      else byStream.set(r.stream_id, [r]);
+    }
     return appends.map((a) =>
       toAppendResult(
         'appended',
