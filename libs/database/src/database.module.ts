@@ -35,6 +35,8 @@ class DatabaseLifecycle implements OnApplicationShutdown {
           dataDir: config.database.dataDir,
           poolSize: config.database.poolSize,
           log: (line) => logger.debug(line.trim()),
+          // The application's shutdown hooks close workers and pools, then stop the server (DatabaseLifecycle).
+          signalStop: 'owner',
         });
       },
     },

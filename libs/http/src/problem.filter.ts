@@ -7,9 +7,24 @@ const logger = new Logger('Problem');
 
 /** Connection-level failures: the database is down or unreachable, the client may retry. */
 const UNAVAILABLE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|terminating connection|not currently accepting connections|too many clients/;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connect ENOENT|Connection terminated|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|terminating connection|not currently accepting connections|too many clients/;
 /** SQLSTATEs of the same: connection exceptions (08…), admin shutdown (57P0…), too many connections, cannot connect now. */
 const UNAVAILABLE_CODES = /^(08|57P0|53300|57P03)/;
+/** Socket errors of the same (Node's `code`). */
+const UNAVAILABLE_SOCKET = /^E(CONNREFUSED|CONNRESET|TIMEDOUT|PIPE)$/;
+
+/**
+ * Whether an error means the database cannot be reached now (a 503 the client may retry),
+ * over TCP or over a Unix-domain socket: a stopped local server removes its socket file, so
+ * a connect there fails with ENOENT, not ECONNREFUSED.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { message?: unknown; code?: unknown; syscall?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (UNAVAILABLE_SOCKET.test(code) || UNAVAILABLE_CODES.test(code)) return true;
+  if (code === 'ENOENT' && e?.syscall === 'connect') return true;
+  return typeof e?.message === 'string' && UNAVAILABLE.test(e.message);
+}
 
 /**
  * A PostgreSQL data exception (SQLSTATE class 22: invalid text, untranslatable character,
@@ -73,7 +88,7 @@ export function toProblem(error: unknown, context: { body?: unknown } = {}): { p
   if (error instanceof HttpException && error.getStatus() === 503) {
     return { problem: { type: problemType('unavailable'), title: 'Service unavailable', status: 503 }, headers: { 'retry-after': '2' } };
   }
-  if (UNAVAILABLE.test(e?.message ?? '') || UNAVAILABLE_CODES.test(e?.code ?? '') || /^E(CONNREFUSED|CONNRESET|TIMEDOUT|PIPE)$/.test(e?.code ?? '')) {
+  if (isDatabaseUnavailable(error)) {
     return {
       problem: { type: problemType('unavailable'), title: 'Service unavailable', status: 503, detail: 'the event store cannot be reached; retry later' },
       headers: { 'retry-after': '2' },

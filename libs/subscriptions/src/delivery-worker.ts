@@ -52,6 +52,8 @@ export interface DeliveryHooks {
   failed?(s: DeliveryState, attempt: number, error: string): void;
   gaveUp?(s: DeliveryState, error: string): void;
   log?(message: string): void;
+  /** What is worth a line only when debugging (an idle pooled connection dropped: the pool opens another). */
+  debug?(message: string): void;
 }
 
 /** The back-off before attempt `attempt + 1` (after `attempt` failures). */

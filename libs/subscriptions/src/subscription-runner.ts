@@ -95,7 +95,10 @@ export class SubscriptionRunner {
     hooks: SubscriptionRunnerHooks = {},
   ) {
     this.deliveryPool = new pg.Pool({ connectionString: databaseUrl, max: DELIVERY_POOL_SIZE });
-    this.deliveryPool.on('error', (error) => hooks.log?.(`a delivery connection failed: ${error.message}`));
+    // An idle client's error (the server closed it, e.g. while stopping): the pool drops the
+    // client and connects anew when needed; a query that fails is reported where it fails.
+    // Logged as the other pools' idle errors are (libs/database).
+    this.deliveryPool.on('error', (error) => hooks.debug?.(`an idle delivery connection closed: ${error.message}`));
     // Delivery's bookkeeping (leases, acknowledgements) commits without waiting for the WAL flush:
     // an acknowledgement lost in a database crash only sends that notification again, which
     // at-least-once allows. Event numbers are handed out by the matcher, durably, elsewhere.

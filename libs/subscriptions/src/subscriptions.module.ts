@@ -81,6 +81,7 @@ class SubscriptionsLifecycle implements OnApplicationBootstrap, BeforeApplicatio
                 logger.warn(label(`subscription ${s.id} is in error after ${options.maxAttempts} attempts: ${error}`));
               },
               log: (message) => logger.warn(label(message)),
+              debug: (message) => logger.debug(label(message)),
             }),
         );
       },
