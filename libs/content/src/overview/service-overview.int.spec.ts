@@ -154,6 +154,39 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
     expect((await db.pool.query(`SELECT to_regclass('service_overview_v1_ids') IS NULL AS gone`)).rows[0].gone).toBe(true);
   });
 
+  it('a batch of patients with large documents is applied in chunks: the same documents and index as in one statement, and a bounded share of them held at a time', async () => {
+    const pids = Array.from({ length: 12 }, () => syntheticPid());
+    for (const [i, pid] of pids.entries()) for (let d = 0; d <= i % 3; d++) await grant(pid, `V-${i}-${d}`);
+    const { events } = await store.readAll(TENANT, START, 1000);
+    /** Applies the page in one transaction as the engine does; counts the document writes. */
+    const applied = async (projection: ServiceOverviewProjection) => {
+      await projection.setup(db.pool);
+      const client = await db.pool.connect();
+      let writes = 0;
+      const session = { query: ((q: { name?: string }, v?: unknown[]) => ((writes += q.name === `${projection.table}_write` ? 1 : 0), client.query(q as never, v))) as typeof client.query };
+      try {
+        await client.query('BEGIN');
+        // Twice: the second page sizes its chunks on the documents the first one wrote.
+        await projection.apply(session, TENANT, events.slice(0, 12));
+        await projection.apply(session, TENANT, events.slice(12));
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const docs = (await db.pool.query(`SELECT patient_id, document FROM ${projection.table} ORDER BY patient_id`)).rows;
+      return { writes, docs, index: (await index(projection.version)).map(({ resource_id, patient_id }) => [resource_id, patient_id]) };
+    };
+    const whole = await applied(new ServiceOverviewProjection(1));
+    // A budget below one document: a chunk per patient.
+    const chunked = await applied(new ServiceOverviewProjection(2, 1));
+    expect(chunked.docs).toEqual(whole.docs);
+    expect(chunked.index).toEqual(whole.index);
+    expect(whole.docs).toHaveLength(12);
+    expect(whole.writes).toBe(2);
+    const patients = (page: typeof events) => new Set(page.map((e) => (e.data.patient as { value: string }).value)).size;
+    expect(chunked.writes).toBe(patients(events.slice(0, 12)) + patients(events.slice(12)));
+  });
+
   it("finds a patient's decisions in the read model and in the events it has not applied yet, or in $all before there is one", async () => {
     const decisions = new PatientDecisions(tenants(), store);
     const pid = syntheticPid();

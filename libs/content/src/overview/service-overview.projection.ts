@@ -18,9 +18,18 @@ interface IndexedDecision {
 const indexRows = (decisions: IndexedDecision[]) => JSON.stringify(decisions.map((d) => [episodeOfCareId(d.sourceSystem, d.decisionId), d.patientId, d.sourceSystem, d.decisionId]));
 
 /**
+ * About 4 MiB of documents per statement. A page of 1,000 events can touch 1,000 patients;
+ * with documents of tens of kB (patients with many decisions, ended ones included), one read
+ * and one write of them all held about 200 MiB at the peak (the JSON received, parsed, folded
+ * and sent again).
+ */
+export const DOCUMENT_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
  * The per-patient service overview: one JSON document per (tenant, patient) in
  * `service_overview_v<N>`, folded by the pure `evolveOverview`. A batch loads the documents
- * of its patients once, folds, and writes them back in one statement.
+ * of its patients once, folds, and writes them back in one statement, by chunks of about
+ * `chunkBytes` of documents when they are large.
  *
  * Beside it, `service_overview_v<N>_decisions` indexes every decision: its EpisodeOfCare id
  * (libs/fhir/src/episode-of-care-id.ts; ids of long decision ids are hashed, not reversible)
@@ -35,7 +44,19 @@ export class ServiceOverviewProjection implements Projection {
   readonly name = SERVICE_OVERVIEW;
   /** Rebuilt from the events at will: a crash may take back its last batches (see `Projection`). */
   readonly asyncCommit = true;
-  constructor(readonly version = 1) {}
+  /** The JSON size of a document as last written, on average (bytes): sizes the next chunk. */
+  private documentBytes = 2048;
+
+  /**
+   * @param version the read-model version (table `service_overview_v<version>`)
+   * @param chunkBytes about how many bytes of documents one read and one write of a batch
+   *   carry: a batch's patients are applied in chunks of that many documents' worth (at least
+   *   one patient), so a page of patients with large documents is not all held at once.
+   */
+  constructor(
+    readonly version = 1,
+    private readonly chunkBytes = DOCUMENT_CHUNK_BYTES,
+  ) {}
 
   get table(): string {
     return `${SERVICE_OVERVIEW}_v${this.version}`;
@@ -100,6 +121,15 @@ export class ServiceOverviewProjection implements Projection {
     }
     if (byPatient.size === 0) return;
     const ids = [...byPatient.keys()];
+    for (let from = 0; from < ids.length;) {
+      const size = Math.max(1, Math.floor(this.chunkBytes / this.documentBytes));
+      await this.applyChunk(db, tenant, ids.slice(from, from + size), byPatient);
+      from += size;
+    }
+  }
+
+  /** Loads the documents of `ids`, folds their events in, writes them back: one read, one write (and the index). */
+  private async applyChunk(db: ProjectionSession, tenant: TenantId, ids: string[], byPatient: Map<string, RecordedEvent[]>): Promise<void> {
     const { rows } = await db.query<{ patient_id: string; document: OverviewDocument }>({
       name: `${this.table}_documents`,
       text: `SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = ANY ($2::text[])`,
@@ -120,6 +150,7 @@ export class ServiceOverviewProjection implements Projection {
       documents += `${documents ? ',' : '{'}${JSON.stringify(id)}:${JSON.stringify(doc)}`;
       for (const [k, d] of Object.entries(doc.decisions)) if (!before || !Object.hasOwn(before.decisions, k)) added.push({ patientId: id, sourceSystem: d.sourceSystem, decisionId: d.decisionId });
     }
+    this.documentBytes = Math.max(256, Math.round(documents.length / ids.length));
     await this.index(db, tenant, added);
     await db.query({ name: `${this.table}_write`, text: this.writeSql, values: [tenant, `${documents}}`] });
   }
