@@ -123,7 +123,7 @@ async function main() {
   try {
     // The platform's other read models start from the first event: measure once all have caught up.
     const head = await new PostgresEventStore(pool).head(TENANT);
-    const waited = await waitForProjections(pool, TENANT, head, ['service_overview_v1', 'decision_history_v1', 'subscription_matcher_v1']);
+    const waited = await waitForProjections(pool, TENANT, head, ['service_overview_v1', 'decision_history_v2', 'subscription_matcher_v1']);
     console.log(`the platform's projections caught up with ${total} events in ${round(waited, 1)} s (FHIR history and the subscriptions' matcher built from the start)`);
     const idle = await platform.memory();
     let n = 0;

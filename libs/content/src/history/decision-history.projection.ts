@@ -1,5 +1,5 @@
 import { DECISION_EVENT_TYPES } from '#libs/contracts';
-import { asDecisionEvent, decisionStreamId, emptyOverview, evolveOverview, type OverviewDecision, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { asDecisionEvent, decisionStreamId, emptyOverview, evolveOverview, personIdentifierSystem, type OverviewDecision, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
@@ -7,6 +7,15 @@ import { episodeOfCareId, episodeOfCareVersion } from '#libs/fhir';
 
 export const DECISION_HISTORY = 'decision_history';
 const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
+
+/**
+ * The EpisodeOfCare of one history version as read: `episodeOfCareVersion` of the row's
+ * decision (statuses of the day it was recorded), for the patient of the row's number (its
+ * system follows from the number: the receive rules refuse a system that does not fit it).
+ */
+export function historyResourceOf(decision: OverviewDecision, patientId: string, tenant: string): fhir4.EpisodeOfCare {
+  return episodeOfCareVersion(decision, { system: personIdentifierSystem(patientId), value: patientId }, { tenant });
+}
 
 /** The request that made a version: FHIR writes record theirs in the event's metadata; for the others, the FHIR request that would have. */
 export function requestOf(event: Pick<RecordedEvent, 'type' | 'metadata'>, resourceId: string): { method: 'POST' | 'PUT'; url: string } {
@@ -18,17 +27,28 @@ export function requestOf(event: Pick<RecordedEvent, 'type' | 'metadata'>, resou
 /**
  * The versions of every decision: one row per event, keyed by (tenant, EpisodeOfCare id,
  * version), the version being the event's stream position, so the same after every rebuild.
- * A row holds the EpisodeOfCare as of that version (`episodeOfCareVersion`: statuses of the
- * day it was recorded), the request that made it, the instant, the patient and the event
- * type: the FHIR `_history` interactions and the REST timeline answer from it, never from the
- * event store.
+ * A row holds the decision as of that version (the overview's entry for it), the request that
+ * made it, the instant, the patient and the event type: the FHIR `_history` interactions and
+ * the REST timeline answer from it, never from the event store, rendering each version's
+ * EpisodeOfCare when read (`historyResourceOf`).
+ *
+ * Tables of earlier releases also stored that rendering (`resource`), 1.7 kB of JSON per row
+ * next to a 0.4 kB decision: most of the row, written for every event received. It is now
+ * rendered at read, the same resource (a test compares the two). A table that has the column
+ * keeps being written with it (a version built by an earlier release may still be live or be
+ * rebuilt); version 2, the initial one now, is built beside such a version 1 at start and
+ * replaces it (blue/green), so a store moves to the smaller table by itself.
  *
  * The decision after the previous version is the last row's `decision` (the overview's fold,
  * `evolveOverview`, on that one decision); a redelivered event is ignored by its key.
  */
 export class DecisionHistoryProjection implements Projection {
   readonly name = DECISION_HISTORY;
-  constructor(readonly version = 1) {}
+  /** Derived from the events and keyed by version, as the overview: a crash may take back its last batches (ADR 0011). */
+  readonly asyncCommit = true;
+  /** Whether the table has the `resource` column of earlier releases (learned from the table, in `setup`). */
+  private storesResource: boolean | undefined;
+  constructor(readonly version = 2) {}
 
   get table(): string {
     return `${DECISION_HISTORY}_v${this.version}`;
@@ -50,15 +70,25 @@ export class DecisionHistoryProjection implements Projection {
       method        text        NOT NULL,
       url           text        NOT NULL,
       decision      jsonb       NOT NULL,
-      resource      jsonb       NOT NULL,
       PRIMARY KEY (tenant_id, resource_id, version))`);
-    // A row per event with its FHIR resource: kept uncompressed in the row up to a page, as the
-    // overview's documents are (ADR 0013).
+    await this.learnShape(db);
+    // A row per event: kept uncompressed in the row up to a page, as the overview's documents
+    // are (ADR 0013).
     await db.query(`ALTER TABLE ${this.table} SET (toast_tuple_target = 8160)`);
     await db.query(`CREATE INDEX IF NOT EXISTS ${this.table}_patient ON ${this.table} (tenant_id, patient_id, recorded_at)`);
   }
 
+  /** Whether this version's table is of an earlier release, with `resource` (NOT NULL): then it is written too. */
+  private async learnShape(db: ProjectionSession): Promise<boolean> {
+    const { rows } = await db.query<{ has: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'resource' AND attnum > 0 AND NOT attisdropped) AS has`,
+      [this.table],
+    );
+    return (this.storesResource = rows[0]!.has);
+  }
+
   async apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void> {
+    const storesResource = this.storesResource ?? (await this.learnShape(db));
     const relevant = events.filter((e) => typeof (e.data.patient as PatientRef | undefined)?.value === 'string');
     if (relevant.length === 0) return;
     const idOf = (e: RecordedEvent) => {
@@ -73,7 +103,7 @@ export class DecisionHistoryProjection implements Projection {
     });
     const last = new Map(rows.map((r) => [r.resource_id, r.decision]));
     // One row per version, sent as one JSON parameter (json_to_recordset): no array literals to escape.
-    const out: { r: string; v: number; p: string; s: string; t: string; at: string; m: string; u: string; d: OverviewDecision; res: unknown }[] = [];
+    const out: { r: string; v: number; p: string; s: string; t: string; at: string; m: string; u: string; d: OverviewDecision; res?: unknown }[] = [];
     for (const e of relevant) {
       const event = asDecisionEvent(e);
       const { sourceSystem, decisionId, patient } = event.data;
@@ -86,7 +116,7 @@ export class DecisionHistoryProjection implements Projection {
       if (!decision) continue; // no grant before it: nothing to show (as the overview)
       last.set(resourceId, decision);
       const request = requestOf(e, resourceId);
-      out.push({
+      const row: (typeof out)[number] = {
         r: resourceId,
         v: e.streamPosition,
         p: patient.value,
@@ -96,18 +126,21 @@ export class DecisionHistoryProjection implements Projection {
         m: request.method,
         u: request.url,
         d: decision,
-        res: episodeOfCareVersion(decision, patient, { tenant }),
-      });
+      };
+      if (storesResource) row.res = episodeOfCareVersion(decision, patient, { tenant });
+      out.push(row);
     }
     if (out.length === 0) return;
-    await db.query({
-      name: `${this.table}_write`,
-      text: `INSERT INTO ${this.table} (tenant_id, resource_id, version, patient_id, stream_id, event_type, recorded_at, method, url, decision, resource)
-       SELECT $1, x.r, x.v, x.p, x.s, x.t, x.at, x.m, x.u, x.d, x.res
-         FROM json_to_recordset($2::json) AS x(r text, v int, p text, s text, t text, at timestamptz, m text, u text, d jsonb, res jsonb)
-       ON CONFLICT (tenant_id, resource_id, version) DO NOTHING`,
-      values: [tenant, JSON.stringify(out)],
-    });
+    await db.query({ name: `${this.table}_write${storesResource ? '_resource' : ''}`, text: this.writeSql(storesResource), values: [tenant, JSON.stringify(out)] });
+  }
+
+  /** `$2`: the rows as one JSON array (`json_to_recordset`); with `resource` into a table of an earlier release. */
+  private writeSql(storesResource: boolean): string {
+    const [column, value, type] = storesResource ? [', resource', ', x.res', ', res jsonb'] : ['', '', ''];
+    return `INSERT INTO ${this.table} (tenant_id, resource_id, version, patient_id, stream_id, event_type, recorded_at, method, url, decision${column})
+       SELECT $1, x.r, x.v, x.p, x.s, x.t, x.at, x.m, x.u, x.d${value}
+         FROM json_to_recordset($2::json) AS x(r text, v int, p text, s text, t text, at timestamptz, m text, u text, d jsonb${type})
+       ON CONFLICT (tenant_id, resource_id, version) DO NOTHING`;
   }
 
   async drop(db: ProjectionSession): Promise<void> {
@@ -115,8 +148,9 @@ export class DecisionHistoryProjection implements Projection {
   }
 }
 
+/** Version 2: the first built without the stored resources; a store on version 1 builds it beside the live one (blue/green) at start. */
 export const decisionHistoryDefinition: ProjectionDefinition = {
   name: DECISION_HISTORY,
-  initialVersion: 1,
+  initialVersion: 2,
   create: (version) => new DecisionHistoryProjection(version),
 };

@@ -9,14 +9,14 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ProblemError } from '#libs/contracts';
-import { personIdentifierSystem, type PatientRef } from '#libs/domain';
+import { personIdentifierSystem, type OverviewDecision, type PatientRef } from '#libs/domain';
 import { EVENT_STORE, type EventStore } from '#libs/event-store';
 import { OperationOutcomeError, operationOutcome, operationOutcomeOf, parseEpisodeOfCareHistory, type SearchParams } from '#libs/fhir';
 import type { TenantId } from '#libs/tenancy';
 import { PatientAuditLog, patientOfRequest, type Caller, type PersonIdSource } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
 import { READ_YOUR_WRITES_TIMEOUT_MS, ServiceOverviewReader, type RestrictionCheck } from '../overview/service-overview.reader.js';
-import { DECISION_HISTORY } from './decision-history.projection.js';
+import { DECISION_HISTORY, historyResourceOf } from './decision-history.projection.js';
 
 /** One version of a decision, as the history read model holds it. */
 export interface HistoryRow {
@@ -84,7 +84,7 @@ export class DecisionHistoryReader {
     const started = Date.now();
     const head = await this.store.head(tenant);
     const current = await engine.waitFor(projection, tenant, head, READ_YOUR_WRITES_TIMEOUT_MS);
-    const read = await this.overview.readAt<(Omit<HistoryRow, 'version'> & { version: number; total: number })[]>(
+    const read = await this.overview.readAt<(Omit<HistoryRow, 'version' | 'resource'> & { version: number; total: number; decision: OverviewDecision })[]>(
       tenant,
       engine,
       projection,
@@ -93,7 +93,7 @@ export class DecisionHistoryReader {
       `SELECT coalesce(jsonb_agg(h ORDER BY h.at DESC, h."resourceId", h.version DESC), '[]'::jsonb) FROM (
          SELECT resource_id AS "resourceId", version, patient_id AS "patientId", stream_id AS "streamId", event_type AS "eventType",
                 to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "recordedAt", recorded_at AS at,
-                method, url, resource, count(*) OVER () AS total
+                method, url, decision, count(*) OVER () AS total
            FROM ${projection} WHERE tenant_id = $1 AND ${where}
           ORDER BY recorded_at DESC, resource_id, version DESC
           LIMIT $${params.length + 3}::bigint) h`,
@@ -103,7 +103,10 @@ export class DecisionHistoryReader {
       { stale: true, restriction, name: `${projection}_${createHash('sha256').update(where).digest('hex').slice(0, 12)}` },
     );
     const rows = read.value ?? [];
-    return { total: rows.length > 0 ? Number(rows[0]!.total) : 0, rows: rows.map(({ total: _t, ...row }) => ({ ...row, version: Number(row.version) }) as HistoryRow) };
+    return {
+      total: rows.length > 0 ? Number(rows[0]!.total) : 0,
+      rows: rows.map(({ total: _t, decision, ...row }) => ({ ...row, version: Number(row.version), resource: historyResourceOf(decision, row.patientId, tenant) })),
+    };
   }
 }
 
