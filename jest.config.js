@@ -29,6 +29,8 @@ export default {
   testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts'],
   // startTestPlatform's platform (libs/testing imports no app; see the file).
   setupFiles: ['<rootDir>/test/support/platform-app.ts'],
+  // A query on a pg client that is still busy fails the test file (see the file).
+  setupFilesAfterEnv: ['<rootDir>/test/support/no-concurrent-queries.ts'],
   globalSetup: '<rootDir>/libs/testing/src/global-setup.js',
   globalTeardown: '<rootDir>/libs/testing/src/global-teardown.js',
   maxWorkers: 2,

@@ -94,15 +94,17 @@ export class SubscriptionRunner {
     delivery: DeliveryOptions,
     hooks: SubscriptionRunnerHooks = {},
   ) {
-    this.deliveryPool = new pg.Pool({ connectionString: databaseUrl, max: DELIVERY_POOL_SIZE });
+    // Delivery's bookkeeping (leases, acknowledgements) commits without waiting for the WAL flush:
+    // an acknowledgement lost in a database crash only sends that notification again, which
+    // at-least-once allows. Event numbers are handed out by the matcher, durably, elsewhere.
+    // Set at connection start (`options`), not by a query on 'connect', which raced the pool's
+    // first query on the same client (pg 8 queues it with a deprecation warning, pg 9 refuses);
+    // `options` in the URL itself take precedence.
+    this.deliveryPool = new pg.Pool({ connectionString: databaseUrl, max: DELIVERY_POOL_SIZE, options: '-c synchronous_commit=off' });
     // An idle client's error (the server closed it, e.g. while stopping): the pool drops the
     // client and connects anew when needed; a query that fails is reported where it fails.
     // Logged as the other pools' idle errors are (libs/database).
     this.deliveryPool.on('error', (error) => hooks.debug?.(`an idle delivery connection closed: ${error.message}`));
-    // Delivery's bookkeeping (leases, acknowledgements) commits without waiting for the WAL flush:
-    // an acknowledgement lost in a database crash only sends that notification again, which
-    // at-least-once allows. Event numbers are handed out by the matcher, durably, elsewhere.
-    this.deliveryPool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => undefined));
     this.store = new SubscriptionStore(this.deliveryPool);
     // The worker is woken after a batch that matched an event: a batch that matched none leaves
     // it no work (its poll still finds heartbeats and retries that fall due).
