@@ -42,8 +42,12 @@ class CheckpointMovedError extends Error {
   }
 }
 
-/** Resolves after `ms`, or at once when aborted; never leaves a listener behind. */
-export const abortableSleep = (ms: number, signal?: AbortSignal) =>
+/**
+ * Resolves after `ms`, at once when `signal` aborts, or when `until` settles; never leaves a
+ * timer or a listener behind (a sleep raced against a wake-up with `Promise.race` kept its
+ * listener on a long-lived signal until its timer ran out, so frequent wake-ups piled them up).
+ */
+export const abortableSleep = (ms: number, signal?: AbortSignal, until?: Promise<unknown>) =>
   new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -52,6 +56,7 @@ export const abortableSleep = (ms: number, signal?: AbortSignal) =>
     };
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
+    until?.then(done, done);
   });
 
 /**

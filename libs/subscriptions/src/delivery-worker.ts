@@ -118,7 +118,7 @@ export class DeliveryWorker {
       } catch (error) {
         if (!signal.aborted) this.hooks.log?.(`looking for due subscriptions failed: ${(error as Error).message}`);
       }
-      await Promise.race([woken, abortableSleep(this.options.pollMs, signal)]);
+      await abortableSleep(this.options.pollMs, signal, woken);
     }
   }
 
