@@ -6,7 +6,7 @@ import { decisionStreamId, parsePersonIdentifier, type PersonId } from '#libs/do
 import { compareCheckpoints, formatCheckpoint, PostgresEventStore, START, STREAMS_ERASED, type Checkpoint, type RecordedEvent } from '#libs/event-store';
 import { DeadLetterEraser, DeadLetters, DEFAULT_ENGINE_OPTIONS, PostgresCheckpointStore, ProjectionEngine, type EngineOptions } from '#libs/projections';
 import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
-import { createTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
+import { useTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
 import { AccessLogEraser } from './access-log.eraser.js';
 import { DataProtection, ErasureUnavailableError } from './data-protection.js';
 import { unavailableWith } from './data-protection.module.js';
@@ -29,16 +29,7 @@ const freeText = (label: string) => `${label} ${randomBytes(6).toString('hex')}`
 describe('erasure of a person (issue 22): every trace, nothing else, projections and order intact', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
-  let close: () => Promise<void>;
-  const engines: ProjectionEngine[] = [];
-
-  beforeEach(async () => {
-    ({ db, store, close } = await createTestStore(TENANT));
-  });
-  afterEach(async () => {
-    await Promise.all(engines.splice(0).map((e) => e.stop()));
-    await close();
-  });
+  const engines = useTestStore<ProjectionEngine>(TENANT, (s) => ({ db, store } = s));
 
   const engine = async () => {
     const e = new ProjectionEngine(db.pool, store, new PostgresTenantRegistry(db.pool), [serviceOverviewDefinition], FAST);

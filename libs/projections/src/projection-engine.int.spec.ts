@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PostgresEventStore, type RecordedEvent } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
-import { createTestStore, type TestDatabase } from '#libs/testing';
+import { useTestStore, type TestDatabase } from '#libs/testing';
 import { ProjectionEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './projection-engine.js';
 import type { Projection, ProjectionSession } from './projection.js';
 
@@ -49,16 +49,7 @@ const until = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
 describe('projection engine on PostgreSQL', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
-  let close: () => Promise<void>;
-  const engines: ProjectionEngine[] = [];
-
-  beforeEach(async () => {
-    ({ db, store, close } = await createTestStore(TENANT));
-  });
-  afterEach(async () => {
-    await Promise.all(engines.splice(0).map((e) => e.stop()));
-    await close();
-  });
+  const engines = useTestStore<ProjectionEngine>(TENANT, (s) => ({ db, store } = s));
 
   const engine = (projections: Projection[], options = FAST) => {
     const e = new ProjectionEngine(db.pool, store, new PostgresTenantRegistry(db.pool), projections, options);

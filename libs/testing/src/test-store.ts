@@ -24,3 +24,24 @@ export async function createTestStore(tenant: TenantId): Promise<TestStore> {
     },
   };
 }
+
+/**
+ * The per-test set-up and teardown of a spec on the store, as jest hooks: before each test a
+ * fresh store (`createTestStore`), handed to `use` (assign the spec's variables there); after
+ * each, whatever the test pushed onto the returned array (engines, runners) is stopped, then
+ * the store is closed and its database dropped.
+ */
+export function useTestStore<T extends { stop(): Promise<void> }>(tenant: TenantId, use: (store: TestStore) => void): T[] {
+  const started: T[] = [];
+  let current: TestStore | undefined;
+  beforeEach(async () => {
+    current = await createTestStore(tenant);
+    use(current);
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((s) => s.stop()));
+    await current?.close();
+    current = undefined;
+  });
+  return started;
+}

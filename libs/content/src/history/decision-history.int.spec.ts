@@ -3,7 +3,7 @@ import { decisionStreamId } from '#libs/domain';
 import { PostgresEventStore, START } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
-import { createTestStore, DNR, FNR, syntheticPid, type TestDatabase } from '#libs/testing';
+import { useTestStore, DNR, FNR, syntheticPid, type TestDatabase } from '#libs/testing';
 import { DECISION_HISTORY, DecisionHistoryProjection, decisionHistoryDefinition, historyResourceOf } from './decision-history.projection.js';
 
 const TENANT = tenantId('313231593');
@@ -18,16 +18,7 @@ const earlierReleaseTable = (table: string) => `CREATE TABLE ${table} (
 describe('decision history read model on PostgreSQL: each version rendered when read', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
-  let close: () => Promise<void>;
-  const engines: ProjectionEngine[] = [];
-
-  beforeEach(async () => {
-    ({ db, store, close } = await createTestStore(TENANT));
-  });
-  afterEach(async () => {
-    await Promise.all(engines.splice(0).map((e) => e.stop()));
-    await close();
-  });
+  const engines = useTestStore<ProjectionEngine>(TENANT, (s) => ({ db, store } = s));
 
   /** A decision's whole life for an FNR patient, and a grant entered in error for a D-number patient. */
   const lifecycles = async () => {

@@ -4,7 +4,7 @@ import { PostgresEventStore, START, type Checkpoint } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantDatabases } from '#libs/tenancy';
 import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
-import { createTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
+import { useTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
 import { PatientDecisions } from './patient-decisions.js';
 import { ServiceOverviewProjection, serviceOverviewDefinition } from './service-overview.projection.js';
 
@@ -16,17 +16,8 @@ const LONG_ID = `V-${'x'.repeat(70)}`; // too long for a reversible EpisodeOfCar
 describe('service-overview read model on PostgreSQL: the decision index and the patient → decisions lookup', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
-  let close: () => Promise<void>;
-  const engines: ProjectionEngine[] = [];
+  const engines = useTestStore<ProjectionEngine>(TENANT, (s) => ({ db, store } = s));
   const tenants = () => ({ of: async () => ({ db: { pool: db.pool } }) }) as unknown as TenantDatabases;
-
-  beforeEach(async () => {
-    ({ db, store, close } = await createTestStore(TENANT));
-  });
-  afterEach(async () => {
-    await Promise.all(engines.splice(0).map((e) => e.stop()));
-    await close();
-  });
 
   const engine = () => {
     const e = new ProjectionEngine(db.pool, store, new PostgresTenantRegistry(db.pool), [serviceOverviewDefinition], FAST);
