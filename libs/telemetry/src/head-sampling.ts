@@ -37,21 +37,16 @@ export function headSamplingFromEnv(env: Record<string, string | undefined>): He
     if (!/^[0-9.eE+-]+$/.test(arg) || !(n >= 0 && n <= 1)) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got ${JSON.stringify(arg)}`);
     return n;
   };
-  switch (name) {
-    case undefined:
-      return { parentBased: true, ratio: ratio(DEFAULT_TRACES_RATIO) };
+  if (name === undefined) return { parentBased: true, ratio: ratio(DEFAULT_TRACES_RATIO) };
+  // Each of the three root samplers, alone or as the root of a parent-based one.
+  const parentBased = name.startsWith('parentbased_');
+  switch (parentBased ? name.slice('parentbased_'.length) : name) {
     case 'always_on':
-      return { parentBased: false, ratio: 1 };
+      return { parentBased, ratio: 1 };
     case 'always_off':
-      return { parentBased: false, ratio: 0 };
+      return { parentBased, ratio: 0 };
     case 'traceidratio':
-      return { parentBased: false, ratio: ratio(1) };
-    case 'parentbased_always_on':
-      return { parentBased: true, ratio: 1 };
-    case 'parentbased_always_off':
-      return { parentBased: true, ratio: 0 };
-    case 'parentbased_traceidratio':
-      return { parentBased: true, ratio: ratio(1) };
+      return { parentBased, ratio: ratio(1) };
     default:
       throw new Error(`OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got ${JSON.stringify(name)}`);
   }
