@@ -33,8 +33,8 @@ export { DEFAULT_TRACES_RATIO } from './sampling-default.js';
 export const TRACER_NAME = 'fpi-platform';
 
 let tracing = false;
-/** The head-sampling ratio of traces of their own (`inSpan` with `root`), set by `startTracing`. */
-let rootRatio = 1;
+/** The head sampling's decision for a trace of its own (`inSpan` with `root`), set by `startTracing` (head-sampling.ts's `sampledRoot`). */
+let sampledRoot: () => boolean = () => true;
 
 /** Whether this process makes traces (`startTracing` started the SDK). */
 export const tracingOn = (): boolean => tracing;
@@ -46,7 +46,7 @@ export const tracingOn = (): boolean => tracing;
  * the head sampling turns down.
  */
 export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>, options: { root?: boolean } = {}): Promise<T> {
-  if (!tracing || !(options.root ? rootRatio >= 1 || Math.random() < rootRatio : sampledParent())) return fn();
+  if (!tracing || !(options.root ? sampledRoot() : sampledParent())) return fn();
   return trace.getTracer(TRACER_NAME).startActiveSpan(name, { attributes, root: options.root }, async (span) => {
     try {
       return await fn();
@@ -154,7 +154,7 @@ export async function startTracing(settings: { otlpEndpoint: string | undefined 
     ],
   });
   sdk.start();
-  rootRatio = rule.ratio;
+  sampledRoot = () => head.sampledRoot(rule);
   tracing = true;
   exporter.mask = await options.mask();
   return {
@@ -196,46 +196,51 @@ class MaskingExporter implements SpanExporter {
     return masked;
   }
 
+  /**
+   * `attributes` with every string masked; the same object when the mask changes none of them.
+   * Before the mask is loaded, string attributes are left out and strings in arrays emptied.
+   */
   private maskedAttributes(attributes: Attributes): Attributes {
-    const out: Attributes = {};
-    for (const [k, v] of Object.entries(attributes)) {
-      if (typeof v === 'string') {
-        if (this.mask) out[k] = this.maskText(v);
-      } else if (Array.isArray(v)) {
-        out[k] = v.map((x) => (typeof x === 'string' ? (this.mask ? this.maskText(x) : '') : x)) as typeof v;
-      } else out[k] = v;
-    }
-    return out;
-  }
-
-  /** Whether masking changes any string of `attributes`. */
-  private masks(attributes: Attributes): boolean {
+    let out: Attributes | undefined;
     for (const k in attributes) {
       const v = attributes[k];
-      if (typeof v === 'string' ? this.maskText(v) !== v : Array.isArray(v) && v.some((x) => typeof x === 'string' && this.maskText(x) !== x)) return true;
+      let masked: typeof v | typeof LEFT_OUT = v;
+      if (typeof v === 'string') masked = this.mask ? this.maskText(v) : LEFT_OUT;
+      else if (Array.isArray(v)) {
+        const strings = v.map((x) => (typeof x === 'string' ? (this.mask ? this.maskText(x) : '') : x)) as typeof v;
+        if (strings.some((x, i) => x !== v[i])) masked = strings;
+      }
+      if (masked === v) continue;
+      out ??= { ...attributes };
+      if (masked === LEFT_OUT) delete out[k];
+      else out[k] = masked;
     }
-    return false;
+    return out ?? attributes;
   }
 
   /**
    * The span itself when the mask changes nothing in it (most spans: measured, copying every
    * span cost a third of the CPU of tracing on), else a copy with masked fields over the original
-   * (its methods, such as spanContext(), still work).
+   * (its methods, such as spanContext(), still work). Each string is masked once.
    */
   private masked(span: ReadableSpan): ReadableSpan {
-    if (
-      this.mask &&
-      this.maskText(span.name) === span.name &&
-      !this.masks(span.attributes) &&
-      span.events.every((e) => this.maskText(e.name) === e.name && !(e.attributes && this.masks(e.attributes))) &&
-      (span.status.message === undefined || this.maskText(span.status.message) === span.status.message)
-    )
-      return span;
+    const name = this.mask ? this.maskText(span.name) : span.name.replace(/[0-9]/g, '*');
+    const attributes = this.maskedAttributes(span.attributes);
+    let eventsChanged = false;
+    const events = span.events.map((e) => {
+      const eventName = this.mask ? this.maskText(e.name) : e.name;
+      const eventAttributes = e.attributes && this.maskedAttributes(e.attributes);
+      if (eventName === e.name && eventAttributes === e.attributes) return e;
+      eventsChanged = true;
+      return { ...e, name: eventName, attributes: eventAttributes };
+    });
+    const message = span.status.message === undefined ? undefined : this.mask ? this.maskText(span.status.message) : '';
+    if (name === span.name && attributes === span.attributes && !eventsChanged && message === span.status.message) return span;
     return Object.create(span, {
-      name: { value: this.mask ? this.maskText(span.name) : span.name.replace(/[0-9]/g, '*') },
-      attributes: { value: this.maskedAttributes(span.attributes) },
-      events: { value: span.events.map((e) => ({ ...e, name: this.mask ? this.maskText(e.name) : e.name, attributes: e.attributes && this.maskedAttributes(e.attributes) })) },
-      status: { value: { ...span.status, message: span.status.message === undefined ? undefined : this.mask ? this.maskText(span.status.message) : '' } },
+      name: { value: name },
+      attributes: { value: attributes },
+      events: { value: events },
+      status: { value: { ...span.status, message } },
     }) as ReadableSpan;
   }
 
@@ -250,3 +255,5 @@ class MaskingExporter implements SpanExporter {
 
 /** How many mask-clean strings `MaskingExporter` remembers before it starts over. */
 const CLEAN_MAX = 1000;
+/** A string attribute left out of a span (before the mask is loaded). */
+const LEFT_OUT = Symbol('left out');
