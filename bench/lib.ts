@@ -147,7 +147,11 @@ export async function startPlatform(databaseUrl: string, env: Record<string, str
     dataDir,
     jwks: issuer.jwks() as { keys: object[] },
     memory: () => residentMemory(platform.child.pid!),
-    stop: platform.stop,
+    // Its data directory (the dev issuer's keys) goes with it, as the bench cluster's does.
+    stop: async () => {
+      await platform.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
