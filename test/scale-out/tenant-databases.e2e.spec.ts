@@ -12,7 +12,7 @@ import { startEmbeddedPostgres, type RunningPostgres } from '#libs/database';
 import { TENANT_REGISTRY, TenantDatabaseMismatchError, tenantId, type TenantRegistry } from '#libs/tenancy';
 import { DevIssuer } from '#libs/security';
 import request from 'supertest';
-import { FNR, syntheticPid, startTestPlatform, type TestPlatform } from '#libs/testing';
+import { FNR, syntheticPid, startTestPlatform, testPool, type TestPlatform } from '#libs/testing';
 
 const A = '313231593';
 const B = '912159523';
@@ -29,7 +29,7 @@ describe('database per municipality: two tenants on two PostgreSQL clusters', ()
     process.env.FPI_DATABASES = JSON.stringify({ 'kommune-b': clusterB.url });
     p = await startTestPlatform();
     await p.app.get<TenantRegistry>(TENANT_REGISTRY).add({ id: tenantId(B), name: 'Kommune B', environment: 'test', database: 'kommune-b' });
-    b = new pg.Pool({ connectionString: clusterB.url, max: 2 });
+    b = testPool({ connectionString: clusterB.url, max: 2 });
   }, 60_000);
 
   afterAll(async () => {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { PostgresEventStore, type RecordedEvent } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
-import { useTestStore, type TestDatabase } from '#libs/testing';
+import { testPool, useTestStore, type TestDatabase } from '#libs/testing';
 import { ProjectionEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './projection-engine.js';
 import type { Projection, ProjectionSession } from './projection.js';
 
@@ -116,7 +115,7 @@ describe('projection engine on PostgreSQL', () => {
     const durable = new CountingProjection(1, 'durable');
     const [relaxedSeen, durableSeen] = [settings(relaxed), settings(durable)];
     // The test cluster runs with synchronous_commit off; these sessions have it on, as in production.
-    const pool = new pg.Pool({ connectionString: db.url, options: '-c synchronous_commit=on' });
+    const pool = testPool({ connectionString: db.url, options: '-c synchronous_commit=on' });
     const e = new ProjectionEngine(pool, store, new PostgresTenantRegistry(pool), [relaxed, durable], { ...FAST, batchSize: 10 });
     await e.start();
     await until(async () => (await applied('relaxed_v1')).length === 25 && (await applied('durable_v1')).length === 25);

@@ -32,6 +32,17 @@ function adminUrl(): string {
   return url;
 }
 
+/**
+ * A pool on a test database whose idle clients' errors are ignored: fault tests terminate
+ * backends, and dropping a database terminates the connections of a pool whose `end()` has
+ * returned but whose clients are still closing. Such an error must not crash the test worker.
+ */
+export function testPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** A new, migrated database on the test cluster, copied from the template. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `t_${randomBytes(6).toString('hex')}`;
@@ -49,9 +60,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   });
   const url = new URL(adminUrl());
   url.pathname = '/' + name;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 40 });
-  // Fault tests terminate backends; an idle client's error must not crash the worker.
-  pool.on('error', () => undefined);
+  const pool = testPool({ connectionString: url.toString(), max: 40 });
   return {
     url: url.toString(),
     name,

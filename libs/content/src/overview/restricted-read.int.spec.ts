@@ -13,7 +13,7 @@ import { InstrumentedEventStore, PostgresEventStore, type AppendMetrics, type Ev
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
 import { PatientAuditLog, type Caller } from '#libs/security';
 import { PostgresTenantRegistry, tenantId, type TenantDatabases } from '#libs/tenancy';
-import { createTestStore, syntheticPid, type TestStore } from '#libs/testing';
+import { createTestStore, syntheticPid, testPool, type TestStore } from '#libs/testing';
 import type { ProjectionEngines } from '../projection-engines.js';
 import { PatientRestrictions } from '../restriction/patient-restriction.js';
 import { serviceOverviewDefinition } from './service-overview.projection.js';
@@ -138,7 +138,7 @@ describe("the overview read and the patient's restriction", () => {
     expect(await accessLog(primary.db.pool, pid)).toEqual(['success', 'denied', 'denied', 'success (overridden)', 'success']);
 
     // Restricted by another instance (its own event store and pool): refused at once here too.
-    const otherPool = new pg.Pool({ connectionString: primary.db.url, max: 1 });
+    const otherPool = testPool({ connectionString: primary.db.url, max: 1 });
     const otherStore = new PostgresEventStore(otherPool);
     try {
       await restrict(otherStore, other, 'PatientRestrictionSet', 'all-but-emergency');

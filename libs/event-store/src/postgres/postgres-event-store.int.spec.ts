@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { createTestDatabase } from '#libs/testing';
+import { createTestDatabase, testPool } from '#libs/testing';
 import { eventStoreContract, event } from '../testing/event-store.contract.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 import { UpcasterRegistry } from '../upcasting.js';
@@ -114,7 +113,7 @@ describe('PostgreSQL adapter specifics', () => {
     try {
       // Separate pools: separate sessions, as separate deployables starting together would be.
       // (The INSERT … ON CONFLICT on the registry row makes the later ones wait for the first.)
-      const pools = Array.from({ length: 8 }, () => new pg.Pool({ connectionString: db.url, max: 1 }));
+      const pools = Array.from({ length: 8 }, () => testPool({ connectionString: db.url, max: 1 }));
       const results = await Promise.allSettled(pools.map((p) => new PostgresTenantRegistry(p).add({ id: '912159523' as TenantId, name: 'Kommune', environment: 'test' })));
       await Promise.all(pools.map((p) => p.end()));
       expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
