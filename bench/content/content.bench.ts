@@ -113,8 +113,8 @@ async function main() {
 
   // Rebuild: raw read first (warms the cache for both), then the projection.
   const raw = await rawRead(pool, total);
-  const projected = await rebuild(pool, 1, total);
-  const patientsInModel = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM service_overview_v1')).rows[0]!.n;
+  const projected = await rebuild(pool, 2, total);
+  const patientsInModel = (await pool.query<{ n: number }>('SELECT count(DISTINCT patient_id)::int AS n FROM service_overview_v2')).rows[0]!.n;
   console.log(`rebuild ${round(projected, 0)} ev/s, raw read ${round(raw, 0)} ev/s, ratio ${round(projected / raw)}, ${patientsInModel} patients`);
   if (process.env.BENCH_CASES === 'rebuild') return bench.stop();
 
@@ -123,7 +123,7 @@ async function main() {
   try {
     // The platform's other read models start from the first event: measure once all have caught up.
     const head = await new PostgresEventStore(pool).head(TENANT);
-    const waited = await waitForProjections(pool, TENANT, head, ['service_overview_v1', 'decision_history_v2', 'subscription_matcher_v1']);
+    const waited = await waitForProjections(pool, TENANT, head, ['service_overview_v2', 'decision_history_v2', 'subscription_matcher_v1']);
     console.log(`the platform's projections caught up with ${total} events in ${round(waited, 1)} s (FHIR history and the subscriptions' matcher built from the start)`);
     const idle = await platform.memory();
     let n = 0;
@@ -148,7 +148,7 @@ async function main() {
     const lookupMemory = await platform.memory();
     const rawLookup = await runConcurrent(CONNECTIONS, SECONDS * 1000, async () => {
       n = (n + 7919) % PATIENTS;
-      await pool.query({ name: 'raw_lookup', text: 'SELECT document FROM service_overview_v1 WHERE tenant_id = $1 AND patient_id = $2', values: [TENANT, pidOf(n)] });
+      await pool.query({ name: 'raw_lookup', text: 'SELECT jsonb_agg(decision) FROM service_overview_v2 WHERE tenant_id = $1 AND patient_id = $2', values: [TENANT, pidOf(n)] });
     });
     const rawRps = rawLookup.ops / rawLookup.seconds;
     const lookupRps = lookups['2xx'] / SECONDS;

@@ -8,13 +8,14 @@
  *   - `POST /api/v1/decision-events`: one INSERT of the event;
  *   - `POST /api/v1/decision-events/batch`: one raw multi-row INSERT of all events (one jsonb parameter);
  *   - `GET /api/v1/service-overview`: parses the person-id header with the domain's parser and
- *     runs ONE statement that reads the patient's overview row and writes the access-log row.
+ *     runs ONE statement that reads the patient's overview rows (a row per decision, as the
+ *     platform's read model keeps them) and writes the access-log row.
  * No logging, no idempotency, no ordering, no projection, no DPoP, no rate limit: an upper
  * bound for what the platform could reach on this machine, not a service.
  *
  * Run as a process of its own (the bench starts it with `startLimitServer`, so its CPU can be
  * read from /proc): DATABASE_URL, LIMIT_JWKS (the issuer's public key set, JSON),
- * LIMIT_OVERVIEW_TABLE (default service_overview_v1), PORT. Prints "listening" once it is.
+ * LIMIT_OVERVIEW_TABLE (default service_overview_v2), PORT. Prints "listening" once it is.
  */
 import Fastify from 'fastify';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
@@ -26,7 +27,7 @@ import { API_AUDIENCE, CLAIMS, DEV_ISSUER, SCOPES } from '#libs/security';
 // The bench's own process: its settings come from the environment the bench gives it.
 const env = process.env;
 const keys = createLocalJWKSet(JSON.parse(env.LIMIT_JWKS ?? '{"keys":[]}') as Parameters<typeof createLocalJWKSet>[0]);
-const table = env.LIMIT_OVERVIEW_TABLE ?? 'service_overview_v1';
+const table = env.LIMIT_OVERVIEW_TABLE ?? 'service_overview_v2';
 if (!/^[a-z0-9_]+$/.test(table)) throw new Error(`LIMIT_OVERVIEW_TABLE ${table}`);
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.LIMIT_POOL ?? 20) });
 const validate = compileValidator(DecisionEventSchema);
@@ -59,11 +60,11 @@ const INSERT_ONE = `INSERT INTO events (tenant_id, stream_id, stream_position, e
   VALUES ($1, $2, 1, $3, $4, 1, $5, $6) RETURNING global_position`;
 const INSERT_MANY = `INSERT INTO events (tenant_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata)
   SELECT $1, x.s, 1, x.i, x.t, 1, x.d, $3 FROM jsonb_to_recordset($2::jsonb) AS x(s text, i uuid, t text, d jsonb)`;
-const LOOKUP = `WITH d AS (SELECT document FROM ${table} WHERE tenant_id = $1 AND patient_id = $2),
+const LOOKUP = `WITH d AS (SELECT decision FROM ${table} WHERE tenant_id = $1 AND patient_id = $2),
   l AS (INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, purpose_of_use, token_id, attested_at, returned)
         SELECT $1, 'limit.lookup', 'success', $2, $3, $4, $1, $5, $6, $7,
-               jsonb_build_object('decisionIds', COALESCE((SELECT jsonb_agg(k) FROM d, jsonb_object_keys(d.document->'decisions') k), '[]'::jsonb)))
-  SELECT (SELECT document FROM d) AS document`;
+               jsonb_build_object('decisionIds', COALESCE((SELECT jsonb_agg((decision->>'sourceSystem') || '/' || (decision->>'decisionId')) FROM d), '[]'::jsonb)))
+  SELECT (SELECT jsonb_agg(decision) FROM d) AS decisions`;
 
 const app = Fastify({ bodyLimit: 1024 * 1024 });
 
@@ -104,7 +105,7 @@ app.get('/api/v1/service-overview', async (request, reply) => {
     values: [tenantOf(caller), parsed.id.value, caller.client_id, caller[CLAIMS.clientName] ?? null, 'TREAT', caller.jti ?? null, caller.iat ? new Date(caller.iat * 1000).toISOString() : null],
   });
   reply.header('cache-control', 'no-store');
-  return reply.code(200).send(rows[0].document ?? { services: [] });
+  return reply.code(200).send({ services: rows[0].decisions ?? [] });
 });
 
 // A fault of the limit server shows in the bench's output (its stderr), not as a silent non-2xx count.

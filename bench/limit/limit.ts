@@ -26,7 +26,7 @@ export async function startLimitServer(databaseUrl: string, jwks: object, option
   const port = await freePort();
   const nodeArgs = (process.env.LIMIT_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, join(dirname(fileURLToPath(import.meta.url)), 'limit-server.js')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, LIMIT_JWKS: JSON.stringify(jwks), PORT: String(port), LIMIT_OVERVIEW_TABLE: options.overviewTable ?? 'service_overview_v1' },
+    env: { ...process.env, DATABASE_URL: databaseUrl, LIMIT_JWKS: JSON.stringify(jwks), PORT: String(port), LIMIT_OVERVIEW_TABLE: options.overviewTable ?? 'service_overview_v2' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

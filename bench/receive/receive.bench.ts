@@ -123,7 +123,7 @@ async function main() {
          FROM projection_checkpoints c WHERE c.tenant_id = $1`,
       [TENANT],
     );
-    const caughtUpSeconds = await waitForProjections(lagPool, TENANT, head, ['service_overview_v1', 'decision_history_v2', 'subscription_matcher_v1']);
+    const caughtUpSeconds = await waitForProjections(lagPool, TENANT, head, ['service_overview_v2', 'decision_history_v2', 'subscription_matcher_v1']);
     projectionLag = { eventsBehind: rows[0]?.n ?? 0, caughtUpSeconds: round(caughtUpSeconds, 1) };
   } finally {
     await platform.stop();

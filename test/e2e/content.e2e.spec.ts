@@ -78,7 +78,7 @@ describe('content services (innholdstjenester): the service overview over HTTP',
     expect(res.body.sources.map((s: { sourceSystem: string }) => s.sourceSystem)).toEqual(['epj-a', 'epj-b']);
     expect(res.body.sources[0]).toMatchObject({ lastRecordedAt: expect.any(String), lastOccurredAt: `${addDays(-1)}T09:00:00Z` });
     expect(res.body.checkpoint).toMatch(/^\d+-\d+$/);
-    expect(res.body.readModelVersion).toBe(1);
+    expect(res.body.readModelVersion).toBe(2);
 
     const withEnded = await overview(pid, undefined, '?include=ended').expect(200);
     expect(withEnded.body.services.map((s: { service: { code: string }; status: string }) => `${s.service.code}:${s.status}`)).toEqual(['6:active', '15:paused', '18:planned', '2:ended']);
@@ -167,14 +167,14 @@ describe('content services (innholdstjenester): the service overview over HTTP',
   describe('operations', () => {
     it('reports projection lag in /metrics and /health/ready', async () => {
       const metrics = await p.http().get('/metrics').expect(200);
-      expect(metrics.text).toMatch(/fpi_projection_events_behind\{projection="service_overview_v1",tenant="313231593"\} \d+/);
-      expect(metrics.text).toMatch(/fpi_projection_seconds_behind\{projection="service_overview_v1",tenant="313231593"\}/);
-      expect(metrics.text).toMatch(/fpi_projection_paused\{projection="service_overview_v1",tenant="313231593"\} 0/);
-      expect(metrics.text).toMatch(/fpi_projection_events_applied_total\{projection="service_overview_v1",tenant="313231593"\} [1-9]/);
+      expect(metrics.text).toMatch(/fpi_projection_events_behind\{projection="service_overview_v2",tenant="313231593"\} \d+/);
+      expect(metrics.text).toMatch(/fpi_projection_seconds_behind\{projection="service_overview_v2",tenant="313231593"\}/);
+      expect(metrics.text).toMatch(/fpi_projection_paused\{projection="service_overview_v2",tenant="313231593"\} 0/);
+      expect(metrics.text).toMatch(/fpi_projection_events_applied_total\{projection="service_overview_v2",tenant="313231593"\} [1-9]/);
       const ready = await p.http().get('/health/ready').expect(200);
       expect(ready.body.details.projections).toMatchObject({
         status: 'up',
-        projections: expect.arrayContaining([expect.objectContaining({ projection: 'service_overview_v1', tenant: '313231593', status: 'running' })]),
+        projections: expect.arrayContaining([expect.objectContaining({ projection: 'service_overview_v2', tenant: '313231593', status: 'running' })]),
       });
     });
   });

@@ -173,7 +173,7 @@ describe('embedded default: dev tokens, client-supplied keys, iat, readiness', (
       expect(res.body).toMatchObject({ status: 'up', checks: { database: 'up', projections: 'up' } });
       expect(res.body.details.projections.projections).toEqual(expect.arrayContaining([expect.objectContaining({ tenant: TEST })]));
       const metrics = await request(p.app.getHttpServer()).get('/metrics').expect(200);
-      expect(metrics.text).toMatch(new RegExp(`fpi_projection_events_behind\\{projection="service_overview_v1",tenant="${TEST}"\\}`));
+      expect(metrics.text).toMatch(new RegExp(`fpi_projection_events_behind\\{projection="service_overview_v2",tenant="${TEST}"\\}`));
     });
   });
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '#libs/database';
-import { WEEKLY_EXTENT_V2_UPCASTERS } from '#libs/domain';
+import { overviewOfDecisions, personIdentifierSystem, WEEKLY_EXTENT_V2_UPCASTERS, type OverviewDecision } from '#libs/domain';
 import { PostgresEventStore, UpcasterRegistry } from '#libs/event-store';
 import { tenantId } from '#libs/tenancy';
 import { startTestPlatform, type TestPlatform } from '#libs/testing';
@@ -31,14 +31,15 @@ describe('tester toolkit: seed, export, replay, projections, rebuild', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  /** Every patient's overview in a tenant, without the times we recorded things. */
+  /** Every patient's overview in a tenant (the live version 2: a row per decision), without the times we recorded things. */
   const overviews = async (tenant: string) => {
-    const { rows } = await p.db.pool.query<{ patient_id: string; document: Record<string, unknown> }>(`SELECT patient_id, document FROM service_overview_v1 WHERE tenant_id = $1 ORDER BY patient_id`, [
-      tenant,
-    ]);
+    const { rows } = await p.db.pool.query<{ patient_id: string; decisions: OverviewDecision[] }>(
+      `SELECT patient_id, jsonb_agg(decision ORDER BY resource_id) AS decisions FROM service_overview_v2 WHERE tenant_id = $1 GROUP BY patient_id ORDER BY patient_id`,
+      [tenant],
+    );
     return JSON.parse(
       JSON.stringify(
-        rows.map((r) => r.document),
+        rows.map((r) => overviewOfDecisions({ system: personIdentifierSystem(r.patient_id), value: r.patient_id }, r.decisions)),
         (k, v) => (k === 'lastRecordedAt' ? undefined : v),
       ),
     );
@@ -119,34 +120,34 @@ describe('tester toolkit: seed, export, replay, projections, rebuild', () => {
     const pause = async () => {
       await p.db.pool.query(
         `INSERT INTO projection_dead_letters (projection, tenant_id, event_id, event_type, stream_id, stream_position, transaction_id, global_position, error, attempts)
-         VALUES ('service_overview_v1', $1, $2, $3, $4, $5, $6, $7, 'Error: simulated', 4)`,
+         VALUES ('service_overview_v2', $1, $2, $3, $4, $5, $6, $7, 'Error: simulated', 4)`,
         [A, event.event_id, event.event_type, event.stream_id, event.stream_position, event.transaction_id, event.global_position],
       );
-      await p.db.pool.query(`UPDATE projection_checkpoints SET status = 'paused', paused_reason = 'simulated' WHERE projection = 'service_overview_v1' AND tenant_id = $1`, [A]);
+      await p.db.pool.query(`UPDATE projection_checkpoints SET status = 'paused', paused_reason = 'simulated' WHERE projection = 'service_overview_v2' AND tenant_id = $1`, [A]);
     };
     await pause();
     const shown = (await fpi('projections')).stdout;
-    expect(shown).toMatch(/service_overview_v1\tlive\ttenant 313231593\tpaused \(simulated\)\t\d+ behind\t1 dead letters/);
-    await fpi('projections', 'resume', 'service_overview_v1', '--tenant', A);
+    expect(shown).toMatch(/service_overview_v2\tlive\ttenant 313231593\tpaused \(simulated\)\t\d+ behind\t1 dead letters/);
+    await fpi('projections', 'resume', 'service_overview_v2', '--tenant', A);
     await pause();
-    await fpi('projections', 'skip', 'service_overview_v1', '--tenant', A);
+    await fpi('projections', 'skip', 'service_overview_v2', '--tenant', A);
     const { rows } = await p.db.pool.query(`SELECT resolution FROM projection_dead_letters WHERE tenant_id = $1 ORDER BY id`, [A]);
     expect(rows.map((r) => r.resolution)).toEqual(['retried', 'skipped']);
-    const status = JSON.parse((await fpi('projections', '--json')).stdout).find((s: { projection: string; tenant: string }) => s.projection === 'service_overview_v1' && s.tenant === A);
+    const status = JSON.parse((await fpi('projections', '--json')).stdout).find((s: { projection: string; tenant: string }) => s.projection === 'service_overview_v2' && s.tenant === A);
     expect(status.status).toBe('running');
-    await expect(fpi('projections', 'skip', 'service_overview_v1', '--tenant', A)).rejects.toMatchObject({ stderr: expect.stringMatching(/not paused/) });
+    await expect(fpi('projections', 'skip', 'service_overview_v2', '--tenant', A)).rejects.toMatchObject({ stderr: expect.stringMatching(/not paused/) });
   });
 
-  it('rebuilds blue/green: version 2 takes over and readers see the same overviews', async () => {
+  it('rebuilds blue/green: version 3 takes over and readers see the same overviews', async () => {
     const pid = (await overviews(A))[0].patient.value as string;
     const before = await p.http().get('/api/v1/service-overview').set('person-id', pid).query({ include: 'ended' }).expect(200);
-    expect(before.body.readModelVersion).toBe(1);
+    expect(before.body.readModelVersion).toBe(2);
     // All tenants, the production one among them: the guard wants to be told.
     const { stdout } = await fpi('rebuild', 'service_overview', '--i-know-this-is-production');
-    expect(stdout).toMatch(/service_overview_v2 is live/);
+    expect(stdout).toMatch(/service_overview_v3 is live/);
     await new Promise((r) => setTimeout(r, 1100)); // the reader's cached live version
     const after = await p.http().get('/api/v1/service-overview').set('person-id', pid).query({ include: 'ended' }).expect(200);
-    expect(after.body.readModelVersion).toBe(2);
+    expect(after.body.readModelVersion).toBe(3);
     expect(after.body.services).toEqual(before.body.services);
   });
 

@@ -73,12 +73,12 @@ describe('database per municipality: two tenants on two PostgreSQL clusters', ()
     expect(readB.body.services.map((s: { service: { code: string } }) => s.service.code)).toEqual(['27']);
 
     // Read models, checkpoints and the patient audit log of B live in B's cluster.
-    expect((await b.query('SELECT patient_id FROM service_overview_v1 WHERE tenant_id = $1', [B])).rows).toEqual([{ patient_id: pid }]);
-    expect((await p.db.pool.query('SELECT 1 FROM service_overview_v1 WHERE tenant_id = $1', [B])).rowCount).toBe(0);
+    expect((await b.query('SELECT patient_id FROM service_overview_v2 WHERE tenant_id = $1', [B])).rows).toEqual([{ patient_id: pid }]);
+    expect((await p.db.pool.query('SELECT 1 FROM service_overview_v2 WHERE tenant_id = $1', [B])).rowCount).toBe(0);
     // (The history read model and the subscriptions' matcher, projections too, keeps its checkpoint there once its runner has started.)
     const checkpointsInB = (await b.query<{ projection: string }>(`SELECT projection FROM projection_checkpoints WHERE tenant_id = $1`, [B])).rows.map((r) => r.projection);
-    expect(checkpointsInB).toContain('service_overview_v1');
-    expect(checkpointsInB.filter((c) => !['service_overview_v1', 'decision_history_v2', 'subscription_matcher_v1'].includes(c))).toEqual([]);
+    expect(checkpointsInB).toContain('service_overview_v2');
+    expect(checkpointsInB.filter((c) => !['service_overview_v2', 'decision_history_v2', 'subscription_matcher_v1'].includes(c))).toEqual([]);
     expect((await p.db.pool.query('SELECT 1 FROM projection_checkpoints WHERE tenant_id = $1', [B])).rowCount).toBe(0);
     expect((await b.query('SELECT action, outcome FROM access_log WHERE tenant_id = $1 AND patient_id = $2', [B, pid])).rows).toEqual([expect.objectContaining({ outcome: 'success' })]);
     expect((await p.db.pool.query('SELECT 1 FROM access_log WHERE tenant_id = $1', [B])).rowCount).toBe(0);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { DECISION_EVENT_TYPES } from '#libs/contracts';
 import { inTransaction } from '#libs/database';
-import { asDecisionEvent, emptyOverview, evolveOverview, type PatientRef, type PersonId } from '#libs/domain';
+import { asDecisionEvent, evolveOverviewDecision, type OverviewDecision, type PatientRef, type PersonId } from '#libs/domain';
 import {
   compareCheckpoints,
   EVENTS_CHANNEL,
@@ -200,7 +200,7 @@ export class DataProtection {
 
   /**
    * The decision streams that fall out (sorted): among `streamIds`, or among every stream with
-   * an end or an entered-in-error event. Each stream is folded with the overview's `evolveOverview`.
+   * an end or an entered-in-error event. Each stream is folded with the overview's fold (`evolveOverviewDecision`).
    */
   private async fallingOut(db: Pick<pg.ClientBase, 'query'>, store: PostgresEventStore, tenant: TenantId, streamIds: string[] | undefined, months: number, today: string): Promise<string[]> {
     let ids = streamIds;
@@ -213,10 +213,12 @@ export class DataProtection {
       for (const [streamId, events] of await store.readStreams(tenant, ids.slice(i, i + RETENTION_CHUNK))) {
         const first = events[0];
         if (!first || !(first.data.patient as PatientRef | undefined)?.value) continue;
-        let doc = emptyOverview(first.data.patient as PatientRef);
-        for (const e of events) if (DECISION_TYPES.has(e.type)) doc = evolveOverview(doc, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
-        const decisions = Object.values(doc.decisions);
-        if (decisions.length > 0 && decisions.every((d) => fallsOut(d, months, today))) out.push(streamId);
+        // A stream is one decision: its entry as the overview folds it.
+        let decision: OverviewDecision | undefined;
+        for (const e of events) {
+          if (DECISION_TYPES.has(e.type)) decision = evolveOverviewDecision(decision, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
+        }
+        if (decision && fallsOut(decision, months, today)) out.push(streamId);
       }
     }
     return out.sort();

@@ -72,20 +72,24 @@ describe('erasure of a person (issue 22): every trace, nothing else, projections
       from = page.checkpoint;
     }
   };
-  const documents = async (version = 1) =>
+  /** Each patient's decisions in an overview version (a row per decision), by EpisodeOfCare id. */
+  const documents = async (version = 2) =>
     Object.fromEntries(
-      (await db.pool.query<{ patient_id: string; document: unknown }>(`SELECT patient_id, document FROM service_overview_v${version} WHERE tenant_id = $1 ORDER BY patient_id`, [TENANT])).rows.map(
-        (r) => [r.patient_id, r.document],
-      ),
+      (
+        await db.pool.query<{ patient_id: string; decisions: unknown }>(
+          `SELECT patient_id, jsonb_object_agg(resource_id, decision) AS decisions FROM service_overview_v${version} WHERE tenant_id = $1 GROUP BY patient_id ORDER BY patient_id`,
+          [TENANT],
+        )
+      ).rows.map((r) => [r.patient_id, r.decisions]),
     );
-  const decisionIndex = async (version = 1) => (await db.pool.query(`SELECT * FROM service_overview_v${version}_decisions ORDER BY resource_id`)).rows;
+  const decisionIndex = async (version = 2) => (await db.pool.query(`SELECT tenant_id, resource_id, patient_id, decision FROM service_overview_v${version} ORDER BY resource_id`)).rows;
   /** Every table of the database (information_schema), each row as text: where a needle still is. */
   const tracesOf = async (needles: string[]): Promise<string[]> => {
     const { rows: tables } = await db.pool.query<{ table_name: string }>(
       `SELECT DISTINCT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
         WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' ORDER BY 1`,
     );
-    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['events_313231593', 'service_overview_v1', 'access_log', 'projection_dead_letters', 'erasures']));
+    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['events_313231593', 'service_overview_v2', 'access_log', 'projection_dead_letters', 'erasures']));
     const found: string[] = [];
     for (const { table_name } of tables)
       for (const needle of needles) {
@@ -104,7 +108,7 @@ describe('erasure of a person (issue 22): every trace, nothing else, projections
     await history(p, 'V-P2', pt2, 'epj-b');
     const last = await history(r, 'V-R1', rt);
     const e = await engine();
-    expect(await e.waitFor('service_overview_v1', TENANT, last, 10_000)).toBe(true);
+    expect(await e.waitFor('service_overview_v2', TENANT, last, 10_000)).toBe(true);
     // A read of P's overview in the access log, and a dead letter of P's event that paused the overview.
     await db.pool.query(
       `INSERT INTO access_log (tenant_id, action, outcome, patient_id, client_id, client_name, orgnr_parent, purpose_of_use, returned, detail)
@@ -113,8 +117,8 @@ describe('erasure of a person (issue 22): every trace, nothing else, projections
     );
     const pEvent = (await everything()).find((x) => (x.data.patient as { value: string }).value === p && x.type === 'ServicePaused')!;
     const checkpoints = new PostgresCheckpointStore(db.pool);
-    await new DeadLetters(db.pool, checkpoints).record(db.pool, 'service_overview_v1', TENANT, pEvent, new Error(`cannot apply: ${pt.pause}`), 4);
-    expect((await checkpoints.read('service_overview_v1', TENANT))!.status).toBe('paused');
+    await new DeadLetters(db.pool, checkpoints).record(db.pool, 'service_overview_v2', TENANT, pEvent, new Error(`cannot apply: ${pt.pause}`), 4);
+    expect((await checkpoints.read('service_overview_v2', TENANT))!.status).toBe('paused');
 
     const before = await everything();
     const docsBefore = await documents();
@@ -152,17 +156,17 @@ describe('erasure of a person (issue 22): every trace, nothing else, projections
     // Others' overviews untouched; P has none. The paused projection runs again and reaches a new event.
     const docsAfter = await documents();
     expect(docsAfter).toEqual({ [q]: docsBefore[q], [r]: docsBefore[r] });
-    expect((await checkpoints.read('service_overview_v1', TENANT))!.status).toBe('running');
+    expect((await checkpoints.read('service_overview_v2', TENANT))!.status).toBe('running');
     const next = await history(q, 'V-Q2', texts('q2'));
-    expect(await e.waitFor('service_overview_v1', TENANT, next, 10_000)).toBe(true);
+    expect(await e.waitFor('service_overview_v2', TENANT, next, 10_000)).toBe(true);
 
     // A rebuild from scratch equals the live read model.
     await e.requestVersion('service_overview');
     const deadline = Date.now() + 15_000;
-    while ((await e.liveVersion('service_overview')) !== 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-    expect(await e.liveVersion('service_overview')).toBe(2);
-    expect(await documents(2)).toEqual(await documents(1));
-    expect(await decisionIndex(2)).toEqual(await decisionIndex(1));
+    while ((await e.liveVersion('service_overview')) !== 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(await e.liveVersion('service_overview')).toBe(3);
+    expect(await documents(3)).toEqual(await documents(2));
+    expect(await decisionIndex(3)).toEqual(await decisionIndex(2));
 
     // A dry run of the same erasure finds nothing more and records nothing.
     const dry = await cli(['erase', '--tenant', TENANT, '--person', p, '--reason', 'check', '--dry-run', '--json']);
@@ -226,13 +230,13 @@ describe('erasure of a person (issue 22): every trace, nothing else, projections
     expect(all.filter((x) => (x.data.patient as { value?: string } | undefined)?.value === p)).toEqual([]);
     for (let i = 1; i < all.length; i++) expect(compareCheckpoints(all[i - 1]!.checkpoint, all[i]!.checkpoint)).toBeLessThan(0);
 
-    expect(await e.waitFor('service_overview_v1', TENANT, all.at(-1)!.checkpoint, 15_000)).toBe(true);
+    expect(await e.waitFor('service_overview_v2', TENANT, all.at(-1)!.checkpoint, 15_000)).toBe(true);
     const live = await documents();
     expect(Object.keys(live)).not.toContain(p);
     expect(Object.keys(live).sort()).toEqual([...others].sort());
     await e.requestVersion('service_overview');
     const deadline = Date.now() + 15_000;
-    while ((await e.liveVersion('service_overview')) !== 2 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-    expect(await documents(2)).toEqual(live);
+    while ((await e.liveVersion('service_overview')) !== 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(await documents(3)).toEqual(live);
   });
 });

@@ -1,5 +1,5 @@
 import { DECISION_EVENT_TYPES } from '#libs/contracts';
-import { asDecisionEvent, decisionStreamId, emptyOverview, evolveOverview, personIdentifierSystem, type OverviewDecision, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { asDecisionEvent, decisionStreamId, evolveOverviewDecision, personIdentifierSystem, type OverviewDecision, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
@@ -39,8 +39,8 @@ export function requestOf(event: Pick<RecordedEvent, 'type' | 'metadata'>, resou
  * rebuilt); version 2, the initial one now, is built beside such a version 1 at start and
  * replaces it (blue/green), so a store moves to the smaller table by itself.
  *
- * The decision after the previous version is the last row's `decision` (the overview's fold,
- * `evolveOverview`, on that one decision); a redelivered event is ignored by its key.
+ * The decision after the previous version is the last row's `decision` folded by the
+ * overview's own fold (`evolveOverviewDecision`); a redelivered event is ignored.
  */
 export class DecisionHistoryProjection implements Projection {
   readonly name = DECISION_HISTORY;
@@ -108,12 +108,10 @@ export class DecisionHistoryProjection implements Projection {
       const event = asDecisionEvent(e);
       const { sourceSystem, decisionId, patient } = event.data;
       const resourceId = idOf(e);
-      const key = `${sourceSystem}/${decisionId}`;
       const before = last.get(resourceId);
-      if (before && e.streamPosition <= before.position) continue;
-      const doc: OverviewDocument = { ...emptyOverview(patient), decisions: before ? { [key]: before } : {} };
-      const decision = evolveOverview(doc, { event, streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() }).decisions[key];
-      if (!decision) continue; // no grant before it: nothing to show (as the overview)
+      const decision = evolveOverviewDecision(before, { event, streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
+      // No grant before it (nothing to show, as the overview), or redelivered: no new version.
+      if (!decision || decision === before) continue;
       last.set(resourceId, decision);
       const request = requestOf(e, resourceId);
       const row: (typeof out)[number] = {

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { decisionStreamId, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { decisionStreamId, type PatientRef } from '#libs/domain';
 import { compareCheckpoints, EVENT_STORE, START, type Checkpoint, type EventStore } from '#libs/event-store';
 import { TenantDatabases, type TenantId } from '#libs/tenancy';
 import { liveVersionOf, PostgresCheckpointStore } from '#libs/projections';
-import { SERVICE_OVERVIEW } from './service-overview.projection.js';
+import { overviewReads, SERVICE_OVERVIEW } from './service-overview.projection.js';
 
 const PAGE = 1000;
 /** How long the tail read waits for `$all` to pass events committed before the lookup. */
@@ -35,10 +35,9 @@ export class PatientDecisions {
     const version = await liveVersionOf(pool, SERVICE_OVERVIEW);
     if (version !== undefined) {
       const projection = `${SERVICE_OVERVIEW}_v${version}`;
-      const read = await new PostgresCheckpointStore(pool).readWithCheckpoint<OverviewDocument>(projection, tenant, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [
-        personId,
-      ]);
-      for (const d of Object.values(read.value?.decisions ?? {})) streams.add(decisionStreamId(d.sourceSystem, d.decisionId));
+      const reads = overviewReads(version);
+      const read = await new PostgresCheckpointStore(pool).readWithCheckpoint<unknown>(projection, tenant, reads.documentSql, [personId]);
+      for (const d of Object.values(reads.documentOf(read.value, personId)?.decisions ?? {})) streams.add(decisionStreamId(d.sourceSystem, d.decisionId));
       from = read.checkpoint;
     }
     for (;;) {

@@ -23,7 +23,7 @@ const TENANT = tenantId('313231593');
 const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
 const FAST = { ...DEFAULT_ENGINE_OPTIONS, batchSize: 50, pollMs: 50, lockRetryMs: 50, superviseMs: 50 };
 const NO_METRICS: AppendMetrics = { appends: { inc: () => undefined }, appendedEvents: { inc: () => undefined }, appendSeconds: { observe: () => undefined } };
-const PROJECTION = 'service_overview_v1';
+const PROJECTION = 'service_overview_v2';
 
 const caller = (purpose: ReadPurpose): Caller => ({
   tenant: TENANT,
@@ -47,7 +47,7 @@ function recorded(pool: pg.Pool): string[] {
   return texts;
 }
 /** Statements that read the restriction stream or the overview (not appends, not the projection's reads of `$all`). */
-const lookups = (texts: string[]) => texts.filter((t) => /stream_id = \$2|service_overview_v1 WHERE/.test(t) && !/INSERT INTO/.test(t));
+const lookups = (texts: string[]) => texts.filter((t) => /stream_id = \$2|service_overview_v2 WHERE/.test(t) && !/INSERT INTO/.test(t));
 
 describe("the overview read and the patient's restriction", () => {
   const opened: TestStore[] = [];
@@ -124,7 +124,7 @@ describe("the overview read and the patient's restriction", () => {
     const statements = recorded(primary.db.pool);
     expect(await outcome(reader, pid)).toEqual({ status: 200, services: ['V-1'] });
     expect(lookups(statements)).toHaveLength(1);
-    expect(lookups(statements)[0]).toMatch(/FROM events WHERE tenant_id = \$1 AND stream_id = \$2[\s\S]*service_overview_v1/);
+    expect(lookups(statements)[0]).toMatch(/FROM events WHERE tenant_id = \$1 AND stream_id = \$2[\s\S]*service_overview_v2/);
 
     // Restricted, then read at once: refused, logged as denied, the overview not served.
     await restrict(primary.store, pid);
@@ -184,7 +184,7 @@ describe("the overview read and the patient's restriction", () => {
     expect(await outcome(reader, other)).toEqual({ status: 200, services: ['V-O'] });
     // The primary read the restriction streams (nothing else), the replica the overviews (nothing else).
     expect(lookups(onPrimary).map((t) => /FROM events/.test(t) && !/service_overview/.test(t))).toEqual([true, true]);
-    expect(lookups(onReplica).map((t) => /service_overview_v1/.test(t) && !/FROM events/.test(t))).toEqual([true, true]);
+    expect(lookups(onReplica).map((t) => /service_overview_v2/.test(t) && !/FROM events/.test(t))).toEqual([true, true]);
 
     await restrict(primary.store, pid);
     expect(await outcome(reader, pid)).toEqual(RESTRICTED);

@@ -6,14 +6,14 @@ import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
 import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
 import { useTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
 import { PatientDecisions } from './patient-decisions.js';
-import { ServiceOverviewProjection, serviceOverviewDefinition } from './service-overview.projection.js';
+import { overviewReads, SERVICE_OVERVIEW, ServiceOverviewV1Projection, serviceOverviewDefinition } from './service-overview.projection.js';
 
 const TENANT = tenantId('313231593');
 const FNR = 'urn:oid:2.16.578.1.12.4.1.4.1';
 const FAST: EngineOptions = { ...DEFAULT_ENGINE_OPTIONS, batchSize: 50, pollMs: 50, lockRetryMs: 50, superviseMs: 50, dropRetiredAfterMs: 60_000 };
 const LONG_ID = `V-${'x'.repeat(70)}`; // too long for a reversible EpisodeOfCare id: hashed
 
-describe('service-overview read model on PostgreSQL: the decision index and the patient → decisions lookup', () => {
+describe('service-overview read model on PostgreSQL: a row per decision, version 1 of earlier releases, and the patient → decisions lookup', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
   const engines = useTestStore<ProjectionEngine>(TENANT, (s) => ({ db, store } = s));
@@ -39,31 +39,47 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
         'no_stream',
       )
     ).checkpoint;
+  /** Version 1's decision index. */
   const index = async (version = 1) => (await db.pool.query(`SELECT resource_id, patient_id, source_system, decision_id FROM service_overview_v${version}_decisions ORDER BY resource_id`)).rows;
+  /** A version's rows (version 2 on) as the index's columns: each decision's key and patient. */
+  const keys = async (version: number) =>
+    (await db.pool.query(`SELECT resource_id, patient_id, decision->>'sourceSystem' AS source_system, decision->>'decisionId' AS decision_id FROM service_overview_v${version} ORDER BY resource_id`))
+      .rows;
+  /** Every patient's overview in a version, as its readers assemble it (`overviewReads`). */
+  const overviews = async (version: number) => {
+    const reads = overviewReads(version);
+    const { rows } = await db.pool.query<{ patient_id: string }>(`SELECT DISTINCT patient_id FROM service_overview_v${version} ORDER BY patient_id`);
+    const docs = new Map<string, OverviewDocument>();
+    for (const { patient_id } of rows) {
+      const value = (await db.pool.query(`SELECT (${reads.documentSql.replaceAll('$3', '$2')}) AS value`, [TENANT, patient_id])).rows[0].value;
+      docs.set(patient_id, reads.documentOf(value, patient_id)!);
+    }
+    return docs;
+  };
 
-  it('indexes every decision by its EpisodeOfCare id, hashed ones included, with its patient; a rebuilt version has the same ids', async () => {
+  it('keys every decision by its EpisodeOfCare id, hashed ones included, with its patient; a rebuilt version has the same ids', async () => {
     const [a, b] = [syntheticPid(), syntheticPid()];
     await grant(a, 'V-1');
     await grant(a, LONG_ID, 'epj-b');
     const last = await grant(b, 'V-2');
     const e = engine();
     await e.start();
-    expect(await e.waitFor('service_overview_v1', TENANT, last, 5000)).toBe(true);
-    const v1 = await index();
-    expect(v1).toEqual(
+    expect(await e.waitFor('service_overview_v2', TENANT, last, 5000)).toBe(true);
+    const v2 = await keys(2);
+    expect(v2).toEqual(
       [
         { resource_id: episodeOfCareId('epj-a', 'V-1'), patient_id: a, source_system: 'epj-a', decision_id: 'V-1' },
         { resource_id: episodeOfCareId('epj-b', LONG_ID), patient_id: a, source_system: 'epj-b', decision_id: LONG_ID },
         { resource_id: episodeOfCareId('epj-a', 'V-2'), patient_id: b, source_system: 'epj-a', decision_id: 'V-2' },
       ].sort((x, y) => (x.resource_id < y.resource_id ? -1 : 1)),
     );
-    expect(v1.filter((r) => isHashedEpisodeOfCareId(r.resource_id))).toHaveLength(1);
+    expect(v2.filter((r) => isHashedEpisodeOfCareId(r.resource_id))).toHaveLength(1);
 
     await e.requestVersion('service_overview');
     const deadline = Date.now() + 10_000;
-    while ((await e.liveVersion('service_overview')) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(await e.liveVersion('service_overview')).toBe(2);
-    expect(await index(2)).toEqual(v1);
+    while ((await e.liveVersion('service_overview')) !== 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await e.liveVersion('service_overview')).toBe(3);
+    expect(await keys(3)).toEqual(v2);
   });
 
   it('stores what folding the events gives, across batches and redeliveries, with awkward text kept exactly', async () => {
@@ -85,7 +101,7 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
         events.map((e) => ({ eventId: randomUUID(), ...e })),
         at,
       );
-    // 3 decisions of a, 1 of b, in 13 events: over several batches of 5 (the documents are read back and written again).
+    // 3 decisions of a, 1 of b, in 13 events: over several batches of 5 (the rows are read back and written again).
     await put('epj-a', 'V-1', [{ type: 'ServiceDecisionGranted', data: grantOf('V-1', a) }], 0);
     await put('epj-b', 'V-1', [{ type: 'ServiceDecisionGranted', data: grantOf('V-1', a, 'epj-b') }], 0);
     await put('epj-a', 'V-2', [{ type: 'ServiceDecisionGranted', data: grantOf('V-2', b) }], 0);
@@ -105,7 +121,7 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
     const e = new ProjectionEngine(db.pool, store, new PostgresTenantRegistry(db.pool), [serviceOverviewDefinition], { ...FAST, batchSize: 5 });
     engines.push(e);
     await e.start();
-    expect(await e.waitFor('service_overview_v1', TENANT, await store.head(TENANT), 5000)).toBe(true);
+    expect(await e.waitFor('service_overview_v2', TENANT, await store.head(TENANT), 5000)).toBe(true);
 
     const folded = new Map<string, OverviewDocument>();
     for (const ev of (await store.readAll(TENANT, START, 1000)).events) {
@@ -115,10 +131,10 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
       const once = evolveOverview(doc, { event: asDecisionEvent(ev), streamPosition: ev.streamPosition, recordedAt: ev.recordedAt.toISOString() });
       folded.set(pid, evolveOverview(once, { event: asDecisionEvent(ev), streamPosition: ev.streamPosition, recordedAt: ev.recordedAt.toISOString() }));
     }
-    const { rows } = await db.pool.query<{ patient_id: string; document: OverviewDocument }>('SELECT patient_id, document FROM service_overview_v1 ORDER BY patient_id');
-    expect(new Map(rows.map((r) => [r.patient_id, r.document]))).toEqual(folded);
-    expect(rows.find((r) => r.patient_id === b)!.document.decisions['epj-a/V-2']).toMatchObject({ lifecycle: 'granted', performer: { name: awkward }, description: awkward });
-    expect((await index()).map((r) => [r.resource_id, r.patient_id])).toEqual(
+    const docs = await overviews(2);
+    expect(docs).toEqual(folded);
+    expect(docs.get(b)!.decisions['epj-a/V-2']).toMatchObject({ lifecycle: 'granted', performer: { name: awkward }, description: awkward });
+    expect((await keys(2)).map((r) => [r.resource_id, r.patient_id])).toEqual(
       [
         [episodeOfCareId('epj-a', 'V-1'), a],
         [episodeOfCareId('epj-b', 'V-1'), a],
@@ -126,31 +142,69 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
         [episodeOfCareId('epj-a', 'V-2'), b],
       ].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)),
     );
+    // An event rewrites its own decision's row only: b's events left a's rows as they were.
+    const updated = async () => new Map((await db.pool.query(`SELECT resource_id, updated_at FROM service_overview_v2`)).rows.map((r) => [r.resource_id, r.updated_at.getTime()]));
+    const before = await updated();
+    await put('epj-a', 'V-2', [{ type: 'ServiceEnded', data: { ...data('V-2', b), endDate: '2026-06-30' } }], 5);
+    expect(await e.waitFor('service_overview_v2', TENANT, await store.head(TENANT), 5000)).toBe(true);
+    const after = await updated();
+    expect([...after].filter(([id, at]) => at !== before.get(id)).map(([id]) => id)).toEqual([episodeOfCareId('epj-a', 'V-2')]);
   });
 
-  it('a version built before the index existed fills it from its documents at setup, and drops the older hashed-only table', async () => {
+  /** Starts an engine on the overview with `initialVersion` (1: as an earlier release did). */
+  const startAt = async (initialVersion: number) => {
+    const e = new ProjectionEngine(db.pool, store, new PostgresTenantRegistry(db.pool), [{ ...serviceOverviewDefinition, initialVersion }], FAST);
+    engines.push(e);
+    await e.start();
+    return e;
+  };
+
+  it('a store on version 1 (a document per patient) builds version 2 beside it at start, which then serves the same overviews', async () => {
+    const [a, b] = [syntheticPid(), syntheticPid()];
+    await grant(a, 'V-1');
+    await grant(a, LONG_ID, 'epj-b');
+    await grant(b, 'V-2');
+    const first = await startAt(1);
+    expect(await first.waitFor('service_overview_v1', TENANT, await store.head(TENANT), 5000)).toBe(true);
+    await first.stop();
+    const upgraded = await startAt(serviceOverviewDefinition.initialVersion);
+    for (let i = 0; (await upgraded.liveVersion(SERVICE_OVERVIEW)) !== 2; i++) {
+      if (i > 100) throw new Error('service_overview_v2 did not go live');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const v1 = new Map((await db.pool.query<{ patient_id: string; document: OverviewDocument }>('SELECT patient_id, document FROM service_overview_v1')).rows.map((r) => [r.patient_id, r.document]));
+    expect(v1.size).toBe(2);
+    expect(await overviews(2)).toEqual(v1);
+    // FHIR read by id: every id version 1 indexed finds its decision in version 2.
+    for (const { resource_id } of await index(1)) {
+      const found = (await db.pool.query(`SELECT (${overviewReads(2).byResourceIdSql.replaceAll('$3', '$2')}) AS value`, [TENANT, resource_id])).rows[0].value;
+      expect(found).toEqual({ patientId: expect.any(String), decision: v1.get(found.patientId)!.decisions[`${found.decision.sourceSystem}/${found.decision.decisionId}`] });
+    }
+  });
+
+  it('a version 1 built before the index existed fills it from its documents at setup, and drops the older hashed-only table', async () => {
     const pid = syntheticPid();
     await grant(pid, 'V-1');
     const last = await grant(pid, LONG_ID);
-    const e = engine();
-    await e.start();
+    const e = await startAt(1);
     expect(await e.waitFor('service_overview_v1', TENANT, last, 5000)).toBe(true);
     const built = await index();
     await e.stop();
     // As an older release left it: the documents, and `_ids` with the hashed ids only.
     await db.pool.query('DROP TABLE service_overview_v1_decisions');
     await db.pool.query('CREATE TABLE service_overview_v1_ids (tenant_id text, resource_id text, patient_id text, source_system text, decision_id text)');
-    await new ServiceOverviewProjection(1).setup(db.pool);
+    await new ServiceOverviewV1Projection().setup(db.pool);
     expect(await index()).toEqual(built);
     expect((await db.pool.query(`SELECT to_regclass('service_overview_v1_ids') IS NULL AS gone`)).rows[0].gone).toBe(true);
   });
 
-  it('a batch of patients with large documents is applied in chunks: the same documents and index as in one statement, and a bounded share of them held at a time', async () => {
+  it('version 1: a batch of patients with large documents is applied in chunks: the same documents and index as in one statement, and a bounded share of them held at a time', async () => {
     const pids = Array.from({ length: 12 }, () => syntheticPid());
     for (const [i, pid] of pids.entries()) for (let d = 0; d <= i % 3; d++) await grant(pid, `V-${i}-${d}`);
     const { events } = await store.readAll(TENANT, START, 1000);
     /** Applies the page in one transaction as the engine does; counts the document writes. */
-    const applied = async (projection: ServiceOverviewProjection) => {
+    const applied = async (projection: ServiceOverviewV1Projection) => {
+      await projection.drop(db.pool);
       await projection.setup(db.pool);
       const client = await db.pool.connect();
       let writes = 0;
@@ -167,9 +221,9 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
       const docs = (await db.pool.query(`SELECT patient_id, document FROM ${projection.table} ORDER BY patient_id`)).rows;
       return { writes, docs, index: (await index(projection.version)).map(({ resource_id, patient_id }) => [resource_id, patient_id]) };
     };
-    const whole = await applied(new ServiceOverviewProjection(1));
+    const whole = await applied(new ServiceOverviewV1Projection());
     // A budget below one document: a chunk per patient.
-    const chunked = await applied(new ServiceOverviewProjection(2, 1));
+    const chunked = await applied(new ServiceOverviewV1Projection(1));
     expect(chunked.docs).toEqual(whole.docs);
     expect(chunked.index).toEqual(whole.index);
     expect(whole.docs).toHaveLength(12);
@@ -188,7 +242,7 @@ describe('service-overview read model on PostgreSQL: the decision index and the 
     expect(await decisions.streamIdsOf(TENANT, pid)).toEqual(['Decision/epj-a/V-1']);
     const e = engine();
     await e.start();
-    expect(await e.waitFor('service_overview_v1', TENANT, await grant(pid, 'V-2', 'epj-b'), 5000)).toBe(true);
+    expect(await e.waitFor('service_overview_v2', TENANT, await grant(pid, 'V-2', 'epj-b'), 5000)).toBe(true);
     await e.stop();
     // Appended while no projection runs: only in the tail after the read model's checkpoint.
     await grant(pid, 'V-3');

@@ -1,71 +1,48 @@
 import { DECISION_EVENT_TYPES } from '#libs/contracts';
-import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { asDecisionEvent, evolveOverviewDecision, overviewOfDecisions, personIdentifierSystem, type OverviewDecision, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
 import { episodeOfCareId } from '#libs/fhir';
+import { SERVICE_OVERVIEW } from './service-overview.names.js';
+import { ServiceOverviewV1Projection } from './service-overview-v1.projection.js';
 
-export const SERVICE_OVERVIEW = 'service_overview';
+export { SERVICE_OVERVIEW };
+export { DOCUMENT_CHUNK_BYTES, ServiceOverviewV1Projection } from './service-overview-v1.projection.js';
+
 const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
 
-interface IndexedDecision {
-  patientId: string;
-  sourceSystem: string;
-  decisionId: string;
+/** A version of the overview as the eraser and the readers use it, whatever its table's shape. */
+export interface OverviewProjection extends Projection {
+  readonly version: number;
+  readonly table: string;
+  /** Removes what the version holds of `patients` (to be folded again); returns how many patients' overviews went. */
+  erasePatients(db: ProjectionSession, tenant: TenantId, patients: string[]): Promise<number>;
 }
 
-/** The decision index's rows as one JSON array (one parameter, sent unescaped). */
-const indexRows = (decisions: IndexedDecision[]) => JSON.stringify(decisions.map((d) => [episodeOfCareId(d.sourceSystem, d.decisionId), d.patientId, d.sourceSystem, d.decisionId]));
-
 /**
- * About 8 MiB of documents per statement. A page of 1,000 events can touch 1,000 patients;
- * with documents of tens of kB (patients with many decisions, ended ones included), one read
- * and one write of them all held about 200 MiB at the peak (the JSON received, parsed, folded
- * and sent again). A rebuild's batch of 2,000 patients with a handful of decisions each
- * (about 5 MB) stays one chunk.
- */
-export const DOCUMENT_CHUNK_BYTES = 8 * 1024 * 1024;
-
-/**
- * The per-patient service overview: one JSON document per (tenant, patient) in
- * `service_overview_v<N>`, folded by the pure `evolveOverview`. A batch loads the documents
- * of its patients once, folds, and writes them back in one statement, by chunks of about
- * `chunkBytes` of documents when they are large.
+ * The service overview (tjenesteoversikt), version 2 on: a row per decision in
+ * `service_overview_v<N>`, keyed by (tenant, EpisodeOfCare id), with its patient and its entry
+ * as the overview's fold leaves it (`evolveOverviewDecision`). A patient's overview is their
+ * rows, assembled when read (`overviewOfDecisions`, in one statement: `overviewReads`).
  *
- * Beside it, `service_overview_v<N>_decisions` indexes every decision: its EpisodeOfCare id
- * (libs/fhir/src/episode-of-care-id.ts; ids of long decision ids are hashed, not reversible)
- * → the patient whose document holds it. FHIR read by id finds the decision there, and so
- * every id the FHIR API hands out can be read back. Written in the same transaction as the
- * documents, so index and documents always agree. The ids are derived from the decision
- * alone, so a rebuild gives the same ones. A version set up before this index existed fills
- * it from its documents in `setup` (the migration path) and drops the older hashed-id-only
- * `_ids` table it replaces.
+ * An event rewrites only its own decision's row (about 0.4 kB), whatever else its patient has;
+ * version 1 rewrote the patient's whole document (ADR 0015). The EpisodeOfCare id is derived
+ * from (sourceSystem, decisionId) one-to-one (libs/fhir/src/episode-of-care-id.ts: an escape
+ * encoding, or a SHA-256 for long ids), so it is the row's key, the same after every rebuild,
+ * and FHIR read by id finds the decision by it: every id the FHIR API hands out reads back.
  */
-export class ServiceOverviewProjection implements Projection {
+export class ServiceOverviewProjection implements OverviewProjection {
   readonly name = SERVICE_OVERVIEW;
-  /** Rebuilt from the events at will: a crash may take back its last batches (see `Projection`). */
+  /** Rebuilt from the events at will: a crash may take back its last batches (ADR 0011). */
   readonly asyncCommit = true;
-  /** The JSON size of a document as last written, on average (bytes): sizes the next chunk. */
-  private documentBytes = 2048;
 
-  /**
-   * @param version the read-model version (table `service_overview_v<version>`)
-   * @param chunkBytes about how many bytes of documents one read and one write of a batch
-   *   carry: a batch's patients are applied in chunks of that many documents' worth (at least
-   *   one patient), so a page of patients with large documents is not all held at once.
-   */
-  constructor(
-    readonly version = 1,
-    private readonly chunkBytes = DOCUMENT_CHUNK_BYTES,
-  ) {}
+  constructor(readonly version = 2) {
+    if (version < 2) throw new Error('version 1 of the service overview is ServiceOverviewV1Projection');
+  }
 
   get table(): string {
     return `${SERVICE_OVERVIEW}_v${this.version}`;
-  }
-
-  /** EpisodeOfCare id (lower case) → (patient, sourceSystem, decisionId), every decision. */
-  get decisionsTable(): string {
-    return `${this.table}_decisions`;
   }
 
   handles(eventType: string): boolean {
@@ -74,112 +51,116 @@ export class ServiceOverviewProjection implements Projection {
 
   async setup(db: ProjectionSession): Promise<void> {
     await db.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
-      tenant_id  text        NOT NULL,
-      patient_id text        NOT NULL,
-      document   jsonb       NOT NULL,
-      updated_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (tenant_id, patient_id))`);
-    // A document is rewritten on every event of its patient: kept in its row uncompressed up to
-    // a page, not compressed with pglz on each write (this build of PostgreSQL has no lz4).
-    // Measured: 11 % less PostgreSQL CPU per event received in the all-in-one platform, for
-    // read-model rows about twice as large (ADR 0013).
-    await db.query(`ALTER TABLE ${this.table} SET (toast_tuple_target = 8160)`);
-    const { rows } = await db.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [this.decisionsTable]);
-    if (rows[0]!.exists) return;
-    await db.query(`CREATE TABLE ${this.decisionsTable} (
-      tenant_id     text NOT NULL,
-      resource_id   text NOT NULL,
-      patient_id    text NOT NULL,
-      source_system text NOT NULL,
-      decision_id   text NOT NULL,
+      tenant_id   text        NOT NULL,
+      resource_id text        NOT NULL,
+      patient_id  text        NOT NULL,
+      decision    jsonb       NOT NULL,
+      updated_at  timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (tenant_id, resource_id))`);
-    await db.query(`DROP TABLE IF EXISTS ${this.table}_ids`);
-    // Migration: a version built before the index existed has its decisions in the documents.
-    const { rows: docs } = await db.query<{ tenant_id: string; patient_id: string; document: OverviewDocument }>(`SELECT tenant_id, patient_id, document FROM ${this.table}`);
-    const byTenant = new Map<string, IndexedDecision[]>();
-    for (const d of docs) {
-      let list = byTenant.get(d.tenant_id);
-      if (!list) byTenant.set(d.tenant_id, (list = []));
-      for (const x of Object.values(d.document.decisions)) list.push({ patientId: d.patient_id, sourceSystem: x.sourceSystem, decisionId: x.decisionId });
-    }
-    for (const [tenant, decisions] of byTenant) await this.index(db, tenant, decisions);
+    await db.query(`CREATE INDEX IF NOT EXISTS ${this.table}_patient ON ${this.table} (tenant_id, patient_id)`);
   }
 
-  /** Records the EpisodeOfCare ids of new decisions, in one statement with one JSON parameter. */
-  private async index(db: ProjectionSession, tenant: string, decisions: IndexedDecision[]): Promise<void> {
-    if (decisions.length === 0) return;
-    await db.query({ name: `${this.decisionsTable}_index`, text: this.indexSql, values: [tenant, indexRows(decisions)] });
-  }
-
+  /**
+   * Folds `events` into their decisions' rows: one read of the rows they touch, one upsert of
+   * those that changed (one JSON parameter). A decision's events all name its patient (the
+   * decider refuses another, `patient-mismatch`); an event that names another patient than
+   * its decision's row is not applied.
+   */
   async apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void> {
-    const byPatient = new Map<string, RecordedEvent[]>();
+    const touched: { id: string; event: RecordedEvent }[] = [];
     for (const e of events) {
-      const patient = (e.data.patient as PatientRef | undefined)?.value;
-      if (!patient) continue;
-      let list = byPatient.get(patient);
-      if (!list) byPatient.set(patient, (list = []));
-      list.push(e);
+      if (typeof (e.data.patient as PatientRef | undefined)?.value !== 'string') continue;
+      const { sourceSystem, decisionId } = asDecisionEvent(e).data;
+      touched.push({ id: episodeOfCareId(sourceSystem, decisionId), event: e });
     }
-    if (byPatient.size === 0) return;
-    const ids = [...byPatient.keys()];
-    for (let from = 0; from < ids.length;) {
-      const size = Math.max(1, Math.floor(this.chunkBytes / this.documentBytes));
-      await this.applyChunk(db, tenant, ids.slice(from, from + size), byPatient);
-      from += size;
-    }
-  }
-
-  /** Loads the documents of `ids`, folds their events in, writes them back: one read, one write (and the index). */
-  private async applyChunk(db: ProjectionSession, tenant: TenantId, ids: string[], byPatient: Map<string, RecordedEvent[]>): Promise<void> {
-    const { rows } = await db.query<{ patient_id: string; document: OverviewDocument }>({
-      name: `${this.table}_documents`,
-      text: `SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = ANY ($2::text[])`,
-      values: [tenant, ids],
+    if (touched.length === 0) return;
+    const { rows } = await db.query<{ resource_id: string; patient_id: string; decision: OverviewDecision }>({
+      name: `${this.table}_decisions`,
+      text: `SELECT resource_id, patient_id, decision FROM ${this.table} WHERE tenant_id = $1 AND resource_id = ANY ($2::text[])`,
+      values: [tenant, [...new Set(touched.map((t) => t.id))]],
     });
-    const docs = new Map(rows.map((r) => [r.patient_id, r.document]));
-    // The documents as one JSON object, patient id → document: one string the driver sends
-    // as it is (a `jsonb[]` parameter made it escape every document into an array literal).
-    let documents = '';
-    const added: IndexedDecision[] = [];
-    for (const id of ids) {
-      const list = byPatient.get(id)!;
-      const before = docs.get(id);
-      let doc = before ?? emptyOverview(list[0]!.data.patient as PatientRef);
-      for (const e of list) {
-        doc = evolveOverview(doc, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
+    const state = new Map<string, { patient: string; decision: OverviewDecision | undefined; changed: boolean }>(
+      rows.map((r) => [r.resource_id, { patient: r.patient_id, decision: r.decision, changed: false }]),
+    );
+    for (const { id, event: e } of touched) {
+      const event = asDecisionEvent(e);
+      const patient = event.data.patient.value;
+      let s = state.get(id);
+      if (!s) state.set(id, (s = { patient, decision: undefined, changed: false }));
+      if (s.patient !== patient) continue;
+      const next = evolveOverviewDecision(s.decision, { event, streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
+      if (next !== s.decision) {
+        s.decision = next;
+        s.changed = true;
       }
-      documents += `${documents ? ',' : '{'}${JSON.stringify(id)}:${JSON.stringify(doc)}`;
-      for (const [k, d] of Object.entries(doc.decisions)) if (!before || !Object.hasOwn(before.decisions, k)) added.push({ patientId: id, sourceSystem: d.sourceSystem, decisionId: d.decisionId });
     }
-    this.documentBytes = Math.max(256, Math.round(documents.length / ids.length));
-    await this.index(db, tenant, added);
-    await db.query({ name: `${this.table}_write`, text: this.writeSql, values: [tenant, `${documents}}`] });
+    const out: { r: string; p: string; d: OverviewDecision }[] = [];
+    for (const [r, s] of state) if (s.changed && s.decision) out.push({ r, p: s.patient, d: s.decision });
+    if (out.length === 0) return;
+    await db.query({ name: `${this.table}_write`, text: this.writeSql, values: [tenant, JSON.stringify(out)] });
   }
 
-  /** `$2`: a JSON object, patient id → document; keys are unique (one entry per patient). */
+  /** `$2`: the changed rows as one JSON array (`json_to_recordset`): no array literals to escape. */
   private get writeSql(): string {
-    return `INSERT INTO ${this.table} (tenant_id, patient_id, document)
-       SELECT $1, x.key, x.value::jsonb FROM json_each($2::json) AS x
-       ON CONFLICT (tenant_id, patient_id) DO UPDATE SET document = excluded.document, updated_at = now()`;
+    return `INSERT INTO ${this.table} (tenant_id, resource_id, patient_id, decision)
+       SELECT $1, x.r, x.p, x.d FROM json_to_recordset($2::json) AS x(r text, p text, d jsonb)
+       ON CONFLICT (tenant_id, resource_id) DO UPDATE SET decision = excluded.decision, updated_at = now()`;
   }
 
-  /** `$2`: a JSON array of [resource id, patient id, source system, decision id] (`indexRows`). */
-  private get indexSql(): string {
-    return `INSERT INTO ${this.decisionsTable} (tenant_id, resource_id, patient_id, source_system, decision_id)
-       SELECT $1, x->>0, x->>1, x->>2, x->>3 FROM json_array_elements($2::json) AS x
-       ON CONFLICT (tenant_id, resource_id) DO NOTHING`;
+  async erasePatients(db: ProjectionSession, tenant: TenantId, patients: string[]): Promise<number> {
+    const { rows } = await db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM ${this.table} WHERE tenant_id = $1 AND patient_id = ANY ($2::text[]) RETURNING patient_id) SELECT count(DISTINCT patient_id)::int AS n FROM gone`,
+      [tenant, patients],
+    );
+    return rows[0]!.n;
   }
 
   async drop(db: ProjectionSession): Promise<void> {
-    await db.query(`DROP TABLE IF EXISTS ${this.decisionsTable}`);
-    await db.query(`DROP TABLE IF EXISTS ${this.table}_ids`);
     await db.query(`DROP TABLE IF EXISTS ${this.table}`);
   }
 }
 
-/** Every version of the overview can be built (`npx fpi rebuild service_overview` asks for the next one). */
+/** A version of the overview: 1 is the per-patient documents of earlier releases, 2 on a row per decision. */
+export const overviewProjection = (version: number): OverviewProjection => (version === 1 ? new ServiceOverviewV1Projection() : new ServiceOverviewProjection(version));
+
+/**
+ * How readers read one version of the overview, in SQL that gives one value ($1 the tenant,
+ * $3 the key), for `readWithCheckpoint` and the fused restriction read:
+ * - `documentSql`: a patient's overview ($3 the patient id); `documentOf` turns the value into
+ *   the document (undefined: the patient has none);
+ * - `byResourceIdSql`: `{patientId, decision}` of the decision with an EpisodeOfCare id ($3, lower case), or null.
+ */
+export interface OverviewReads {
+  readonly documentSql: string;
+  documentOf(value: unknown, patientId: string): OverviewDocument | undefined;
+  readonly byResourceIdSql: string;
+}
+
+export function overviewReads(version: number): OverviewReads {
+  const table = `${SERVICE_OVERVIEW}_v${version}`;
+  if (version === 1) {
+    return {
+      documentSql: `SELECT document FROM ${table} WHERE tenant_id = $1 AND patient_id = $3`,
+      documentOf: (value) => (value as OverviewDocument | null) ?? undefined,
+      byResourceIdSql: `SELECT jsonb_build_object('patientId', x.patient_id, 'decision', o.document->'decisions'->(x.source_system || '/' || x.decision_id))
+         FROM ${table}_decisions x JOIN ${table} o ON o.tenant_id = x.tenant_id AND o.patient_id = x.patient_id
+        WHERE x.tenant_id = $1 AND x.resource_id = $3`,
+    };
+  }
+  return {
+    documentSql: `SELECT jsonb_agg(decision) FROM ${table} WHERE tenant_id = $1 AND patient_id = $3`,
+    documentOf: (value, patientId) => overviewOfDecisions({ system: personIdentifierSystem(patientId), value: patientId }, (value as OverviewDecision[] | null) ?? []),
+    byResourceIdSql: `SELECT jsonb_build_object('patientId', patient_id, 'decision', decision) FROM ${table} WHERE tenant_id = $1 AND resource_id = $3`,
+  };
+}
+
+/**
+ * Every version of the overview can be built (`npx fpi rebuild service_overview` asks for the
+ * next one). Version 2, a row per decision, is the initial one: a store on version 1 builds it
+ * beside the live one at start and replaces it (blue/green).
+ */
 export const serviceOverviewDefinition: ProjectionDefinition = {
   name: SERVICE_OVERVIEW,
-  initialVersion: 1,
-  create: (version) => new ServiceOverviewProjection(version),
+  initialVersion: 2,
+  create: overviewProjection,
 };

@@ -8,7 +8,6 @@ import {
   restrictionStreamId,
   viewOverview,
   type OverviewDecision,
-  type OverviewDocument,
   type PersonId,
   type RestrictionState,
   type ServiceOverview,
@@ -18,7 +17,7 @@ import { TenantDatabases, type TenantId } from '#libs/tenancy';
 import { hasReached, valueWithCheckpointOf, type ProjectionEngine } from '#libs/projections';
 import { PatientAuditLog, invalidPersonId, type Caller, type PersonIdSource, type Returned } from '#libs/security';
 import { ProjectionEngines } from '../projection-engines.js';
-import { SERVICE_OVERVIEW } from './service-overview.projection.js';
+import { overviewReads, SERVICE_OVERVIEW } from './service-overview.projection.js';
 import { patientRestricted, PatientRestrictions, restrictionStateOf, restrictionVerdictOf, type RestrictionVerdict } from '../restriction/patient-restriction.js';
 
 export const decisionsOf = (o: ServiceOverviewResponse): Returned => ({ decisionIds: o.services.map((s) => `${s.sourceSystem}/${s.decisionId}`) });
@@ -161,7 +160,7 @@ export class ServiceOverviewReader {
    * letter) is answered from what it has, as overview reads without `min-checkpoint` are.
    */
   async decisionByResourceId(tenant: TenantId, resourceId: string): Promise<{ patientId: string; decision: OverviewDecision } | undefined> {
-    const { engine, projection } = await this.live(tenant);
+    const { engine, version, projection } = await this.live(tenant);
     const started = Date.now();
     const head = await this.store.head(tenant);
     const current = await engine.waitFor(projection, tenant, head, READ_YOUR_WRITES_TIMEOUT_MS);
@@ -171,9 +170,7 @@ export class ServiceOverviewReader {
       projection,
       current ? head : undefined,
       started,
-      `SELECT jsonb_build_object('patientId', x.patient_id, 'decision', o.document->'decisions'->(x.source_system || '/' || x.decision_id))
-         FROM ${projection}_decisions x JOIN ${projection} o ON o.tenant_id = x.tenant_id AND o.patient_id = x.patient_id
-        WHERE x.tenant_id = $1 AND x.resource_id = $3`,
+      overviewReads(version).byResourceIdSql,
       [resourceId.toLowerCase()],
       { stale: true, name: `${projection}_by_resource` },
     );
@@ -281,13 +278,15 @@ export class ServiceOverviewReader {
       }
       if (!(await engine.waitFor(projection, tenant, wanted, READ_YOUR_WRITES_TIMEOUT_MS))) throw notCaughtUp(query.minCheckpoint);
     }
-    const read = await this.readAt<OverviewDocument>(tenant, engine, projection, wanted, started, `SELECT document FROM ${projection} WHERE tenant_id = $1 AND patient_id = $3`, [query.personId], {
+    const reads = overviewReads(version);
+    const read = await this.readAt<unknown>(tenant, engine, projection, wanted, started, reads.documentSql, [query.personId], {
       asked: query.minCheckpoint,
       restriction,
       name: `${projection}_document`,
     });
+    const doc = reads.documentOf(read.value, query.personId);
     const patient = { system: personIdentifierSystem(query.personId), value: query.personId };
-    const view = read.value ? viewOverview(read.value, { today: osloToday(), includeEnded: query.includeEnded, since: query.since }) : { patient, services: [], sources: [] };
+    const view = doc ? viewOverview(doc, { today: osloToday(), includeEnded: query.includeEnded, since: query.since }) : { patient, services: [], sources: [] };
     return {
       ...view,
       checkpoint: formatCheckpoint(read.checkpoint),

@@ -119,6 +119,42 @@ export function evolveOverview(doc: OverviewDocument, { event, streamPosition, r
   return { ...doc, decisions: { ...doc.decisions, [k]: next }, sources };
 }
 
+/**
+ * One decision's entry after `e`, by the overview's own fold (`evolveOverview` on a document
+ * holding just that decision): `current` unchanged (the same object) for a redelivered or
+ * stale event; undefined while the decision has no grant. Per-decision read models (the
+ * overview's rows, the FHIR history) fold with this, so they agree with the document fold.
+ */
+export function evolveOverviewDecision(current: OverviewDecision | undefined, e: OverviewEvent): OverviewDecision | undefined {
+  const d = e.event.data;
+  const k = key(d.sourceSystem, d.decisionId);
+  const doc: OverviewDocument = { patient: d.patient, decisions: current ? { [k]: current } : {}, sources: {} };
+  return own(evolveOverview(doc, e).decisions, k);
+}
+
+/**
+ * The document of `patient` assembled from its decisions' entries (each as
+ * `evolveOverviewDecision` left it): the same document `evolveOverview` folds from the same
+ * events. A source's freshness is the latest of its decisions' instants, compared as
+ * instants (`laterInstant`): every event applied moves both its decision's and its source's
+ * instants, and an ignored one moves neither. Undefined for no decisions (no document).
+ */
+export function overviewOfDecisions(patient: PatientRef, decisions: readonly OverviewDecision[]): OverviewDocument | undefined {
+  if (decisions.length === 0) return undefined;
+  const doc: OverviewDocument = { patient, decisions: {}, sources: {} };
+  for (const d of decisions) {
+    Object.defineProperty(doc.decisions, key(d.sourceSystem, d.decisionId), { value: d, enumerable: true, writable: true, configurable: true });
+    const s = own(doc.sources, d.sourceSystem);
+    const next: SourceFreshness = {
+      sourceSystem: d.sourceSystem,
+      lastRecordedAt: laterInstant(s?.lastRecordedAt, d.lastRecordedAt),
+      lastOccurredAt: laterInstant(s?.lastOccurredAt, d.lastOccurredAt),
+    };
+    Object.defineProperty(doc.sources, d.sourceSystem, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return doc;
+}
+
 /** planned | active | paused | ended | cancelled; entered-in-error decisions are not shown. */
 export type ServiceStatus = 'planned' | 'active' | 'paused' | 'ended' | 'cancelled';
 
@@ -196,7 +232,11 @@ export function viewOverview(doc: OverviewDocument, options: { today: string; in
       version: d.position,
     });
   }
-  services.sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.period.start.localeCompare(b.period.start) || a.decisionId.localeCompare(b.decisionId));
+  // A total order (the source system last): the same services come in the same order however
+  // the decisions were stored (a row per decision comes back in no particular order).
+  services.sort(
+    (a, b) => ORDER[a.status] - ORDER[b.status] || a.period.start.localeCompare(b.period.start) || a.decisionId.localeCompare(b.decisionId) || a.sourceSystem.localeCompare(b.sourceSystem),
+  );
   const sources = Object.values(doc.sources).sort((a, b) => a.sourceSystem.localeCompare(b.sourceSystem));
   return { patient: doc.patient, services, sources };
 }

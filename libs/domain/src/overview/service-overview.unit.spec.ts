@@ -1,5 +1,6 @@
 import type { DecisionEvent } from '../decision/decision-events.js';
-import { emptyOverview, evolveOverview, viewOverview, type OverviewDocument, type OverviewEvent } from './service-overview.js';
+import fc from 'fast-check';
+import { emptyOverview, evolveOverview, evolveOverviewDecision, overviewOfDecisions, viewOverview, type OverviewDecision, type OverviewDocument, type OverviewEvent } from './service-overview.js';
 
 const patient = { system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13717404089' };
 const TODAY = '2026-05-15';
@@ -155,5 +156,77 @@ describe('service overview projection', () => {
     expect(statuses()).toEqual(['ended']);
     const early = given(granted({ period: { start: '2026-03-02' } }), ended('2026-03-02', '2026-03-01T21:30:00Z'));
     expect(early.statuses()).toEqual(['cancelled']);
+  });
+
+  describe('a row per decision (the read model from version 2 on)', () => {
+    /** The rows a per-decision read model keeps: each decision folded alone, in the order its events come. */
+    const rowsOf = (events: OverviewEvent[]) => {
+      const rows = new Map<string, OverviewDecision | undefined>();
+      for (const e of events) {
+        const k = `${e.event.data.sourceSystem}/${e.event.data.decisionId}`;
+        rows.set(k, evolveOverviewDecision(rows.get(k), e));
+      }
+      return [...rows.values()].filter((d): d is OverviewDecision => d !== undefined);
+    };
+
+    it('assembles the same document as folding the events into one, sources included, for any order of decisions, sources and redeliveries', () => {
+      const kinds = ['granted', 'changed', 'paused', 'resumed', 'ended', 'inError'] as const;
+      const step = fc.record({
+        decision: fc.constantFrom('V-1', 'V-2', '__proto__'),
+        source: fc.constantFrom('epj-a', 'epj-b', 'toString'),
+        kind: fc.constantFrom(...kinds),
+        // Distinct instants, in several offsets: the latest is the same instant whichever way it is spelled.
+        minutes: fc.integer({ min: 0, max: 100_000 }),
+        offset: fc.constantFrom('Z', '+01:00', '+02:00'),
+        redeliver: fc.boolean(),
+      });
+      fc.assert(
+        fc.property(fc.array(step, { maxLength: 25 }), fc.uniqueArray(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 25, maxLength: 25 }), (steps, recorded) => {
+          const positions = new Map<string, number>();
+          const events: OverviewEvent[] = [];
+          steps.forEach((x, i) => {
+            const utc = new Date(Date.UTC(2026, 0, 1) + x.minutes * 60_000 + i); // distinct per event
+            const shift = x.offset === 'Z' ? 0 : Number(x.offset.slice(1, 3));
+            const local = new Date(utc.getTime() + shift * 3_600_000).toISOString().slice(0, 23);
+            const data = { decisionId: x.decision, sourceSystem: x.source, patient, occurredAt: `${local}${x.offset}` };
+            const event: DecisionEvent =
+              x.kind === 'granted'
+                ? { type: 'ServiceDecisionGranted', data: { ...data, serviceCode: '15', period: { start: '2026-03-01' } } }
+                : x.kind === 'changed'
+                  ? { type: 'ServiceDecisionChanged', data: { ...data, weeklyHours: i } }
+                  : x.kind === 'paused'
+                    ? { type: 'ServicePaused', data: { ...data, pausedFrom: '2026-04-01' } }
+                    : x.kind === 'resumed'
+                      ? { type: 'ServiceResumed', data: { ...data, resumedFrom: '2026-04-10' } }
+                      : x.kind === 'ended'
+                        ? { type: 'ServiceEnded', data: { ...data, endDate: '2026-05-01' } }
+                        : { type: 'DecisionEnteredInError', data };
+            const k = `${x.source}/${x.decision}`;
+            const streamPosition = (positions.get(k) ?? 0) + 1;
+            positions.set(k, streamPosition);
+            const e = { event, streamPosition, recordedAt: new Date(Date.UTC(2026, 5, 1) + recorded[i]! * 1000).toISOString() };
+            events.push(e);
+            if (x.redeliver) events.push(e);
+          });
+          const folded = events.reduce(evolveOverview, emptyOverview(patient));
+          const assembled = overviewOfDecisions(patient, rowsOf(events));
+          if (Object.keys(folded.decisions).length === 0) return assembled === undefined;
+          expect(assembled).toEqual(folded);
+          expect(viewOverview(assembled!, { today: TODAY, includeEnded: true })).toEqual(viewOverview(folded, { today: TODAY, includeEnded: true }));
+          return true;
+        }),
+        { numRuns: Number(process.env.FPI_PROPERTY_RUNS ?? 300) },
+      );
+    });
+
+    it('gives the same entry back for a redelivered or stale event, and none for a change before any grant', () => {
+      position = 0;
+      const grant = at(granted());
+      const first = evolveOverviewDecision(undefined, grant)!;
+      expect(first).toMatchObject({ decisionId: 'V-1', lifecycle: 'granted', position: 1 });
+      expect(evolveOverviewDecision(first, grant)).toBe(first);
+      expect(evolveOverviewDecision(undefined, at(changed({ weeklyHours: 9 }), 2))).toBeUndefined();
+      expect(overviewOfDecisions(patient, [])).toBeUndefined();
+    });
   });
 });
