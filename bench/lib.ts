@@ -137,8 +137,8 @@ export async function startPlatform(databaseUrl: string, env: Record<string, str
   const dataDir = await mkdtemp(join(tmpdir(), 'fpi-bench-platform-'));
   const issuer = await DevIssuer.open(dataDir);
   const token = await issuer.issue({ tenant: '313231593', scopes: ['write', 'write-any-source', 'read'], purpose: 'TREAT', clientId: 'bench-client', ttlSeconds: 3600 }); // the benches play several EPJ systems;
-  // The same V8 flags as `npm start` unless PLATFORM_NODE_ARGS says otherwise.
-  const nodeArgs = (process.env.PLATFORM_NODE_ARGS ?? '--max-semi-space-size=32').split(' ').filter(Boolean);
+  // The same V8 flags as `npm start` and the Dockerfile unless PLATFORM_NODE_ARGS says otherwise.
+  const nodeArgs = (process.env.PLATFORM_NODE_ARGS ?? '--max-semi-space-size=32 --heap-growing-percent=100').split(' ').filter(Boolean);
   const platform = await spawnDeployable(app, { DATABASE_URL: databaseUrl, FPI_DATA_DIR: dataDir, FPI_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', ...env }, { nodeArgs });
   return {
     url: platform.url,
