@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in bench/, one after another (each on its own embedded
 // server), then bench/results/latest.json and latest.md combining their figures.
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '#libs/database';
@@ -19,7 +20,20 @@ const modules: Record<(typeof BENCHES)[number], string> = {
 const only = process.env.BENCH_ONLY?.split(',')
   .map((s) => s.trim())
   .filter(Boolean);
-for (const name of BENCHES) if (!only || only.includes(name)) await import(modules[name]);
+/**
+ * Between two benches the disk settles: the one before wrote gigabytes (5M events in bench/append)
+ * whose writeback went on under the next one's fsync-bound commits; in one full run the
+ * all-in-one platform, measured first in bench/receive, lost a fifth of its batch throughput to
+ * it and ended 66,000 events behind, where the same bench alone ended with none behind.
+ */
+function settle(): void {
+  spawnSync('sync');
+}
+for (const name of BENCHES) {
+  if (only && !only.includes(name)) continue;
+  settle();
+  await import(modules[name]);
+}
 
 const dir = join(packageRoot(), 'bench', 'results');
 const combined: Record<string, unknown> = { generatedAt: new Date().toISOString() };
