@@ -465,8 +465,15 @@ export function dockerfileProblems(text: string): string[] {
   if (!defaultApp) problems.push('docker/Dockerfile: the final stage has no `ARG APP=<default app>`');
   if (!final.some((i) => i.op === 'ENV' && /(^|\s)APP=\$\{?APP\}?(\s|$)/.test(i.args))) problems.push('docker/Dockerfile: APP is not passed on as ENV (the CMD reads it at run time)');
   const cmd = final.filter((i) => i.op === 'CMD').pop();
-  if (!cmd || !/^(exec\s+)?node\s+dist\/apps\/\$\{?APP\}?\/src\/main\.js$/.test(cmd.args)) {
-    problems.push(`docker/Dockerfile: CMD is ${JSON.stringify(cmd?.args)}, not \`node dist/apps/\${APP}/src/main.js\``);
+  const run = cmd?.args.match(/^(?:exec\s+)?node((?:\s+--[a-z0-9-]+(?:=\S+)?)*)\s+dist\/apps\/\$\{?APP\}?\/src\/main\.js$/);
+  if (!run) {
+    problems.push(`docker/Dockerfile: CMD is ${JSON.stringify(cmd?.args)}, not \`node [V8 flags] dist/apps/\${APP}/src/main.js\``);
+  } else {
+    // The image runs Node as `npm start` does: the flags of its command line and NODE_OPTIONS together.
+    const options = final.filter((i) => i.op === 'ENV').map((i) => i.args.match(/NODE_OPTIONS=(\S+)/)?.[1] ?? '');
+    const image = [...run[1]!.trim().split(/\s+/), ...options.join(' ').split(/\s+/)].filter(Boolean).sort();
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!.match(/--[a-z0-9-]+(?:=\S+)?/g) ?? [];
+    if (image.join(' ') !== [...start].sort().join(' ')) problems.push(`docker/Dockerfile: Node runs with ${image.join(' ') || 'no flags'}, \`npm start\` with ${start.join(' ') || 'none'}`);
   }
   if (defaultApp && !existsSync(join(ROOT, 'apps', defaultApp, 'src', 'main.ts'))) {
     problems.push(`docker/Dockerfile: ARG APP=${defaultApp}, but apps/${defaultApp}/src/main.ts does not exist`);
@@ -725,6 +732,9 @@ describe('docker/ lint rules catch what they are for', () => {
     expect(problems).toMatch(/non-root USER/);
     expect(problems).toMatch(/no HEALTHCHECK against \/health\/live/);
     expect(problems).toMatch(/CMD is "node dist\/main\.js"/);
+    // V8 flags other than `npm start`'s (the memory and speed figures are measured with those).
+    const unflagged = readFileSync(DOCKERFILE, 'utf8').replace(/^CMD exec node .*$/m, 'CMD exec node dist/apps/${APP}/src/main.js');
+    expect(dockerfileProblems(unflagged).join('\n')).toMatch(/Node runs with --max-semi-space-size=32, `npm start` with --max-semi-space-size=32 --heap-growing-percent=100/);
     expect(dockerfileProblems(readFileSync(DOCKERFILE, 'utf8').replace(/ARG APP=platform/, 'ARG APP=platfrom')).join('\n')).toMatch(/apps\/platfrom\/src\/main\.ts does not exist/);
   });
 

@@ -24,7 +24,7 @@ export interface RunnerOptions {
   batchIntervalMs: number;
 }
 
-export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { batchSize: 1000, pollMs: 1000, retryDelaysMs: [50, 200, 800], lockRetryMs: 1000, batchIntervalMs: 20 };
+export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { batchSize: 1000, pollMs: 1000, retryDelaysMs: [50, 200, 800], lockRetryMs: 1000, batchIntervalMs: 60 };
 
 export interface RunnerHooks {
   onCheckpoint?(checkpoint: Checkpoint): void;
