@@ -13,7 +13,7 @@ import { overviewReads, ServiceOverviewProjection } from '#libs/content';
 import { asDecisionEvent, emptyOverview, evolveOverview, syntheticFodselsnummer, type OverviewDocument, type PatientRef } from '#libs/domain';
 import { PostgresEventStore } from '#libs/event-store';
 import { PostgresTenantRegistry } from '#libs/tenancy';
-import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine } from '#libs/projections';
+import { DEFAULT_ENGINE_OPTIONS, PostgresCheckpointStore, ProjectionEngine } from '#libs/projections';
 import { markdownTable, round, startBenchServer, writeResult } from '../lib.js';
 import { openPeerStores, TENANT } from './peer-stores.js';
 
@@ -179,7 +179,7 @@ async function main() {
   const emmettDocs = (await ep.query<{ n: number }>(`SELECT count(*)::int AS n FROM service_overview_r${ROUNDS}`)).rows[0]!.n;
   const sample = PIDS[Math.floor(PIDS.length / 2)]!;
   const reads = overviewReads(ROUNDS + 1);
-  const value = (await oursPool.query(`SELECT (${reads.documentSql.replaceAll('$3', '$2')}) AS value`, [TENANT, sample])).rows[0]!.value;
+  const { value } = await new PostgresCheckpointStore(oursPool).readWithCheckpoint(`service_overview_v${ROUNDS + 1}`, TENANT, reads.documentSql, [sample]);
   const a = reads.documentOf(value, sample)!;
   const b = (await ep.query<{ data: OverviewDocument }>(`SELECT data FROM service_overview_r${ROUNDS} WHERE _id = $1`, [sample])).rows[0]!.data;
   await ep.end();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { DECISION_EVENT_TYPES } from '#libs/contracts';
+import { isDecisionEventType } from '#libs/contracts';
 import { inTransaction } from '#libs/database';
 import { asDecisionEvent, evolveOverviewDecision, type OverviewDecision, type PatientRef, type PersonId } from '#libs/domain';
 import {
@@ -95,7 +95,6 @@ class DryRun extends Error {
   }
 }
 
-const DECISION_TYPES = new Set<string>(DECISION_EVENT_TYPES);
 /** Streams per retention transaction: bounds how long appends of the tenant wait (at most 155 ms measured with 500, docs/data-protection.md). */
 export const RETENTION_CHUNK = 500;
 
@@ -216,7 +215,7 @@ export class DataProtection {
         // A stream is one decision: its entry as the overview folds it.
         let decision: OverviewDecision | undefined;
         for (const e of events) {
-          if (DECISION_TYPES.has(e.type)) decision = evolveOverviewDecision(decision, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
+          if (isDecisionEventType(e.type)) decision = evolveOverviewDecision(decision, { event: asDecisionEvent(e), streamPosition: e.streamPosition, recordedAt: e.recordedAt.toISOString() });
         }
         if (decision && fallsOut(decision, months, today)) out.push(streamId);
       }

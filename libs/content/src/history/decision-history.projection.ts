@@ -1,4 +1,4 @@
-import { DECISION_EVENT_TYPES } from '#libs/contracts';
+import { isDecisionEventType } from '#libs/contracts';
 import { asDecisionEvent, decisionStreamId, evolveOverviewDecision, personIdentifierSystem, type OverviewDecision, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
@@ -6,7 +6,6 @@ import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/
 import { episodeOfCareId, episodeOfCareVersion } from '#libs/fhir';
 
 export const DECISION_HISTORY = 'decision_history';
-const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
 
 /**
  * The EpisodeOfCare of one history version as read: `episodeOfCareVersion` of the row's
@@ -55,7 +54,7 @@ export class DecisionHistoryProjection implements Projection {
   }
 
   handles(eventType: string): boolean {
-    return HANDLED.has(eventType);
+    return isDecisionEventType(eventType);
   }
 
   async setup(db: ProjectionSession): Promise<void> {
@@ -125,6 +124,7 @@ export class DecisionHistoryProjection implements Projection {
         u: request.url,
         d: decision,
       };
+      // As the earlier release rendered it (from the event's patient), which the read's rendering is tested against.
       if (storesResource) row.res = episodeOfCareVersion(decision, patient, { tenant });
       out.push(row);
     }

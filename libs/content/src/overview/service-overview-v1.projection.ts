@@ -1,12 +1,10 @@
-import { DECISION_EVENT_TYPES } from '#libs/contracts';
+import { isDecisionEventType } from '#libs/contracts';
 import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 import type { Projection, ProjectionSession } from '#libs/projections';
 import { episodeOfCareId } from '#libs/fhir';
 import { SERVICE_OVERVIEW } from './service-overview.names.js';
-
-const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
 
 interface IndexedDecision {
   patientId: string;
@@ -68,7 +66,7 @@ export class ServiceOverviewV1Projection implements Projection {
   }
 
   handles(eventType: string): boolean {
-    return HANDLED.has(eventType);
+    return isDecisionEventType(eventType);
   }
 
   async setup(db: ProjectionSession): Promise<void> {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { asDecisionEvent, decisionStreamId, emptyOverview, evolveOverview, type OverviewDocument } from '#libs/domain';
+import { asDecisionEvent, decisionStreamId, emptyOverview, evolveOverview, type OverviewDecision, type OverviewDocument } from '#libs/domain';
 import { PostgresEventStore, START, type Checkpoint } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantDatabases } from '#libs/tenancy';
 import { episodeOfCareId, isHashedEpisodeOfCareId } from '#libs/fhir';
-import { DEFAULT_ENGINE_OPTIONS, ProjectionEngine, type EngineOptions } from '#libs/projections';
+import { DEFAULT_ENGINE_OPTIONS, PostgresCheckpointStore, ProjectionEngine, type EngineOptions } from '#libs/projections';
 import { useTestStore, syntheticPid, type TestDatabase } from '#libs/testing';
 import { PatientDecisions } from './patient-decisions.js';
 import { overviewReads, SERVICE_OVERVIEW, ServiceOverviewV1Projection, serviceOverviewDefinition } from './service-overview.projection.js';
@@ -51,7 +51,7 @@ describe('service-overview read model on PostgreSQL: a row per decision, version
     const { rows } = await db.pool.query<{ patient_id: string }>(`SELECT DISTINCT patient_id FROM service_overview_v${version} ORDER BY patient_id`);
     const docs = new Map<string, OverviewDocument>();
     for (const { patient_id } of rows) {
-      const value = (await db.pool.query(`SELECT (${reads.documentSql.replaceAll('$3', '$2')}) AS value`, [TENANT, patient_id])).rows[0].value;
+      const { value } = await new PostgresCheckpointStore(db.pool).readWithCheckpoint(`service_overview_v${version}`, TENANT, reads.documentSql, [patient_id]);
       docs.set(patient_id, reads.documentOf(value, patient_id)!);
     }
     return docs;
@@ -177,7 +177,9 @@ describe('service-overview read model on PostgreSQL: a row per decision, version
     expect(await overviews(2)).toEqual(v1);
     // FHIR read by id: every id version 1 indexed finds its decision in version 2.
     for (const { resource_id } of await index(1)) {
-      const found = (await db.pool.query(`SELECT (${overviewReads(2).byResourceIdSql.replaceAll('$3', '$2')}) AS value`, [TENANT, resource_id])).rows[0].value;
+      const found = (
+        await new PostgresCheckpointStore(db.pool).readWithCheckpoint<{ patientId: string; decision: OverviewDecision }>('service_overview_v2', TENANT, overviewReads(2).byResourceIdSql, [resource_id])
+      ).value!;
       expect(found).toEqual({ patientId: expect.any(String), decision: v1.get(found.patientId)!.decisions[`${found.decision.sourceSystem}/${found.decision.decisionId}`] });
     }
   });

@@ -1,5 +1,5 @@
-import { DECISION_EVENT_TYPES } from '#libs/contracts';
-import { asDecisionEvent, evolveOverviewDecision, overviewOfDecisions, personIdentifierSystem, type OverviewDecision, type OverviewDocument, type PatientRef } from '#libs/domain';
+import { isDecisionEventType } from '#libs/contracts';
+import { asDecisionEvent, evolveOverviewDecision, overviewOfDecisions, personIdentifierSystem, type DecisionEvent, type OverviewDecision, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
 import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
@@ -9,8 +9,6 @@ import { ServiceOverviewV1Projection } from './service-overview-v1.projection.js
 
 export { SERVICE_OVERVIEW };
 export { DOCUMENT_CHUNK_BYTES, ServiceOverviewV1Projection } from './service-overview-v1.projection.js';
-
-const HANDLED = new Set<string>(DECISION_EVENT_TYPES);
 
 /** A version of the overview as the eraser and the readers use it, whatever its table's shape. */
 export interface OverviewProjection extends Projection {
@@ -46,7 +44,7 @@ export class ServiceOverviewProjection implements OverviewProjection {
   }
 
   handles(eventType: string): boolean {
-    return HANDLED.has(eventType);
+    return isDecisionEventType(eventType);
   }
 
   async setup(db: ProjectionSession): Promise<void> {
@@ -67,11 +65,11 @@ export class ServiceOverviewProjection implements OverviewProjection {
    * its decision's row is not applied.
    */
   async apply(db: ProjectionSession, tenant: TenantId, events: RecordedEvent[]): Promise<void> {
-    const touched: { id: string; event: RecordedEvent }[] = [];
+    const touched: { id: string; event: DecisionEvent; recorded: RecordedEvent }[] = [];
     for (const e of events) {
       if (typeof (e.data.patient as PatientRef | undefined)?.value !== 'string') continue;
-      const { sourceSystem, decisionId } = asDecisionEvent(e).data;
-      touched.push({ id: episodeOfCareId(sourceSystem, decisionId), event: e });
+      const event = asDecisionEvent(e);
+      touched.push({ id: episodeOfCareId(event.data.sourceSystem, event.data.decisionId), event, recorded: e });
     }
     if (touched.length === 0) return;
     const { rows } = await db.query<{ resource_id: string; patient_id: string; decision: OverviewDecision }>({
@@ -82,8 +80,7 @@ export class ServiceOverviewProjection implements OverviewProjection {
     const state = new Map<string, { patient: string; decision: OverviewDecision | undefined; changed: boolean }>(
       rows.map((r) => [r.resource_id, { patient: r.patient_id, decision: r.decision, changed: false }]),
     );
-    for (const { id, event: e } of touched) {
-      const event = asDecisionEvent(e);
+    for (const { id, event, recorded: e } of touched) {
       const patient = event.data.patient.value;
       let s = state.get(id);
       if (!s) state.set(id, (s = { patient, decision: undefined, changed: false }));

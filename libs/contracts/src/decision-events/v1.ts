@@ -15,6 +15,9 @@ export const PERSON_ID_SYSTEM_URIS = [
 
 export const DECISION_EVENT_TYPES = ['ServiceDecisionGranted', 'ServiceDecisionChanged', 'ServicePaused', 'ServiceResumed', 'ServiceEnded', 'DecisionEnteredInError'] as const;
 export type DecisionEventType = (typeof DECISION_EVENT_TYPES)[number];
+const DECISION_EVENT_TYPE_SET: ReadonlySet<string> = new Set(DECISION_EVENT_TYPES);
+/** Whether a stored event type is one of the decision events (what the read models fold). */
+export const isDecisionEventType = (type: string): type is DecisionEventType => DECISION_EVENT_TYPE_SET.has(type);
 
 /** Stay types of the OKT prototype plus the institutional stays of 9151. */
 export const STAY_TYPES = ['dagopphold', 'nattopphold', 'korttidsopphold', 'langtidsopphold', 'avlastningsopphold'] as const;
