@@ -128,6 +128,45 @@ describe('traces (OpenTelemetry, OTLP/HTTP)', () => {
     expect(spans.filter((s) => String(attribute(s, 'fpi.stream')).endsWith('/TRACE-UNSAMPLED'))).toEqual([]);
   });
 
+  it('keeps each sampled trace whole and the unsampled ones empty when they run at the same time', async () => {
+    // The context manager enters AsyncLocalStorage only for recorded traces and leaves it when
+    // the last recorded span ends: requests overlapping that window must neither lose their
+    // spans' parents nor lend their statements to another trace.
+    const traceId = (i: number) => `${String(i).padStart(4, '0')}${'c'.repeat(28)}`;
+    const posts = Array.from({ length: 16 }, (_, i) =>
+      fetch(`${platform.url}/api/v1/decision-events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: `00-${traceId(i)}-00f067aa0ba902b7-0${i % 2}`, ...auth },
+        body: JSON.stringify(syntheticGrant({ decisionId: `TRACE-MIX-${i}`, patient: { system: FNR, value: syntheticPid() }, service: { code: '6' } })),
+      }),
+    );
+    expect((await Promise.all(posts)).map((r) => r.status)).toEqual(Array(16).fill(201));
+    const sampled = Array.from({ length: 8 }, (_, k) => 2 * k + 1);
+    const appends = await waitFor(() => {
+      const found = sampled.map((i) => spans.find((s) => s.name === 'append' && String(attribute(s, 'fpi.stream')).endsWith(`/TRACE-MIX-${i}`)));
+      return found.every((s) => s !== undefined) ? (found as OtlpSpan[]) : undefined;
+    }, 'append span of every sampled request');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const [k, append] of appends.entries()) {
+      const i = sampled[k]!;
+      expect(append.traceId).toBe(traceId(i));
+      const chain = ancestors(append);
+      expect(chain.map((s) => s.name)).toContain('handler - RecordDecisionController.record');
+      expect(chain[chain.length - 1]?.kind).toBe(SERVER);
+      expect(chain[chain.length - 1]?.parentSpanId).toBe('00f067aa0ba902b7');
+      const statements = spans.filter((s) => s.parentSpanId === append.spanId && s.traceId === append.traceId);
+      expect(statements.length).toBeGreaterThanOrEqual(1);
+    }
+    const unsampledTraces = new Set(Array.from({ length: 8 }, (_, k) => traceId(2 * k)));
+    expect(spans.filter((s) => unsampledTraces.has(s.traceId))).toEqual([]);
+    expect(spans.filter((s) => /\/TRACE-MIX-[0-9]*[02468]$/.test(String(attribute(s, 'fpi.stream'))))).toEqual([]);
+    // No statement of any request went to a trace of another request's: each sampled trace has exactly one append statement.
+    for (const append of appends) {
+      const inserts = spans.filter((s) => s.traceId === append.traceId && /^pg\.query:fpi_append/.test(s.name));
+      expect(inserts).toHaveLength(1);
+    }
+  });
+
   it('traces each projection batch as a trace of its own, with its statements as children', async () => {
     // (Every projection's batches are traced; this looks at the service overview's.)
     const batch = await waitFor(

@@ -9,8 +9,9 @@
  * Sampled at the head (head-sampling.ts): by default 1 % of the traces that start here, and every
  * request whose caller sampled it (parentbased_traceidratio); OTEL_TRACES_SAMPLER and
  * OTEL_TRACES_SAMPLER_ARG set another rule (parentbased_always_on: every request). A request not
- * sampled is skipped by the instrumentations (see there for why); what it still pays on Node 20,
- * the AsyncLocalStorage context manager's promise hooks, is measured in docs/testers.md.
+ * sampled is skipped by the instrumentations (see there for why), and runs outside
+ * AsyncLocalStorage: the context manager (sampled-context-manager.ts, ADR 0016) enters it only
+ * while a sampled trace is recorded, so Node 20's promise hooks are off the rest of the time.
  *
  * Off unless that endpoint is set: then nothing of the SDK is even loaded and `inSpan` calls its
  * function directly (no context manager, no AsyncLocalStorage on the request path).
@@ -109,22 +110,35 @@ const UNTRACED = new Set(['/health/live', '/health/ready', '/metrics']);
  */
 export async function startTracing(settings: { otlpEndpoint: string | undefined }, options: TracingOptions): Promise<Tracing | undefined> {
   if (!settings.otlpEndpoint) return undefined;
-  const [{ NodeSDK }, { AlwaysOnSampler, ParentBasedSampler }, { isTracingSuppressed }, { HttpInstrumentation }, { FastifyOtelInstrumentation }, { PgInstrumentation }, { OTLPTraceExporter }, head] =
-    await Promise.all([
-      import('@opentelemetry/sdk-node'),
-      import('@opentelemetry/sdk-trace-base'),
-      import('@opentelemetry/core'),
-      import('@opentelemetry/instrumentation-http'),
-      import('@fastify/otel'),
-      import('@opentelemetry/instrumentation-pg'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('./head-sampling.js'),
-    ]);
+  const [
+    { NodeSDK },
+    { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler },
+    { HttpInstrumentation },
+    { FastifyOtelInstrumentation },
+    { PgInstrumentation },
+    { OTLPTraceExporter },
+    head,
+    contexts,
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/instrumentation-http'),
+    import('@fastify/otel'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('./head-sampling.js'),
+    import('./sampled-context-manager.js'),
+  ]);
   const rule = head.headSamplingFromEnv(process.env);
   const exporter = new MaskingExporter(new OTLPTraceExporter({ url: `${settings.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` }));
+  // AsyncLocalStorage only while a sampled trace is recorded (see there for why and what it changes).
+  const contextManager = new contexts.SampledContextManager();
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
-    traceExporter: exporter,
+    contextManager,
+    // The live-span counter the context manager needs, beside the exporter's batching (which
+    // reads OTEL_BSP_* as the SDK's own would).
+    spanProcessors: [new contexts.LiveSpanCounter(contextManager), new BatchSpanProcessor(exporter)],
     // The head decision is made before a trace's first span (below, and in `inSpan`); the SDK
     // keeps every span of a trace that passed it (and follows a remote parent when parent-based).
     sampler: rule.parentBased ? new ParentBasedSampler({ root: new AlwaysOnSampler() }) : new AlwaysOnSampler(),
@@ -141,9 +155,10 @@ export async function startTracing(settings: { otlpEndpoint: string | undefined 
       // Registers itself on every Fastify instance as it is created (Nest's adapter makes one).
       new FastifyOtelInstrumentation({
         registerOnInitialization: true,
-        // Called per route, and per request with its URL: a request the HTTP instrumentation
-        // turned down (tracing suppressed) gets no request span and no handler span either.
-        ignorePaths: (route) => UNTRACED.has(route.url) || isTracingSuppressed(context.active()),
+        // Called per route (its options, with the handler), and per request and handler with
+        // just the URL and method: a request outside a recorded span (the HTTP instrumentation
+        // turned it down) gets no request span and no handler span either.
+        ignorePaths: (route) => UNTRACED.has(route.url) || (!('handler' in route) && !sampledParent()),
         // The request and its route handler; a span for each of the dozen instance hooks Nest
         // and we add would cost more than the request (measured: 6x the server CPU).
         instrumentHooks: false,
