@@ -26,6 +26,14 @@ import type { NotificationsAllowed } from './restrictions.js';
 export const MATCHER_PROJECTION = 'subscription_matcher';
 export const MATCHER_VERSION = 1;
 export const PERFORMERS = `${MATCHER_PROJECTION}_v${MATCHER_VERSION}_performers`;
+/**
+ * The performing unit of each stream ($1 tenant, $2 text[] of stream ids): one primary-key probe
+ * per stream, whatever the table's statistics say (with `stream_id = ANY ($2)` stale ones made the
+ * planner scan the tenant's part of the key once per batch). The LIMIT keeps the LATERAL subquery
+ * from being flattened into a join (the key is unique).
+ */
+export const PERFORMERS_BY_STREAM_SQL = `SELECT p.stream_id, p.orgnr FROM unnest($2::text[]) AS k(id)
+  CROSS JOIN LATERAL (SELECT stream_id, orgnr FROM ${PERFORMERS} WHERE tenant_id = $1 AND stream_id = k.id LIMIT 1) p`;
 
 interface DecisionData {
   decisionId?: string;
@@ -70,7 +78,7 @@ export class SubscriptionMatcher implements Projection {
     // Named statements (prepared once per connection): this runs for every batch.
     const { rows: known } = await db.query<{ stream_id: string; orgnr: string | null }>({
       name: 'fpi_matcher_performers',
-      text: `SELECT stream_id, orgnr FROM ${PERFORMERS} WHERE tenant_id = $1 AND stream_id = ANY($2)`,
+      text: PERFORMERS_BY_STREAM_SQL,
       values: [tenant, streams],
     });
     const performer = new Map(known.map((r) => [r.stream_id, r.orgnr ?? undefined]));

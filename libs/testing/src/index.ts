@@ -9,3 +9,4 @@ export * from './pg-cluster.js';
 export * from './chromium.js';
 export * from './schemathesis.js';
 export * from './patient-events.js';
+export * from './query-plans.js';

@@ -8,6 +8,16 @@ import { episodeOfCareId, episodeOfCareVersion } from '#libs/fhir';
 export const DECISION_HISTORY = 'decision_history';
 
 /**
+ * Each EpisodeOfCare id's last version in `table` ($1 tenant, $2 text[] of ids): one backward
+ * primary-key probe per id, whatever the table's statistics say (`resource_id = ANY ($2)` let
+ * stale ones pick a scan of the tenant's whole patient index; see the overview's
+ * `decisionsByResourceIdSql`).
+ */
+export const lastVersionsSql = (table: string): string =>
+  `SELECT k.id AS resource_id, h.version, h.decision FROM unnest($2::text[]) AS k(id)
+     CROSS JOIN LATERAL (SELECT version, decision FROM ${table} WHERE tenant_id = $1 AND resource_id = k.id ORDER BY version DESC LIMIT 1) h`;
+
+/**
  * The EpisodeOfCare of one history version as read: `episodeOfCareVersion` of the row's
  * decision (statuses of the day it was recorded), for the patient of the row's number (its
  * system follows from the number: the receive rules refuse a system that does not fit it).
@@ -97,7 +107,7 @@ export class DecisionHistoryProjection implements Projection {
     const ids = [...new Set(relevant.map(idOf))];
     const { rows } = await db.query<{ resource_id: string; version: number; decision: OverviewDecision }>({
       name: `${this.table}_last`,
-      text: `SELECT DISTINCT ON (resource_id) resource_id, version, decision FROM ${this.table} WHERE tenant_id = $1 AND resource_id = ANY ($2::text[]) ORDER BY resource_id, version DESC`,
+      text: lastVersionsSql(this.table),
       values: [tenant, ids],
     });
     const last = new Map(rows.map((r) => [r.resource_id, r.decision]));

@@ -130,7 +130,9 @@ export class ServiceOverviewV1Projection implements Projection {
   private async applyChunk(db: ProjectionSession, tenant: TenantId, ids: string[], byPatient: Map<string, RecordedEvent[]>): Promise<void> {
     const { rows } = await db.query<{ patient_id: string; document: OverviewDocument }>({
       name: `${this.table}_documents`,
-      text: `SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = ANY ($2::text[])`,
+      // One primary-key probe per patient whatever the table's statistics say (see version 2's load).
+      text: `SELECT d.patient_id, d.document FROM unnest($2::text[]) AS k(id)
+               CROSS JOIN LATERAL (SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = k.id LIMIT 1) d`,
       values: [tenant, ids],
     });
     const docs = new Map(rows.map((r) => [r.patient_id, r.document]));

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { validateAppendRequest } from '../append-validation.js';
 import { checkpointOfColumns, START, type Checkpoint } from '../checkpoint.js';
 import { AppendManyConflictError, IdempotencyConflictError, InvalidAppendError, UnknownTenantError, WrongExpectedVersionError } from '../errors.js';
@@ -18,6 +18,7 @@ import type {
 } from '../event-store.port.js';
 import type { TenantId } from '#libs/tenancy';
 import { UpcasterRegistry } from '../upcasting.js';
+import { PartitionStatistics } from './partition-statistics.js';
 import { PostgresEventNotifier } from './postgres-event-notifier.js';
 
 /**
@@ -81,17 +82,23 @@ const STORED_COPIES_SQL = `
     JOIN events e ON e.tenant_id = $1 AND e.event_id = i.id
    ORDER BY e.stream_id, e.stream_position`;
 const EVENT_COLUMNS = 'stream_id, stream_position, global_position, transaction_id, event_id, event_type, schema_version, data, metadata, recorded_at';
-const READ_ALL_SQL = `
+/** A page of the tenant's events after a checkpoint, in commit order ($1 tenant, $2 xid8, $3 position, $4 limit). */
+export const READ_ALL_SQL = `
   SELECT ${EVENT_COLUMNS} FROM events
    WHERE tenant_id = $1
      AND (transaction_id, global_position) > ($2::xid8, $3::bigint)
      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
    ORDER BY transaction_id, global_position
    LIMIT $4`;
-const READ_STREAMS_SQL = `
-  SELECT ${EVENT_COLUMNS} FROM events
-   WHERE tenant_id = $1 AND stream_id = ANY ($2::text[])
-   ORDER BY stream_id, stream_position`;
+/**
+ * Each stream by its primary key (LATERAL over the distinct ids), whatever the statistics say:
+ * with `stream_id = ANY ($2)` stale ones could pick a scan of the tenant's part of another
+ * index. OFFSET 0 keeps the LATERAL subquery from being flattened into a join.
+ */
+export const READ_STREAMS_SQL = `
+  SELECT e.* FROM (SELECT DISTINCT unnest($2::text[]) AS id) k
+   CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND stream_id = k.id ORDER BY stream_position OFFSET 0) e
+   ORDER BY e.stream_id, e.stream_position`;
 const READ_STREAM_SQL = `
   SELECT ${EVENT_COLUMNS} FROM events
    WHERE tenant_id = $1 AND stream_id = $2 AND stream_position >= $3
@@ -136,12 +143,19 @@ export interface PostgresEventStoreOptions {
   upcasters?: UpcasterRegistry;
   /** Used for LISTEN; defaults to the pool's connection settings. */
   listenConnectionString?: string | pg.ClientConfig;
+  /**
+   * Whether appends keep the partition's planner statistics fresh (`PartitionStatistics`);
+   * by default when `pool` is a `pg.Pool`: a single client may be inside a transaction, where
+   * a statement of our own would interleave with the caller's.
+   */
+  keepStatistics?: boolean;
 }
 
 /** Event store on PostgreSQL: see `libs/database/migrations` for the append function. */
 export class PostgresEventStore implements EventStore {
   private readonly upcasters: UpcasterRegistry;
   private readonly notifier: PostgresEventNotifier;
+  private readonly statistics: PartitionStatistics | undefined;
 
   constructor(
     private readonly pool: Queryable,
@@ -149,6 +163,7 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.upcasters = options.upcasters ?? new UpcasterRegistry();
     this.notifier = new PostgresEventNotifier(pool, options.listenConnectionString ?? (pool as Partial<pg.Pool>).options);
+    if (options.keepStatistics ?? pool instanceof pg.Pool) this.statistics = new PartitionStatistics(pool);
   }
 
   async append(tenant: TenantId, streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult> {
@@ -175,6 +190,7 @@ export class PostgresEventStore implements EventStore {
         );
         if (rows.length === events.length) {
           this.notifier.announce(tenant);
+          this.statistics?.appended(tenant, rows.length);
           return toAppendResult('appended', rows);
         }
       } catch (error) {
@@ -229,6 +245,7 @@ export class PostgresEventStore implements EventStore {
       throw error;
     }
     this.notifier.announce(tenant);
+    this.statistics?.appended(tenant, rows.length);
     const byStream = new Map<string, PositionRow[]>();
     for (const r of rows) {
       const list = byStream.get(r.stream_id);
