@@ -21,7 +21,7 @@
  * | `status` planned/active · onhold · finished/cancelled · entered-in-error | live · paused · ended · entered in error |
  * | open `statusHistory` entry `onhold`                        | pausedFrom                   |
  */
-import type { StatedDecision, StatedLifecycle } from '#libs/domain';
+import { osloDateOf, type StatedDecision, type StatedLifecycle } from '#libs/domain';
 import { OKT_STAY_TYPE_SYSTEM, ORGANISATION_NUMBER_SYSTEM, SERVICE_DESCRIPTION_EXTENSION, SERVICE_TYPE_SYSTEM, WEEKLY_EXTENT_EXTENSION } from './constants.js';
 import { unstorableTextIssues, type OutcomeIssue } from './operation-outcome.js';
 
@@ -153,7 +153,9 @@ export function parseEpisodeOfCareInput(resource: unknown, at: string): { ok: tr
   let pausedFrom: string | undefined;
   list(resource.statusHistory).forEach((h, i) => {
     if (isObject(h) && h.status === 'onhold' && isObject(h.period) && text(h.period.start) && !text(h.period.end)) {
-      pausedFrom = (h.period.start as string).slice(0, 10);
+      // A dateTime's day in Norway (`osloDateOf`, as occurredAt's day is taken); a date as it is.
+      const start = h.period.start as string;
+      pausedFrom = osloDateOf(start) ?? start.slice(0, 10);
       paths['/pausedFrom'] = `statusHistory[${i}].period.start`;
     }
   });

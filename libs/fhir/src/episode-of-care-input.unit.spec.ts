@@ -62,6 +62,9 @@ describe('parseEpisodeOfCareInput: an OktEpisodeOfCare as the decision it states
     };
     expect(lifecycle('planned')).toEqual(['live', undefined]);
     expect(lifecycle('onhold', { statusHistory: [{ status: 'onhold', period: { start: '2026-03-08' } }] })).toEqual(['paused', '2026-03-08']);
+    // A dateTime: its day in Norway, not the date as written.
+    expect(lifecycle('onhold', { statusHistory: [{ status: 'onhold', period: { start: '2026-11-30T23:30:00Z' } }] })).toEqual(['paused', '2026-12-01']);
+    expect(lifecycle('onhold', { statusHistory: [{ status: 'onhold', period: { start: '2026-12-01T00:30:00+01:00' } }] })).toEqual(['paused', '2026-12-01']);
     expect(lifecycle('finished')).toEqual(['ended', undefined]);
     expect(lifecycle('cancelled')).toEqual(['ended', undefined]);
     expect(lifecycle('entered-in-error')).toEqual(['entered-in-error', undefined]);

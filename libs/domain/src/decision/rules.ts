@@ -3,6 +3,7 @@
  * decider decides: canonical 9151 code, weekly hours, default dates. Pointers refer to the
  * request body of information model v1.
  */
+import { osloDateOf } from '../dates.js';
 import { validateOrganisationNumber } from '../identifiers/organisation-number.js';
 import { parsePersonIdentifier } from '../identifiers/person-identifier.js';
 import { canonicalServiceCode, lookupServiceCode } from '../service-codes/service-codes.js';
@@ -106,7 +107,9 @@ export function normalizeDecisionReport(report: DecisionReport, ctx: RuleContext
   if (violations.length > 0) return { ok: false, violations };
 
   const sourceSystem = report.sourceSystem ?? ctx.defaultSourceSystem;
-  const day = report.occurredAt.slice(0, 10);
+  // The day in Norway of occurredAt (`osloDateOf`), as the FHIR and OKT paths take `osloToday`:
+  // the date as written would be yesterday's for an instant in UTC between 23:00 and midnight.
+  const day = osloDateOf(report.occurredAt) ?? report.occurredAt.slice(0, 10);
   // The event's data: the common fields, then the type's, an absent one left out, in this
   // order. Built by assignment, not object spread: V8 copies spreads through a slow generic
   // path here, which made this function the heaviest of the receive path (~10 µs an event).
