@@ -150,7 +150,12 @@ export function eventStoreContract(adapterName: string, createHarness: () => Pro
         await expect(store.append(tenant, 's', [event()], 0)).rejects.toBeInstanceOf(WrongExpectedVersionError);
         const missing = await store.append(tenant, 'other', [event()], 5).catch((e: unknown) => e);
         expect((missing as WrongExpectedVersionError).actual).toBe('no_stream');
+        // Ahead of the stream: refused, no gap left.
+        const ahead = await store.append(tenant, 's', [event()], 9).catch((e: unknown) => e);
+        expect(ahead).toBeInstanceOf(WrongExpectedVersionError);
+        expect((ahead as WrongExpectedVersionError).actual).toBe(3);
         expect((await store.append(tenant, 's', [event()], 3)).streamVersion).toBe(4);
+        expect((await store.readStream(tenant, 's')).map((e) => e.streamPosition)).toEqual([1, 2, 3, 4]);
       });
 
       it('stream_exists: refuses a missing stream, appends to an existing one', async () => {
