@@ -129,7 +129,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function alternate(servers: HttpServer[], load: Load, options: { rounds: number; secondsPerRound: number; pgCpu: () => Promise<number> }): Promise<Measured[]> {
   const acc = servers.map(() => ({ ok: 0, seconds: 0, p50: [] as number[], p99: [] as number[], cpu: 0, pg: 0, errors: 0 }));
   for (let r = 0; r < options.rounds; r++) {
-    for (const [i, server] of servers.entries()) {
+    // The order turns each round, so neither server always runs right after the other (see
+    // bench/lib.ts's alternateAppends: a fixed order favoured the one that ran second).
+    const entries = [...servers.entries()];
+    for (const [i, server] of r % 2 === 0 ? entries : entries.reverse()) {
       const cpu0 = await cpuSeconds(server.pid);
       const pg0 = await options.pgCpu();
       const started = performance.now();
