@@ -8,3 +8,4 @@ export * from './dead-letters.js';
 export * from './checkpoints/checkpoint-store.port.js';
 export * from './checkpoints/postgres-checkpoint-store.js';
 export * from './dead-letters.eraser.js';
+export * from './key-probes.js';

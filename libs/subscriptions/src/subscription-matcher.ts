@@ -18,7 +18,7 @@
  */
 import { compareCheckpoints, checkpointOfColumns, type RecordedEvent } from '#libs/event-store';
 import { episodeOfCareId } from '#libs/fhir';
-import type { Projection, ProjectionSession } from '#libs/projections';
+import { keyProbesSql, type Projection, type ProjectionSession } from '#libs/projections';
 import type { TenantId } from '#libs/tenancy';
 import { matchesFilters, topicEventCode, type TopicFilters } from './topic.js';
 import type { NotificationsAllowed } from './restrictions.js';
@@ -26,14 +26,8 @@ import type { NotificationsAllowed } from './restrictions.js';
 export const MATCHER_PROJECTION = 'subscription_matcher';
 export const MATCHER_VERSION = 1;
 export const PERFORMERS = `${MATCHER_PROJECTION}_v${MATCHER_VERSION}_performers`;
-/**
- * The performing unit of each stream ($1 tenant, $2 text[] of stream ids): one primary-key probe
- * per stream, whatever the table's statistics say (with `stream_id = ANY ($2)` stale ones made the
- * planner scan the tenant's part of the key once per batch). The LIMIT keeps the LATERAL subquery
- * from being flattened into a join (the key is unique).
- */
-export const PERFORMERS_BY_STREAM_SQL = `SELECT p.stream_id, p.orgnr FROM unnest($2::text[]) AS k(id)
-  CROSS JOIN LATERAL (SELECT stream_id, orgnr FROM ${PERFORMERS} WHERE tenant_id = $1 AND stream_id = k.id LIMIT 1) p`;
+/** The performing unit of each stream ($1 tenant, $2 text[] of stream ids): a primary-key probe per stream (`keyProbesSql`). */
+export const PERFORMERS_BY_STREAM_SQL = keyProbesSql(PERFORMERS, 'stream_id', 'orgnr');
 
 interface DecisionData {
   decisionId?: string;

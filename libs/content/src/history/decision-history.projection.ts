@@ -2,20 +2,13 @@ import { isDecisionEventType } from '#libs/contracts';
 import { asDecisionEvent, decisionStreamId, evolveOverviewDecision, personIdentifierSystem, type OverviewDecision, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
-import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
+import { keyProbesSql, type Projection, type ProjectionDefinition, type ProjectionSession } from '#libs/projections';
 import { episodeOfCareId, episodeOfCareVersion } from '#libs/fhir';
 
 export const DECISION_HISTORY = 'decision_history';
 
-/**
- * Each EpisodeOfCare id's last version in `table` ($1 tenant, $2 text[] of ids): one backward
- * primary-key probe per id, whatever the table's statistics say (`resource_id = ANY ($2)` let
- * stale ones pick a scan of the tenant's whole patient index; see the overview's
- * `decisionsByResourceIdSql`).
- */
-export const lastVersionsSql = (table: string): string =>
-  `SELECT k.id AS resource_id, h.version, h.decision FROM unnest($2::text[]) AS k(id)
-     CROSS JOIN LATERAL (SELECT version, decision FROM ${table} WHERE tenant_id = $1 AND resource_id = k.id ORDER BY version DESC LIMIT 1) h`;
+/** Each EpisodeOfCare id's last version in `table` ($1 tenant, $2 text[] of ids): a backward primary-key probe per id (`keyProbesSql`). */
+export const lastVersionsSql = (table: string): string => keyProbesSql(table, 'resource_id', 'version, decision', 'version DESC');
 
 /**
  * The EpisodeOfCare of one history version as read: `episodeOfCareVersion` of the row's

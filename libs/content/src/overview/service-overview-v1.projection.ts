@@ -2,7 +2,7 @@ import { isDecisionEventType } from '#libs/contracts';
 import { asDecisionEvent, emptyOverview, evolveOverview, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
-import type { Projection, ProjectionSession } from '#libs/projections';
+import { keyProbesSql, type Projection, type ProjectionSession } from '#libs/projections';
 import { episodeOfCareId } from '#libs/fhir';
 import { SERVICE_OVERVIEW } from './service-overview.names.js';
 
@@ -130,9 +130,7 @@ export class ServiceOverviewV1Projection implements Projection {
   private async applyChunk(db: ProjectionSession, tenant: TenantId, ids: string[], byPatient: Map<string, RecordedEvent[]>): Promise<void> {
     const { rows } = await db.query<{ patient_id: string; document: OverviewDocument }>({
       name: `${this.table}_documents`,
-      // One primary-key probe per patient whatever the table's statistics say (see version 2's load).
-      text: `SELECT d.patient_id, d.document FROM unnest($2::text[]) AS k(id)
-               CROSS JOIN LATERAL (SELECT patient_id, document FROM ${this.table} WHERE tenant_id = $1 AND patient_id = k.id LIMIT 1) d`,
+      text: keyProbesSql(this.table, 'patient_id', 'document'),
       values: [tenant, ids],
     });
     const docs = new Map(rows.map((r) => [r.patient_id, r.document]));

@@ -2,7 +2,7 @@ import { isDecisionEventType } from '#libs/contracts';
 import { asDecisionEvent, evolveOverviewDecision, overviewOfDecisions, personIdentifierSystem, type DecisionEvent, type OverviewDecision, type OverviewDocument, type PatientRef } from '#libs/domain';
 import type { RecordedEvent } from '#libs/event-store';
 import type { TenantId } from '#libs/tenancy';
-import type { Projection, ProjectionDefinition, ProjectionSession } from '#libs/projections';
+import { keyProbesSql, type Projection, type ProjectionDefinition, type ProjectionSession } from '#libs/projections';
 import { episodeOfCareId } from '#libs/fhir';
 import { SERVICE_OVERVIEW } from './service-overview.names.js';
 import { ServiceOverviewV1Projection } from './service-overview-v1.projection.js';
@@ -117,17 +117,8 @@ export class ServiceOverviewProjection implements OverviewProjection {
   }
 }
 
-/**
- * The rows of decisions by EpisodeOfCare id ($1 tenant, $2 text[] of ids) in `table`: one
- * primary-key probe per id, whatever the table's statistics say. With `resource_id = ANY ($2)`,
- * or a plain join, and statistics stale (a table filled faster than autovacuum analyses it: a
- * new install, a version built beside the live one), the planner scanned the tenant's whole
- * patient index once per batch (measured: 250 µs of PostgreSQL time per event against 3). The
- * LIMIT keeps the LATERAL subquery from being flattened into such a join (the key is unique).
- */
-export const decisionsByResourceIdSql = (table: string): string =>
-  `SELECT o.resource_id, o.patient_id, o.decision FROM unnest($2::text[]) AS k(id)
-     CROSS JOIN LATERAL (SELECT resource_id, patient_id, decision FROM ${table} WHERE tenant_id = $1 AND resource_id = k.id LIMIT 1) o`;
+/** The rows of decisions by EpisodeOfCare id ($1 tenant, $2 text[] of ids) in `table`: a primary-key probe per id (`keyProbesSql`). */
+export const decisionsByResourceIdSql = (table: string): string => keyProbesSql(table, 'resource_id', 'patient_id, decision');
 
 /** A version of the overview: 1 is the per-patient documents of earlier releases, 2 on a row per decision. */
 export const overviewProjection = (version: number): OverviewProjection => (version === 1 ? new ServiceOverviewV1Projection() : new ServiceOverviewProjection(version));
