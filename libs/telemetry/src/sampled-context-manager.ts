@@ -106,16 +106,13 @@ export class SampledContextManager extends AsyncLocalStorageContextManager {
 export class LiveSpanCounter implements SpanProcessor {
   constructor(private readonly manager: SampledContextManager) {}
 
-  onStart(span: Span): void {
-    if (span.isRecording()) this.manager.liveSpans++;
+  // The SDK calls both for every span it records (a span not sampled never reaches a processor).
+  onStart(_span: Span): void {
+    this.manager.liveSpans++;
   }
 
   onEnd(_span: ReadableSpan): void {
-    // onEnd is called for recorded spans only.
-    if (--this.manager.liveSpans <= 0) {
-      this.manager.liveSpans = 0;
-      this.manager.idle();
-    }
+    if (--this.manager.liveSpans === 0) this.manager.idle();
   }
 
   forceFlush(): Promise<void> {
