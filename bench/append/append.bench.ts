@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { PostgresEventStore } from '#libs/event-store';
 import { PostgresTenantRegistry, tenantId, type TenantId } from '#libs/tenancy';
-import { alternateAppends, markdownTable, percentile, round, startBenchServer, writeResult } from '../lib.js';
+import { alternateAppends, markdownTable, percentile, rawAppend, round, startBenchServer, writeResult } from '../lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = 6;
@@ -24,33 +24,6 @@ const payload = () => ({
   performer: { orgnr: '974760673', name: 'Hjemmesykepleien sone vest', phone: '+4799999999' },
 });
 const metadata = { sourceSystem: 'bench', correlationId: 'bench' };
-
-const RAW_INSERT = `INSERT INTO events (tenant_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata)
-  SELECT $1, $2, $3 + i.ord, i.id, i.t, 1, i.d, i.m
-    FROM unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY AS i(id, t, d, m, ord)`;
-
-const RAW_SINGLE = `INSERT INTO events (tenant_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata)
-  VALUES ($1, $2, $3, $4, $5, 1, $6, $7)`;
-
-/**
- * The baseline: the same event rows, autocommitted, with no checks at all: a plain
- * single-row INSERT for one event, one multi-row INSERT for a batch.
- */
-function rawAppend(pool: pg.Pool, tenant: string, stream: string, position: number, n: number) {
-  if (n === 1) {
-    return pool.query({
-      name: 'raw_single',
-      text: RAW_SINGLE,
-      values: [tenant, stream, position + 1, randomUUID(), 'ServiceDecisionGranted', JSON.stringify(payload()), JSON.stringify(metadata)],
-    });
-  }
-  const ids = Array.from({ length: n }, () => randomUUID());
-  return pool.query({
-    name: 'raw_insert',
-    text: RAW_INSERT,
-    values: [tenant, stream, position, ids, ids.map(() => 'ServiceDecisionGranted'), ids.map(() => JSON.stringify(payload())), ids.map(() => JSON.stringify(metadata))],
-  });
-}
 
 async function main() {
   const bench = await startBenchServer();
@@ -74,7 +47,7 @@ async function main() {
       seconds: SECONDS,
       rounds: ROUNDS,
       run,
-      first: (stream, at) => rawAppend(pool, rawTenant, stream, at, eventsPerAppend),
+      first: (stream, at) => rawAppend(pool, rawTenant, stream, at, eventsPerAppend, payload, metadata),
       second: (stream, at) =>
         store.append(
           portTenant,

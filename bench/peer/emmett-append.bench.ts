@@ -6,7 +6,8 @@
  *   npm run bench:peer
  */
 import { randomUUID } from 'node:crypto';
-import { alternateAppends, markdownTable, round, startBenchServer, writeResult } from '../lib.js';
+import { PostgresTenantRegistry, tenantId } from '#libs/tenancy';
+import { alternateAppends, markdownTable, rawAppend, round, startBenchServer, writeResult } from '../lib.js';
 import { openPeerStores, TENANT } from './peer-stores.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -54,6 +55,27 @@ async function main() {
     rows.push(row);
     console.log(`${label.padEnd(22)} writers=${String(writers).padEnd(3)} ours ${row.ours} ev/s   emmett ${row.emmett} ev/s   ratio ${row.ratio}`);
   }
+  // The ceiling of the 100-event case: the same events as one raw INSERT into our table, no
+  // checks at all (rawAppend), against Emmett in rounds of their own. Our port cannot pass it.
+  const rawTenant = tenantId('974760673');
+  await new PostgresTenantRegistry(stores.oursPool).add({ id: rawTenant, name: 'Bench raw', environment: 'test' });
+  run += 1;
+  const rawRates = await alternateAppends({
+    writers: 8,
+    perAppend: 100,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    run,
+    first: (stream, at) =>
+      emmett.appendToStream(
+        stream,
+        Array.from({ length: 100 }, () => ({ type: 'ServiceDecisionGranted', data: payload() })),
+        at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) },
+      ),
+    second: (stream, at) => rawAppend(stores.oursPool, rawTenant, stream, at, 100, payload),
+  });
+  const ceiling = { writers: 8, raw: round(rawRates.second, 0), emmett: round(rawRates.first, 0), ratio: round(rawRates.second / rawRates.first) };
+  console.log(`ceiling: raw INSERT ${ceiling.raw} ev/s   emmett ${ceiling.emmett} ev/s   ratio ${ceiling.ratio}`);
   const markdown = [
     '# bench/peer: appends, ours vs Emmett (@event-driven-io/emmett-postgresql 0.42.0)',
     '',
@@ -63,8 +85,12 @@ async function main() {
       ['case', 'writers', 'ours events/s', 'Emmett events/s', 'ours / Emmett'],
       rows.map((r) => [r.case, r.writers, r.ours, r.emmett, r.ratio]),
     ),
+    '',
+    `The ceiling of the 100-event row: the same events as one raw multi-row INSERT into our table with no checks at all (no expected version, ` +
+      `no validation; bench/lib.ts rawAppend), 8 writers, in rounds of its own against Emmett: ${ceiling.raw} vs ${ceiling.emmett} events/s (${ceiling.ratio}×). ` +
+      `Our port does that INSERT and its checks, so it stays below this ratio.`,
   ].join('\n');
-  const dir = await writeResult('peer-latest', { machine, seconds: SECONDS, rows }, markdown);
+  const dir = await writeResult('peer-latest', { machine, seconds: SECONDS, rows, ceiling }, markdown);
   console.log('\n' + markdown + `\n\nwritten to ${dir}/peer-latest.{json,md}`);
   await stores.close();
   await bench.stop();
