@@ -20,6 +20,13 @@ async function main() {
   const stores = await openPeerStores(bench.url, '', 40);
   const { ours, emmett } = stores;
   await emmett.appendToStream('warmup', [{ type: 'Warm', data: {} }]); // creates Emmett's schema
+  /** `count` events to Emmett's `stream` at version `at` (0: the stream must not exist yet). */
+  const emmettAppend = (stream: string, at: number, count: number) =>
+    emmett.appendToStream(
+      stream,
+      Array.from({ length: count }, () => ({ type: 'ServiceDecisionGranted', data: payload() })),
+      at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) },
+    );
 
   const rows: { case: string; writers: number; ours: number; emmett: number; ratio: number }[] = [];
   let run = 0;
@@ -36,12 +43,7 @@ async function main() {
       seconds: SECONDS,
       rounds: ROUNDS,
       run,
-      first: (stream, at) =>
-        emmett.appendToStream(
-          stream,
-          Array.from({ length: perAppend }, () => ({ type: 'ServiceDecisionGranted', data: payload() })),
-          at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) },
-        ),
+      first: (stream, at) => emmettAppend(stream, at, perAppend),
       second: (stream, at) =>
         ours.append(
           TENANT,
@@ -66,12 +68,7 @@ async function main() {
     seconds: SECONDS,
     rounds: ROUNDS,
     run,
-    first: (stream, at) =>
-      emmett.appendToStream(
-        stream,
-        Array.from({ length: 100 }, () => ({ type: 'ServiceDecisionGranted', data: payload() })),
-        at === 0 ? { expectedStreamVersion: 'STREAM_DOES_NOT_EXIST' as never } : { expectedStreamVersion: BigInt(at) },
-      ),
+    first: (stream, at) => emmettAppend(stream, at, 100),
     second: (stream, at) => rawAppend(stores.oursPool, rawTenant, stream, at, 100, payload),
   });
   const ceiling = { writers: 8, raw: round(rawRates.second, 0), emmett: round(rawRates.first, 0), ratio: round(rawRates.second / rawRates.first) };
